@@ -1,0 +1,86 @@
+/**
+ * The enrollment lifecycle of one task (DESIGN §4). ECS delivers Task State Change events at
+ * least once and out of order; `detail.version` grows with every change of a task, so the
+ * record keeps the highest version applied and anything older or equal changes nothing.
+ * A stopping or stopped task leaves a tombstone that no later event can undo.
+ */
+import type { Reason } from './reasons.js';
+
+export const PHASES = ['pending', 'enrolled', 'draining', 'deregistered', 'rejected', 'ignored'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Phases after which the task can never be registered again. */
+const TERMINAL_PHASES: ReadonlySet<Phase> = new Set(['draining', 'deregistered']);
+
+export interface EnrollmentRecord {
+  taskId: string;
+  taskArn: string;
+  clusterArn: string;
+  clusterName: string;
+  /** Highest ECS event version applied. */
+  version: number;
+  phase: Phase;
+  reason: Reason;
+  /** Human-readable explanation; never holds a token or a secret. */
+  detail: string;
+  lastStatus: string;
+  desiredStatus: string;
+  namespace?: string;
+  workloadGroup?: string;
+  entryName?: string;
+  entryUid?: string;
+  address?: string;
+  roleArn?: string;
+  policy?: string;
+  rule?: number;
+  updatedAt: string;
+  /** Epoch seconds after which DynamoDB's TTL removes a tombstone. */
+  expiresAt?: number;
+}
+
+/** The fields of an ECS Task State Change that drive the lifecycle. */
+export interface TaskStateChange {
+  version: number;
+  lastStatus: string;
+  desiredStatus: string;
+}
+
+const STOPPING_STATUSES = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING']);
+const STOPPED_STATUSES = new Set(['STOPPED', 'DELETED']);
+
+export type EnrollmentStep =
+  | { kind: 'skip'; why: 'stale' | 'duplicate' | 'tombstoned' }
+  /** PROVISIONING / PENDING / ACTIVATING: nothing to register yet. */
+  | { kind: 'prepare' }
+  /** RUNNING and meant to stay so: resolve identity, evaluate, apply the entry. */
+  | { kind: 'enroll' }
+  /** Desired STOPPED or stopping: remove the entry now, before the task dies. */
+  | { kind: 'drain' }
+  /** STOPPED: remove the entry if still there and leave a tombstone. */
+  | { kind: 'deregister' };
+
+/** Decides what an event means for a task, given what was already applied. */
+export function nextEnrollmentStep(record: EnrollmentRecord | undefined, change: TaskStateChange): EnrollmentStep {
+  if (record) {
+    if (change.version < record.version) return { kind: 'skip', why: 'stale' };
+    if (change.version === record.version) return { kind: 'skip', why: 'duplicate' };
+  }
+  const step = stepForStatus(change);
+  if (record && TERMINAL_PHASES.has(record.phase)) {
+    // A tombstone only ever moves from draining to deregistered.
+    return step.kind === 'deregister' && record.phase === 'draining' ? step : { kind: 'skip', why: 'tombstoned' };
+  }
+  return step;
+}
+
+function stepForStatus(change: TaskStateChange): EnrollmentStep {
+  if (STOPPED_STATUSES.has(change.lastStatus)) return { kind: 'deregister' };
+  if (STOPPING_STATUSES.has(change.lastStatus) || change.desiredStatus === 'STOPPED') return { kind: 'drain' };
+  if (change.lastStatus === 'RUNNING') return { kind: 'enroll' };
+  return { kind: 'prepare' };
+}
+
+/** Whether a stored phase is a tombstone (the store refuses to overwrite it with a live phase). */
+export function isTombstone(phase: Phase): boolean {
+  return TERMINAL_PHASES.has(phase);
+}

@@ -1,0 +1,61 @@
+/** Shapes of the Kubernetes objects we read and write (networking.istio.io/v1). */
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface WorkloadEntrySpec {
+  address?: string;
+  labels?: Record<string, string>;
+  locality?: string;
+  network?: string;
+  ports?: Record<string, number>;
+  serviceAccount?: string;
+  weight?: number;
+}
+
+export interface WorkloadEntry {
+  apiVersion: 'networking.istio.io/v1';
+  kind: 'WorkloadEntry';
+  metadata: ObjectMeta;
+  spec: WorkloadEntrySpec;
+}
+
+export interface WorkloadGroup {
+  apiVersion: string;
+  kind: 'WorkloadGroup';
+  metadata: ObjectMeta;
+  spec: {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    template?: WorkloadEntrySpec;
+  };
+}
+
+/** Where an object lives in the mesh API. */
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+}
+
+/** Optimistic-concurrency guard for a delete (Kubernetes `DeleteOptions.preconditions`). */
+export interface DeletePreconditions {
+  uid: string;
+  resourceVersion?: string;
+}
+
+export const WORKLOAD_ENTRY_API_VERSION = 'networking.istio.io/v1';

@@ -1,0 +1,87 @@
+/** What the core knows about an ECS task, its definition and its IAM role (no SDK types). */
+
+export type LaunchType = 'FARGATE' | 'EC2' | 'EXTERNAL' | 'UNKNOWN';
+
+/** The subset of DescribeTasks output the pipeline uses. */
+export interface EcsTaskDescription {
+  taskArn: string;
+  clusterArn: string;
+  taskDefinitionArn: string;
+  lastStatus: string;
+  desiredStatus: string;
+  launchType: LaunchType;
+  availabilityZone?: string;
+  /** RunTask override (`overrides.taskRoleArn`), which wins over the task definition's role. */
+  overrideTaskRoleArn?: string;
+  /** Private IPv4 of the task's own ENI (awsvpc only). */
+  privateIpv4?: string;
+  tags: Record<string, string>;
+}
+
+export interface TaskDefinitionFacts {
+  taskDefinitionArn: string;
+  networkMode: string;
+  taskRoleArn?: string;
+}
+
+export interface RoleFacts {
+  arn: string;
+  name: string;
+  /** IAM's unique id (AROA...): a role recreated under the same name gets a new one. */
+  roleId: string;
+  accountId: string;
+  tags: Record<string, string>;
+}
+
+/** Who a task is and where it runs: what policies are evaluated against (DESIGN §3). */
+export interface TaskIdentity {
+  partition: string;
+  accountId: string;
+  region: string;
+  zone?: string;
+  clusterName: string;
+  clusterArn: string;
+  launchType: LaunchType;
+  role: RoleFacts;
+}
+
+export interface ParsedArn {
+  partition: string;
+  service: string;
+  region: string;
+  accountId: string;
+  resource: string;
+}
+
+/** Splits an ARN; `undefined` when it is not one. */
+export function parseArn(arn: string): ParsedArn | undefined {
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
+  const [, partition, service, region, accountId] = parts as [string, string, string, string, string];
+  return { partition, service, region, accountId, resource: parts.slice(5).join(':') };
+}
+
+/**
+ * Task ARNs come in two forms: `task/<id>` (old) and `task/<cluster>/<id>` (long ARN format).
+ * The id is the last path segment in both.
+ */
+export function taskIdFromArn(taskArn: string): string | undefined {
+  const parsed = parseArn(taskArn);
+  if (!parsed || parsed.service !== 'ecs' || !parsed.resource.startsWith('task/')) return undefined;
+  const id = parsed.resource.split('/').pop();
+  return id && /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : undefined;
+}
+
+/** `arn:...:cluster/<name>` → `<name>`. */
+export function clusterNameFromArn(clusterArn: string): string | undefined {
+  const parsed = parseArn(clusterArn);
+  if (!parsed || parsed.service !== 'ecs' || !parsed.resource.startsWith('cluster/')) return undefined;
+  return parsed.resource.slice('cluster/'.length) || undefined;
+}
+
+/** Role name from `arn:aws:iam::<acct>:role/<path>/<name>` (paths are allowed in role ARNs). */
+export function roleNameFromArn(roleArn: string): string | undefined {
+  const parsed = parseArn(roleArn);
+  if (!parsed || parsed.service !== 'iam' || !parsed.resource.startsWith('role/')) return undefined;
+  return parsed.resource.split('/').pop() || undefined;
+}

@@ -1,0 +1,70 @@
+/**
+ * Infrastructure failures. Adapters translate SDK and HTTP errors into these so the
+ * core never sees SDK types. Expected outcomes (a denied task, a stale event) are data,
+ * not exceptions: see shared/core/reasons.ts.
+ */
+export class ControlPlaneError extends Error {
+  /** Stable code: survives logs, HTTP answers and stored records where `instanceof` does not. */
+  readonly code: string;
+  /** Whether retrying the same input later may succeed. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.name = 'ControlPlaneError';
+    this.code = code;
+    this.retryable = options?.retryable ?? true;
+  }
+}
+
+/** The mesh's API server failed or was unreachable (5xx, timeout, connection refused). */
+export class MeshApiError extends ControlPlaneError {
+  readonly status: number | undefined;
+  constructor(message: string, options?: ErrorOptions & { status?: number; retryable?: boolean }) {
+    super('MESH_API_ERROR', message, options);
+    this.name = 'MeshApiError';
+    this.status = options?.status;
+  }
+}
+
+/** The mesh refused an object as invalid (HTTP 422 / schema): retrying will not help. */
+export class MeshValidationError extends ControlPlaneError {
+  readonly problems: string[];
+  constructor(message: string, problems: string[], options?: ErrorOptions) {
+    super('MESH_OBJECT_INVALID', message, { ...options, retryable: false });
+    this.name = 'MeshValidationError';
+    this.problems = problems;
+  }
+}
+
+/** A delete precondition (uid / resourceVersion) did not hold: the object changed under us. */
+export class MeshPreconditionError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('MESH_PRECONDITION_FAILED', message, options);
+    this.name = 'MeshPreconditionError';
+  }
+}
+
+/** A conditional write lost against a newer version of the same record. */
+export class VersionConflictError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('VERSION_CONFLICT', message, options);
+    this.name = 'VersionConflictError';
+  }
+}
+
+/** An AWS API throttled us; the record is retried later. */
+export class UpstreamThrottledError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UPSTREAM_THROTTLED', message, options);
+    this.name = 'UpstreamThrottledError';
+  }
+}
+
+/** Configuration is missing or inconsistent; names the variable. Raised at cold start. */
+export class ConfigError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG_INVALID', message, { ...options, retryable: false });
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Ports: the small interfaces the use cases need from the outside world.
+ * Adapters in shared/adapters/ implement them; tests use InMemory doubles from test/support/.
+ */
+import type { EnrollmentRecord } from './core/enrollment.js';
+import type { OnboardingPolicy } from './core/schemas.js';
+import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from './core/kubernetes-types.js';
+import type { EcsTaskDescription, TaskDefinitionFacts, RoleFacts } from './core/task.js';
+
+/** The mesh's Kubernetes API (or a directory of manifests). */
+export interface MeshApi {
+  getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined>;
+  getWorkloadEntry(ref: ObjectRef): Promise<WorkloadEntry | undefined>;
+  /** Server-side apply with this project's field manager; returns the stored object (uid, resourceVersion). */
+  applyWorkloadEntry(entry: WorkloadEntry): Promise<WorkloadEntry>;
+  /** Deletes only if the preconditions hold; `false` if it was already gone. Throws MeshPreconditionError otherwise. */
+  deleteWorkloadEntry(ref: ObjectRef, preconditions: DeletePreconditions): Promise<boolean>;
+  /** Lists entries matching every label given; all namespaces when `namespace` is omitted. */
+  listWorkloadEntries(labels: Record<string, string>, namespace?: string): Promise<WorkloadEntry[]>;
+}
+
+/** Onboarding policies, read by namespace. */
+export interface PolicyStore {
+  /** Documents that fail validation are returned as `invalid` so decisions can say so. */
+  listPolicies(namespace: string): Promise<StoredPolicy[]>;
+}
+
+export type StoredPolicy =
+  | { valid: true; name: string; revision: number; policy: OnboardingPolicy }
+  | { valid: false; name: string; revision: number; problem: string };
+
+/** Enrollment records, one per task, ordered by ECS event version. */
+export interface EnrollmentStore {
+  getMany(taskIds: string[]): Promise<Map<string, EnrollmentRecord>>;
+  get(taskId: string): Promise<EnrollmentRecord | undefined>;
+  /**
+   * Writes `record` only if no record exists or the stored one has a lower version and is
+   * not a tombstone; throws VersionConflictError otherwise.
+   */
+  put(record: EnrollmentRecord): Promise<void>;
+  list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]>;
+}
+
+export interface EnrollmentFilter {
+  clusterName?: string;
+  namespace?: string;
+  phase?: string;
+  limit?: number;
+}
+
+/** ECS reads: tasks (batched per cluster) and immutable task definitions. */
+export interface TaskDirectory {
+  /** One DescribeTasks per cluster per 100 ARNs (include TAGS). Missing tasks are absent from the map. */
+  describeTasks(clusterArn: string, taskArns: string[]): Promise<Map<string, EcsTaskDescription>>;
+  describeTaskDefinition(taskDefinitionArn: string): Promise<TaskDefinitionFacts>;
+}
+
+/** IAM reads in the role's own account. */
+export interface RoleDirectory {
+  /** `undefined` if the role does not exist. */
+  getRole(roleArn: string): Promise<RoleFacts | undefined>;
+}
+
+/** Where records that can never be processed are set aside with their reason. */
+export interface DeadLetterSink {
+  setAside(body: string, reason: string, detail: string): Promise<void>;
+}
