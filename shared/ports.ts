@@ -50,7 +50,7 @@ export interface EnrollmentFilter {
 
 /** ECS reads: tasks (batched per cluster) and immutable task definitions. */
 export interface TaskDirectory {
-  /** One DescribeTasks per cluster per 100 ARNs (include TAGS). Missing tasks are absent from the map. */
+  /** One DescribeTasks per cluster per 100 ARNs (include TAGS), keyed by task id; missing tasks are absent. */
   describeTasks(clusterArn: string, taskArns: string[]): Promise<Map<string, EcsTaskDescription>>;
   describeTaskDefinition(taskDefinitionArn: string): Promise<TaskDefinitionFacts>;
 }

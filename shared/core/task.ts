@@ -85,3 +85,24 @@ export function roleNameFromArn(roleArn: string): string | undefined {
   if (!parsed || parsed.service !== 'iam' || !parsed.resource.startsWith('role/')) return undefined;
   return parsed.resource.split('/').pop() || undefined;
 }
+
+/** An ECS Task State Change as the pipeline reads it (parsed at the edge, functions/task-events). */
+export interface TaskStateChangeEvent {
+  eventId: string;
+  account: string;
+  region: string;
+  time: string;
+  taskArn: string;
+  taskId: string;
+  clusterArn: string;
+  clusterName: string;
+  taskDefinitionArn: string;
+  version: number;
+  lastStatus: string;
+  desiredStatus: string;
+  launchType: LaunchType;
+  availabilityZone?: string;
+  overrideTaskRoleArn?: string;
+  privateIpv4?: string;
+  stoppedReason?: string;
+}

@@ -1,0 +1,82 @@
+/**
+ * Creates on the local AWS what serverless.yml creates on AWS: the two tables (TTL on the
+ * enrollment table), the queue with its DLQ and redrive, and the EventBridge rule that
+ * routes ECS Task State Change events to the queue.
+ */
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+export interface LocalStackNames {
+  policyTable: string;
+  enrollmentTable: string;
+  queueName: string;
+  deadLetterQueueName: string;
+  ruleName: string;
+}
+
+export interface LocalStack extends LocalStackNames {
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+}
+
+export interface ClientSettings {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Resource names with an optional suffix so tests can share one moto without clashing. */
+export function localNames(suffix = ''): LocalStackNames {
+  return {
+    policyTable: `ecs-mesh-policies${suffix}`,
+    enrollmentTable: `ecs-mesh-enrollments${suffix}`,
+    queueName: `ecs-mesh-task-events${suffix}`,
+    deadLetterQueueName: `ecs-mesh-task-events-dlq${suffix}`,
+    ruleName: `ecs-mesh-task-state-change${suffix}`,
+  };
+}
+
+/** Creates the resources; returns their names and URLs. */
+export async function bootstrapLocalStack(settings: ClientSettings, names: LocalStackNames = localNames()): Promise<LocalStack> {
+  const dynamo = new DynamoDBClient(settings);
+  const sqs = new SQSClient(settings);
+  const events = new EventBridgeClient(settings);
+
+  await createTable(dynamo, names.policyTable, [
+    { AttributeName: 'namespace', KeyType: 'HASH' },
+    { AttributeName: 'name', KeyType: 'RANGE' },
+  ]);
+  await createTable(dynamo, names.enrollmentTable, [{ AttributeName: 'taskId', KeyType: 'HASH' }]);
+  await dynamo.send(new UpdateTimeToLiveCommand({ TableName: names.enrollmentTable, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }));
+
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.deadLetterQueueName, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.queueName,
+      Attributes: { VisibilityTimeout: '30', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+    }),
+  );
+  await events.send(
+    new PutRuleCommand({ Name: names.ruleName, EventPattern: JSON.stringify({ source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] }) }),
+  );
+  await events.send(new PutTargetsCommand({ Rule: names.ruleName, Targets: [{ Id: 'task-events-queue', Arn: await queueArn(sqs, queue.QueueUrl!) }] }));
+  return { ...names, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
+}
+
+async function createTable(dynamo: DynamoDBClient, name: string, keys: KeySchemaElement[]): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: keys,
+      AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName!, AttributeType: 'S' })),
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return out.Attributes!.QueueArn!;
+}

@@ -1,0 +1,91 @@
+/**
+ * Enrollment records in DynamoDB, one item per task id. Every write is conditional on the
+ * event version so a stale or repeated event never overwrites a newer state, and a tombstone
+ * (draining / deregistered) is never replaced by a live phase (DESIGN §4).
+ */
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
+import { VersionConflictError } from '../errors.js';
+import type { EnrollmentFilter, EnrollmentStore } from '../ports.js';
+import { translateAwsError } from './aws-errors.js';
+
+export class DynamoDbEnrollmentStore implements EnrollmentStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(taskId: string): Promise<EnrollmentRecord | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { taskId }, ConsistentRead: true })).catch((e: unknown) => translateAwsError(e, 'GetItem'));
+    return out.Item as EnrollmentRecord | undefined;
+  }
+
+  async getMany(taskIds: string[]): Promise<Map<string, EnrollmentRecord>> {
+    const result = new Map<string, EnrollmentRecord>();
+    const unique = [...new Set(taskIds)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((taskId) => ({ taskId }));
+      // BatchGetItem may return UnprocessedKeys under load; ask again for those only.
+      for (let attempt = 0; keys && keys.length > 0 && attempt < 5; attempt++) {
+        const out: BatchGetCommandOutput = await this.client
+          .send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }))
+          .catch((e: unknown) => translateAwsError(e, 'BatchGetItem'));
+        for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.taskId as string, item as EnrollmentRecord);
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return result;
+  }
+
+  async put(record: EnrollmentRecord): Promise<void> {
+    const condition = isTombstone(record.phase)
+      ? 'attribute_not_exists(taskId) OR #version < :version'
+      : 'attribute_not_exists(taskId) OR (#version < :version AND NOT #phase IN (:draining, :deregistered))';
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: record,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#version': 'version', ...(isTombstone(record.phase) ? {} : { '#phase': 'phase' }) },
+          ExpressionAttributeValues: { ':version': record.version, ...(isTombstone(record.phase) ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException')
+        throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error });
+      translateAwsError(error, 'PutItem');
+    }
+  }
+
+  async list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]> {
+    // A Scan with filters: the table holds one item per live or recently stopped task.
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const clauses: string[] = [];
+    for (const [field, value] of [['clusterName', filter.clusterName], ['namespace', filter.namespace], ['phase', filter.phase]] as const) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      clauses.push(`#${field} = :${field}`);
+    }
+    const limit = filter.limit ?? 1000;
+    const items: EnrollmentRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client
+        .send(
+          new ScanCommand({
+            TableName: this.tableName,
+            ExclusiveStartKey: start,
+            ...(clauses.length ? { FilterExpression: clauses.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values } : {}),
+          }),
+        )
+        .catch((e: unknown) => translateAwsError(e, 'Scan'));
+      items.push(...((out.Items ?? []) as EnrollmentRecord[]));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items.slice(0, limit).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Onboarding policies in DynamoDB (pk `namespace`, sk `name`, the document as JSON in
+ * `document`). Reads are cached for a few seconds so a burst of events costs one Query per
+ * namespace, while a policy change still takes effect almost at once.
+ */
+import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { OnboardingPolicySchema } from '../core/schemas.js';
+import type { PolicyStore, StoredPolicy } from '../ports.js';
+import { translateAwsError } from './aws-errors.js';
+import { ExpiringCache } from './expiring-cache.js';
+
+export interface StoredPolicyItem {
+  namespace: string;
+  name: string;
+  revision: number;
+  document: string;
+}
+
+export class DynamoDbPolicyStore implements PolicyStore {
+  private readonly cache: ExpiringCache<StoredPolicy[]>;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    cacheTtlMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.cache = new ExpiringCache(cacheTtlMs, now);
+  }
+
+  listPolicies(namespace: string): Promise<StoredPolicy[]> {
+    return this.cache.getOrLoad(namespace, async () => {
+      const items: StoredPolicyItem[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out: QueryCommandOutput = await this.client
+          .send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: '#ns = :ns',
+              ExpressionAttributeNames: { '#ns': 'namespace' },
+              ExpressionAttributeValues: { ':ns': namespace },
+              ExclusiveStartKey: start,
+            }),
+          )
+          .catch((e: unknown) => translateAwsError(e, 'dynamodb:Query'));
+        items.push(...((out.Items ?? []) as StoredPolicyItem[]));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items.map(toStoredPolicy);
+    });
+  }
+}
+
+/** Validates a stored document; a corrupt one is reported, never trusted. */
+export function toStoredPolicy(item: StoredPolicyItem): StoredPolicy {
+  const base = { name: item.name, revision: Number(item.revision ?? 0) };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(item.document);
+  } catch {
+    return { ...base, valid: false, problem: 'document is not JSON' };
+  }
+  const result = OnboardingPolicySchema.safeParse(parsed);
+  if (!result.success) return { ...base, valid: false, problem: result.error.issues.map((i) => `/${i.path.join('/')}: ${i.message}`).join('; ') };
+  return { ...base, valid: true, policy: result.data };
+}

@@ -1,0 +1,57 @@
+/**
+ * IAM role reads in the role's own account. Tags are cached keyed by the role's unique id
+ * (RoleId), never by name alone: a role deleted and recreated under the same name is another
+ * principal and must not inherit the old one's tags (DESIGN §3).
+ */
+import { GetRoleCommand, NoSuchEntityException, type IAMClient } from '@aws-sdk/client-iam';
+import type { RoleFacts } from '../core/task.js';
+import { parseArn, roleNameFromArn } from '../core/task.js';
+import type { RoleDirectory } from '../ports.js';
+import { translateAwsError } from './aws-errors.js';
+import { ExpiringCache } from './expiring-cache.js';
+
+export class IamRoleDirectory implements RoleDirectory {
+  private readonly roleIds: ExpiringCache<string>;
+  private readonly byRoleId: ExpiringCache<RoleFacts>;
+
+  /** `clientFor` returns an IAM client for the role's account (same-account or assumed). */
+  constructor(
+    private readonly clientFor: (accountId: string) => Promise<IAMClient>,
+    ttlMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.roleIds = new ExpiringCache(ttlMs, now);
+    this.byRoleId = new ExpiringCache(ttlMs, now);
+  }
+
+  async getRole(roleArn: string): Promise<RoleFacts | undefined> {
+    const roleId = this.roleIds.get(roleArn);
+    const cached = roleId === undefined ? undefined : this.byRoleId.get(roleId);
+    if (cached) return cached;
+    // A missing role is not cached: it may be created a moment later.
+    const facts = await this.fetch(roleArn);
+    if (facts) {
+      this.roleIds.set(roleArn, facts.roleId);
+      this.byRoleId.set(facts.roleId, facts);
+    }
+    return facts;
+  }
+
+  private async fetch(roleArn: string): Promise<RoleFacts | undefined> {
+    const arn = parseArn(roleArn);
+    const name = roleNameFromArn(roleArn);
+    if (!arn || !name) return undefined;
+    const iam = await this.clientFor(arn.accountId);
+    try {
+      const out = await iam.send(new GetRoleCommand({ RoleName: name }));
+      const role = out.Role;
+      if (!role?.RoleId || !role.Arn) return undefined;
+      const tags: Record<string, string> = {};
+      for (const tag of role.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+      return { arn: role.Arn, name, roleId: role.RoleId, accountId: arn.accountId, tags };
+    } catch (error) {
+      if (error instanceof NoSuchEntityException || (error as { name?: string }).name === 'NoSuchEntity' || (error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+      translateAwsError(error, 'iam:GetRole');
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Removes a stopping task's WorkloadEntry at once (drain before the task dies), but only an
+ * entry we wrote for this very task: a new task that reuses the IP has its own entry, and an
+ * entry changed since we read it is left to the next event (delete preconditions).
+ */
+import { entryBelongsTo, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
+import type { EnrollmentRecord } from '../core/enrollment.js';
+import type { ObjectRef } from '../core/kubernetes-types.js';
+import { REASONS } from '../core/reasons.js';
+import type { TaskStateChangeEvent } from '../core/task.js';
+import { MeshPreconditionError } from '../errors.js';
+import type { EnrollmentDeps } from './deps.js';
+import { commitOrYield, recordBase } from './record-enrollment.js';
+
+/** Removes the entry and writes the tombstone (draining or deregistered). */
+export async function drainTask(
+  kind: 'drain' | 'deregister',
+  event: TaskStateChangeEvent,
+  previous: EnrollmentRecord | undefined,
+  deps: EnrollmentDeps,
+  now: Date,
+): Promise<EnrollmentRecord | undefined> {
+  const deleted = await removeTaskEntries(event, previous, deps);
+  const stopped = kind === 'deregister';
+  const record: EnrollmentRecord = {
+    ...recordBase(event, previous, now),
+    phase: stopped ? 'deregistered' : 'draining',
+    reason: stopped ? REASONS.TASK_STOPPED : REASONS.TASK_STOPPING,
+    detail: `${deleted.length ? `removed ${deleted.map((r) => `${r.namespace}/${r.name}`).join(', ')}` : 'no entry to remove'}${event.stoppedReason ? `; stopped: ${event.stoppedReason}` : ''}`,
+    expiresAt: Math.floor(now.getTime() / 1000) + deps.tombstoneTtlSeconds,
+  };
+  deps.log.info(stopped ? 'task deregistered' : 'task draining', { taskId: event.taskId, version: event.version, removed: deleted });
+  return commitOrYield(record, deps);
+}
+
+/** Deletes every entry of the task; returns the refs actually deleted. */
+export async function removeTaskEntries(
+  task: { taskId: string; taskArn: string },
+  previous: EnrollmentRecord | undefined,
+  deps: Pick<EnrollmentDeps, 'mesh' | 'log'>,
+): Promise<ObjectRef[]> {
+  const refs = await entryRefs(task, previous, deps);
+  const deleted: ObjectRef[] = [];
+  for (const ref of refs) {
+    if (await deleteIfOurs(ref, task.taskArn, deps)) deleted.push(ref);
+  }
+  return deleted;
+}
+
+async function entryRefs(
+  task: { taskId: string },
+  previous: EnrollmentRecord | undefined,
+  deps: Pick<EnrollmentDeps, 'mesh'>,
+): Promise<ObjectRef[]> {
+  if (previous?.entryName && previous.namespace) return [{ namespace: previous.namespace, name: previous.entryName }];
+  // No record of an entry (e.g. STOPPED processed before RUNNING's record was written):
+  // find any entry labelled with this task across namespaces.
+  const found = await deps.mesh.listWorkloadEntries({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: task.taskId.toLowerCase() });
+  return found.map((e) => ({ namespace: e.metadata.namespace, name: e.metadata.name }));
+}
+
+async function deleteIfOurs(ref: ObjectRef, taskArn: string, deps: Pick<EnrollmentDeps, 'mesh' | 'log'>): Promise<boolean> {
+  // Two attempts: our own concurrent apply of an older event may bump the resourceVersion.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const entry = await deps.mesh.getWorkloadEntry(ref);
+    if (!entry) return false;
+    if (!entryBelongsTo(entry, taskArn)) {
+      deps.log.warn('entry not deleted: it belongs to another task or is not ours', { entry: ref, taskArn });
+      return false;
+    }
+    try {
+      return await deps.mesh.deleteWorkloadEntry(ref, { uid: entry.metadata.uid ?? '', resourceVersion: entry.metadata.resourceVersion });
+    } catch (error) {
+      if (!(error instanceof MeshPreconditionError) || attempt === 1) throw error;
+    }
+  }
+  return false;
+}

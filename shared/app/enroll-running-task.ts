@@ -1,0 +1,107 @@
+/**
+ * RUNNING: decide, apply the WorkloadEntry, then record. If a newer event (a stop) won the
+ * race for the record while we applied, undo our apply so a stopped task is never left in
+ * the mesh.
+ */
+import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
+import { REASONS } from '../core/reasons.js';
+import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
+import { buildWorkloadEntry } from '../core/workload-entry.js';
+import { MeshValidationError, VersionConflictError } from '../errors.js';
+import { decideEnrollment } from './decide-enrollment.js';
+import type { EnrollmentDeps } from './deps.js';
+import { drainTask, removeTaskEntries } from './drain-task.js';
+import { commitEnrollment, recordBase } from './record-enrollment.js';
+
+const STOPPING = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED', 'DELETED']);
+
+/** Enrolls (or refuses) one running task and returns the record written. */
+export async function enrollRunningTask(
+  event: TaskStateChangeEvent,
+  previous: EnrollmentRecord | undefined,
+  task: EcsTaskDescription | undefined,
+  deps: EnrollmentDeps,
+  now: Date,
+): Promise<EnrollmentRecord | undefined> {
+  const base = recordBase(event, previous, now);
+  if (!task) {
+    return refuseAndClean(event, previous, { ...base, phase: 'rejected', reason: REASONS.TASK_NOT_FOUND, detail: 'DescribeTasks reports the task missing' }, deps);
+  }
+  // The event is older than what ECS says now: a task already told to stop must not join.
+  if (task.desiredStatus === 'STOPPED' || STOPPING.has(task.lastStatus)) {
+    const kind = task.lastStatus === 'STOPPED' || task.lastStatus === 'DELETED' ? 'deregister' : 'drain';
+    return drainTask(kind, { ...event, lastStatus: task.lastStatus, desiredStatus: task.desiredStatus }, previous, deps, now);
+  }
+
+  const decision = await decideEnrollment(event, task, deps);
+  if (decision.outcome !== 'enrolled') {
+    return refuseAndClean(event, previous, {
+      ...base,
+      phase: decision.outcome,
+      reason: decision.reason,
+      detail: decision.detail,
+      roleArn: decision.roleArn ?? base.roleArn,
+      namespace: decision.group?.namespace ?? base.namespace,
+      workloadGroup: decision.group?.name ?? base.workloadGroup,
+    }, deps);
+  }
+
+  const entry = buildWorkloadEntry({
+    group: decision.group,
+    taskId: event.taskId,
+    taskArn: task.taskArn,
+    clusterArn: task.clusterArn,
+    taskDefinitionArn: task.taskDefinitionArn,
+    eventVersion: event.version,
+    address: decision.address,
+    region: decision.identity.region,
+    zone: decision.identity.zone,
+    taskTags: decision.taskTags,
+  });
+  let applied;
+  try {
+    applied = await deps.mesh.applyWorkloadEntry(entry);
+  } catch (error) {
+    if (!(error instanceof MeshValidationError)) throw error;
+    return refuseAndClean(event, previous, { ...base, phase: 'rejected', reason: REASONS.ENTRY_INVALID, detail: `WorkloadEntry fails the Istio CRD schema: ${error.problems.join('; ')}` }, deps);
+  }
+  const record: EnrollmentRecord = {
+    ...base,
+    phase: 'enrolled',
+    reason: REASONS.POLICY_ALLOWED,
+    detail: `allowed by ${decision.policy} rule ${decision.rule}`,
+    namespace: entry.metadata.namespace,
+    workloadGroup: decision.group.metadata.name,
+    entryName: entry.metadata.name,
+    entryUid: applied.metadata.uid,
+    address: decision.address,
+    roleArn: decision.identity.role.arn,
+    policy: decision.policy,
+    rule: decision.rule,
+  };
+  try {
+    await commitEnrollment(record, deps);
+    return record;
+  } catch (error) {
+    if (!(error instanceof VersionConflictError)) throw error;
+    const current = await deps.enrollments.get(event.taskId);
+    if (current && isTombstone(current.phase)) {
+      deps.log.warn('task stopped while it was being enrolled; removing the entry again', { taskId: event.taskId });
+      await removeTaskEntries(event, record, deps);
+    }
+    return undefined;
+  }
+}
+
+/** Records a refusal; an entry left from an earlier enrollment of this task is removed first. */
+async function refuseAndClean(event: TaskStateChangeEvent, previous: EnrollmentRecord | undefined, record: EnrollmentRecord, deps: EnrollmentDeps): Promise<EnrollmentRecord | undefined> {
+  if (previous?.phase === 'enrolled') await removeTaskEntries(event, previous, deps);
+  deps.log.warn('task not enrolled', { taskId: event.taskId, phase: record.phase, reason: record.reason, detail: record.detail });
+  try {
+    await commitEnrollment({ ...record, entryName: undefined, entryUid: undefined }, deps);
+    return record;
+  } catch (error) {
+    if (error instanceof VersionConflictError) return undefined;
+    throw error;
+  }
+}

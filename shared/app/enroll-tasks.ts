@@ -1,0 +1,109 @@
+/**
+ * Processes one batch of ECS Task State Change events (DESIGN §4). Per task only the newest
+ * event of the batch is acted on (older ones are superseded by it); the enrollment record is
+ * written last, conditionally on version, so a failure anywhere leaves it where it was and
+ * the record is retried.
+ */
+import { nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
+import { REASONS } from '../core/reasons.js';
+import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
+import type { EnrollmentDeps } from './deps.js';
+import { commitOrYield, recordBase } from './record-enrollment.js';
+import { drainTask } from './drain-task.js';
+import { enrollRunningTask } from './enroll-running-task.js';
+
+export interface BatchItem {
+  /** The SQS message id, reported back when the item fails. */
+  id: string;
+  event: TaskStateChangeEvent;
+}
+
+export interface TaskOutcome {
+  taskId: string;
+  version: number;
+  step: EnrollmentStep['kind'];
+  phase?: EnrollmentRecord['phase'];
+  reason?: string;
+  error?: string;
+}
+
+export interface BatchResult {
+  /** Ids of items to retry (their task's processing failed). */
+  failedIds: string[];
+  outcomes: TaskOutcome[];
+}
+
+/** Applies a batch; never throws for a single task's failure. */
+export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now: Date): Promise<BatchResult> {
+  const byTask = groupByTask(items);
+  const newest = [...byTask.values()].map((group) => group.reduce((a, b) => (b.event.version > a.event.version ? b : a)).event);
+  const records = await deps.enrollments.getMany(newest.map((e) => e.taskId));
+  const steps = newest.map((event) => ({ event, step: nextEnrollmentStep(records.get(event.taskId), event) }));
+
+  // One DescribeTasks per cluster for every task that is to be enrolled.
+  const described = await describeByCluster(steps.filter((s) => s.step.kind === 'enroll').map((s) => s.event), deps);
+
+  const results = await Promise.all(
+    steps.map(async ({ event, step }): Promise<TaskOutcome> => {
+      const base = { taskId: event.taskId, version: event.version, step: step.kind };
+      try {
+        const lookup = described.get(event.clusterArn);
+        if (lookup instanceof Error) throw lookup;
+        const record = await applyStep(step, event, records.get(event.taskId), lookup?.get(event.taskId), deps, now);
+        return record ? { ...base, phase: record.phase, reason: record.reason } : base;
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        deps.log.error('task event failed; it will be retried', { taskId: event.taskId, version: event.version, step: step.kind, error: err.message, code: (err as { code?: string }).code });
+        return { ...base, error: err.message };
+      }
+    }),
+  );
+  const failedTasks = new Set(results.filter((r) => r.error).map((r) => r.taskId));
+  const failedIds = items.filter((i) => failedTasks.has(i.event.taskId)).map((i) => i.id);
+  return { failedIds, outcomes: results };
+}
+
+async function applyStep(
+  step: EnrollmentStep,
+  event: TaskStateChangeEvent,
+  previous: EnrollmentRecord | undefined,
+  task: EcsTaskDescription | undefined,
+  deps: EnrollmentDeps,
+  now: Date,
+): Promise<EnrollmentRecord | undefined> {
+  switch (step.kind) {
+    case 'skip':
+      deps.log.info('event changes nothing', { taskId: event.taskId, version: event.version, why: step.why, recorded: previous?.version });
+      return undefined;
+    case 'prepare':
+      return commitOrYield({ ...recordBase(event, previous, now), phase: 'pending', reason: REASONS.TASK_STARTING, detail: `task is ${event.lastStatus}` }, deps);
+    case 'enroll':
+      return enrollRunningTask(event, previous, task, deps, now);
+    case 'drain':
+    case 'deregister':
+      return drainTask(step.kind, event, previous, deps, now);
+    default: {
+      const unreachable: never = step;
+      throw new Error(`unknown step ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+function groupByTask(items: BatchItem[]): Map<string, BatchItem[]> {
+  const groups = new Map<string, BatchItem[]>();
+  for (const item of items) groups.set(item.event.taskId, [...(groups.get(item.event.taskId) ?? []), item]);
+  return groups;
+}
+
+async function describeByCluster(events: TaskStateChangeEvent[], deps: EnrollmentDeps): Promise<Map<string, Map<string, EcsTaskDescription> | Error>> {
+  const byCluster = new Map<string, string[]>();
+  for (const e of events) byCluster.set(e.clusterArn, [...(byCluster.get(e.clusterArn) ?? []), e.taskArn]);
+  const result = new Map<string, Map<string, EcsTaskDescription> | Error>();
+  await Promise.all(
+    [...byCluster].map(async ([cluster, arns]) => {
+      // A failure fails only this cluster's tasks.
+      result.set(cluster, await deps.tasks.describeTasks(cluster, arns).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+    }),
+  );
+  return result;
+}

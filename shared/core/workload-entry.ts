@@ -1,0 +1,109 @@
+/**
+ * Builds the WorkloadEntry for an enrolled task (DESIGN §4). The name comes from the task,
+ * never from its IP, so a new task that reuses an address gets its own entry.
+ */
+import { WORKLOAD_ENTRY_API_VERSION, type ObjectRef, type WorkloadEntry, type WorkloadGroup } from './kubernetes-types.js';
+import { namespaceName, objectName } from './schemas.js';
+
+export const WORKLOAD_GROUP_TAG = 'ecsmesh.io/workload-group';
+/** Task tags `ecsmesh.io/label/<key>` become entry labels (they add, never override). */
+export const LABEL_TAG_PREFIX = 'ecsmesh.io/label/';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'ecs-mesh-onboarding';
+export const TASK_ID_LABEL = 'ecsmesh.io/task-id';
+export const ANNOTATIONS = {
+  taskArn: 'ecsmesh.io/task-arn',
+  clusterArn: 'ecsmesh.io/cluster-arn',
+  taskDefinitionArn: 'ecsmesh.io/task-definition-arn',
+  eventVersion: 'ecsmesh.io/event-version',
+} as const;
+
+export type GroupRequest =
+  | { found: true; ref: ObjectRef; source: 'task' | 'role' }
+  | { found: false }
+  | { found: true; invalid: string; source: 'task' | 'role' };
+
+/** Reads `ecsmesh.io/workload-group` = `<namespace>/<name>` from the task, else from its role. */
+export function requestedWorkloadGroup(taskTags: Record<string, string>, roleTags: Record<string, string>): GroupRequest {
+  const source = taskTags[WORKLOAD_GROUP_TAG] !== undefined ? 'task' : roleTags[WORKLOAD_GROUP_TAG] !== undefined ? 'role' : undefined;
+  if (!source) return { found: false };
+  const value = (source === 'task' ? taskTags : roleTags)[WORKLOAD_GROUP_TAG] ?? '';
+  const [namespace, name, ...rest] = value.split('/');
+  if (rest.length > 0 || !namespace || !name) return { found: true, source, invalid: `"${value}" is not <namespace>/<name>` };
+  if (!namespaceName.safeParse(namespace).success) return { found: true, source, invalid: `namespace "${namespace}" is not a DNS-1123 label` };
+  if (!objectName.safeParse(name).success) return { found: true, source, invalid: `name "${name}" is not a DNS-1123 subdomain` };
+  return { found: true, source, ref: { namespace, name } };
+}
+
+export interface EntryInput {
+  group: WorkloadGroup;
+  taskId: string;
+  taskArn: string;
+  clusterArn: string;
+  taskDefinitionArn: string;
+  eventVersion: number;
+  address: string;
+  region: string;
+  zone?: string;
+  taskTags: Record<string, string>;
+}
+
+/** `<group>-<taskId>`, lower-cased to stay a DNS-1123 subdomain. */
+export function workloadEntryName(groupName: string, taskId: string): string {
+  return `${groupName}-${taskId}`.toLowerCase();
+}
+
+/** The entry to apply; callers validate it against the CRD before sending. */
+export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
+  const { group } = input;
+  const template = group.spec.template ?? {};
+  const groupLabels = { ...template.labels, ...group.spec.metadata?.labels };
+  const spec: WorkloadEntry['spec'] = {
+    address: input.address,
+    labels: { ...labelsFromTags(input.taskTags), ...groupLabels },
+    serviceAccount: template.serviceAccount ?? 'default',
+    locality: input.zone ? `${input.region}/${input.zone}` : input.region,
+  };
+  if (template.network !== undefined) spec.network = template.network;
+  if (template.ports !== undefined) spec.ports = { ...template.ports };
+  if (template.weight !== undefined) spec.weight = template.weight;
+  return {
+    apiVersion: WORKLOAD_ENTRY_API_VERSION,
+    kind: 'WorkloadEntry',
+    metadata: {
+      name: workloadEntryName(group.metadata.name, input.taskId),
+      namespace: group.metadata.namespace,
+      labels: { ...groupLabels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
+      annotations: {
+        [ANNOTATIONS.taskArn]: input.taskArn,
+        [ANNOTATIONS.clusterArn]: input.clusterArn,
+        [ANNOTATIONS.taskDefinitionArn]: input.taskDefinitionArn,
+        [ANNOTATIONS.eventVersion]: String(input.eventVersion),
+      },
+      // As istiod's auto-registration does: the entry goes when its group goes.
+      ownerReferences: group.metadata.uid
+        ? [{ apiVersion: group.apiVersion, kind: 'WorkloadGroup', name: group.metadata.name, uid: group.metadata.uid, controller: true }]
+        : [],
+    },
+    spec,
+  };
+}
+
+/** Whether a stored entry was written by us for this very task (guards every delete). */
+export function entryBelongsTo(entry: WorkloadEntry, taskArn: string): boolean {
+  return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn;
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Task tags under LABEL_TAG_PREFIX that are valid Kubernetes labels; others are dropped. */
+export function labelsFromTags(tags: Record<string, string>): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries(tags)) {
+    if (!key.startsWith(LABEL_TAG_PREFIX)) continue;
+    const label = key.slice(LABEL_TAG_PREFIX.length);
+    if (LABEL_KEY.test(label) && LABEL_VALUE.test(value)) labels[label] = value;
+  }
+  return labels;
+}

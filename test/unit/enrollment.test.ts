@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { nextEnrollmentStep } from '../../shared/core/enrollment.js';
+import { aRecord } from '../fixtures/builders.js';
+
+const change = (version: number, lastStatus: string, desiredStatus = 'RUNNING') => ({ version, lastStatus, desiredStatus });
+
+describe('nextEnrollmentStep', () => {
+  it.each([
+    { case: 'first PROVISIONING', record: undefined, event: change(1, 'PROVISIONING'), kind: 'prepare' },
+    { case: 'first PENDING', record: undefined, event: change(2, 'PENDING'), kind: 'prepare' },
+    { case: 'RUNNING after pending', record: aRecord({ phase: 'pending', version: 2 }), event: change(3, 'RUNNING'), kind: 'enroll' },
+    { case: 'RUNNING with desired STOPPED', record: aRecord({ version: 3 }), event: change(4, 'RUNNING', 'STOPPED'), kind: 'drain' },
+    { case: 'DEACTIVATING', record: aRecord({ version: 3 }), event: change(4, 'DEACTIVATING', 'STOPPED'), kind: 'drain' },
+    { case: 'STOPPED after draining', record: aRecord({ phase: 'draining', version: 4 }), event: change(5, 'STOPPED', 'STOPPED'), kind: 'deregister' },
+    { case: 'STOPPED first', record: undefined, event: change(5, 'STOPPED', 'STOPPED'), kind: 'deregister' },
+    { case: 'a rejected task seen RUNNING again (re-evaluate)', record: aRecord({ phase: 'rejected', version: 3 }), event: change(4, 'RUNNING'), kind: 'enroll' },
+  ])('$case → $kind', ({ record, event, kind }) => {
+    expect(nextEnrollmentStep(record, event).kind).toBe(kind);
+  });
+
+  it.each([
+    { case: 'an older version', record: aRecord({ version: 5 }), event: change(3, 'RUNNING'), why: 'stale' },
+    { case: 'the same version again', record: aRecord({ version: 3 }), event: change(3, 'RUNNING'), why: 'duplicate' },
+    { case: 'a late RUNNING after the tombstone', record: aRecord({ phase: 'deregistered', version: 5 }), event: change(6, 'RUNNING'), why: 'tombstoned' },
+    { case: 'a RUNNING after draining', record: aRecord({ phase: 'draining', version: 4 }), event: change(5, 'RUNNING'), why: 'tombstoned' },
+    { case: 'a second STOPPED', record: aRecord({ phase: 'deregistered', version: 5 }), event: change(6, 'STOPPED', 'STOPPED'), why: 'tombstoned' },
+  ])('skips $case ($why)', ({ record, event, why }) => {
+    expect(nextEnrollmentStep(record, event)).toEqual({ kind: 'skip', why });
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { buildWorkloadEntry, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
+import { aGroup, ACCOUNT } from '../fixtures/builders.js';
+
+const taskArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/0123456789abcdef0123456789abcdef`;
+const input = {
+  group: aGroup(),
+  taskId: '0123456789abcdef0123456789abcdef',
+  taskArn,
+  clusterArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/prod`,
+  taskDefinitionArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/ratings:7`,
+  eventVersion: 3,
+  address: '10.0.1.23',
+  region: 'us-east-1',
+  zone: 'us-east-1b',
+  taskTags: {},
+};
+
+describe('buildWorkloadEntry', () => {
+  it('builds the documented entry from the group template and the task', () => {
+    const entry = buildWorkloadEntry(input);
+
+    expect(entry).toEqual({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadEntry',
+      metadata: {
+        name: 'ratings-0123456789abcdef0123456789abcdef',
+        namespace: 'bookinfo',
+        labels: { app: 'ratings', version: 'v1', 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': '0123456789abcdef0123456789abcdef' },
+        annotations: {
+          'ecsmesh.io/task-arn': taskArn,
+          'ecsmesh.io/cluster-arn': input.clusterArn,
+          'ecsmesh.io/task-definition-arn': input.taskDefinitionArn,
+          'ecsmesh.io/event-version': '3',
+        },
+        ownerReferences: [{ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', name: 'ratings', uid: 'group-uid-1', controller: true }],
+      },
+      spec: {
+        address: '10.0.1.23',
+        labels: { app: 'ratings', version: 'v1' },
+        serviceAccount: 'bookinfo-ratings',
+        network: 'vpc-1',
+        ports: { http: 9080 },
+        weight: 1,
+        locality: 'us-east-1/us-east-1b',
+      },
+    });
+  });
+
+  it('lets task label tags add labels but never override the group labels', () => {
+    const entry = buildWorkloadEntry({ ...input, taskTags: { 'ecsmesh.io/label/track': 'canary', 'ecsmesh.io/label/app': 'evil', other: 'x' } });
+
+    expect(entry.spec.labels).toEqual({ app: 'ratings', version: 'v1', track: 'canary' });
+  });
+
+  it('defaults the service account to default', () => {
+    const entry = buildWorkloadEntry({ ...input, group: aGroup({ template: {} }) });
+
+    expect(entry.spec.serviceAccount).toBe('default');
+    expect(entry.spec.ports).toBeUndefined();
+  });
+
+  it('recognizes only entries written by us for the same task', () => {
+    const entry = buildWorkloadEntry(input);
+
+    expect(entryBelongsTo(entry, taskArn)).toBe(true);
+    expect(entryBelongsTo(entry, taskArn.replace('0123', '9999'))).toBe(false);
+  });
+});
+
+describe('requestedWorkloadGroup', () => {
+  it.each([
+    { case: 'task tag', task: { 'ecsmesh.io/workload-group': 'bookinfo/ratings' }, role: {}, expected: { found: true, source: 'task', ref: { namespace: 'bookinfo', name: 'ratings' } } },
+    { case: 'role tag when the task has none', task: {}, role: { 'ecsmesh.io/workload-group': 'bookinfo/reviews' }, expected: { found: true, source: 'role', ref: { namespace: 'bookinfo', name: 'reviews' } } },
+    { case: 'task tag wins over role tag', task: { 'ecsmesh.io/workload-group': 'a/b' }, role: { 'ecsmesh.io/workload-group': 'c/d' }, expected: { found: true, source: 'task', ref: { namespace: 'a', name: 'b' } } },
+    { case: 'no tag', task: {}, role: {}, expected: { found: false } },
+  ])('reads the $case', ({ task, role, expected }) => {
+    expect(requestedWorkloadGroup(task, role)).toEqual(expected);
+  });
+
+  it.each(['bookinfo', 'a/b/c', 'Bookinfo/ratings', '/ratings', 'bookinfo/'])('flags %s as invalid', (value) => {
+    expect(requestedWorkloadGroup({ 'ecsmesh.io/workload-group': value }, {})).toMatchObject({ found: true, invalid: expect.any(String) });
+  });
+});
