@@ -74,7 +74,7 @@ describe('requestedWorkloadGroup', () => {
     { case: 'role tag when the task has none', task: {}, role: { 'ecsmesh.io/workload-group': 'bookinfo/reviews' }, expected: { found: true, source: 'role', ref: { namespace: 'bookinfo', name: 'reviews' } } },
     { case: 'task tag wins over role tag', task: { 'ecsmesh.io/workload-group': 'a/b' }, role: { 'ecsmesh.io/workload-group': 'c/d' }, expected: { found: true, source: 'task', ref: { namespace: 'a', name: 'b' } } },
     { case: 'no tag', task: {}, role: {}, expected: { found: false } },
-  ])('reads the $case', ({ task, role, expected }) => {
+  ] as { case: string; task: Record<string, string>; role: Record<string, string>; expected: unknown }[])('reads the $case', ({ task, role, expected }) => {
     expect(requestedWorkloadGroup(task, role)).toEqual(expected);
   });
 
