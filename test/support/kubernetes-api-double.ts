@@ -1,0 +1,200 @@
+/**
+ * A Kubernetes API server double on loopback for `networking.istio.io/v1` WorkloadEntries and
+ * WorkloadGroups (DESIGN §5): bearer-token auth, Status errors, resourceVersion/uid, preconditions,
+ * label selectors, server-side apply, and validation against the Istio CRD YAML.
+ *
+ * Unknown fields are always refused with 422, as a real server does with `fieldValidation=Strict`
+ * (which KubernetesMeshApi sends); a real server's default would prune them with a warning.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse as parseYaml } from 'yaml';
+import type { KubernetesObject } from './kubernetes/apply-merge.js';
+import { createIstioValidators, ISTIO_RESOURCES, type IstioPlural } from './kubernetes/istio-crd-validators.js';
+import { LabelSelectorSyntaxError, parseLabelSelector } from './kubernetes/label-selector.js';
+import { ResourceStore, type StoreAnswer } from './kubernetes/resource-store.js';
+import { failureStatus } from './kubernetes/status.js';
+
+/** One request as the double saw it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+}
+
+const PREFIX = '/apis/networking.istio.io/v1';
+const APPLY_PATCH = 'application/apply-patch+yaml';
+
+/** A loopback Kubernetes API server for tests. */
+export class KubernetesApiDouble {
+  /** Every request received, in order (including refused ones). */
+  readonly requests: RecordedRequest[] = [];
+  private readonly store = new ResourceStore(createIstioValidators());
+  private failures: { status: number; remaining: number } | undefined;
+  private outage: number | undefined;
+  private latencyMs = 0;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly token: string,
+  ) {}
+
+  /** Starts a double on 127.0.0.1 with a free port that accepts only `Bearer <token>`. */
+  static async start(options: { token: string }): Promise<KubernetesApiDouble> {
+    const server = createServer();
+    const double = new KubernetesApiDouble(server, options.token);
+    server.on('request', (req, res) => void double.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return double;
+  }
+
+  /** Base URL, e.g. `http://127.0.0.1:43121`. */
+  get url(): string {
+    const { port } = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Stops listening and drops open connections (including ones held by latency). */
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Creates an object directly (validated); throws with the Status message if refused. */
+  seed(obj: KubernetesObject): KubernetesObject {
+    const plural = pluralOf(String(obj.kind));
+    const answer = this.store.create(plural, String(obj.metadata.namespace), structuredClone(obj), 'test-seed');
+    if (answer.code !== 201) throw new Error(`seed refused (${answer.code}): ${JSON.stringify(answer.body)}`);
+    return answer.body as KubernetesObject;
+  }
+
+  /** A deep copy of every stored object of `kind`. */
+  objects(kind: 'WorkloadEntry' | 'WorkloadGroup'): KubernetesObject[] {
+    return this.store.snapshot(kind);
+  }
+
+  /** Answers the next `count` requests with `status` (a Status object). */
+  failNext(status: number, count = 1): void {
+    this.failures = { status, remaining: count };
+  }
+
+  /** Answers every request with `status` until called with `undefined`. */
+  setOutage(status: number | undefined): void {
+    this.outage = status;
+  }
+
+  /** Delays every answer by `ms`. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    try {
+      const body = await readBody(req);
+      if (this.latencyMs > 0) await sleep(this.latencyMs);
+      if (res.destroyed) return;
+      const answer = this.answer(req, url, body);
+      res.writeHead(answer.code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    } catch (error) {
+      // A bug in the double must show up as a 500 in the test, not as an unhandled rejection.
+      if (!res.headersSent && !res.destroyed) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(failureStatus(500, `double failed: ${(error as Error).message}`)));
+    }
+  }
+
+  private answer(req: IncomingMessage, url: URL, body: string): StoreAnswer {
+    const injected = this.injectedFailure();
+    if (injected !== undefined) return status(injected, 'injected failure');
+    if (req.headers.authorization !== `Bearer ${this.token}`) return status(401, 'Unauthorized');
+    const route = matchRoute(url.pathname);
+    if (!route) return status(404, 'the server could not find the requested resource');
+    const { plural, namespace, name } = route;
+    const manager = url.searchParams.get('fieldManager') ?? 'unknown';
+    try {
+      switch (`${req.method} ${name === undefined ? 'collection' : 'object'}`) {
+        case 'GET collection':
+          return this.store.list(plural, namespace, parseLabelSelector(url.searchParams.get('labelSelector') ?? ''));
+        case 'POST collection':
+          return namespace === undefined ? status(405, 'create needs a namespace') : this.store.create(plural, namespace, parseJson(body), manager);
+        case 'GET object':
+          return this.store.get(plural, namespace as string, name as string);
+        case 'PUT object':
+          return this.store.replace(plural, namespace as string, name as string, parseJson(body), manager);
+        case 'DELETE object':
+          return this.store.delete(plural, namespace as string, name as string, body.trim() === '' ? {} : parseJson(body));
+        case 'PATCH object':
+          return this.patch(req, url, plural, namespace as string, name as string, body);
+        default:
+          return status(405, `${req.method} is not supported here`);
+      }
+    } catch (error) {
+      if (error instanceof LabelSelectorSyntaxError || error instanceof BodySyntaxError) return status(400, error.message);
+      throw error;
+    }
+  }
+
+  private patch(req: IncomingMessage, url: URL, plural: IstioPlural, namespace: string, name: string, body: string): StoreAnswer {
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
+    if (contentType !== APPLY_PATCH) return status(415, `the body of the request was in an unknown format - accepted media types include: ${APPLY_PATCH}`);
+    const manager = url.searchParams.get('fieldManager');
+    if (!manager) return status(400, 'PATCH, application/apply-patch+yaml requests must include a fieldManager');
+    let config: unknown;
+    try {
+      config = parseYaml(body);
+    } catch (error) {
+      throw new BodySyntaxError(`error decoding YAML: ${(error as Error).message}`);
+    }
+    return this.store.apply(plural, namespace, name, config, manager, url.searchParams.get('force') === 'true');
+  }
+
+  private injectedFailure(): number | undefined {
+    if (this.outage !== undefined) return this.outage;
+    if (!this.failures || this.failures.remaining <= 0) return undefined;
+    this.failures.remaining -= 1;
+    return this.failures.status;
+  }
+}
+
+class BodySyntaxError extends Error {}
+
+function status(code: number, message: string): StoreAnswer {
+  return { code, body: failureStatus(code, message) };
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new BodySyntaxError(`couldn't get version/kind; json parse error: ${(error as Error).message}`);
+  }
+}
+
+/** `/apis/networking.istio.io/v1[/namespaces/{ns}]/{plural}[/{name}]` */
+function matchRoute(path: string): { plural: IstioPlural; namespace?: string; name?: string } | undefined {
+  if (!path.startsWith(`${PREFIX}/`)) return undefined;
+  const parts = path.slice(PREFIX.length + 1).split('/').map(decodeURIComponent);
+  const [first, namespace, plural, name, ...rest] = parts;
+  if (first !== 'namespaces') return parts.length === 1 && isPlural(first) ? { plural: first } : undefined;
+  if (!namespace || !isPlural(plural) || rest.length > 0 || name === '') return undefined;
+  return name === undefined ? { plural, namespace } : { plural, namespace, name };
+}
+
+function isPlural(value: string | undefined): value is IstioPlural {
+  return value !== undefined && Object.hasOwn(ISTIO_RESOURCES, value);
+}
+
+function pluralOf(kind: string): IstioPlural {
+  const plural = (Object.keys(ISTIO_RESOURCES) as IstioPlural[]).find((p) => ISTIO_RESOURCES[p].kind === kind);
+  if (!plural) throw new Error(`the double does not serve kind ${kind}`);
+  return plural;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
