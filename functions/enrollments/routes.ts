@@ -1,0 +1,40 @@
+/**
+ * Enrollment status (DESIGN §8): "why is my task not in the mesh?". Query parameters are
+ * validated at the edge; answers are JSON with a stable `reason` on every error.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { PHASES } from '../../shared/core/enrollment.js';
+import type { EnrollmentStore } from '../../shared/ports.js';
+
+const ListQuery = z.strictObject({
+  cluster: z.string().min(1).max(255).optional(),
+  namespace: z.string().min(1).max(63).optional(),
+  phase: z.enum(PHASES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+const TaskId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an ECS task id');
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+const problem = (statusCode: number, reason: string, message: string) => json(statusCode, { reason, message });
+
+/** Answers GET /v1/enrollments and GET /v1/enrollments/{taskId}. */
+export async function routeEnrollmentRequest(event: APIGatewayProxyEventV2, store: EnrollmentStore): Promise<APIGatewayProxyStructuredResultV2> {
+  if (event.requestContext?.http?.method !== 'GET') return problem(405, 'METHOD_NOT_ALLOWED', 'only GET is supported');
+  const taskId = event.pathParameters?.taskId;
+  if (taskId !== undefined) {
+    const id = TaskId.safeParse(taskId);
+    if (!id.success) return problem(400, 'INVALID_TASK_ID', 'taskId must be an ECS task id (the last part of the task ARN)');
+    const record = await store.get(id.data);
+    return record ? json(200, record) : problem(404, 'ENROLLMENT_NOT_FOUND', `no enrollment record for task ${id.data} (never seen, or its tombstone expired)`);
+  }
+  const query = ListQuery.safeParse(event.queryStringParameters ?? {});
+  if (!query.success) return problem(400, 'INVALID_QUERY', query.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
+  const { cluster, namespace, phase, limit } = query.data;
+  const items = await store.list({ clusterName: cluster, namespace, phase, limit });
+  return json(200, { items, count: items.length });
+}

@@ -1,0 +1,95 @@
+/**
+ * Serves the HTTP API's routes on loopback by turning each request into the API Gateway
+ * (HTTP API, payload 2.0) event the deployed handlers receive, so `npm run local` runs the
+ * same handler code as AWS. IAM authorization is not emulated locally.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface Route {
+  method: string;
+  /** API Gateway route syntax: `/v1/enrollments/{taskId}`. */
+  path: string;
+  handler: HttpHandler;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Starts the server; resolves once it listens. */
+export async function startHttpApi(routes: Route[], port: number, host = '127.0.0.1'): Promise<Server> {
+  const compiled = routes.map((r) => ({ ...r, pattern: new RegExp(`^${r.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`) }));
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', `http://${host}`);
+      const method = req.method ?? 'GET';
+      const match = compiled.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m);
+      if (!match) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+        return;
+      }
+      const route = compiled.find((r) => r.method === method && r.pattern.test(url.pathname));
+      if (!route) {
+        res.writeHead(405, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Method Not Allowed' }));
+        return;
+      }
+      const body = await readBody(req);
+      const params = route.pattern.exec(url.pathname)?.groups;
+      const event = toEvent(req, url, method, `${route.method} ${route.path}`, params, body);
+      const result = await route.handler(event, { awsRequestId: event.requestContext.requestId, functionName: 'local' } as Context);
+      res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>).end(result.body ?? '');
+    })().catch((error: unknown) => {
+      console.error('[http-api]', error);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return server;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+}
+
+function toEvent(req: IncomingMessage, url: URL, method: string, routeKey: string, params: Record<string, string> | undefined, body: string | undefined): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(url.search ? { queryStringParameters: query } : {}),
+    ...(params ? { pathParameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)])) } : {}),
+    ...(body !== undefined ? { body } : {}),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: `local-${now.getTime()}-${Math.random().toString(36).slice(2, 8)}`,
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+  };
+}

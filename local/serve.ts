@@ -1,0 +1,55 @@
+/**
+ * `npm run local`: the HTTP routes on 127.0.0.1:$PORT (default 3000) plus moto, the ECS event
+ * source and the queue consumer, all running until Ctrl-C or SIGTERM.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { startHttpApi } from './http-api.js';
+import { startLocalStack } from './stack.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const stateFile = resolve('.local/stack.json');
+
+const stack = await startLocalStack({ motoPort: process.env.MOTO_PORT ? Number(process.env.MOTO_PORT) : undefined });
+let server: Server | undefined;
+try {
+  server = await startHttpApi(
+    [
+      { method: 'GET', path: '/v1/enrollments', handler: stack.enrollmentsHandler },
+      { method: 'GET', path: '/v1/enrollments/{taskId}', handler: stack.enrollmentsHandler },
+    ],
+    port,
+  );
+} catch (error) {
+  console.error(`[local] cannot listen on 127.0.0.1:${port}: ${(error as Error).message} (set PORT to use another port)`);
+  await stack.stop();
+  process.exit(1);
+}
+stack.events.start();
+stack.consumer.start();
+
+const baseUrl = `http://127.0.0.1:${port}`;
+mkdirSync(resolve('.local'), { recursive: true });
+// `npm run invoke` and the CLI find the running stack here.
+writeFileSync(stateFile, JSON.stringify({ baseUrl, awsEndpoint: stack.moto.endpoint, meshDir: stack.meshDir, ...stack.resources }, null, 2));
+console.log(`ECS mesh onboarding (local) ready
+  API:         ${baseUrl}   (GET /v1/enrollments, GET /v1/enrollments/{taskId})
+  local AWS:   ${stack.moto.endpoint}   (AWS_ENDPOINT_URL; credentials testing/testing, region us-east-1)
+  mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)
+  task events: ${stack.resources.queueUrl}
+Ctrl-C stops everything.`);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n[local] ${signal}: stopping`);
+  server?.close();
+  server?.closeAllConnections();
+  await stack.stop();
+  rmSync(stateFile, { force: true });
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,77 @@
+/**
+ * The whole local stack in one process: moto, the resources serverless.yml would create,
+ * the ECS event source, the SQS → task-events consumer, and the real Lambda handlers loaded
+ * with the same environment variables they get on AWS.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { bootstrapLocalStack, localNames, type LocalStack } from './bootstrap.js';
+import { EcsEventSource } from './ecs-event-source.js';
+import { LOCAL_AWS_ENV, startMoto, type MotoServer } from './moto.js';
+import { QueueConsumer } from './queue-consumer.js';
+import type { HttpHandler } from './http-api.js';
+
+export interface RunningLocalStack {
+  moto: MotoServer;
+  resources: LocalStack;
+  meshDir: string;
+  clientSettings: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  events: EcsEventSource;
+  consumer: QueueConsumer;
+  enrollmentsHandler: HttpHandler;
+  /** Publishes what changed in ECS and feeds the queue to task-events until it is empty. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: { motoPort?: number; meshDir?: string; logLevel?: string } = {}): Promise<RunningLocalStack> {
+  const moto = await startMoto({ port: options.motoPort, quiet: false });
+  const clientSettings = { endpoint: moto.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY } };
+  try {
+    const resources = await bootstrapLocalStack(clientSettings, localNames());
+    const meshDir = resolve(options.meshDir ?? '.local/mesh');
+    mkdirSync(resolve(meshDir, 'workloadgroups'), { recursive: true });
+    // The handlers read their configuration from the environment, as on AWS.
+    Object.assign(process.env, LOCAL_AWS_ENV, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      POLICY_TABLE: resources.policyTable,
+      ENROLLMENT_TABLE: resources.enrollmentTable,
+      DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      MESH_API: 'file',
+      MESH_FILE_DIR: meshDir,
+      LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
+    });
+    const taskEvents = await import('../functions/task-events/handler.js');
+    const enrollments = await import('../functions/enrollments/handler.js');
+    const sqs = new SQSClient(clientSettings);
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const events = new EcsEventSource({ ecs: new ECSClient(clientSettings), eventBridge: new EventBridgeClient(clientSettings), pollIntervalMs: 1000 });
+    const consumer = new QueueConsumer({ sqs, queueUrl: resources.queueUrl, queueArn, region: clientSettings.region, handler: taskEvents.handler });
+    return {
+      moto,
+      resources,
+      meshDir,
+      clientSettings,
+      events,
+      consumer,
+      enrollmentsHandler: enrollments.handler,
+      async settle() {
+        await events.pollOnce();
+        while ((await consumer.pollOnce(0)).received > 0) {
+          // keep draining: a batch holds at most 10 messages
+        }
+      },
+      async stop() {
+        await events.stop();
+        await consumer.stop();
+        await moto.stop();
+      },
+    };
+  } catch (error) {
+    await moto.stop();
+    throw error;
+  }
+}

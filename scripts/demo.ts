@@ -1,0 +1,148 @@
+/**
+ * `npm run demo`: the main job end to end on the local AWS, from nothing. Tasks launched with
+ * RunTask are enrolled as WorkloadEntries, one is stopped and removed, and a task whose role
+ * lacks the required tag is refused with its reason. Exits non-zero if any step misbehaves.
+ */
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { parseAllDocuments, stringify } from 'yaml';
+import { OnboardingPolicySchema } from '../shared/core/schemas.js';
+import { freePort } from '../local/moto.js';
+import { startHttpApi } from '../local/http-api.js';
+import { startLocalStack } from '../local/stack.js';
+
+const meshDir = '.local/demo-mesh';
+const say = (title: string) => console.log(`\n\x1b[1m== ${title}\x1b[0m`);
+const fail = (message: string): never => {
+  throw new Error(`demo check failed: ${message}`);
+};
+
+const POLICY_YAML = `apiVersion: ecsmesh.io/v1alpha1
+kind: OnboardingPolicy
+metadata:
+  name: allow-ratings
+  namespace: bookinfo
+spec:
+  allow:
+  - workloads:
+    - aws:
+        accounts: ['123456789012']
+        regions: [us-east-1]
+        ecs:
+          clusters: [demo]
+          iamRoleTags:
+            team: [ratings]
+    onboardTo:
+    - workloadGroupSelector:
+        matchLabels:
+          app: ratings
+`;
+
+const GROUP_YAML = `apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata:
+  name: ratings
+  namespace: bookinfo
+  uid: 6c1a4c1e-0000-4000-8000-000000000001
+  labels:
+    app: ratings
+spec:
+  metadata:
+    labels:
+      app: ratings
+      version: v1
+  template:
+    serviceAccount: bookinfo-ratings
+    network: vpc-demo
+    ports:
+      http: 9080
+`;
+
+rmSync(meshDir, { recursive: true, force: true });
+const stack = await startLocalStack({ meshDir, logLevel: 'ERROR' });
+let server: Server | undefined;
+try {
+  const aws = stack.clientSettings;
+  const ecs = new ECSClient(aws);
+  const iam = new IAMClient(aws);
+  say(`Local AWS (moto) on ${aws.endpoint}; mesh manifests in ${meshDir}/`);
+
+  say('1. IAM task roles with tags');
+  const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+  const role = async (name: string, tags: Record<string, string>) => {
+    const out = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+    console.log(`  ${out.Role!.Arn}  tags ${JSON.stringify(tags)}`);
+    return out.Role!.Arn!;
+  };
+  const ratingsRole = await role('ratings-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+  const intruderRole = await role('intruder-task', { 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+
+  say('2. An OnboardingPolicy (stored in DynamoDB)');
+  const policy = OnboardingPolicySchema.parse(parseAllDocuments(POLICY_YAML)[0]!.toJS());
+  await DynamoDBDocumentClient.from(new DynamoDBClient(aws)).send(
+    new PutCommand({ TableName: stack.resources.policyTable, Item: { namespace: 'bookinfo', name: policy.metadata.name, revision: 1, document: JSON.stringify(policy) } }),
+  );
+  console.log(POLICY_YAML.replace(/^/gm, '  '));
+
+  say('3. A WorkloadGroup in the mesh');
+  writeFileSync(join(meshDir, 'workloadgroups', 'ratings.yaml'), GROUP_YAML);
+  console.log(`  ${meshDir}/workloadgroups/ratings.yaml: bookinfo/ratings (app=ratings)`);
+
+  say('4. A cluster and tasks launched with RunTask');
+  await ecs.send(new CreateClusterCommand({ clusterName: 'demo' }));
+  const subnet = (await new EC2Client(aws).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
+  const taskDefinition = async (family: string, roleArn: string) =>
+    (await ecs.send(new RegisterTaskDefinitionCommand({ family, networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', taskRoleArn: roleArn, containerDefinitions: [{ name: 'app', image: 'ratings:1', memory: 256 }] }))).taskDefinition!.taskDefinitionArn!;
+  const run = async (definition: string, count: number) =>
+    ((await ecs.send(new RunTaskCommand({ cluster: 'demo', taskDefinition: definition, count, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-demo'] } } }))).tasks ?? []).map((t) => t.taskArn!);
+  const ratingsTasks = await run(await taskDefinition('ratings', ratingsRole), 2);
+  const [intruderTask] = await run(await taskDefinition('intruder', intruderRole), 1);
+  for (const arn of [...ratingsTasks, intruderTask!]) console.log(`  ${arn}`);
+
+  say('5. ECS events flow EventBridge → SQS → task-events: enrolled tasks get WorkloadEntries');
+  await stack.settle();
+  const entries = () =>
+    readdirSync(join(meshDir, 'workloadentries', 'bookinfo'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => ({ file: f, text: readFileSync(join(meshDir, 'workloadentries', 'bookinfo', f), 'utf8') }));
+  const enrolled = entries();
+  for (const { file, text } of enrolled) console.log(`  --- ${meshDir}/workloadentries/bookinfo/${file}\n${text.replace(/^/gm, '  ')}`);
+  if (enrolled.length !== 2) fail(`expected 2 WorkloadEntries, found ${enrolled.length}`);
+
+  say('6. Enrollment status API (GET /v1/enrollments), served by the enrollments handler');
+  const port = await freePort();
+  server = await startHttpApi([{ method: 'GET', path: '/v1/enrollments/{taskId}', handler: stack.enrollmentsHandler }, { method: 'GET', path: '/v1/enrollments', handler: stack.enrollmentsHandler }], port);
+  const status = async (taskArn: string) => (await (await fetch(`http://127.0.0.1:${port}/v1/enrollments/${taskArn.split('/').pop()}`)).json()) as Record<string, unknown>;
+  for (const arn of ratingsTasks) {
+    const s = await status(arn);
+    console.log(`  ${String(s.taskId)}: ${String(s.phase)} (${String(s.reason)}: ${String(s.detail)}) → ${String(s.namespace)}/${String(s.entryName)} @ ${String(s.address)}`);
+    if (s.phase !== 'enrolled') fail(`task ${arn} is ${String(s.phase)}`);
+  }
+
+  say('7. A task whose role lacks the required tag is refused');
+  const refused = await status(intruderTask!);
+  console.log(`  ${String(refused.taskId)}: ${String(refused.phase)} ${String(refused.reason)}\n  why: ${String(refused.detail)}`);
+  if (refused.phase !== 'rejected' || refused.reason !== 'POLICY_DENIED') fail('the intruder task was not refused with POLICY_DENIED');
+
+  say('8. One task is stopped: its entry is removed and a tombstone recorded');
+  await ecs.send(new StopTaskCommand({ cluster: 'demo', task: ratingsTasks[0]!, reason: 'Scaled down by the demo' }));
+  await stack.settle();
+  const stopped = await status(ratingsTasks[0]!);
+  console.log(`  ${String(stopped.taskId)}: ${String(stopped.phase)} (${String(stopped.detail)})`);
+  console.log(`  entries left: ${entries().map((e) => e.file).join(', ')}`);
+  if (stopped.phase !== 'deregistered' || entries().length !== 1) fail('the stopped task was not deregistered');
+
+  say('Listing: GET /v1/enrollments?cluster=demo');
+  const list = (await (await fetch(`http://127.0.0.1:${port}/v1/enrollments?cluster=demo`)).json()) as { items: Record<string, unknown>[] };
+  console.log(stringify(list.items.map((i) => ({ task: i.taskId, phase: i.phase, reason: i.reason }))).replace(/^/gm, '  '));
+  console.log('\n\x1b[32mDemo complete.\x1b[0m');
+} finally {
+  server?.close();
+  await stack.stop();
+}

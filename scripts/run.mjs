@@ -1,0 +1,35 @@
+// Entry point of every npm script: installs what is missing on a fresh clone (npm packages;
+// the moto .venv is installed by the commands that need it), then runs the command.
+// Plain Node on purpose: it must run before node_modules exists.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [command, ...args] = process.argv.slice(2);
+
+const COMMANDS = {
+  demo: ['tsx', 'scripts/demo.ts'],
+  local: ['tsx', 'local/serve.ts'],
+  invoke: ['tsx', 'scripts/invoke.ts'],
+  test: ['node', 'scripts/test.mjs'],
+  package: ['node', 'scripts/package.mjs'],
+  bench: ['tsx', 'scripts/bench.ts'],
+};
+
+if (!COMMANDS[command]) {
+  console.error(`usage: node scripts/run.mjs <${Object.keys(COMMANDS).join('|')}> [args]`);
+  process.exit(2);
+}
+
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  console.error('[setup] installing npm packages (first run only)...');
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  if (install.status !== 0) process.exit(install.status ?? 1);
+}
+
+const [runner, script] = COMMANDS[command];
+const argv = runner === 'tsx' ? ['--import', 'tsx', script, ...args] : [script, ...args];
+const result = spawnSync(process.execPath, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+process.exit(result.status ?? (result.signal ? 1 : 0));

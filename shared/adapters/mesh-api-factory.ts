@@ -1,0 +1,20 @@
+/** Chooses the mesh adapter from config (DESIGN §5): `kubernetes` in production, `file` locally. */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { MeshApi } from '../ports.js';
+import type { AwsClients } from './wiring.js';
+import { FileMeshApi } from './file-mesh-api.js';
+import { KubernetesMeshApi } from './kubernetes-mesh-api.js';
+import { eksTokenProvider, secretsManagerTokenProvider } from './kubernetes-auth.js';
+
+/** Builds the configured MeshApi. */
+export function createMeshApi(config: Config, clients: Pick<AwsClients, 'secrets'>): MeshApi {
+  if (config.MESH_API === 'file') return new FileMeshApi(config.MESH_FILE_DIR);
+  if (!config.MESH_K8S_URL) throw new ConfigError('MESH_K8S_URL: required when MESH_API=kubernetes');
+  const token =
+    config.MESH_K8S_AUTH === 'eks'
+      ? eksTokenProvider({ clusterName: config.MESH_K8S_EKS_CLUSTER_NAME ?? '', region: config.AWS_REGION, credentials: defaultProvider() })
+      : secretsManagerTokenProvider(clients.secrets, config.MESH_K8S_TOKEN_SECRET_ID ?? '', 300);
+  return new KubernetesMeshApi({ baseUrl: config.MESH_K8S_URL, token, caPem: config.MESH_K8S_CA_PEM, timeoutMs: config.MESH_K8S_TIMEOUT_MS });
+}

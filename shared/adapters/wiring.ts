@@ -1,0 +1,84 @@
+/**
+ * Builds SDK clients and adapters from Config, once per Lambda container (or local process).
+ * Adapters never read the environment; this is the one place that turns config into objects.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { Config } from '../config.js';
+import type { EnrollmentDeps } from '../app/deps.js';
+import type { Log } from '../app/log.js';
+import type { MeshApi } from '../ports.js';
+import { DynamoDbEnrollmentStore } from './dynamodb-enrollment-store.js';
+import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
+import { EcsTaskDirectory } from './ecs-task-directory.js';
+import { IamRoleDirectory } from './iam-role-directory.js';
+import { withCachedWorkloadGroups } from './cached-mesh-api.js';
+import { createMeshApi } from './mesh-api-factory.js';
+import { clientConfig } from './client-config.js';
+
+export interface AwsClients {
+  dynamo: DynamoDBDocumentClient;
+  ecs: ECSClient;
+  iam: IAMClient;
+  sqs: SQSClient;
+  sts: STSClient;
+  secrets: SecretsManagerClient;
+}
+
+export function createAwsClients(config: Config): AwsClients {
+  const base = clientConfig(config);
+  return {
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(base), { marshallOptions: { removeUndefinedValues: true } }),
+    ecs: new ECSClient(base),
+    iam: new IAMClient(base),
+    sqs: new SQSClient(base),
+    sts: new STSClient(base),
+    secrets: new SecretsManagerClient(base),
+  };
+}
+
+/** Everything task-events needs; `mesh` may be injected (tests, local stack). */
+export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi): EnrollmentDeps {
+  return {
+    tasks: new EcsTaskDirectory(clients.ecs),
+    roles: new IamRoleDirectory(iamClientForAccount(config, clients), config.ROLE_CACHE_SECONDS * 1000),
+    policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
+    enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
+    mesh: withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000),
+    log,
+    tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
+  };
+}
+
+/**
+ * Role tags are read in the role's own account (DESIGN §3): our own account with our client,
+ * another one through CROSS_ACCOUNT_ROLE_NAME assumed there.
+ */
+function iamClientForAccount(config: Config, clients: AwsClients): (accountId: string) => Promise<IAMClient> {
+  let ownAccount: Promise<string | undefined> | undefined;
+  const foreign = new Map<string, IAMClient>();
+  return async (accountId) => {
+    if (!config.CROSS_ACCOUNT_ROLE_NAME) return clients.iam;
+    ownAccount ??= clients.sts.send(new GetCallerIdentityCommand({})).then((o) => o.Account);
+    if ((await ownAccount) === accountId) return clients.iam;
+    const cached = foreign.get(accountId);
+    if (cached) return cached;
+    const roleArn = `arn:aws:iam::${accountId}:role/${config.CROSS_ACCOUNT_ROLE_NAME}`;
+    const client = new IAMClient({
+      ...clientConfig(config),
+      credentials: async () => {
+        const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+      },
+    });
+    foreign.set(accountId, client);
+    return client;
+  };
+}

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { validateWorkloadEntry } from '../../shared/core/crd-validation.js';
+import { aPolicy } from '../fixtures/builders.js';
+import { aTaskStateChange } from '../fixtures/ecs-events.js';
+import { ACCOUNT, Pipeline } from '../support/pipeline.js';
+
+let p: Pipeline;
+let clusterArn: string;
+let allowedRole: string;
+let untaggedRole: string;
+let taskDef: string;
+
+const GROUP_TAG = { 'ecsmesh.io/workload-group': 'bookinfo/ratings' };
+
+beforeAll(async () => {
+  p = await Pipeline.start('-task-events');
+  clusterArn = await p.createCluster('prod');
+  allowedRole = await p.createRole('ratings-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+  untaggedRole = await p.createRole('intruder-task', { 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+  taskDef = await p.registerTaskDefinition('ratings', { roleArn: allowedRole });
+  await p.putPolicy(aPolicy());
+  p.k8s.seed({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadGroup',
+    metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' } },
+    spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } } },
+  });
+});
+
+afterAll(() => p.stop());
+
+const entryFor = (taskArn: string) => p.entries().find((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn);
+
+describe('task-events against moto and the Kubernetes API double', () => {
+  it('enrolls a RunTask-ed awsvpc task with an allowed role as a schema-valid WorkloadEntry', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+
+    const { failed } = await p.pump();
+
+    expect(failed).toEqual([]);
+    const entry = entryFor(taskArn!);
+    const taskId = taskArn!.split('/').pop()!;
+    expect(entry).toBeDefined();
+    expect(validateWorkloadEntry(entry)).toEqual({ ok: true });
+    expect(entry!.metadata).toMatchObject({
+      name: `ratings-${taskId}`,
+      namespace: 'bookinfo',
+      labels: { 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': taskId },
+      annotations: { 'ecsmesh.io/cluster-arn': clusterArn, 'ecsmesh.io/task-definition-arn': taskDef, 'ecsmesh.io/event-version': '3' },
+      ownerReferences: [{ kind: 'WorkloadGroup', name: 'ratings', controller: true }],
+    });
+    expect(entry!.spec).toMatchObject({ labels: { app: 'ratings', version: 'v1' }, serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } });
+    expect(entry!.spec.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', reason: 'POLICY_ALLOWED', policy: 'allow-ratings', rule: 0, version: 3, address: entry!.spec.address });
+  });
+
+  it('removes the entry on desired STOPPED, before STOPPED arrives', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    await p.pump();
+    expect(entryFor(taskArn!)).toBeDefined();
+
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 4, lastStatus: 'RUNNING', desiredStatus: 'STOPPED' })]);
+
+    expect(entryFor(taskArn!)).toBeUndefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'draining', reason: 'TASK_STOPPING', version: 4, expiresAt: expect.any(Number) });
+
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })]);
+
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', reason: 'TASK_STOPPED', version: 5 });
+  });
+
+  it('deregisters a task stopped through ECS via the event source', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    await p.pump();
+
+    await p.stopTask('prod', taskArn!);
+    const { failed } = await p.pump();
+
+    expect(failed).toEqual([]);
+    expect(entryFor(taskArn!)).toBeUndefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', version: 5 });
+  });
+
+  it('ends in the same state when every event comes three times in shuffled order', async () => {
+    const lifecycle = (taskArn: string) => [
+      aTaskStateChange({ taskArn, clusterArn, version: 1, lastStatus: 'PROVISIONING' }),
+      aTaskStateChange({ taskArn, clusterArn, version: 2, lastStatus: 'PENDING' }),
+      aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' }),
+      aTaskStateChange({ taskArn, clusterArn, version: 4, lastStatus: 'RUNNING', desiredStatus: 'STOPPED' }),
+      aTaskStateChange({ taskArn, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' }),
+    ];
+    const [inOrder, ...shuffledTasks] = await p.runTask('prod', taskDef, { count: 4 });
+    for (const event of lifecycle(inOrder!)) await p.deliver([event]);
+    const expected = await p.record(inOrder!);
+
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    for (const taskArn of shuffledTasks) {
+      const events = [...lifecycle(taskArn), ...lifecycle(taskArn), ...lifecycle(taskArn)].sort(() => random() - 0.5);
+      // Mixed delivery: some alone, some together in one batch.
+      for (let i = 0; i < events.length; ) {
+        const size = 1 + Math.floor(random() * 3);
+        const { batchItemFailures } = await p.deliver(events.slice(i, i + size));
+        expect(batchItemFailures).toEqual([]);
+        i += size;
+      }
+
+      expect(entryFor(taskArn)).toBeUndefined();
+      expect(await p.record(taskArn)).toMatchObject({ phase: expected!.phase, version: expected!.version, reason: expected!.reason });
+    }
+  });
+
+  it('does not resurrect a stopped task on a late RUNNING', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })]);
+
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 6, lastStatus: 'RUNNING' })]);
+
+    expect(entryFor(taskArn!)).toBeUndefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', version: 5 });
+  });
+
+  it("keeps a new task that reuses a stopped task's IP when the old task's late STOPPED arrives", async () => {
+    const [oldTask, newTask] = await p.runTask('prod', taskDef, { count: 2 });
+    await p.deliver([aTaskStateChange({ taskArn: oldTask, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
+    const oldIp = entryFor(oldTask!)!.spec.address!;
+    await p.deliver([aTaskStateChange({ taskArn: oldTask, clusterArn, version: 4, lastStatus: 'RUNNING', desiredStatus: 'STOPPED', privateIpv4: oldIp })]);
+    await p.deliver([aTaskStateChange({ taskArn: newTask, clusterArn, version: 3, lastStatus: 'RUNNING', privateIpv4: oldIp })]);
+    const before = entryFor(newTask!)!;
+
+    await p.deliver([aTaskStateChange({ taskArn: oldTask, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', privateIpv4: oldIp })]);
+
+    const after = entryFor(newTask!);
+    expect(after).toBeDefined();
+    expect(after!.metadata.uid).toBe(before.metadata.uid);
+    expect(after!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it('rejects a task whose role lacks the required tag, with that reason and no entry', async () => {
+    const intruderDef = await p.registerTaskDefinition('intruder', { roleArn: untaggedRole });
+    const [taskArn] = await p.runTask('prod', intruderDef);
+
+    await p.pump();
+
+    expect(entryFor(taskArn!)).toBeUndefined();
+    const record = await p.record(taskArn!);
+    expect(record).toMatchObject({ phase: 'rejected', reason: 'POLICY_DENIED', namespace: 'bookinfo', workloadGroup: 'ratings' });
+    expect(record!.detail).toContain('role tag team missing');
+  });
+
+  it('uses the RunTask role override over the task definition role', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef, { overrideRoleArn: untaggedRole });
+
+    await p.pump();
+
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_DENIED', roleArn: untaggedRole });
+  });
+
+  it('rejects a bridge-mode task with its reason', async () => {
+    const bridgeDef = await p.registerTaskDefinition('legacy', { roleArn: allowedRole, networkMode: 'bridge' });
+    const [taskArn] = await p.runTask('prod', bridgeDef, { networkMode: 'bridge' });
+
+    await p.pump();
+
+    expect(entryFor(taskArn!)).toBeUndefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'rejected', reason: 'NETWORK_MODE_UNSUPPORTED' });
+  });
+
+  it('ignores a task with no workload-group tag on the task or its role', async () => {
+    const plainRole = await p.createRole('plain-task', { team: 'ratings' });
+    const plainDef = await p.registerTaskDefinition('plain', { roleArn: plainRole });
+    const [taskArn] = await p.runTask('prod', plainDef);
+
+    await p.pump();
+
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'ignored', reason: 'NO_WORKLOAD_GROUP_TAG' });
+  });
+
+  it('records a task that ECS no longer knows with that reason', async () => {
+    const ghost = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/ffffffffffffffffffffffffffffffff`;
+
+    await p.deliver([aTaskStateChange({ taskArn: ghost, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
+
+    expect(await p.record(ghost)).toMatchObject({ phase: 'rejected', reason: 'TASK_NOT_FOUND' });
+  });
+
+  it('sets a malformed record aside with its reason and processes the rest of the batch', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef, { tags: GROUP_TAG });
+
+    const result = await p.deliver(['{"not": "an ECS event"', aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(entryFor(taskArn!)).toBeDefined();
+    const dlq = await p.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: p.stack.deadLetterQueueUrl, MessageAttributeNames: ['All'], MaxNumberOfMessages: 10 }));
+    expect(dlq.Messages).toHaveLength(1);
+    expect(dlq.Messages![0]!.Body).toBe('{"not": "an ECS event"');
+    expect(dlq.Messages![0]!.MessageAttributes?.reason?.StringValue).toBe('MALFORMED_EVENT');
+  });
+
+  it('fails the record while the mesh API answers 503, leaves the enrollment record alone, and succeeds on retry', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 2, lastStatus: 'PENDING' })]);
+    const event = aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' });
+    p.k8s.setOutage(503);
+
+    const during = await p.deliver([event]);
+
+    expect(during.batchItemFailures).toHaveLength(1);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'pending', version: 2 });
+    expect(entryFor(taskArn!)).toBeUndefined();
+
+    p.k8s.setOutage(undefined);
+    const retry = await p.deliver([event]);
+
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
+  });
+
+  it('makes one DescribeTasks per batch of 10 and reuses cached task definitions and roles', async () => {
+    const taskArns = await p.runTask('prod', taskDef, { count: 10 });
+    const batch = taskArns.map((taskArn) => aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' }));
+    await p.deliver(batch.slice(0, 1)); // warms the caches
+    const before = new Map(p.calls);
+    const delta = (key: string) => p.callCount(key) - (before.get(key) ?? 0);
+
+    const result = await p.deliver(batch);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(delta('ecs:DescribeTasks')).toBe(1);
+    expect(delta('ecs:DescribeTaskDefinition')).toBe(0);
+    expect(delta('iam:GetRole')).toBe(0);
+    expect(taskArns.every((arn) => entryFor(arn))).toBe(true);
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The task-events pipeline against the local AWS: real SDK clients on moto (each call counted
+ * by command name), the Kubernetes API double as the mesh, the local ECS event source, and
+ * the real handler. Each integration file builds one with its own resource names.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { CreateRoleCommand } from '@aws-sdk/client-iam';
+import { EC2Client, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { loadConfig } from '../../shared/config.js';
+import { buildEnrollmentDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
+import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
+import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.js';
+import type { Log } from '../../shared/app/log.js';
+import type { EnrollmentRecord } from '../../shared/core/enrollment.js';
+import type { OnboardingPolicy } from '../../shared/core/schemas.js';
+import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
+import { processTaskEventBatch, type TaskEventsDeps } from '../../functions/task-events/process-batch.js';
+import { createTaskEventsHandler } from '../../functions/task-events/handler.js';
+import { EcsEventSource } from '../../local/ecs-event-source.js';
+import { bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
+import { KubernetesApiDouble } from './kubernetes-api-double.js';
+import { localAwsConfig } from './local-aws.js';
+import { sqsEventOf } from '../fixtures/ecs-events.js';
+
+export const ACCOUNT = '123456789012';
+const MESH_TOKEN = 'test-mesh-token';
+
+export class MemoryLog implements Log {
+  readonly lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
+  debug = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'debug', message, extra });
+  info = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'info', message, extra });
+  warn = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'warn', message, extra });
+  error = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'error', message, extra });
+}
+
+export class Pipeline {
+  readonly calls = new Map<string, number>();
+  readonly log = new MemoryLog();
+  readonly deps: TaskEventsDeps;
+  readonly handler: ReturnType<typeof createTaskEventsHandler>;
+  readonly events: EcsEventSource;
+  private subnetId = '';
+
+  private constructor(
+    readonly clients: AwsClients,
+    readonly stack: LocalStack,
+    readonly k8s: KubernetesApiDouble,
+  ) {
+    const config = loadConfig({ ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0' });
+    const mesh = new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 });
+    this.deps = { ...buildEnrollmentDeps(config, this.log, clients, mesh), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
+    this.handler = createTaskEventsHandler(this.deps, new Logger({ logLevel: 'SILENT' }));
+    this.events = new EcsEventSource({ ecs: clients.ecs, eventBridge: new EventBridgeClient(localAwsConfig()) });
+  }
+
+  static async start(suffix: string): Promise<Pipeline> {
+    const aws = localAwsConfig();
+    const config = loadConfig({ AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
+    const clients = createAwsClients(config);
+    const stack = await bootstrapLocalStack(aws, localNames(suffix));
+    const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN });
+    const pipeline = new Pipeline(clients, stack, k8s);
+    for (const [name, client] of Object.entries(clients)) pipeline.count(name, client as { middlewareStack: ECSClient['middlewareStack'] });
+    const subnets = await new EC2Client(aws).send(new DescribeSubnetsCommand({}));
+    pipeline.subnetId = subnets.Subnets?.[0]?.SubnetId ?? '';
+    return pipeline;
+  }
+
+  async stop(): Promise<void> {
+    await this.k8s.stop();
+  }
+
+  /** Counts every AWS call of a client as `<service>:<Command>`. */
+  private count(service: string, client: { middlewareStack: ECSClient['middlewareStack'] }): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
+        this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+  }
+
+  callCount(key: string): number {
+    return this.calls.get(key) ?? 0;
+  }
+
+  async createRole(name: string, tags: Record<string, string>): Promise<string> {
+    const out = await this.clients.iam.send(
+      new CreateRoleCommand({
+        RoleName: name,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    return out.Role!.Arn!;
+  }
+
+  async createCluster(name: string): Promise<string> {
+    const out = await this.clients.ecs.send(new CreateClusterCommand({ clusterName: name }));
+    return out.cluster!.clusterArn!;
+  }
+
+  async registerTaskDefinition(family: string, options: { roleArn?: string; networkMode?: 'awsvpc' | 'bridge' } = {}): Promise<string> {
+    const out = await this.clients.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family,
+        networkMode: options.networkMode ?? 'awsvpc',
+        requiresCompatibilities: [options.networkMode === 'bridge' ? 'EC2' : 'FARGATE'],
+        cpu: '256',
+        memory: '512',
+        ...(options.roleArn ? { taskRoleArn: options.roleArn } : {}),
+        containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/docker/library/nginx:latest', essential: true, memory: 256 }],
+      }),
+    );
+    return out.taskDefinition!.taskDefinitionArn!;
+  }
+
+  /** RunTask (Fargate, awsvpc unless the definition says otherwise); returns the task ARNs. */
+  async runTask(cluster: string, taskDefinition: string, options: { count?: number; tags?: Record<string, string>; networkMode?: 'awsvpc' | 'bridge'; overrideRoleArn?: string } = {}): Promise<string[]> {
+    const out = await this.clients.ecs.send(
+      new RunTaskCommand({
+        cluster,
+        taskDefinition,
+        count: options.count ?? 1,
+        launchType: 'FARGATE',
+        ...(options.networkMode === 'bridge' ? {} : { networkConfiguration: { awsvpcConfiguration: { subnets: [this.subnetId], securityGroups: ['sg-12345678'] } } }),
+        ...(options.overrideRoleArn ? { overrides: { taskRoleArn: options.overrideRoleArn } } : {}),
+        tags: Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
+      }),
+    );
+    return (out.tasks ?? []).map((t) => t.taskArn!);
+  }
+
+  async stopTask(cluster: string, taskArn: string): Promise<void> {
+    await this.clients.ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: 'Scaling activity initiated by test' }));
+  }
+
+  async putPolicy(policy: OnboardingPolicy): Promise<void> {
+    await this.clients.dynamo.send(
+      new PutCommand({ TableName: this.stack.policyTable, Item: { namespace: policy.metadata.namespace, name: policy.metadata.name, revision: 1, document: JSON.stringify(policy) } }),
+    );
+  }
+
+  /** Lets the event source publish what changed in ECS, then drains the queue through the handler. */
+  async pump(): Promise<{ failed: string[] }> {
+    await this.events.pollOnce();
+    const failed: string[] = [];
+    for (;;) {
+      const out = await this.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.stack.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) return { failed };
+      const event = sqsEventOf(messages.map((m) => m.Body ?? ''));
+      event.Records.forEach((r, i) => (r.messageId = messages[i]!.MessageId!));
+      const result = await this.handler(event, {} as Context);
+      const failedIds = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+      failed.push(...failedIds);
+      const done = messages.filter((m) => !failedIds.has(m.MessageId!));
+      if (done.length) await this.clients.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.stack.queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      if (failedIds.size) return { failed };
+    }
+  }
+
+  /** Delivers EventBridge envelopes (or raw bodies) straight to the handler as one SQS batch. */
+  async deliver(envelopes: readonly (object | string)[]) {
+    const event: SQSEvent = sqsEventOf(envelopes.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
+    return processTaskEventBatch(event.Records, this.deps, new Date());
+  }
+
+  async record(taskArn: string): Promise<EnrollmentRecord | undefined> {
+    return this.deps.enrollments.get(taskArn.split('/').pop()!);
+  }
+
+  entries(): WorkloadEntry[] {
+    return this.k8s.objects('WorkloadEntry') as unknown as WorkloadEntry[];
+  }
+}
