@@ -53,7 +53,10 @@ export async function startMoto(options: { port?: number; quiet?: boolean } = {}
     reset: () => resetMoto(endpoint),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
+      // Never leave a server behind: escalate if it does not go within 5 s.
+      const escalate = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(escalate);
     },
   };
 }

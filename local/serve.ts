@@ -45,6 +45,10 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log(`\n[local] ${signal}: stopping`);
+  setTimeout(() => {
+    console.error('[local] shutdown took over 15 s; exiting anyway');
+    process.exit(1);
+  }, 15_000).unref();
   server?.close();
   server?.closeAllConnections();
   await stack.stop();

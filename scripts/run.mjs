@@ -1,7 +1,7 @@
 // Entry point of every npm script: installs what is missing on a fresh clone (npm packages;
 // the moto .venv is installed by the commands that need it), then runs the command.
 // Plain Node on purpose: it must run before node_modules exists.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,5 +31,7 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
 
 const [runner, script] = COMMANDS[command];
 const argv = runner === 'tsx' ? ['--import', 'tsx', script, ...args] : [script, ...args];
-const result = spawnSync(process.execPath, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
-process.exit(result.status ?? (result.signal ? 1 : 0));
+const child = spawn(process.execPath, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+// Pass Ctrl-C / SIGTERM on so the command can stop what it started (moto, servers).
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

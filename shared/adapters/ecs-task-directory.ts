@@ -24,7 +24,11 @@ export class EcsTaskDirectory implements TaskDirectory {
     for (let i = 0; i < unique.length; i += MAX_TASKS_PER_CALL) {
       const out = await this.ecs
         .send(new DescribeTasksCommand({ cluster: clusterArn, tasks: unique.slice(i, i + MAX_TASKS_PER_CALL), include: ['TAGS'] }))
-        .catch((e: unknown) => translateAwsError(e, 'ecs:DescribeTasks'));
+        .catch((e: unknown) => {
+          // A deleted cluster's tasks are gone too: report them missing instead of retrying forever.
+          if ((e as { name?: string }).name === 'ClusterNotFoundException') return { tasks: [] };
+          return translateAwsError(e, 'ecs:DescribeTasks');
+        });
       for (const task of out.tasks ?? []) {
         const described = toDescription(task);
         const id = described && taskIdFromArn(described.taskArn);

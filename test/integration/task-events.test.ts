@@ -234,3 +234,14 @@ describe('task-events against moto and the Kubernetes API double', () => {
     expect(taskArns.every((arn) => entryFor(arn))).toBe(true);
   });
 });
+
+describe('task-events when the cluster is gone', () => {
+  it('records the task as not found instead of retrying forever', async () => {
+    const taskArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/deleted/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee`;
+
+    const result = await p.deliver([aTaskStateChange({ taskArn, clusterArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/deleted`, version: 3, lastStatus: 'RUNNING' })]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'rejected', reason: 'TASK_NOT_FOUND' });
+  });
+});
