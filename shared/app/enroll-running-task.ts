@@ -3,7 +3,7 @@
  * race for the record while we applied, undo our apply so a stopped task is never left in
  * the mesh.
  */
-import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
+import { isTombstone, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
 import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import { buildWorkloadEntry } from '../core/workload-entry.js';
@@ -12,8 +12,6 @@ import { decideEnrollment } from './decide-enrollment.js';
 import type { EnrollmentDeps } from './deps.js';
 import { drainTask, removeTaskEntries } from './drain-task.js';
 import { commitEnrollment, recordBase } from './record-enrollment.js';
-
-const STOPPING = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED', 'DELETED']);
 
 /** Enrolls (or refuses) one running task and returns the record written. */
 export async function enrollRunningTask(
@@ -28,9 +26,9 @@ export async function enrollRunningTask(
     return refuseAndClean(event, previous, { ...base, phase: 'rejected', reason: REASONS.TASK_NOT_FOUND, detail: 'DescribeTasks reports the task missing' }, deps);
   }
   // The event is older than what ECS says now: a task already told to stop must not join.
-  if (task.desiredStatus === 'STOPPED' || STOPPING.has(task.lastStatus)) {
-    const kind = task.lastStatus === 'STOPPED' || task.lastStatus === 'DELETED' ? 'deregister' : 'drain';
-    return drainTask(kind, { ...event, lastStatus: task.lastStatus, desiredStatus: task.desiredStatus }, previous, deps, now);
+  const current = stepForStatus(task);
+  if (current.kind === 'drain' || current.kind === 'deregister') {
+    return drainTask(current.kind, { ...event, lastStatus: task.lastStatus, desiredStatus: task.desiredStatus }, previous, deps, now);
   }
 
   const decision = await decideEnrollment(event, task, deps);

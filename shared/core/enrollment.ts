@@ -73,7 +73,8 @@ export function nextEnrollmentStep(record: EnrollmentRecord | undefined, change:
   return step;
 }
 
-function stepForStatus(change: TaskStateChange): EnrollmentStep {
+/** What a task's statuses alone call for, regardless of history. */
+export function stepForStatus(change: Omit<TaskStateChange, 'version'>): EnrollmentStep {
   if (STOPPED_STATUSES.has(change.lastStatus)) return { kind: 'deregister' };
   if (STOPPING_STATUSES.has(change.lastStatus) || change.desiredStatus === 'STOPPED') return { kind: 'drain' };
   if (change.lastStatus === 'RUNNING') return { kind: 'enroll' };

@@ -87,22 +87,14 @@ export function roleNameFromArn(roleArn: string): string | undefined {
 }
 
 /** An ECS Task State Change as the pipeline reads it (parsed at the edge, functions/task-events). */
-export interface TaskStateChangeEvent {
+export interface TaskStateChangeEvent extends Omit<EcsTaskDescription, 'tags'> {
   eventId: string;
   account: string;
   region: string;
   time: string;
-  taskArn: string;
   taskId: string;
-  clusterArn: string;
   clusterName: string;
-  taskDefinitionArn: string;
+  /** Grows with every change of the task; orders out-of-order deliveries. */
   version: number;
-  lastStatus: string;
-  desiredStatus: string;
-  launchType: LaunchType;
-  availabilityZone?: string;
-  overrideTaskRoleArn?: string;
-  privateIpv4?: string;
   stoppedReason?: string;
 }

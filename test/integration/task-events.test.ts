@@ -122,6 +122,17 @@ describe('task-events against moto and the Kubernetes API double', () => {
     expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', version: 5 });
   });
 
+  it('does not enroll a task that ECS already reports stopped when its RUNNING event arrives', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    await p.stopTask('prod', taskArn!);
+
+    const result = await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(entryFor(taskArn!)).toBeUndefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', reason: 'TASK_STOPPED' });
+  });
+
   it("keeps a new task that reuses a stopped task's IP when the old task's late STOPPED arrives", async () => {
     const [oldTask, newTask] = await p.runTask('prod', taskDef, { count: 2 });
     await p.deliver([aTaskStateChange({ taskArn: oldTask, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
