@@ -11,8 +11,8 @@ import { translateAwsError } from './aws-errors.js';
 import { ExpiringCache } from './expiring-cache.js';
 
 export class IamRoleDirectory implements RoleDirectory {
-  private readonly roleIds: ExpiringCache<string>;
-  private readonly byRoleId: ExpiringCache<RoleFacts>;
+  private readonly roleIds: ExpiringCache<string | undefined>;
+  private readonly byRoleId = new Map<string, RoleFacts>();
 
   /** `clientFor` returns an IAM client for the role's account (same-account or assumed). */
   constructor(
@@ -21,20 +21,19 @@ export class IamRoleDirectory implements RoleDirectory {
     now: () => number = Date.now,
   ) {
     this.roleIds = new ExpiringCache(ttlMs, now);
-    this.byRoleId = new ExpiringCache(ttlMs, now);
   }
 
   async getRole(roleArn: string): Promise<RoleFacts | undefined> {
-    const roleId = this.roleIds.get(roleArn);
-    const cached = roleId === undefined ? undefined : this.byRoleId.get(roleId);
-    if (cached) return cached;
-    // A missing role is not cached: it may be created a moment later.
-    const facts = await this.fetch(roleArn);
-    if (facts) {
-      this.roleIds.set(roleArn, facts.roleId);
-      this.byRoleId.set(facts.roleId, facts);
-    }
-    return facts;
+    // The ARN resolves to a RoleId (one GetRole, shared by concurrent callers); tags are kept
+    // per RoleId, so a recreated role with the same name never inherits the old one's tags.
+    const roleId = await this.roleIds.getOrLoad(roleArn, async () => {
+      const facts = await this.fetch(roleArn);
+      if (facts) this.byRoleId.set(facts.roleId, facts);
+      return facts?.roleId;
+    });
+    // A missing role is not kept: it may be created a moment later.
+    if (roleId === undefined) this.roleIds.delete(roleArn);
+    return roleId === undefined ? undefined : this.byRoleId.get(roleId);
   }
 
   private async fetch(roleArn: string): Promise<RoleFacts | undefined> {

@@ -229,20 +229,24 @@ describe('task-events against moto and the Kubernetes API double', () => {
     expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
   });
 
-  it('makes one DescribeTasks per batch of 10 and reuses cached task definitions and roles', async () => {
-    const taskArns = await p.runTask('prod', taskDef, { count: 10 });
-    const batch = taskArns.map((taskArn) => aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' }));
-    await p.deliver(batch.slice(0, 1)); // warms the caches
-    const before = new Map(p.calls);
-    const delta = (key: string) => p.callCount(key) - (before.get(key) ?? 0);
+  it('makes one DescribeTasks per batch of 10 and one DescribeTaskDefinition and GetRole per definition and role', async () => {
+    const role = await p.createRole('batch-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+    const def = await p.registerTaskDefinition('batch', { roleArn: role });
+    const batchOf10 = async () => (await p.runTask('prod', def, { count: 10 })).map((taskArn) => aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' }));
+    const measure = async (events: object[]) => {
+      const before = new Map(p.calls);
+      const result = await p.deliver(events);
+      expect(result.batchItemFailures).toEqual([]);
+      const after = new Map(p.calls);
+      return (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+    };
 
-    const result = await p.deliver(batch);
+    const cold = await measure(await batchOf10());
+    const warm = await measure(await batchOf10());
 
-    expect(result.batchItemFailures).toEqual([]);
-    expect(delta('ecs:DescribeTasks')).toBe(1);
-    expect(delta('ecs:DescribeTaskDefinition')).toBe(0);
-    expect(delta('iam:GetRole')).toBe(0);
-    expect(taskArns.every((arn) => entryFor(arn))).toBe(true);
+    expect([cold('ecs:DescribeTasks'), cold('ecs:DescribeTaskDefinition'), cold('iam:GetRole')]).toEqual([1, 1, 1]);
+    expect([warm('ecs:DescribeTasks'), warm('ecs:DescribeTaskDefinition'), warm('iam:GetRole')]).toEqual([1, 0, 0]);
+    expect(p.entries().filter((e) => e.metadata.annotations?.['ecsmesh.io/task-definition-arn'] === def)).toHaveLength(20);
   });
 });
 

@@ -4,7 +4,7 @@
  * the real handler. Each integration file builds one with its own resource names.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { EC2Client, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -22,6 +22,7 @@ import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { processTaskEventBatch, type TaskEventsDeps } from '../../functions/task-events/process-batch.js';
 import { createTaskEventsHandler } from '../../functions/task-events/handler.js';
 import { EcsEventSource } from '../../local/ecs-event-source.js';
+import { countCalls } from '../../local/call-counter.js';
 import { bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
 import { KubernetesApiDouble } from './kubernetes-api-double.js';
 import { localAwsConfig } from './local-aws.js';
@@ -65,7 +66,7 @@ export class Pipeline {
     const stack = await bootstrapLocalStack(aws, localNames(suffix));
     const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN });
     const pipeline = new Pipeline(clients, stack, k8s);
-    for (const [name, client] of Object.entries(clients)) pipeline.count(name, client as { middlewareStack: ECSClient['middlewareStack'] });
+    countCalls({ ...clients }, pipeline.calls);
     const subnets = await new EC2Client(aws).send(new DescribeSubnetsCommand({}));
     pipeline.subnetId = subnets.Subnets?.[0]?.SubnetId ?? '';
     return pipeline;
@@ -73,18 +74,6 @@ export class Pipeline {
 
   async stop(): Promise<void> {
     await this.k8s.stop();
-  }
-
-  /** Counts every AWS call of a client as `<service>:<Command>`. */
-  private count(service: string, client: { middlewareStack: ECSClient['middlewareStack'] }): void {
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const key = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
-        this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCalls' },
-    );
   }
 
   callCount(key: string): number {
