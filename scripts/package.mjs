@@ -1,0 +1,138 @@
+// `npm run package`: bundles the Lambdas and renders the CloudFormation template with osls (offline:
+// no AWS credentials or network needed unless a param itself reads AWS, e.g. ${ssm:...}), lints
+// the template with the pinned cfn-lint, and prints the size of each function's zip.
+//
+//   node scripts/package.mjs [--stage dev] [--region us-east-1] [--package <dir>] [osls options...]
+//
+// STAGE and REGION from the environment are the defaults for --stage and --region. Other options
+// (e.g. --param="meshK8sUrl=https://...") are passed to osls. Exit code: 0 when packaging worked
+// and cfn-lint found no error (warnings are printed, they do not fail the run).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureVenv, venvBin } from './ensure-venv.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+// cfn-lint checks left out, each for a finding about osls's own output that we cannot change:
+// W3005: osls adds DependsOn for dependencies a GetAtt/Ref already implies (functions -> roles,
+//        HTTP API routes -> integration).
+const IGNORED_CHECKS = ['W3005'];
+const OSLS_TIMEOUT_MS = 10 * 60_000;
+
+/** Splits our own options from those passed through to osls. */
+function parseArgs(args) {
+  const opts = { stage: process.env.STAGE || 'dev', region: process.env.REGION || 'us-east-1', out: '.serverless', rest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const m = /^--(stage|region|package)(?:=(.*))?$/.exec(arg);
+    if (!m) {
+      opts.rest.push(arg);
+      continue;
+    }
+    const value = m[2] ?? args[++i];
+    if (!value) throw new Error(`${arg} needs a value`);
+    if (m[1] === 'package') opts.out = value;
+    else opts[m[1]] = value;
+  }
+  return opts;
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error.code === 'ETIMEDOUT' ? new Error(`${args[0] ?? command} timed out`) : result.error;
+  return result.status ?? 1;
+}
+
+/** Uncompressed sizes of a zip's code and source maps, read from its central directory. */
+function unzippedSizes(file) {
+  const buf = readFileSync(file);
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) return undefined;
+  const entries = buf.readUInt16LE(eocd + 10);
+  let offset = buf.readUInt32LE(eocd + 16);
+  const sizes = { code: 0, map: 0 };
+  for (let i = 0; i < entries; i++) {
+    if (buf.readUInt32LE(offset) !== 0x02014b50) return undefined;
+    const nameLength = buf.readUInt16LE(offset + 28);
+    const name = buf.toString('utf8', offset + 46, offset + 46 + nameLength);
+    sizes[name.endsWith('.map') ? 'map' : 'code'] += buf.readUInt32LE(offset + 24);
+    offset += 46 + nameLength + buf.readUInt16LE(offset + 30) + buf.readUInt16LE(offset + 32);
+  }
+  return sizes;
+}
+
+const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+
+/** Sizes of the function zips osls wrote to `outDir`: [{ name, zipBytes, unzipped: { code, map } }]. */
+export function bundleSizes(outDir) {
+  return readdirSync(outDir)
+    .filter((f) => f.endsWith('.zip'))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.zip$/, ''), zipBytes: statSync(join(outDir, f)).size, unzipped: unzippedSizes(join(outDir, f)) }));
+}
+
+/** Settings that deploy but leave the Lambdas failing at cold start (shared/config.ts). */
+function configWarnings(template) {
+  const p = Object.fromEntries(Object.entries(template.Parameters ?? {}).map(([k, v]) => [k, String(v.Default ?? '')]));
+  const warnings = [];
+  if (p.MeshApi !== 'kubernetes') return warnings;
+  if (!p.MeshK8sUrl) warnings.push('meshK8sUrl is not set (required with meshApi=kubernetes)');
+  if (p.MeshK8sAuth === 'eks' && !p.MeshK8sEksClusterName) warnings.push('meshK8sEksClusterName is not set (required with meshK8sAuth=eks)');
+  if (p.MeshK8sAuth === 'bearer' && !p.MeshK8sTokenSecretId) warnings.push('meshK8sTokenSecretId is not set (required with meshK8sAuth=bearer)');
+  return warnings;
+}
+
+export async function main(args = []) {
+  const opts = parseArgs(args);
+  const outDir = resolve(root, opts.out);
+  ensureVenv();
+
+  console.error(`[package] osls package --stage ${opts.stage} --region ${opts.region}`);
+  const osls = require.resolve('osls/bin/serverless.js');
+  const slsArgs = [osls, 'package', '--stage', opts.stage, '--region', opts.region, '--package', outDir, ...opts.rest];
+  // No credentials are needed: packaging resolves nothing from AWS. Keep the SDK off the instance
+  // metadata service in case something asks for credentials anyway.
+  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' };
+  // Bounded, in case a build error leaves osls waiting on a child (see skipRebuild in serverless.yml).
+  const slsStatus = run(process.execPath, slsArgs, { env, timeout: OSLS_TIMEOUT_MS });
+  if (slsStatus !== 0) {
+    console.error(`[package] osls package failed (exit ${slsStatus})`);
+    return slsStatus;
+  }
+
+  const templatePath = join(outDir, 'cloudformation-template-update-stack.json');
+  if (!existsSync(templatePath)) {
+    console.error(`[package] ${templatePath} was not written`);
+    return 1;
+  }
+  console.error(`[package] cfn-lint ${relative(root, templatePath)}`);
+  // cfn-lint's exit code is a bit mask: 1 fatal, 2 error, 4 warning, 8 informational.
+  const lintStatus = run(venvBin('cfn-lint'), ['--regions', opts.region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath]);
+  const lintFailed = (lintStatus & 3) !== 0;
+  console.error(lintFailed ? `[package] cfn-lint found errors (exit ${lintStatus})` : `[package] cfn-lint: no errors${lintStatus & 4 ? ' (warnings above)' : ''}`);
+
+  for (const warning of configWarnings(JSON.parse(readFileSync(templatePath, 'utf8')))) {
+    console.error(`[package] warning: ${warning}; the deployed Lambdas will fail at cold start until it is set (see serverless.yml)`);
+  }
+
+  console.log('function bundles:');
+  for (const { name, zipBytes, unzipped } of bundleSizes(outDir)) {
+    const detail = unzipped ? ` (code ${kb(unzipped.code)}, source map ${kb(unzipped.map)} unzipped)` : '';
+    console.log(`  ${name.padEnd(16)} ${kb(zipBytes).padStart(8)} zipped${detail}`);
+  }
+  return lintFailed ? 1 : 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`[package] ${err instanceof Error ? err.message : err}`);
+      process.exit(1);
+    },
+  );
+}
