@@ -15,7 +15,7 @@ import { loadConfig } from '../../shared/config.js';
 import { buildEnrollmentDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.js';
-import type { Log } from '../../shared/app/log.js';
+import { MemoryLog } from './memory-log.js';
 import type { EnrollmentRecord } from '../../shared/core/enrollment.js';
 import type { OnboardingPolicy } from '../../shared/core/schemas.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
@@ -30,14 +30,6 @@ import { sqsEventOf } from '../fixtures/ecs-events.js';
 
 export const ACCOUNT = '123456789012';
 const MESH_TOKEN = 'test-mesh-token';
-
-export class MemoryLog implements Log {
-  readonly lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
-  debug = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'debug', message, extra });
-  info = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'info', message, extra });
-  warn = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'warn', message, extra });
-  error = (message: string, extra?: Record<string, unknown>) => void this.lines.push({ level: 'error', message, extra });
-}
 
 export class Pipeline {
   readonly calls = new Map<string, number>();

@@ -1,0 +1,32 @@
+/** EnrollmentStore with DynamoDbEnrollmentStore's conditional semantics, for app-level tests. */
+import { isTombstone, type EnrollmentRecord } from '../../shared/core/enrollment.js';
+import { VersionConflictError } from '../../shared/errors.js';
+import type { EnrollmentFilter, EnrollmentStore } from '../../shared/ports.js';
+
+export class InMemoryEnrollmentStore implements EnrollmentStore {
+  readonly records = new Map<string, EnrollmentRecord>();
+  /** Runs before each put: lets a test interleave a concurrent writer. */
+  beforePut: ((record: EnrollmentRecord) => void) | undefined;
+
+  async get(taskId: string) {
+    return this.records.get(taskId);
+  }
+
+  async getMany(taskIds: string[]) {
+    return new Map(taskIds.flatMap((id) => (this.records.has(id) ? [[id, this.records.get(id)!] as const] : [])));
+  }
+
+  async put(record: EnrollmentRecord) {
+    this.beforePut?.(record);
+    const stored = this.records.get(record.taskId);
+    const allowed = !stored || (stored.version < record.version && (isTombstone(record.phase) || !isTombstone(stored.phase)));
+    if (!allowed) throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer`);
+    this.records.set(record.taskId, structuredClone(record));
+  }
+
+  async list(filter: EnrollmentFilter) {
+    return [...this.records.values()].filter(
+      (r) => (!filter.clusterName || r.clusterName === filter.clusterName) && (!filter.namespace || r.namespace === filter.namespace) && (!filter.phase || r.phase === filter.phase),
+    );
+  }
+}
