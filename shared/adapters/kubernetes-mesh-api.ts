@@ -1,9 +1,8 @@
 /**
  * MeshApi over the mesh cluster's Kubernetes API server (DESIGN §5): server-side apply with a fixed
- * field manager, deletes with preconditions, label-selector lists. undici's fetch, no client library:
- * its own fetch rather than Node's global one, whose bundled undici may not accept this Agent.
+ * field manager, deletes with preconditions, label-selector lists. Plain node:https, no client library.
  */
-import { Agent, fetch } from 'undici';
+import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
 import { validateWorkloadEntry } from '../core/crd-validation.js';
 import type { DeletePreconditions, ObjectMeta, ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
 import { ControlPlaneError, MeshApiError, MeshPreconditionError, MeshValidationError } from '../errors.js';
@@ -39,12 +38,12 @@ function isRetryableStatus(status: number): boolean {
 export class KubernetesMeshApi implements MeshApi {
   private readonly baseUrl: string;
   private readonly fieldManager: string;
-  private readonly dispatcher: Agent | undefined;
+  private readonly http: (url: string, request: HttpRequestOptions) => Promise<HttpAnswer>;
 
   constructor(private readonly options: KubernetesMeshApiOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fieldManager = options.fieldManager ?? 'ecs-mesh-onboarding';
-    this.dispatcher = options.caPem ? new Agent({ connect: { ca: options.caPem } }) : undefined;
+    this.http = createHttpRequester({ caPem: options.caPem, timeoutMs: options.timeoutMs });
   }
 
   async getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined> {
@@ -118,14 +117,8 @@ export class KubernetesMeshApi implements MeshApi {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (payload) headers['content-type'] = payload.contentType;
     try {
-      const response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        body: payload?.body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        dispatcher: this.dispatcher,
-      });
-      return { status: response.status, body: parseJson(await response.text()) };
+      const answer = await this.http(`${this.baseUrl}${path}`, { method, headers, ...(payload ? { body: payload.body } : {}) });
+      return { status: answer.status, body: parseJson(answer.text) };
     } catch (error) {
       throw transportError(error, method, path, this.options.timeoutMs);
     }
@@ -157,11 +150,8 @@ function applyConfiguration(entry: WorkloadEntry): WorkloadEntry {
 }
 
 function transportError(error: unknown, method: string, path: string, timeoutMs: number): MeshApiError {
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'TimeoutError' || name === 'AbortError')
-    return new MeshApiError(`${method} ${path}: no answer within ${timeoutMs} ms`, { cause: error, retryable: true });
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : 'network error';
+  const code = error instanceof HttpTransportError ? error.code : 'NETWORK_ERROR';
+  if (code === 'TIMEOUT') return new MeshApiError(`${method} ${path}: no answer within ${timeoutMs} ms`, { cause: error, retryable: true });
   return new MeshApiError(`${method} ${path}: Kubernetes API unreachable (${code})`, { cause: error, retryable: true });
 }
 

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpRequester, HttpTransportError } from '../../shared/adapters/http-request.js';
+
+// A throwaway self-signed certificate for 127.0.0.1 (standing in for a private cluster CA), made with openssl.
+let dir: string;
+let certPem: string;
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=mesh-api', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: certPem }, (req, res) => {
+    if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, auth: req.headers.authorization }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('createHttpRequester', () => {
+  it('trusts the configured cluster CA', async () => {
+    const request = createHttpRequester({ caPem: certPem, timeoutMs: 1000 });
+
+    const answer = await request(`${url}/apis`, { method: 'GET', headers: { authorization: 'Bearer t' } });
+
+    expect(answer).toEqual({ status: 200, text: JSON.stringify({ method: 'GET', auth: 'Bearer t' }) });
+  });
+
+  it('refuses a server whose certificate the configured trust does not cover', async () => {
+    const request = createHttpRequester({ timeoutMs: 1000 });
+
+    const failure = await request(`${url}/apis`, { method: 'GET', headers: {} }).catch((e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(HttpTransportError);
+    expect((failure as HttpTransportError).code).toMatch(/CERT|SELF_SIGNED/);
+  });
+
+  it('gives up at the deadline with TIMEOUT', async () => {
+    const request = createHttpRequester({ caPem: certPem, timeoutMs: 200 });
+
+    const failure = await request(`${url}/slow`, { method: 'GET', headers: {} }).catch((e: unknown) => e);
+
+    expect(failure).toMatchObject({ name: 'HttpTransportError', code: 'TIMEOUT' });
+  });
+});
