@@ -16,7 +16,7 @@ export class IamRoleDirectory implements RoleDirectory {
 
   /** `clientFor` returns an IAM client for the role's account (same-account or assumed). */
   constructor(
-    private readonly clientFor: (accountId: string) => Promise<IAMClient>,
+    private readonly clientFor: (accountId: string, partition: string) => Promise<IAMClient>,
     ttlMs: number,
     now: () => number = Date.now,
   ) {
@@ -40,11 +40,14 @@ export class IamRoleDirectory implements RoleDirectory {
     const arn = parseArn(roleArn);
     const name = roleNameFromArn(roleArn);
     if (!arn || !name) return undefined;
-    const iam = await this.clientFor(arn.accountId);
+    const iam = await this.clientFor(arn.accountId, arn.partition);
     try {
       const out = await iam.send(new GetRoleCommand({ RoleName: name }));
       const role = out.Role;
       if (!role?.RoleId || !role.Arn) return undefined;
+      // GetRole asks by name in whatever account the client is in: a same-named role of another
+      // account is another principal and must never lend its tags to this one.
+      if (parseArn(role.Arn)?.accountId !== arn.accountId) return undefined;
       const tags: Record<string, string> = {};
       for (const tag of role.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
       return { arn: role.Arn, name, roleId: role.RoleId, accountId: arn.accountId, tags };

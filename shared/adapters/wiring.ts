@@ -59,16 +59,16 @@ export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClient
  * Role tags are read in the role's own account (DESIGN §3): our own account with our client,
  * another one through CROSS_ACCOUNT_ROLE_NAME assumed there.
  */
-function iamClientForAccount(config: Config, clients: AwsClients): (accountId: string) => Promise<IAMClient> {
+function iamClientForAccount(config: Config, clients: AwsClients): (accountId: string, partition: string) => Promise<IAMClient> {
   let ownAccount: Promise<string | undefined> | undefined;
   const foreign = new Map<string, IAMClient>();
-  return async (accountId) => {
+  return async (accountId, partition) => {
     if (!config.CROSS_ACCOUNT_ROLE_NAME) return clients.iam;
     ownAccount ??= clients.sts.send(new GetCallerIdentityCommand({})).then((o) => o.Account);
     if ((await ownAccount) === accountId) return clients.iam;
     const cached = foreign.get(accountId);
     if (cached) return cached;
-    const roleArn = `arn:aws:iam::${accountId}:role/${config.CROSS_ACCOUNT_ROLE_NAME}`;
+    const roleArn = `arn:${partition}:iam::${accountId}:role/${config.CROSS_ACCOUNT_ROLE_NAME}`;
     const client = new IAMClient({
       ...clientConfig(config),
       credentials: async () => {
