@@ -2,46 +2,51 @@
  * Configuration, read and validated once at cold start so a broken deploy fails at init
  * with the variable named. No other module reads process.env.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './core/zod-messages.js';
 import { ConfigError } from './errors.js';
 
-const seconds = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+const nonEmpty = () => z.string().check(z.minLength(1));
+const seconds = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
 
 const EnvSchema = z
   .object({
-    AWS_REGION: z.string().min(1).default('us-east-1'),
+    AWS_REGION: z._default(nonEmpty(), 'us-east-1'),
     /** Local AWS (moto) or any custom endpoint; unset on AWS. */
-    AWS_ENDPOINT_URL: z.url().optional(),
-    POLICY_TABLE: z.string().min(1).default('ecs-mesh-policies'),
-    ENROLLMENT_TABLE: z.string().min(1).default('ecs-mesh-enrollments'),
+    AWS_ENDPOINT_URL: z.optional(z.url()),
+    POLICY_TABLE: z._default(nonEmpty(), 'ecs-mesh-policies'),
+    ENROLLMENT_TABLE: z._default(nonEmpty(), 'ecs-mesh-enrollments'),
     /** Queue where malformed records are set aside with their reason (the task-events DLQ). */
-    DEAD_LETTER_QUEUE_URL: z.string().min(1).optional(),
-    MESH_API: z.enum(['file', 'kubernetes']).default('file'),
-    MESH_FILE_DIR: z.string().min(1).default('.local/mesh'),
-    MESH_K8S_URL: z.url().optional(),
+    DEAD_LETTER_QUEUE_URL: z.optional(nonEmpty()),
+    MESH_API: z._default(z.enum(['file', 'kubernetes']), 'file'),
+    MESH_FILE_DIR: z._default(nonEmpty(), '.local/mesh'),
+    MESH_K8S_URL: z.optional(z.url()),
     /** PEM of the cluster CA; when unset the system trust store is used. */
-    MESH_K8S_CA_PEM: z.string().optional(),
-    MESH_K8S_AUTH: z.enum(['eks', 'bearer']).default('bearer'),
-    MESH_K8S_EKS_CLUSTER_NAME: z.string().optional(),
+    MESH_K8S_CA_PEM: z.optional(z.string()),
+    MESH_K8S_AUTH: z._default(z.enum(['eks', 'bearer']), 'bearer'),
+    MESH_K8S_EKS_CLUSTER_NAME: z.optional(z.string()),
     /** Secret holding the bearer token (plain string or JSON `{ "token": ... }`). */
-    MESH_K8S_TOKEN_SECRET_ID: z.string().optional(),
-    MESH_K8S_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+    MESH_K8S_TOKEN_SECRET_ID: z.optional(z.string()),
+    MESH_K8S_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 5000),
     TOMBSTONE_TTL_SECONDS: seconds(86_400),
     ROLE_CACHE_SECONDS: seconds(60),
     WORKLOAD_GROUP_CACHE_SECONDS: seconds(10),
     POLICY_CACHE_SECONDS: seconds(5),
     /** Role assumed in another account to read a task role that lives there. */
-    CROSS_ACCOUNT_ROLE_NAME: z.string().optional(),
-    LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+    CROSS_ACCOUNT_ROLE_NAME: z.optional(z.string()),
+    LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   })
-  .superRefine((env, ctx) => {
-    if (env.MESH_API !== 'kubernetes') return;
-    if (!env.MESH_K8S_URL) ctx.addIssue({ code: 'custom', path: ['MESH_K8S_URL'], message: 'required when MESH_API=kubernetes' });
-    if (env.MESH_K8S_AUTH === 'eks' && !env.MESH_K8S_EKS_CLUSTER_NAME)
-      ctx.addIssue({ code: 'custom', path: ['MESH_K8S_EKS_CLUSTER_NAME'], message: 'required when MESH_K8S_AUTH=eks' });
-    if (env.MESH_K8S_AUTH === 'bearer' && !env.MESH_K8S_TOKEN_SECRET_ID)
-      ctx.addIssue({ code: 'custom', path: ['MESH_K8S_TOKEN_SECRET_ID'], message: 'required when MESH_K8S_AUTH=bearer' });
-  });
+  .check(
+    z.superRefine((env, ctx) => {
+      if (env.MESH_API !== 'kubernetes') return;
+      if (!env.MESH_K8S_URL) ctx.addIssue({ code: 'custom', path: ['MESH_K8S_URL'], message: 'required when MESH_API=kubernetes' });
+      if (env.MESH_K8S_AUTH === 'eks' && !env.MESH_K8S_EKS_CLUSTER_NAME)
+        ctx.addIssue({ code: 'custom', path: ['MESH_K8S_EKS_CLUSTER_NAME'], message: 'required when MESH_K8S_AUTH=eks' });
+      if (env.MESH_K8S_AUTH === 'bearer' && !env.MESH_K8S_TOKEN_SECRET_ID)
+        ctx.addIssue({ code: 'custom', path: ['MESH_K8S_TOKEN_SECRET_ID'], message: 'required when MESH_K8S_AUTH=bearer' });
+    }),
+  );
 
 export type Config = Readonly<z.infer<typeof EnvSchema>>;
 

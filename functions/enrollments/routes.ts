@@ -3,17 +3,19 @@
  * validated at the edge; answers are JSON with a stable `reason` on every error.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/core/zod-messages.js';
 import { PHASES } from '../../shared/core/enrollment.js';
 import type { EnrollmentStore } from '../../shared/ports.js';
 
+
 const ListQuery = z.strictObject({
-  cluster: z.string().min(1).max(255).optional(),
-  namespace: z.string().min(1).max(63).optional(),
-  phase: z.enum(PHASES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  cluster: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  namespace: z.optional(z.string().check(z.minLength(1), z.maxLength(63))),
+  phase: z.optional(z.enum(PHASES)),
+  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
-const TaskId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an ECS task id');
+const TaskId = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an ECS task id'));
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,

@@ -4,7 +4,8 @@
  * AWS says new fields may appear at any time, so every object is loose; only what the
  * pipeline relies on is checked.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/core/zod-messages.js';
 import { REASONS } from '../../shared/core/reasons.js';
 import { clusterNameFromArn, parseArn, taskIdFromArn, type LaunchType, type TaskStateChangeEvent } from '../../shared/core/task.js';
 
@@ -19,38 +20,41 @@ const LAUNCH_TYPES: ReadonlySet<string> = new Set(['FARGATE', 'EC2', 'EXTERNAL']
 const ENI_ATTACHMENT_TYPES: ReadonlySet<string> = new Set(['eni', 'ElasticNetworkInterface']);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-const arnString = z.string().min(1).max(2048);
-const status = z.string().min(1).max(64);
+
+const arnString = z.string().check(z.minLength(1), z.maxLength(2048));
+const status = z.string().check(z.minLength(1), z.maxLength(64));
+const maxString = (max: number) => z.string().check(z.maxLength(max));
+const optionalMaxString = (max: number) => z.optional(maxString(max));
 
 const attachmentSchema = z.looseObject({
-  type: z.string().max(64).optional(),
-  status: z.string().max(64).optional(),
-  details: z.array(z.looseObject({ name: z.string().max(128), value: z.string().max(2048).optional() })).max(64).optional(),
+  type: optionalMaxString(64),
+  status: optionalMaxString(64),
+  details: z.optional(z.array(z.looseObject({ name: maxString(128), value: optionalMaxString(2048) })).check(z.maxLength(64))),
 });
 
 const detailSchema = z.looseObject({
-  taskArn: arnString.refine((arn) => taskIdFromArn(arn) !== undefined, 'not an ECS task ARN'),
-  clusterArn: arnString.refine((arn) => clusterNameFromArn(arn) !== undefined, 'not an ECS cluster ARN'),
+  taskArn: arnString.check(z.refine((arn) => taskIdFromArn(arn) !== undefined, 'not an ECS task ARN')),
+  clusterArn: arnString.check(z.refine((arn) => clusterNameFromArn(arn) !== undefined, 'not an ECS cluster ARN')),
   taskDefinitionArn: arnString,
-  version: z.number().int().nonnegative(),
+  version: z.number().check(z.int(), z.nonnegative()),
   lastStatus: status,
   desiredStatus: status,
-  launchType: z.string().max(64).optional(),
-  availabilityZone: z.string().min(1).max(64).optional(),
-  overrides: z.looseObject({ taskRoleArn: arnString.optional() }).optional(),
-  attachments: z.array(attachmentSchema).max(64).optional(),
-  stoppedReason: z.string().max(2048).optional(),
+  launchType: optionalMaxString(64),
+  availabilityZone: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  overrides: z.optional(z.looseObject({ taskRoleArn: z.optional(arnString) })),
+  attachments: z.optional(z.array(attachmentSchema).check(z.maxLength(64))),
+  stoppedReason: optionalMaxString(2048),
 });
 
 /** The EventBridge envelope; `account` is optional because moto's SQS delivery leaves it out. */
 export const taskStateChangeEnvelopeSchema = z.looseObject({
-  id: z.string().min(1).max(256),
+  id: z.string().check(z.minLength(1), z.maxLength(256)),
   source: z.literal('aws.ecs'),
   'detail-type': z.literal('ECS Task State Change'),
-  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id').optional(),
-  region: z.string().min(1).max(64),
-  time: z.string().max(64),
-  resources: z.array(z.string().max(2048)).optional(),
+  account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
+  region: z.string().check(z.minLength(1), z.maxLength(64)),
+  time: maxString(64),
+  resources: z.optional(z.array(maxString(2048))),
   detail: detailSchema,
 });
 
