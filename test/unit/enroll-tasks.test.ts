@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, type Task } from '@aws-sdk/client-ecs';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, type ECSClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes, type Task } from '@aws-sdk/client-ecs';
 import { enrollTasks, type BatchItem } from '../../shared/app/enroll-tasks.js';
 import type { EnrollmentDeps } from '../../shared/app/deps.js';
 import { EcsTaskDirectory } from '../../shared/adapters/ecs-task-directory.js';
@@ -40,6 +40,7 @@ const describedTask = (clusterName: string, id: string): Task => ({
 
 let dir: string;
 let ecs: ECSClient;
+let ecsMock: AwsStub<ServiceInputTypes, ServiceOutputTypes, ECSClientResolvedConfig>;
 let enrollments: InMemoryEnrollmentStore;
 let mesh: MeshApi;
 let deps: EnrollmentDeps;
@@ -49,7 +50,8 @@ beforeEach(() => {
   mkdirSync(join(dir, 'workloadgroups'));
   writeFileSync(join(dir, 'workloadgroups', 'g.yaml'), 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: {name: ratings, namespace: bookinfo, uid: u1, labels: {app: ratings}}\nspec: {}\n');
   ecs = new ECSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  mockClient(ecs).on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: DEF, networkMode: 'awsvpc', taskRoleArn: ROLE } });
+  ecsMock = mockClient(ecs);
+  ecsMock.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: DEF, networkMode: 'awsvpc', taskRoleArn: ROLE } });
   enrollments = new InMemoryEnrollmentStore();
   mesh = new FileMeshApi(dir);
   deps = {
@@ -69,9 +71,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('enrollTasks', () => {
   it('fails only the records of a cluster whose DescribeTasks is throttled', async () => {
-    mockClient(ecs)
-      .on(DescribeTaskDefinitionCommand)
-      .resolves({ taskDefinition: { taskDefinitionArn: DEF, networkMode: 'awsvpc', taskRoleArn: ROLE } })
+    ecsMock
       .on(DescribeTasksCommand, { cluster: cluster('busy') })
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
       .on(DescribeTasksCommand, { cluster: cluster('calm') })
@@ -86,9 +86,7 @@ describe('enrollTasks', () => {
   });
 
   it('fails only its own record when the mesh refuses one of two applies', async () => {
-    mockClient(ecs)
-      .on(DescribeTaskDefinitionCommand)
-      .resolves({ taskDefinition: { taskDefinitionArn: DEF, networkMode: 'awsvpc', taskRoleArn: ROLE } })
+    ecsMock
       .on(DescribeTasksCommand)
       .resolves({ tasks: [describedTask('prod', 'a1'), describedTask('prod', 'b2')] });
     const files = mesh;
@@ -111,9 +109,7 @@ describe('enrollTasks', () => {
   });
 
   it('removes the entry it just applied when a stop wins the race for the record', async () => {
-    mockClient(ecs)
-      .on(DescribeTaskDefinitionCommand)
-      .resolves({ taskDefinition: { taskDefinitionArn: DEF, networkMode: 'awsvpc', taskRoleArn: ROLE } })
+    ecsMock
       .on(DescribeTasksCommand)
       .resolves({ tasks: [describedTask('prod', 'a1')] });
     // A concurrent invocation processes STOPPED (v5) between our apply and our record write.
