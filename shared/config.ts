@@ -35,6 +35,23 @@ const EnvSchema = z
     POLICY_CACHE_SECONDS: seconds(5),
     /** Role assumed in another account to read a task role that lives there. */
     CROSS_ACCOUNT_ROLE_NAME: z.optional(z.string()),
+    /** Secrets live under `<prefix>/`: `<prefix>/signing-keys`, `<prefix>/<namespace>/<group>`. */
+    TOKEN_SECRET_PREFIX: z._default(z.string().check(z.regex(/^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/, 'must be a secret name path')), 'ecs-mesh'),
+    SIGNING_ALG: z._default(z.enum(['RS256', 'ES256']), 'RS256'),
+    /** How long a Lambda keeps the signing keys (private key included) in memory. */
+    KEY_CACHE_SECONDS: seconds(300),
+    DATA_PLANE_TOKEN_LIFETIME_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(60)), 86_400),
+    ONBOARDING_TOKEN_LIFETIME_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(60)), 3600),
+    /** A service's token secret is deleted after it has had no allowed task this long. */
+    TOKEN_SECRET_IDLE_SECONDS: seconds(7 * 86_400),
+    /** The API's base URL: the `iss` of every token and where the JWKS is published. */
+    ISSUER_URL: z._default(z.url(), 'http://127.0.0.1:3000'),
+    /** Default claim profile; a WorkloadGroup may override it with the annotation ecsmesh.io/token-profile. */
+    TOKEN_PROFILE: z._default(z.enum(['istio', 'kuma']), 'istio'),
+    /** Comma-separated `aud` values for the istio profile (istiod's JWT_RULE audiences). */
+    TOKEN_AUDIENCES: z._default(nonEmpty(), 'istio-ca'),
+    /** The mesh's name: Kuma's `Mesh` claim and the istio profile's mesh claim. */
+    MESH_NAME: z._default(nonEmpty(), 'default'),
     LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   })
   .check(

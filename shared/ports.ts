@@ -6,6 +6,7 @@ import type { EnrollmentRecord } from './core/enrollment.js';
 import type { OnboardingPolicy } from './core/schemas.js';
 import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from './core/kubernetes-types.js';
 import type { EcsTaskDescription, TaskDefinitionFacts, RoleFacts } from './core/task.js';
+import type { PublicJwk, ServiceTokenDocument, SignedToken } from './core/tokens.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
@@ -64,4 +65,28 @@ export interface RoleDirectory {
 /** Where records that can never be processed are set aside with their reason. */
 export interface DeadLetterSink {
   setAside(body: string, reason: string, detail: string): Promise<void>;
+}
+
+/** Signs JWTs with the control plane's active key (created on first use). */
+export interface TokenSigner {
+  sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken>;
+}
+
+/** The public keys to publish: the active one and retired ones whose tokens may still be live. */
+export interface PublishedKeys {
+  publicKeys(now: Date): Promise<PublicJwk[]>;
+}
+
+/** Per-service data-plane token secrets in Secrets Manager (DESIGN §6). */
+export interface ServiceTokenVault {
+  /** `undefined` when the secret does not exist; `document` is undefined when it is unreadable. */
+  read(group: ObjectRef): Promise<{ document: ServiceTokenDocument | undefined; versionId: string } | undefined>;
+  /**
+   * Writes a new version that replaces `replacingVersionId` (undefined: creates the secret).
+   * Concurrent writers replacing the same version produce one version: the others get 'superseded'.
+   */
+  write(group: ObjectRef, document: ServiceTokenDocument, replacingVersionId: string | undefined): Promise<'written' | 'superseded'>;
+  /** Every service token secret of this deployment. */
+  list(): Promise<ObjectRef[]>;
+  remove(group: ObjectRef): Promise<void>;
 }
