@@ -1,5 +1,9 @@
+import type { WorkloadGroup } from '../core/kubernetes-types.js';
 import type { EnrollmentStore, MeshApi, PolicyStore, RoleDirectory, TaskDirectory } from '../ports.js';
 import type { Log } from './log.js';
+
+/** Makes sure a service's data-plane token exists and is fresh (DESIGN §6). */
+export type ServiceTokenEnsurer = (group: WorkloadGroup, now: Date) => Promise<{ outcome: string; kid: string; expiresAt: string }>;
 
 /** Everything the enrollment use cases need, built once per Lambda container. */
 export interface EnrollmentDeps {
@@ -10,4 +14,9 @@ export interface EnrollmentDeps {
   mesh: MeshApi;
   log: Log;
   tombstoneTtlSeconds: number;
+  /** A fresh ensurer per batch, so the tasks of one service in a batch share one read and mint. */
+  serviceTokens?: () => ServiceTokenEnsurer;
 }
+
+/** What one batch's steps share: the deps plus that batch's token ensurer. */
+export type StepDeps = EnrollmentDeps & { ensureToken?: ServiceTokenEnsurer };

@@ -1,7 +1,8 @@
 /**
- * RUNNING: decide, apply the WorkloadEntry, then record. If a newer event (a stop) won the
- * race for the record while we applied, undo our apply so a stopped task is never left in
- * the mesh.
+ * PROVISIONING / PENDING: decide early and make sure the service's data-plane token exists, so
+ * a sidecar that reads it at start can start. RUNNING: decide, ensure the token, apply the
+ * WorkloadEntry, then record. If a newer event (a stop) won the race for the record while we
+ * applied, undo our apply so a stopped task is never left in the mesh.
  */
 import { isTombstone, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
 import { REASONS } from '../core/reasons.js';
@@ -9,27 +10,24 @@ import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import { buildWorkloadEntry } from '../core/workload-entry.js';
 import { MeshValidationError, VersionConflictError } from '../errors.js';
 import { decideEnrollment } from './decide-enrollment.js';
-import type { EnrollmentDeps } from './deps.js';
+import type { StepDeps } from './deps.js';
 import { drainTask, removeTaskEntries } from './drain-task.js';
-import { commitEnrollment, recordBase } from './record-enrollment.js';
+import { commitEnrollment, commitOrYield, recordBase } from './record-enrollment.js';
 
 /** Enrolls (or refuses) one running task and returns the record written. */
 export async function enrollRunningTask(
   event: TaskStateChangeEvent,
   previous: EnrollmentRecord | undefined,
   task: EcsTaskDescription | undefined,
-  deps: EnrollmentDeps,
+  deps: StepDeps,
   now: Date,
 ): Promise<EnrollmentRecord | undefined> {
   const base = recordBase(event, previous, now);
   if (!task) {
     return refuseAndClean(event, previous, { ...base, phase: 'rejected', reason: REASONS.TASK_NOT_FOUND, detail: 'DescribeTasks reports the task missing' }, deps);
   }
-  // The event is older than what ECS says now: a task already told to stop must not join.
-  const current = stepForStatus(task);
-  if (current.kind === 'drain' || current.kind === 'deregister') {
-    return drainTask(current.kind, { ...event, lastStatus: task.lastStatus, desiredStatus: task.desiredStatus }, previous, deps, now);
-  }
+  const stopping = drainIfStopping(event, previous, task, deps, now);
+  if (stopping) return stopping;
 
   const decision = await decideEnrollment(event, task, deps);
   if (decision.outcome !== 'enrolled') {
@@ -44,6 +42,7 @@ export async function enrollRunningTask(
     }, deps);
   }
 
+  const token = await deps.ensureToken?.(decision.group, now);
   const entry = buildWorkloadEntry({
     group: decision.group,
     taskId: event.taskId,
@@ -67,7 +66,7 @@ export async function enrollRunningTask(
     ...base,
     phase: 'enrolled',
     reason: REASONS.POLICY_ALLOWED,
-    detail: `allowed by ${decision.policy} rule ${decision.rule}`,
+    detail: `allowed by ${decision.policy} rule ${decision.rule}${describeToken(token)}`,
     namespace: entry.metadata.namespace,
     workloadGroup: decision.group.metadata.name,
     entryName: entry.metadata.name,
@@ -91,8 +90,48 @@ export async function enrollRunningTask(
   }
 }
 
+/** Records a starting task: refused now if it will be refused at RUNNING, else its token is made ready. */
+export async function prepareStartingTask(
+  event: TaskStateChangeEvent,
+  previous: EnrollmentRecord | undefined,
+  task: EcsTaskDescription | undefined,
+  deps: StepDeps,
+  now: Date,
+): Promise<EnrollmentRecord | undefined> {
+  const base = { ...recordBase(event, previous, now), phase: 'pending' as const, reason: REASONS.TASK_STARTING };
+  if (!task) return commitOrYield({ ...base, detail: `task is ${event.lastStatus}; DescribeTasks does not report it yet` }, deps);
+  const stopping = drainIfStopping(event, previous, task, deps, now);
+  if (stopping) return stopping;
+  const decision = await decideEnrollment(event, task, deps);
+  if (decision.outcome !== 'enrolled') {
+    deps.log.warn('starting task will not be enrolled', { taskId: event.taskId, phase: decision.outcome, reason: decision.reason, detail: decision.detail });
+    return commitOrYield({ ...base, phase: decision.outcome, reason: decision.reason, detail: decision.detail, roleArn: decision.roleArn, namespace: decision.group?.namespace, workloadGroup: decision.group?.name }, deps);
+  }
+  const token = await deps.ensureToken?.(decision.group, now);
+  return commitOrYield({
+    ...base,
+    detail: `task is ${event.lastStatus}; allowed by ${decision.policy} rule ${decision.rule}${describeToken(token)}`,
+    namespace: decision.group.metadata.namespace,
+    workloadGroup: decision.group.metadata.name,
+    roleArn: decision.identity.role.arn,
+    policy: decision.policy,
+    rule: decision.rule,
+  }, deps);
+}
+
+/** The event is older than what ECS says now: a task already told to stop must not join. */
+function drainIfStopping(event: TaskStateChangeEvent, previous: EnrollmentRecord | undefined, task: EcsTaskDescription, deps: StepDeps, now: Date): Promise<EnrollmentRecord | undefined> | undefined {
+  const current = stepForStatus(task);
+  if (current.kind !== 'drain' && current.kind !== 'deregister') return undefined;
+  return drainTask(current.kind, { ...event, lastStatus: task.lastStatus, desiredStatus: task.desiredStatus }, previous, deps, now);
+}
+
+function describeToken(token: Awaited<ReturnType<NonNullable<StepDeps['ensureToken']>>> | undefined): string {
+  return token ? `; data-plane token ${token.outcome} (kid ${token.kid}, expires ${token.expiresAt})` : '';
+}
+
 /** Records a refusal; an entry left from an earlier enrollment of this task is removed first. */
-async function refuseAndClean(event: TaskStateChangeEvent, previous: EnrollmentRecord | undefined, record: EnrollmentRecord, deps: EnrollmentDeps): Promise<EnrollmentRecord | undefined> {
+async function refuseAndClean(event: TaskStateChangeEvent, previous: EnrollmentRecord | undefined, record: EnrollmentRecord, deps: StepDeps): Promise<EnrollmentRecord | undefined> {
   if (previous?.phase === 'enrolled') await removeTaskEntries(event, previous, deps);
   deps.log.warn('task not enrolled', { taskId: event.taskId, phase: record.phase, reason: record.reason, detail: record.detail });
   try {

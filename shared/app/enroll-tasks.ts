@@ -5,12 +5,10 @@
  * the record is retried.
  */
 import { nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
-import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
-import type { EnrollmentDeps } from './deps.js';
-import { commitOrYield, recordBase } from './record-enrollment.js';
+import type { EnrollmentDeps, StepDeps } from './deps.js';
 import { drainTask } from './drain-task.js';
-import { enrollRunningTask } from './enroll-running-task.js';
+import { enrollRunningTask, prepareStartingTask } from './enroll-running-task.js';
 
 export interface BatchItem {
   /** The SQS message id, reported back when the item fails. */
@@ -40,8 +38,9 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
   const records = await deps.enrollments.getMany(newest.map((e) => e.taskId));
   const steps = newest.map((event) => ({ event, step: nextEnrollmentStep(records.get(event.taskId), event) }));
 
-  // One DescribeTasks per cluster for every task that is to be enrolled.
-  const described = await describeByCluster(steps.filter((s) => s.step.kind === 'enroll').map((s) => s.event), deps);
+  // One DescribeTasks per cluster for every task that starts or runs: both need its identity.
+  const described = await describeByCluster(steps.filter((s) => s.step.kind === 'enroll' || s.step.kind === 'prepare').map((s) => s.event), deps);
+  const stepDeps: StepDeps = { ...deps, ensureToken: deps.serviceTokens?.() };
 
   const results = await Promise.all(
     steps.map(async ({ event, step }): Promise<TaskOutcome> => {
@@ -49,7 +48,7 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
       try {
         const lookup = described.get(event.clusterArn);
         if (lookup instanceof Error) throw lookup;
-        const record = await applyStep(step, event, records.get(event.taskId), lookup?.get(event.taskId), deps, now);
+        const record = await applyStep(step, event, records.get(event.taskId), lookup?.get(event.taskId), stepDeps, now);
         return record ? { ...base, phase: record.phase, reason: record.reason } : base;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
@@ -68,7 +67,7 @@ async function applyStep(
   event: TaskStateChangeEvent,
   previous: EnrollmentRecord | undefined,
   task: EcsTaskDescription | undefined,
-  deps: EnrollmentDeps,
+  deps: StepDeps,
   now: Date,
 ): Promise<EnrollmentRecord | undefined> {
   switch (step.kind) {
@@ -76,7 +75,7 @@ async function applyStep(
       deps.log.info('event changes nothing', { taskId: event.taskId, version: event.version, why: step.why, recorded: previous?.version });
       return undefined;
     case 'prepare':
-      return commitOrYield({ ...recordBase(event, previous, now), phase: 'pending', reason: REASONS.TASK_STARTING, detail: `task is ${event.lastStatus}` }, deps);
+      return prepareStartingTask(event, previous, task, deps, now);
     case 'enroll':
       return enrollRunningTask(event, previous, task, deps, now);
     case 'drain':
