@@ -11,16 +11,15 @@ import { startLocalStack } from './stack.js';
 const port = Number(process.env.PORT ?? 3000);
 const stateFile = resolve('.local/stack.json');
 
-const stack = await startLocalStack({ motoPort: process.env.MOTO_PORT ? Number(process.env.MOTO_PORT) : undefined });
+const baseUrl = `http://127.0.0.1:${port}`;
+const stack = await startLocalStack({
+  motoPort: process.env.MOTO_PORT ? Number(process.env.MOTO_PORT) : undefined,
+  meshDir: process.env.MESH_FILE_DIR,
+  issuerUrl: baseUrl,
+});
 let server: Server | undefined;
 try {
-  server = await startHttpApi(
-    [
-      { method: 'GET', path: '/v1/enrollments', handler: stack.enrollmentsHandler },
-      { method: 'GET', path: '/v1/enrollments/{taskId}', handler: stack.enrollmentsHandler },
-    ],
-    port,
-  );
+  server = await startHttpApi(stack.routes, port);
 } catch (error) {
   console.error(`[local] cannot listen on 127.0.0.1:${port}: ${(error as Error).message} (set PORT to use another port)`);
   await stack.stop();
@@ -28,13 +27,15 @@ try {
 }
 stack.events.start();
 stack.consumer.start();
+// On AWS an EventBridge schedule runs token maintenance; locally, once a minute.
+const maintenance = setInterval(() => void stack.maintainTokens().catch((e: unknown) => console.error('[token-maintenance]', e)), 60_000);
 
-const baseUrl = `http://127.0.0.1:${port}`;
 mkdirSync(resolve('.local'), { recursive: true });
 // `npm run invoke` and the CLI find the running stack here.
 writeFileSync(stateFile, JSON.stringify({ baseUrl, awsEndpoint: stack.moto.endpoint, meshDir: stack.meshDir, ...stack.resources }, null, 2));
 console.log(`ECS mesh onboarding (local) ready
-  API:         ${baseUrl}   (GET /v1/enrollments, GET /v1/enrollments/{taskId})
+  API:         ${baseUrl}   (${stack.routes.map((r) => `${r.method} ${r.path}`).join(', ')})
+  issuer:      ${baseUrl}   (tokens' iss; JWKS at ${baseUrl}/.well-known/jwks.json)
   local AWS:   ${stack.moto.endpoint}   (AWS_ENDPOINT_URL; credentials testing/testing, region us-east-1)
   mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)
   task events: ${stack.resources.queueUrl}
@@ -44,6 +45,7 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  clearInterval(maintenance);
   console.log(`\n[local] ${signal}: stopping`);
   setTimeout(() => {
     console.error('[local] shutdown took over 15 s; exiting anyway');

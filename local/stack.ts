@@ -12,7 +12,7 @@ import { bootstrapLocalStack, localNames, type LocalStack } from './bootstrap.js
 import { EcsEventSource } from './ecs-event-source.js';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from './moto.js';
 import { QueueConsumer } from './queue-consumer.js';
-import type { HttpHandler } from './http-api.js';
+import type { HttpHandler, Route } from './http-api.js';
 
 export interface RunningLocalStack {
   moto: MotoServer;
@@ -21,13 +21,16 @@ export interface RunningLocalStack {
   clientSettings: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   events: EcsEventSource;
   consumer: QueueConsumer;
-  enrollmentsHandler: HttpHandler;
+  /** The HTTP API's routes, served by the same handlers as on AWS. */
+  routes: Route[];
+  /** The token-maintenance function, run on a schedule on AWS. */
+  maintainTokens(): Promise<unknown>;
   /** Publishes what changed in ECS and feeds the queue to task-events until it is empty. */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: { motoPort?: number; meshDir?: string; logLevel?: string } = {}): Promise<RunningLocalStack> {
+export async function startLocalStack(options: { motoPort?: number; meshDir?: string; logLevel?: string; issuerUrl?: string } = {}): Promise<RunningLocalStack> {
   const moto = await startMoto({ port: options.motoPort, quiet: false });
   const clientSettings = { endpoint: moto.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY } };
   try {
@@ -43,9 +46,14 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       MESH_API: 'file',
       MESH_FILE_DIR: meshDir,
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
+      ...(options.issuerUrl ? { ISSUER_URL: options.issuerUrl } : {}),
     });
     const taskEvents = await import('../functions/task-events/handler.js');
     const enrollments = await import('../functions/enrollments/handler.js');
+    const discovery = await import('../functions/discovery/handler.js');
+    const keys = await import('../functions/keys/handler.js');
+    const tokenMaintenance = await import('../functions/token-maintenance/handler.js');
+    const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     const events = new EcsEventSource({ ecs: new ECSClient(clientSettings), eventBridge: new EventBridgeClient(clientSettings), pollIntervalMs: 1000 });
@@ -57,7 +65,14 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       clientSettings,
       events,
       consumer,
-      enrollmentsHandler: enrollments.handler,
+      routes: [
+        { method: 'GET', path: '/v1/enrollments', handler: http(enrollments.handler) },
+        { method: 'GET', path: '/v1/enrollments/{taskId}', handler: http(enrollments.handler) },
+        { method: 'GET', path: '/.well-known/openid-configuration', handler: http(discovery.handler) },
+        { method: 'GET', path: '/.well-known/jwks.json', handler: http(discovery.handler) },
+        { method: 'POST', path: '/v1/keys/rotate', handler: http(keys.handler) },
+      ],
+      maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),
       async settle() {
         await events.pollOnce();
         while ((await consumer.pollOnce(0)).received > 0) {
@@ -74,4 +89,9 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     await moto.stop();
     throw error;
   }
+}
+
+/** The event EventBridge Scheduler sends a scheduled Lambda. */
+function scheduledEvent(rule: string) {
+  return { version: '0', id: `local-${Date.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date().toISOString(), region: 'us-east-1', resources: [`arn:aws:events:us-east-1:123456789012:rule/${rule}`], detail: {} };
 }

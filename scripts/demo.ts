@@ -65,9 +65,12 @@ spec:
 `;
 
 rmSync(meshDir, { recursive: true, force: true });
-const stack = await startLocalStack({ meshDir, logLevel: 'ERROR' });
+const port = await freePort();
+const api = `http://127.0.0.1:${port}`;
+const stack = await startLocalStack({ meshDir, logLevel: 'ERROR', issuerUrl: api });
 let server: Server | undefined;
 try {
+  server = await startHttpApi(stack.routes, port);
   const aws = stack.clientSettings;
   const ecs = new ECSClient(aws);
   const iam = new IAMClient(aws);
@@ -116,9 +119,7 @@ try {
   if (enrolled.length !== 2) fail(`expected 2 WorkloadEntries, found ${enrolled.length}`);
 
   say('6. Enrollment status API (GET /v1/enrollments), served by the enrollments handler');
-  const port = await freePort();
-  server = await startHttpApi([{ method: 'GET', path: '/v1/enrollments/{taskId}', handler: stack.enrollmentsHandler }, { method: 'GET', path: '/v1/enrollments', handler: stack.enrollmentsHandler }], port);
-  const status = async (taskArn: string) => (await (await fetch(`http://127.0.0.1:${port}/v1/enrollments/${taskArn.split('/').pop()}`)).json()) as Record<string, unknown>;
+  const status = async (taskArn: string) => (await (await fetch(`${api}/v1/enrollments/${taskArn.split('/').pop()}`)).json()) as Record<string, unknown>;
   for (const arn of ratingsTasks) {
     const s = await status(arn);
     console.log(`  ${String(s.taskId)}: ${String(s.phase)} (${String(s.reason)}: ${String(s.detail)}) → ${String(s.namespace)}/${String(s.entryName)} @ ${String(s.address)}`);
@@ -139,7 +140,7 @@ try {
   if (stopped.phase !== 'deregistered' || entries().length !== 1) fail('the stopped task was not deregistered');
 
   say('Listing: GET /v1/enrollments?cluster=demo');
-  const list = (await (await fetch(`http://127.0.0.1:${port}/v1/enrollments?cluster=demo`)).json()) as { items: Record<string, unknown>[] };
+  const list = (await (await fetch(`${api}/v1/enrollments?cluster=demo`)).json()) as { items: Record<string, unknown>[] };
   console.log(stringify(list.items.map((i) => ({ task: i.taskId, phase: i.phase, reason: i.reason }))).replace(/^/gm, '  '));
   console.log('\n\x1b[32mDemo complete.\x1b[0m');
 } finally {

@@ -56,6 +56,9 @@ const EnvSchema = z
   })
   .check(
     z.superRefine((env, ctx) => {
+      // Kuma and Kong Mesh verify data-plane tokens with RSA keys only.
+      if (env.TOKEN_PROFILE === 'kuma' && env.SIGNING_ALG !== 'RS256')
+        ctx.addIssue({ code: 'custom', path: ['SIGNING_ALG'], message: 'must be RS256 when TOKEN_PROFILE=kuma' });
       if (env.MESH_API !== 'kubernetes') return;
       if (!env.MESH_K8S_URL) ctx.addIssue({ code: 'custom', path: ['MESH_K8S_URL'], message: 'required when MESH_API=kubernetes' });
       if (env.MESH_K8S_AUTH === 'eks' && !env.MESH_K8S_EKS_CLUSTER_NAME)

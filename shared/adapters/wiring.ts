@@ -20,6 +20,9 @@ import { IamRoleDirectory } from './iam-role-directory.js';
 import { withCachedWorkloadGroups } from './cached-mesh-api.js';
 import { createMeshApi } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
+import { createKeyStore } from './key-store-factory.js';
+import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
+import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-service-token.js';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -42,9 +45,25 @@ export function createAwsClients(config: Config): AwsClients {
   };
 }
 
+/** What minting a service's data-plane token needs: the vault, the signer and the claim settings. */
+export function buildServiceTokenDeps(config: Config, log: Log, clients: Pick<AwsClients, 'secrets'>): ServiceTokenDeps {
+  return {
+    vault: new SecretsManagerTokenVault(clients.secrets, config.TOKEN_SECRET_PREFIX),
+    signer: createKeyStore(config, clients.secrets),
+    log,
+    issuer: config.ISSUER_URL,
+    audiences: config.TOKEN_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
+    meshName: config.MESH_NAME,
+    defaultProfile: config.TOKEN_PROFILE,
+    lifetimeSeconds: config.DATA_PLANE_TOKEN_LIFETIME_SECONDS,
+  };
+}
+
 /** Everything task-events needs; `mesh` may be injected (tests, local stack). */
 export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi): EnrollmentDeps {
+  const tokens = buildServiceTokenDeps(config, log, clients);
   return {
+    serviceTokens: () => createServiceTokenEnsurer(tokens),
     tasks: new EcsTaskDirectory(clients.ecs),
     roles: new IamRoleDirectory(iamClientForAccount(config, clients), config.ROLE_CACHE_SECONDS * 1000),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),

@@ -1,0 +1,36 @@
+/** discovery Lambda: the issuer's public metadata and JWKS (DESIGN §6), no authorization. */
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { loadConfig } from '../../shared/config.js';
+import { clientConfig } from '../../shared/adapters/client-config.js';
+import { createKeyStore } from '../../shared/adapters/key-store-factory.js';
+import type { PublishedKeys } from '../../shared/ports.js';
+import { routeDiscoveryRequest } from './routes.js';
+
+/** Builds the handler around ready keys (tests and the local HTTP server use this). */
+export function createDiscoveryHandler(keys: PublishedKeys, issuerUrl: string, logger: Logger) {
+  const issuer = issuerUrl.replace(/\/+$/, '');
+  return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    try {
+      return await routeDiscoveryRequest(event, keys, issuer, new Date());
+    } catch (error) {
+      // Internals never leak: the caller gets a generic 500, the log gets the cause.
+      logger.error('discovery request failed', error as Error);
+      return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'INTERNAL', message: 'internal error' }) };
+    }
+  }).use(injectLambdaContext(logger));
+}
+
+// A signer may use a new key as soon as it is active, and a verifier that meets its unknown kid
+// refetches the JWKS: this container must not answer from a much older copy, so it keeps the
+// keys at most 30 s whatever KEY_CACHE_SECONDS the signers use.
+const PUBLIC_KEY_CACHE_SECONDS = 30;
+
+const config = loadConfig();
+const logger = new Logger({ serviceName: 'discovery', logLevel: config.LOG_LEVEL });
+const store = createKeyStore(config, new SecretsManagerClient(clientConfig(config)), { maxCacheSeconds: PUBLIC_KEY_CACHE_SECONDS });
+
+export const handler = createDiscoveryHandler(store, config.ISSUER_URL, logger);

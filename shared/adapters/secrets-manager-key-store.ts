@@ -1,0 +1,182 @@
+/**
+ * The signing keys in one Secrets Manager secret, `<prefix>/signing-keys` (DESIGN §6). Every
+ * write names the version it replaces (a ClientRequestToken derived from it), so concurrent
+ * writers that read the same version make one new version and the others learn they lost.
+ */
+import { createHash } from 'node:crypto';
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
+import type { PublishedKeys, TokenSigner } from '../ports.js';
+import type { PublicJwk, SignedToken } from '../core/tokens.js';
+import { ControlPlaneError } from '../errors.js';
+import {
+  activeKey, newKeySet, parseKeySet, pruneKeySet, publishedKeys, retiringKids, rotateKeySet, SigningKeySchema,
+  type KeySet, type KeySetChange, type SigningAlg, type SigningKey,
+} from '../core/signing-keys.js';
+import { ExpiringCache } from './expiring-cache.js';
+import { translateAwsError } from './aws-errors.js';
+
+export interface SecretsManagerKeyStoreOptions {
+  /** `<TOKEN_SECRET_PREFIX>/signing-keys`. */
+  secretName: string;
+  /** Algorithm of keys generated from now on; existing keys keep theirs. */
+  alg: SigningAlg;
+  /** How long the key set (private key included) stays in this container's memory. */
+  cacheSeconds: number;
+  /** How long a replaced key stays published: see `rotateKeySet`. */
+  retireAfterSeconds: number;
+}
+
+export const SIGNING_KEYS_TAGS = { 'ecsmesh.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/kind': 'signing-keys' } as const;
+
+interface Stored { set: KeySet; versionId: string }
+interface Loaded extends Stored { key: SigningKey; signingKey: Awaited<ReturnType<typeof importJWK>> }
+
+/** Thrown inside a load so that "no key set yet" is never cached (failed loads are not). */
+class NoKeySetYet extends Error {}
+
+const CACHE_KEY = 'signing-keys';
+const errorName = (error: unknown) => (error as { name?: string } | null)?.name;
+
+/** Signs with, publishes and rotates the key set kept in one Secrets Manager secret. */
+export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
+  private readonly cache: ExpiringCache<Loaded>;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly options: SecretsManagerKeyStoreOptions,
+    clock: () => number = Date.now,
+  ) {
+    this.cache = new ExpiringCache<Loaded>(options.cacheSeconds * 1000, clock);
+  }
+
+  /** Signs with the active key; the first signer ever creates the key set. */
+  async sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken> {
+    const { key, signingKey } = (await this.current(now, true))!;
+    const token = await new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(signingKey);
+    return { token, kid: key.kid, alg: key.alg };
+  }
+
+  /** The JWKS; empty until the first token is signed (a public read never creates keys). */
+  async publicKeys(now: Date): Promise<PublicJwk[]> {
+    const loaded = await this.current(now, false);
+    return loaded ? publishedKeys(loaded.set, now) : [];
+  }
+
+  /** Makes a new key active and prunes expired ones, from a fresh read (never the cache). */
+  async rotate(now: Date): Promise<KeySetChange> {
+    const stored = await this.read();
+    if (!stored) return { ...summary((await this.create(now)).set), outcome: 'created' };
+    const rotated = rotateKeySet(stored.set, await generateSigningKey(this.options.alg, now), now, this.options.retireAfterSeconds);
+    return this.replace(stored, pruneKeySet(rotated, now), 'rotated');
+  }
+
+  /** Drops keys past their `retiresAt`; `undefined` when there is no key set yet. */
+  async prune(now: Date): Promise<KeySetChange | undefined> {
+    const stored = await this.read();
+    if (!stored) return undefined;
+    const pruned = pruneKeySet(stored.set, now);
+    if (pruned.keys.length === stored.set.keys.length) return { ...summary(stored.set), outcome: 'unchanged' };
+    return this.replace(stored, pruned, 'pruned');
+  }
+
+  private async current(now: Date, create: boolean): Promise<Loaded | undefined> {
+    try {
+      return await this.cache.getOrLoad(CACHE_KEY, () => this.load(now, create));
+    } catch (error) {
+      if (!(error instanceof NoKeySetYet)) throw error;
+      // A signer may have shared a read-only load that found nothing: it retries, creating.
+      return create ? this.cache.getOrLoad(CACHE_KEY, () => this.load(now, true)) : undefined;
+    }
+  }
+
+  private async load(now: Date, create: boolean): Promise<Loaded> {
+    const stored = (await this.read()) ?? (create ? await this.create(now) : undefined);
+    if (!stored) throw new NoKeySetYet();
+    const key = activeKey(stored.set);
+    return { ...stored, key, signingKey: await importJWK(key.privateJwk as JWK, key.alg) };
+  }
+
+  private async read(): Promise<Stored | undefined> {
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretName })).catch((error: unknown) => {
+      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      return translateAwsError(error, 'GetSecretValue on the signing keys');
+    });
+    if (!out) return undefined;
+    const parsed = parseKeySet(out.SecretString ?? '');
+    // The detail names fields, never values: the secret holds private keys.
+    if (!parsed.ok) throw new ControlPlaneError('SIGNING_KEYS_INVALID', `secret ${this.options.secretName} holds no valid key set (${parsed.detail})`, { retryable: false });
+    return { set: parsed.value, versionId: out.VersionId ?? '' };
+  }
+
+  private async create(now: Date): Promise<Stored> {
+    const set = newKeySet(await generateSigningKey(this.options.alg, now));
+    try {
+      const out = await this.client.send(
+        new CreateSecretCommand({
+          Name: this.options.secretName,
+          Description: 'ECS mesh onboarding: JWT signing keys (private and public JWKs)',
+          SecretString: JSON.stringify(set),
+          ClientRequestToken: clientRequestToken(this.options.secretName, undefined),
+          Tags: Object.entries(SIGNING_KEYS_TAGS).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+      return { set, versionId: out.VersionId ?? '' };
+    } catch (error) {
+      // Another Lambda created it first (same token, another key): use theirs.
+      const theirs = errorName(error) === 'ResourceExistsException' ? await this.read() : undefined;
+      return theirs ?? translateAwsError(error, 'CreateSecret for the signing keys');
+    }
+  }
+
+  private async replace(stored: Stored, next: KeySet, outcome: 'rotated' | 'pruned'): Promise<KeySetChange> {
+    const written = await this.put(next, stored.versionId);
+    // This container signs with the new set from its next call on, not after its cache expires.
+    this.cache.delete(CACHE_KEY);
+    if (written) {
+      const kept = new Set(next.keys.map((k) => k.kid));
+      return { ...summary(next), outcome, prunedKids: stored.set.keys.map((k) => k.kid).filter((kid) => !kept.has(kid)) };
+    }
+    const winner = await this.read();
+    return { ...summary(winner?.set ?? stored.set), outcome: 'superseded' };
+  }
+
+  /** `false` when another writer replaced the same version first. */
+  private async put(set: KeySet, replacingVersionId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: this.options.secretName,
+          SecretString: JSON.stringify(set),
+          ClientRequestToken: clientRequestToken(this.options.secretName, replacingVersionId),
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Same token, other value: the token is this version's successor, already written by someone else.
+      if (errorName(error) === 'ResourceExistsException') return false;
+      return translateAwsError(error, 'PutSecretValue on the signing keys');
+    }
+  }
+}
+
+function summary(set: KeySet): KeySetChange {
+  return { outcome: 'unchanged', activeKid: set.activeKid, retiredKids: retiringKids(set), prunedKids: [] };
+}
+
+async function generateSigningKey(alg: SigningAlg, now: Date): Promise<SigningKey> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const privateJwk = await exportJWK(privateKey);
+  return SigningKeySchema.parse({ kid: await calculateJwkThumbprint(publicJwk, 'sha256'), alg, createdAt: now.toISOString(), privateJwk, publicJwk });
+}
+
+/**
+ * Secrets Manager's idempotency token (32–64 characters), UUID-shaped: the same for everyone
+ * replacing one version, so only the first of them makes a new version (same token with another
+ * value is ResourceExistsException; with the same value, a retried request, it is a no-op).
+ */
+function clientRequestToken(secretName: string, replacingVersionId: string | undefined): string {
+  const hex = createHash('sha256').update(`${secretName}\n${replacingVersionId ?? '(create)'}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,252 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerTokenVault } from '../../shared/adapters/secrets-manager-token-vault.js';
+import { createServiceTokenEnsurer, ensureServiceToken, type ServiceTokenDeps } from '../../shared/app/ensure-service-token.js';
+import { maintainServiceTokens } from '../../shared/app/maintain-service-tokens.js';
+import type { ObjectRef, WorkloadGroup } from '../../shared/core/kubernetes-types.js';
+import { TOKEN_PROFILE_ANNOTATION } from '../../shared/core/tokens.js';
+import type { ServiceTokenVault } from '../../shared/ports.js';
+import { aGroup, aRecord } from '../fixtures/builders.js';
+import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.js';
+import { localAwsConfig } from '../support/local-aws.js';
+import { MemoryLog } from '../support/memory-log.js';
+import { TestTokenSigner } from '../support/test-token-signer.js';
+
+const PREFIX = 'ecs-mesh-test';
+const LIFETIME = 86_400;
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const later = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+
+let signer: TestTokenSigner;
+const logs: MemoryLog[] = [];
+const minted = new Set<string>();
+
+const client = () => new SecretsManagerClient(localAwsConfig());
+const secretName = (ref: ObjectRef) => `${PREFIX}/${ref.namespace}/${ref.name}`;
+const refOf = (group: WorkloadGroup): ObjectRef => ({ namespace: group.metadata.namespace, name: group.metadata.name });
+
+/** Fresh deps as one Lambda container would build them; every log is kept to check for leaks. */
+function depsWith(overrides: Partial<Omit<ServiceTokenDeps, 'log'>> = {}): ServiceTokenDeps & { log: MemoryLog } {
+  const log = new MemoryLog();
+  logs.push(log);
+  return {
+    vault: new SecretsManagerTokenVault(client(), PREFIX),
+    signer,
+    issuer: 'https://mesh.example.com',
+    audiences: ['istio-ca'],
+    meshName: 'prod-mesh',
+    defaultProfile: 'istio',
+    lifetimeSeconds: LIFETIME,
+    ...overrides,
+    log,
+  };
+}
+
+async function storedSecret(ref: ObjectRef) {
+  const out = await client().send(new GetSecretValueCommand({ SecretId: secretName(ref) }));
+  const document = JSON.parse(out.SecretString ?? '{}') as { token: string };
+  minted.add(document.token);
+  return document;
+}
+
+async function versionCount(ref: ObjectRef): Promise<number> {
+  const out = await client().send(new ListSecretVersionIdsCommand({ SecretId: secretName(ref) }));
+  return out.Versions?.length ?? 0;
+}
+
+beforeAll(async () => {
+  signer = await TestTokenSigner.create('test-key-1');
+});
+
+describe('ensureServiceToken against Secrets Manager', () => {
+  it('creates the secret with its tags and the documented JSON, holding a verifiable istio token', async () => {
+    const group = aGroup({ name: 'ratings', namespace: 'bookinfo' });
+
+    const result = await ensureServiceToken(group, depsWith(), NOW);
+
+    expect(result).toEqual({ outcome: 'minted', kid: 'test-key-1', expiresAt: later(LIFETIME).toISOString() });
+    const document = await storedSecret(refOf(group));
+    expect(Object.keys(document).sort()).toEqual(['expiresAt', 'issuedAt', 'kid', 'profile', 'token', 'workloadGroup']);
+    expect(document).toMatchObject({ issuedAt: NOW.toISOString(), expiresAt: later(LIFETIME).toISOString(), kid: 'test-key-1', profile: 'istio', workloadGroup: 'bookinfo/ratings' });
+    const described = await client().send(new DescribeSecretCommand({ SecretId: secretName(refOf(group)) }));
+    expect(Object.fromEntries((described.Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual({
+      'ecsmesh.io/managed-by': 'ecs-mesh-onboarding',
+      'ecsmesh.io/kind': 'service-token',
+      'ecsmesh.io/workload-group': 'bookinfo/ratings',
+    });
+    const { payload, header } = await signer.verify(document.token, later(60));
+    expect(header).toMatchObject({ alg: 'RS256', kid: 'test-key-1' });
+    expect(payload).toMatchObject({
+      iss: 'https://mesh.example.com',
+      sub: 'system:serviceaccount:bookinfo:bookinfo-ratings',
+      aud: ['istio-ca'],
+      'ecsmesh.io/workload-group': 'bookinfo/ratings',
+      'ecsmesh.io/mesh': 'prod-mesh',
+    });
+  });
+
+  it('makes exactly one secret version when 50 Lambdas create the token at once', async () => {
+    const group = aGroup({ name: 'burst-create' });
+
+    const results = await Promise.all(Array.from({ length: 50 }, () => createServiceTokenEnsurer(depsWith())(group, NOW)));
+
+    expect(await versionCount(refOf(group))).toBe(1);
+    // One wins; the others lost the race ('superseded') or read the winner's token ('fresh').
+    expect(results.filter((r) => r.outcome === 'minted')).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === 'superseded').length).toBeGreaterThan(0);
+    expect(new Set(results.map((r) => `${r.kid} ${r.expiresAt}`)).size).toBe(1);
+    await storedSecret(refOf(group));
+  });
+
+  it('makes exactly one new version when 50 Lambdas refresh a due token at once', async () => {
+    const group = aGroup({ name: 'burst-refresh' });
+    await ensureServiceToken(group, depsWith(), NOW);
+    const due = later(LIFETIME * 0.8);
+
+    const results = await Promise.all(Array.from({ length: 50 }, () => createServiceTokenEnsurer(depsWith())(group, due)));
+
+    expect(await versionCount(refOf(group))).toBe(2);
+    expect(results.filter((r) => r.outcome === 'minted')).toHaveLength(1);
+    const document = await storedSecret(refOf(group));
+    expect(document).toMatchObject({ issuedAt: due.toISOString() });
+    expect(results.every((r) => r.expiresAt === later(LIFETIME * 1.8).toISOString())).toBe(true);
+  });
+
+  it('shares one read and one write among all events of a service in one batch', async () => {
+    const group = aGroup({ name: 'one-batch' });
+    const deps = depsWith();
+    const calls = { read: 0, write: 0 };
+    const vault = deps.vault;
+    const counting: ServiceTokenVault = {
+      read: (ref) => (calls.read++, vault.read(ref)),
+      write: (ref, doc, version) => (calls.write++, vault.write(ref, doc, version)),
+      list: () => vault.list(),
+      remove: (ref) => vault.remove(ref),
+    };
+    const ensure = createServiceTokenEnsurer({ ...deps, vault: counting });
+
+    const results = await Promise.all(Array.from({ length: 50 }, () => ensure(group, NOW)));
+
+    expect(calls).toEqual({ read: 1, write: 1 });
+    expect(new Set(results.map((r) => r.outcome))).toEqual(new Set(['minted']));
+    await storedSecret(refOf(group));
+  });
+
+  it.each([
+    { $case: 'a token within its refresh window is minted again', age: LIFETIME * (2 / 3) + 1, outcome: 'minted', versions: 2 },
+    { $case: 'a token outside it is kept', age: LIFETIME * (2 / 3) - 1, outcome: 'fresh', versions: 1 },
+  ])('$case', async ({ age, outcome, versions }) => {
+    const group = aGroup({ name: `window-${outcome}` });
+    await ensureServiceToken(group, depsWith(), NOW);
+
+    const result = await ensureServiceToken(group, depsWith(), later(age));
+
+    expect(result.outcome).toBe(outcome);
+    expect(await versionCount(refOf(group))).toBe(versions);
+    await storedSecret(refOf(group));
+  });
+
+  it('mints Kuma dataplane claims, RS256 with a kid header, for a group annotated with the kuma profile', async () => {
+    const base = aGroup({ name: 'payments', namespace: 'shop' });
+    const group: WorkloadGroup = { ...base, metadata: { ...base.metadata, annotations: { [TOKEN_PROFILE_ANNOTATION]: 'kuma' } } };
+
+    await ensureServiceToken(group, depsWith(), NOW);
+
+    const document = await storedSecret(refOf(group));
+    expect(document).toMatchObject({ profile: 'kuma' });
+    const { payload, header } = await signer.verify(document.token, later(60));
+    expect(header).toEqual({ alg: 'RS256', kid: 'test-key-1', typ: 'JWT' });
+    expect(payload).toEqual({
+      iss: 'https://mesh.example.com',
+      Name: '',
+      Mesh: 'prod-mesh',
+      Tags: { 'kuma.io/service': ['payments'] },
+      Type: 'dataplane',
+      iat: NOW.getTime() / 1000,
+      nbf: NOW.getTime() / 1000,
+      exp: NOW.getTime() / 1000 + LIFETIME,
+      jti: expect.any(String),
+    });
+  });
+
+  it('re-mints a fresh token when the group switches profile', async () => {
+    const base = aGroup({ name: 'switching' });
+    await ensureServiceToken(base, depsWith(), NOW);
+    const kuma: WorkloadGroup = { ...base, metadata: { ...base.metadata, annotations: { [TOKEN_PROFILE_ANNOTATION]: 'kuma' } } };
+
+    const result = await ensureServiceToken(kuma, depsWith(), later(60));
+
+    expect(result.outcome).toBe('minted');
+    expect(await storedSecret(refOf(base))).toMatchObject({ profile: 'kuma' });
+  });
+
+  it('restores a secret scheduled for deletion and writes a new token into it', async () => {
+    const group = aGroup({ name: 'comeback' });
+    const vault = new SecretsManagerTokenVault(client(), PREFIX);
+    await ensureServiceToken(group, depsWith(), NOW);
+    await vault.remove(refOf(group));
+    expect(await vault.read(refOf(group))).toBeUndefined();
+
+    const result = await ensureServiceToken(group, depsWith(), later(3600));
+
+    expect(result.outcome).toBe('minted');
+    expect(await storedSecret(refOf(group))).toMatchObject({ issuedAt: later(3600).toISOString() });
+  });
+
+  it('lists only secrets tagged as service tokens under its prefix', async () => {
+    await client().send(new CreateSecretCommand({ Name: `${PREFIX}/bookinfo/untagged`, SecretString: '{}' }));
+    await client().send(new CreateSecretCommand({ Name: `${PREFIX}/signing-keys`, SecretString: '{}', Tags: [{ Key: 'ecsmesh.io/kind', Value: 'signing-keys' }] }));
+
+    const refs = await new SecretsManagerTokenVault(client(), PREFIX).list();
+
+    expect(refs).toContainEqual({ namespace: 'bookinfo', name: 'ratings' });
+    expect(refs).not.toContainEqual({ namespace: 'bookinfo', name: 'untagged' });
+    expect(refs.every((r) => r.namespace && r.name && !r.name.includes('/'))).toBe(true);
+  });
+});
+
+describe('maintainServiceTokens', () => {
+  it('refreshes the due token of a group with an enrolled task and removes an idle secret', async () => {
+    const prefix = 'ecs-mesh-maintenance';
+    const vaultOf = () => new SecretsManagerTokenVault(client(), prefix);
+    const live = aGroup({ name: 'live', namespace: 'shop' });
+    const idle = aGroup({ name: 'idle', namespace: 'shop' });
+    const recent = aGroup({ name: 'recent', namespace: 'shop' });
+    for (const group of [live, idle, recent]) await ensureServiceToken(group, depsWith({ vault: vaultOf() }), NOW);
+    const idleSeconds = 7 * 86_400;
+    const runAt = later(idleSeconds + 3600);
+    const enrollments = new InMemoryEnrollmentStore();
+    enrollments.records.set('t1', aRecord({ taskId: 't1', namespace: 'shop', workloadGroup: 'live', phase: 'enrolled', updatedAt: NOW.toISOString() }));
+    enrollments.records.set('t2', aRecord({ taskId: 't2', namespace: 'shop', workloadGroup: 'idle', phase: 'deregistered', updatedAt: NOW.toISOString() }));
+    enrollments.records.set('t3', aRecord({ taskId: 't3', namespace: 'shop', workloadGroup: 'recent', phase: 'deregistered', updatedAt: later(idleSeconds).toISOString() }));
+    const groups = new Map([live, idle, recent].map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
+    const mesh = { getWorkloadGroup: async (ref: ObjectRef) => groups.get(`${ref.namespace}/${ref.name}`) };
+
+    const summary = await maintainServiceTokens({ ...depsWith({ vault: vaultOf() }), enrollments, mesh, idleSeconds }, runAt);
+
+    expect(summary).toEqual({ refreshed: 1, removed: 1, kept: 1, failed: 0 });
+    expect((await vaultOf().read(refOf(live)))?.document).toMatchObject({ issuedAt: runAt.toISOString() });
+    expect(await vaultOf().read(refOf(idle))).toBeUndefined();
+    expect((await vaultOf().read(refOf(recent)))?.document).toMatchObject({ issuedAt: NOW.toISOString() });
+    expect(await vaultOf().list()).toEqual(expect.arrayContaining([refOf(live), refOf(recent)]));
+    expect(await vaultOf().list()).toHaveLength(2);
+    const liveDoc = await client().send(new GetSecretValueCommand({ SecretId: `${prefix}/shop/live` }));
+    minted.add((JSON.parse(liveDoc.SecretString ?? '{}') as { token: string }).token);
+  });
+});
+
+// Runs last (tests of a file run in order): every token minted above, none in any log line.
+it('never writes a token to the log', () => {
+  const logged = JSON.stringify(logs.flatMap((l) => l.lines));
+  expect(minted.size).toBeGreaterThan(5);
+  for (const token of minted) {
+    expect(logged).not.toContain(token);
+    expect(logged).not.toContain(token.split('.')[2]);
+  }
+});
