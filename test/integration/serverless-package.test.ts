@@ -122,7 +122,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
   });
 
   it('routes ECS Task State Change events to the queue through an EventBridge rule', () => {
-    const [[ruleId, rule]] = ofType(t, 'AWS::Events::Rule') as [[string, Json]];
+    const ruleId = 'TaskStateChangeRule';
+    const rule = t.Resources[ruleId]!;
     expect(evaluate(rule.Properties.EventPattern, t, { EcsClusters: '' })).toEqual({ source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] });
     expect(rule.Properties.Targets).toHaveLength(1);
     expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['TaskEventsQueue', 'Arn'] });
@@ -200,10 +201,32 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     }
   });
 
-  it('serves the enrollment API behind IAM (SigV4) authorization', () => {
+  it('serves the operator routes behind IAM (SigV4) authorization and only discovery in public', () => {
     const routes = ofType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['GET /v1/enrollments', 'GET /v1/enrollments/{taskId}']);
-    for (const route of routes) expect(route.AuthorizationType).toBe('AWS_IAM');
+    const byAuth = (iam: boolean) => routes.filter((r) => (r.AuthorizationType === 'AWS_IAM') === iam).map((r) => r.RouteKey).sort();
+    expect(byAuth(true)).toEqual(['GET /v1/enrollments', 'GET /v1/enrollments/{taskId}', 'POST /v1/keys/rotate']);
+    expect(byAuth(false)).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration']);
+  });
+
+  it('runs key rotation and token maintenance on schedules', () => {
+    const schedules = ofType(t, 'AWS::Events::Rule')
+      .filter(([, r]) => r.Properties.ScheduleExpression)
+      .map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.Targets[0].Arn['Fn::GetAtt'][0]]);
+    expect(schedules.sort()).toEqual([
+      ['rate(1 hour)', 'TokenMaintenanceLambdaFunction'],
+      ['rate(30 days)', 'KeysLambdaFunction'],
+    ]);
+  });
+
+  it('limits every secret grant to the token prefix, and discovery to reading the signing keys', () => {
+    const prefix = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:ecs-mesh/';
+    const secretGrants = (id: string) =>
+      (evaluate(t.Resources[id]!.Properties.Policies, t, { TokenSecretPrefix: 'ecs-mesh' })[0].PolicyDocument.Statement as Json[]).filter((st) =>
+        asArray(st.Action as string).some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets'),
+      );
+    for (const id of ['TaskEventsRole', 'DiscoveryRole', 'KeysRole', 'TokenMaintenanceRole'])
+      for (const grant of secretGrants(id)) expect(String(grant.Resource).startsWith(prefix), `${id}: ${String(grant.Resource)}`).toBe(true);
+    expect(secretGrants('DiscoveryRole')).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: `${prefix}signing-keys-??????` })]);
   });
 
   it('runs both functions on nodejs22.x arm64 with the configuration shared/config.ts reads', () => {
@@ -250,7 +273,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const grantsOf = (params: Record<string, string>) =>
       (evaluate(t.Resources.TaskEventsRole!.Properties.Policies, t, params)[0].PolicyDocument.Statement as Json[]).flatMap((s) => asArray(s.Action as string));
     expect(grantsOf({})).not.toContain('sts:AssumeRole');
-    expect(grantsOf({})).not.toContain('secretsmanager:GetSecretValue');
+    expect(grantsOf({}).filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual([
+      'secretsmanager:CreateSecret',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:RestoreSecret',
+      'secretsmanager:TagResource',
+    ]);
     const set = { CrossAccountRoleName: 'mesh-reader', MeshK8sTokenSecretId: 'mesh/token' };
     const statements = evaluate(t.Resources.TaskEventsRole!.Properties.Policies, t, set)[0].PolicyDocument.Statement as Json[];
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/mesh-reader' }));
@@ -259,16 +289,17 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     );
   });
 
-  it('grants no wildcard action, and Resource "*" only for ecs:DescribeTaskDefinition', () => {
+  it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['EnrollmentsRole', 'TaskEventsRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['DiscoveryRole', 'EnrollmentsRole', 'KeysRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');
         expect(statement).not.toHaveProperty('NotAction');
         expect(statement).not.toHaveProperty('NotResource');
         for (const action of asArray(statement.Action as string)) expect(action, `${id}: ${action}`).not.toContain('*');
-        if (asArray(statement.Resource).includes('*')) expect(asArray(statement.Action), `${id}: ${JSON.stringify(statement)}`).toEqual(['ecs:DescribeTaskDefinition']);
+        if (asArray(statement.Resource).includes('*'))
+          expect([['ecs:DescribeTaskDefinition'], ['secretsmanager:ListSecrets']], `${id}: ${JSON.stringify(statement)}`).toContainEqual(asArray(statement.Action));
       }
     }
   });
