@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { validateWorkloadEntry } from '../../shared/core/crd-validation.js';
 import { aPolicy } from '../fixtures/builders.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
@@ -258,5 +259,41 @@ describe('task-events when the cluster is gone', () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(await p.record(taskArn)).toMatchObject({ phase: 'rejected', reason: 'TASK_NOT_FOUND' });
+  });
+});
+
+describe('the service data-plane token', () => {
+  it('is minted once for a burst of 50 PENDING and RUNNING events of one service in concurrent batches', async () => {
+    const role = await p.createRole('burst-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/burst' });
+    const def = await p.registerTaskDefinition('burst', { roleArn: role });
+    p.k8s.seed({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'burst', namespace: 'bookinfo', labels: { app: 'ratings' } }, spec: { template: { serviceAccount: 'burst' } } });
+    const tasks = await p.runTask('prod', def, { count: 25 });
+    const events = tasks.flatMap((taskArn) => [
+      aTaskStateChange({ taskArn, clusterArn, version: 2, lastStatus: 'PENDING' }),
+      aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' }),
+    ]);
+
+    // Five batches of ten at once, as five concurrent Lambda invocations would see them.
+    const results = await Promise.all([0, 1, 2, 3, 4].map((b) => p.deliver(events.filter((_, i) => i % 5 === b))));
+
+    expect(results.flatMap((r) => r.batchItemFailures)).toEqual([]);
+    const versions = await p.clients.secrets.send(new ListSecretVersionIdsCommand({ SecretId: 'ecs-mesh/bookinfo/burst' }));
+    expect(versions.Versions).toHaveLength(1);
+    const secret = JSON.parse((await p.clients.secrets.send(new GetSecretValueCommand({ SecretId: 'ecs-mesh/bookinfo/burst' }))).SecretString!) as Record<string, string>;
+    expect(Object.keys(secret).sort()).toEqual(['expiresAt', 'issuedAt', 'kid', 'profile', 'token', 'workloadGroup']);
+    expect(secret.profile).toBe('istio');
+    expect(await p.record(tasks[0]!)).toMatchObject({ phase: 'enrolled', detail: expect.stringContaining('data-plane token') });
+  });
+
+  it('is not minted for a service whose starting tasks are refused', async () => {
+    const role = await p.createRole('refused-task', { 'ecsmesh.io/workload-group': 'bookinfo/refused' });
+    const def = await p.registerTaskDefinition('refused', { roleArn: role });
+    p.k8s.seed({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'refused', namespace: 'bookinfo', labels: { app: 'ratings' } }, spec: { template: {} } });
+    const [taskArn] = await p.runTask('prod', def);
+
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 2, lastStatus: 'PENDING' })]);
+
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_DENIED', version: 2 });
+    await expect(p.clients.secrets.send(new GetSecretValueCommand({ SecretId: 'ecs-mesh/bookinfo/refused' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 });
