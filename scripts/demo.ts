@@ -12,6 +12,8 @@ import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseAllDocuments, stringify } from 'yaml';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { OnboardingPolicySchema } from '../shared/core/schemas.js';
 import { freePort } from '../local/moto.js';
 import { startHttpApi } from '../local/http-api.js';
@@ -131,7 +133,19 @@ try {
   console.log(`  ${String(refused.taskId)}: ${String(refused.phase)} ${String(refused.reason)}\n  why: ${String(refused.detail)}`);
   if (refused.phase !== 'rejected' || refused.reason !== 'POLICY_DENIED') fail('the intruder task was not refused with POLICY_DENIED');
 
-  say('8. One task is stopped: its entry is removed and a tombstone recorded');
+  say('8. The service\'s data-plane token (Secrets Manager), verified through the published JWKS');
+  const secretId = 'ecs-mesh/bookinfo/ratings';
+  const stored = JSON.parse((await new SecretsManagerClient(aws).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString!) as Record<string, string>;
+  const token = stored.token!;
+  console.log(`  secret ${secretId}  (a task definition injects it with valueFrom: <secret-arn>:token::)`);
+  console.log(stringify({ ...stored, token: `${token.slice(0, 12)}…(redacted, ${token.length} chars)` }).replace(/^/gm, '    '));
+  const discovery = (await (await fetch(`${api}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const verified = await jwtVerify(token, createRemoteJWKSet(new URL(discovery.jwks_uri)), { issuer: api, audience: 'istio-ca' });
+  console.log(`  verified with ${discovery.jwks_uri} (kid ${verified.protectedHeader.kid}); claims:`);
+  console.log(stringify(verified.payload).replace(/^/gm, '    '));
+  if (verified.payload.sub !== 'system:serviceaccount:bookinfo:bookinfo-ratings') fail('unexpected token subject');
+
+  say('9. One task is stopped: its entry is removed and a tombstone recorded');
   await ecs.send(new StopTaskCommand({ cluster: 'demo', task: ratingsTasks[0]!, reason: 'Scaled down by the demo' }));
   await stack.settle();
   const stopped = await status(ratingsTasks[0]!);
