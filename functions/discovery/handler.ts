@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig } from '../../shared/config.js';
 import { clientConfig } from '../../shared/adapters/client-config.js';
-import { createKeyStore } from '../../shared/adapters/key-store-factory.js';
+import { createJwks } from '../../shared/adapters/key-store-factory.js';
 import type { PublishedKeys } from '../../shared/ports.js';
 import { routeDiscoveryRequest } from './routes.js';
 
@@ -31,6 +31,6 @@ const PUBLIC_KEY_CACHE_SECONDS = 30;
 
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'discovery', logLevel: config.LOG_LEVEL });
-const store = createKeyStore(config, new SecretsManagerClient(clientConfig(config)), { maxCacheSeconds: PUBLIC_KEY_CACHE_SECONDS });
+const jwks = createJwks(config, new SecretsManagerClient(clientConfig(config)), Math.min(config.KEY_CACHE_SECONDS, PUBLIC_KEY_CACHE_SECONDS));
 
-export const handler = createDiscoveryHandler(store, config.ISSUER_URL, logger);
+export const handler = createDiscoveryHandler(jwks, config.ISSUER_URL, logger);

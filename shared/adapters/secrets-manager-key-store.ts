@@ -3,7 +3,6 @@
  * write names the version it replaces (a ClientRequestToken derived from it), so concurrent
  * writers that read the same version make one new version and the others learn they lost.
  */
-import { createHash } from 'node:crypto';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
 import type { PublishedKeys, TokenSigner } from '../ports.js';
@@ -14,7 +13,9 @@ import {
   type KeySet, type KeySetChange, type SigningAlg, type SigningKey,
 } from '../core/signing-keys.js';
 import { ExpiringCache } from './expiring-cache.js';
+import { toPublicKeySet, type PublicKeySet } from '../core/public-key-set.js';
 import { translateAwsError } from './aws-errors.js';
+import { clientRequestToken } from './client-request-token.js';
 
 export interface SecretsManagerKeyStoreOptions {
   /** `<TOKEN_SECRET_PREFIX>/signing-keys`. */
@@ -25,6 +26,8 @@ export interface SecretsManagerKeyStoreOptions {
   cacheSeconds: number;
   /** How long a replaced key stays published: see `rotateKeySet`. */
   retireAfterSeconds: number;
+  /** Where the public keys are published before any token is signed with them. */
+  jwks?: { publish(set: PublicKeySet): Promise<void> };
 }
 
 export const SIGNING_KEYS_TAGS = { 'ecsmesh.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/kind': 'signing-keys' } as const;
@@ -93,6 +96,8 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
   private async load(now: Date, create: boolean): Promise<Loaded> {
     const stored = (await this.read()) ?? (create ? await this.create(now) : undefined);
     if (!stored) throw new NoKeySetYet();
+    // Never sign with a key verifiers cannot find: publishing is a no-op when it is there already.
+    await this.options.jwks?.publish(toPublicKeySet(stored.set));
     const key = activeKey(stored.set);
     return { ...stored, key, signingKey: await importJWK(key.privateJwk as JWK, key.alg) };
   }
@@ -133,12 +138,13 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     const written = await this.put(next, stored.versionId);
     // This container signs with the new set from its next call on, not after its cache expires.
     this.cache.delete(CACHE_KEY);
+    const current = written ? next : (await this.read())?.set;
+    if (current) await this.options.jwks?.publish(toPublicKeySet(current));
     if (written) {
       const kept = new Set(next.keys.map((k) => k.kid));
       return { ...summary(next), outcome, prunedKids: stored.set.keys.map((k) => k.kid).filter((kid) => !kept.has(kid)) };
     }
-    const winner = await this.read();
-    return { ...summary(winner?.set ?? stored.set), outcome: 'superseded' };
+    return { ...summary(current ?? stored.set), outcome: 'superseded' };
   }
 
   /** `false` when another writer replaced the same version first. */
@@ -169,14 +175,4 @@ async function generateSigningKey(alg: SigningAlg, now: Date): Promise<SigningKe
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   return SigningKeySchema.parse({ kid: await calculateJwkThumbprint(publicJwk, 'sha256'), alg, createdAt: now.toISOString(), privateJwk, publicJwk });
-}
-
-/**
- * Secrets Manager's idempotency token (32–64 characters), UUID-shaped: the same for everyone
- * replacing one version, so only the first of them makes a new version (same token with another
- * value is ResourceExistsException; with the same value, a retried request, it is a no-op).
- */
-function clientRequestToken(secretName: string, replacingVersionId: string | undefined): string {
-  const hex = createHash('sha256').update(`${secretName}\n${replacingVersionId ?? '(create)'}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

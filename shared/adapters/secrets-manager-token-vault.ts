@@ -5,7 +5,6 @@
  * so Secrets Manager accepts the first and answers ResourceExistsException to the others
  * (a token that is already a version, with a different value).
  */
-import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -20,13 +19,13 @@ import type { ObjectRef } from '../core/kubernetes-types.js';
 import { groupKey, parseServiceTokenDocument } from '../core/service-token.js';
 import type { ServiceTokenDocument } from '../core/tokens.js';
 import type { ServiceTokenVault } from '../ports.js';
+import { clientRequestToken } from './client-request-token.js';
 import { translateAwsError } from './aws-errors.js';
 
 /** Tags that mark a secret as one of this deployment's service tokens (listing and cleanup). */
 export const SERVICE_TOKEN_TAGS = { managedBy: ['ecsmesh.io/managed-by', 'ecs-mesh-onboarding'], kind: ['ecsmesh.io/kind', 'service-token'] } as const;
 const WORKLOAD_GROUP_TAG = 'ecsmesh.io/workload-group';
 /** What the creating write's request token derives from (there is no version to replace yet). */
-const CREATION = 'create';
 
 type WriteResult = 'written' | 'superseded';
 
@@ -104,7 +103,7 @@ export class SecretsManagerTokenVault implements ServiceTokenVault {
           Name: name,
           SecretString: body,
           Description: `Data-plane token of ${groupKey(group)} (ecs-mesh-onboarding)`,
-          ClientRequestToken: requestToken(name, CREATION),
+          ClientRequestToken: clientRequestToken(name, undefined),
           Tags: [...Object.values(SERVICE_TOKEN_TAGS).map(([Key, Value]) => ({ Key, Value })), { Key: WORKLOAD_GROUP_TAG, Value: groupKey(group) }],
         }),
       );
@@ -118,10 +117,10 @@ export class SecretsManagerTokenVault implements ServiceTokenVault {
     }
   }
 
-  private async replace(group: ObjectRef, body: string, replacingVersionId: string, mayRecover: boolean): Promise<WriteResult> {
+  private async replace(group: ObjectRef, body: string, replacingVersionId: string | undefined, mayRecover: boolean): Promise<WriteResult> {
     const name = this.secretName(group);
     try {
-      await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: body, ClientRequestToken: requestToken(name, replacingVersionId) }));
+      await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: body, ClientRequestToken: clientRequestToken(name, replacingVersionId) }));
       return 'written';
     } catch (error) {
       if (isAws(error, 'ResourceExistsException')) return 'superseded';
@@ -138,7 +137,7 @@ export class SecretsManagerTokenVault implements ServiceTokenVault {
     const described = await this.client.send(new DescribeSecretCommand({ SecretId: name })).catch((e: unknown) => translateAwsError(e, 'DescribeSecret'));
     if (described.DeletedDate) await this.client.send(new RestoreSecretCommand({ SecretId: name })).catch((e: unknown) => translateAwsError(e, 'RestoreSecret'));
     const current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
-    return this.replace(group, body, current ?? CREATION, false);
+    return this.replace(group, body, current, false);
   }
 
   private async scheduledForDeletion(name: string): Promise<boolean> {
@@ -153,14 +152,6 @@ export class SecretsManagerTokenVault implements ServiceTokenVault {
   }
 }
 
-/**
- * A UUID-shaped sha256 of (secret, version replaced): every writer that read the same version
- * sends the same token, so only the first write makes a version.
- */
-export function requestToken(secretName: string, replacingVersionId: string): string {
-  const hex = createHash('sha256').update(`${secretName}\0${replacingVersionId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
 
 function isAws(error: unknown, ...names: string[]): boolean {
   return names.includes((error as { name?: string } | null)?.name ?? '');

@@ -84,6 +84,10 @@ export function rotateKeySet(set: KeySet, newKey: SigningKey, now: Date, retireA
   const keys = set.keys.map((k) => (k.kid === set.activeKid ? { ...k, retiresAt } : k));
   // A key that becomes active signs until the next rotation: whatever retiresAt it came with goes.
   const { retiresAt: _ignored, ...active } = newKey;
+  // Each active key is strictly newer than the one it replaces, even within one clock tick: the
+  // published JWKS is ordered by it (see supersedes in public-key-set.ts).
+  const previous = Date.parse(activeKey(set).createdAt);
+  if (Date.parse(active.createdAt) <= previous) active.createdAt = new Date(previous + 1).toISOString();
   return { activeKid: newKey.kid, keys: [active, ...keys] };
 }
 
@@ -107,11 +111,13 @@ export function retirementDelaySeconds(tokenLifetimesSeconds: number[], keyCache
   return Math.max(0, ...tokenLifetimesSeconds) + keyCacheSeconds;
 }
 
-function isRetired(key: SigningKey, now: Date): boolean {
+/** Whether a retired key's tokens have all expired. */
+export function isRetired(key: Pick<SigningKey, 'retiresAt'>, now: Date): boolean {
   return key.retiresAt !== undefined && Date.parse(key.retiresAt) <= now.getTime();
 }
 
-function toPublicJwk(key: SigningKey): PublicJwk {
+/** A key's public members only (see PUBLIC_MEMBERS). */
+export function toPublicJwk(key: SigningKey): PublicJwk {
   const published: PublicJwk = { kty: key.publicJwk.kty, kid: key.kid, alg: key.alg, use: 'sig' };
   for (const member of PUBLIC_MEMBERS) {
     const value = key.publicJwk[member];
