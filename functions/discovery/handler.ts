@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { internalErrorAs500 } from '../http/internal-error.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig } from '../../shared/config.js';
@@ -14,14 +15,10 @@ import { routeDiscoveryRequest } from './routes.js';
 export function createDiscoveryHandler(keys: PublishedKeys, issuerUrl: string, logger: Logger) {
   const issuer = issuerUrl.replace(/\/+$/, '');
   return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    try {
-      return await routeDiscoveryRequest(event, keys, issuer, new Date());
-    } catch (error) {
-      // Internals never leak: the caller gets a generic 500, the log gets the cause.
-      logger.error('discovery request failed', error as Error);
-      return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'INTERNAL', message: 'internal error' }) };
-    }
-  }).use(injectLambdaContext(logger));
+    return routeDiscoveryRequest(event, keys, issuer, new Date());
+  })
+    .use(injectLambdaContext(logger))
+    .use(internalErrorAs500(logger, 'discovery request'));
 }
 
 // A signer may use a new key as soon as it is active, and a verifier that meets its unknown kid

@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { internalErrorAs500 } from '../http/internal-error.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,14 +15,10 @@ import { routeEnrollmentRequest } from './routes.js';
 /** Builds the handler around a ready store (tests and the local HTTP server use this). */
 export function createEnrollmentsHandler(store: EnrollmentStore, logger: Logger) {
   return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    try {
-      return await routeEnrollmentRequest(event, store);
-    } catch (error) {
-      // Internals never leak: the caller gets a generic 500, the log gets the cause.
-      logger.error('enrollment status request failed', error as Error);
-      return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'INTERNAL', message: 'internal error' }) };
-    }
-  }).use(injectLambdaContext(logger));
+    return routeEnrollmentRequest(event, store);
+  })
+    .use(injectLambdaContext(logger))
+    .use(internalErrorAs500(logger, 'enrollment status request'));
 }
 
 const config = loadConfig();

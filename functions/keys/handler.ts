@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { internalErrorAs500 } from '../http/internal-error.js';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig } from '../../shared/config.js';
@@ -17,14 +18,10 @@ export function createKeysHandler(store: KeyRotator, logger: Logger) {
   return middy(async (event: KeysEvent): Promise<KeySetChange | APIGatewayProxyStructuredResultV2> => {
     // A failed scheduled rotation throws, so Lambda's async retries and the error metric see it.
     if (isScheduledEvent(event)) return rotateAudited(store, log, 'schedule', new Date());
-    try {
-      return await routeKeysRequest(event, store, log, new Date());
-    } catch (error) {
-      // Internals never leak: the caller gets a generic 500, the log gets the cause.
-      logger.error('key rotation request failed', error as Error);
-      return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'INTERNAL', message: 'internal error' }) };
-    }
-  }).use(injectLambdaContext(logger));
+    return routeKeysRequest(event, store, log, new Date());
+  })
+    .use(injectLambdaContext(logger))
+    .use(internalErrorAs500(logger, 'key rotation request'));
 }
 
 const config = loadConfig();
