@@ -52,6 +52,20 @@ const EnvSchema = z
     TOKEN_AUDIENCES: z._default(nonEmpty(), 'istio-ca'),
     /** The mesh's name: Kuma's `Mesh` claim and the istio profile's mesh claim. */
     MESH_NAME: z._default(nonEmpty(), 'default'),
+    /** This deployment's server ID: agents sign it in the x-ecsmesh-server-id header. */
+    AUTH_AUDIENCE: z._default(nonEmpty(), 'ecs-mesh-onboarding'),
+    /** Comma-separated 12-digit accounts whose tasks may use the exchange; empty = this account only. */
+    AUTH_ALLOWED_ACCOUNTS: z._default(z.string(), ''),
+    EXCHANGE_MAX_AGE_SECONDS: seconds(300),
+    EXCHANGE_MAX_SKEW_SECONDS: seconds(60),
+    /** Local runs only: the STS endpoint (moto) the exchange sends to instead of AWS's. */
+    STS_LOCAL_ENDPOINT: z.optional(z.url()),
+    STS_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 5000),
+    /** DynamoDB table for replay markers and rate-limit counters (TTL on `expiresAt`). */
+    AUTH_TABLE: z._default(nonEmpty(), 'ecs-mesh-auth'),
+    /** Exchanges allowed per task, and per source address, per minute. */
+    EXCHANGE_RATE_PER_TASK: z._default(z.coerce.number().check(z.int(), z.positive()), 10),
+    EXCHANGE_RATE_PER_SOURCE: z._default(z.coerce.number().check(z.int(), z.positive()), 120),
     LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   })
   .check(

@@ -30,4 +30,48 @@ export const REASONS = {
   MALFORMED_EVENT: 'MALFORMED_EVENT',
 } as const;
 
+/**
+ * Refusals of the auth exchange (DESIGN §7), each answered with a 4xx (the handler's table maps
+ * them to statuses). Details never hold a signature, a token or STS's body.
+ */
+export const EXCHANGE_REASONS = {
+  MALFORMED_REQUEST: 'MALFORMED_REQUEST',
+  REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  /** The STS URL is not an exact, allow-listed STS endpoint (host, scheme, port, userinfo). */
+  STS_ENDPOINT_NOT_ALLOWED: 'STS_ENDPOINT_NOT_ALLOWED',
+  /** The credential scope's region is not the endpoint's region. */
+  REGION_MISMATCH: 'REGION_MISMATCH',
+  /** Anything but POST / with exactly Action=GetCallerIdentity&Version=2011-06-15. */
+  ACTION_NOT_ALLOWED: 'ACTION_NOT_ALLOWED',
+  SIGNATURE_MALFORMED: 'SIGNATURE_MALFORMED',
+  /** The deployment's audience header is missing, unsigned or another deployment's. */
+  AUDIENCE: 'AUDIENCE',
+  EXPIRED: 'EXPIRED',
+  FUTURE_DATED: 'FUTURE_DATED',
+  REPLAY: 'REPLAY',
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** STS refused the signed request (bad signature, expired credentials). */
+  STS_REJECTED: 'STS_REJECTED',
+  STS_THROTTLED: 'STS_THROTTLED',
+  STS_UNAVAILABLE: 'STS_UNAVAILABLE',
+  /** The caller is not an assumed role (an IAM user, a root or federated user...). */
+  PRINCIPAL_TYPE: 'PRINCIPAL_TYPE',
+  ACCOUNT_NOT_ALLOWED: 'ACCOUNT_NOT_ALLOWED',
+  /** The role behind the session is not the role of that name now (RoleId differs or role gone). */
+  ROLE_MISMATCH: 'ROLE_MISMATCH',
+  /** ECS names a task role's session after the task id: this session is another task's. */
+  SESSION_MISMATCH: 'SESSION_MISMATCH',
+  TASK_NOT_RUNNING: 'TASK_NOT_RUNNING',
+  TASK_ROLE_MISMATCH: 'TASK_ROLE_MISMATCH',
+  CLUSTER_NOT_ALLOWED: 'CLUSTER_NOT_ALLOWED',
+  /** Neither the request, the task nor its role names a WorkloadGroup. */
+  TAG_MISSING: 'TAG_MISSING',
+  GROUP_NOT_FOUND: 'GROUP_NOT_FOUND',
+  POLICY_DENIED: 'POLICY_DENIED',
+  /** Requested labels are outside what the group and the task allow. */
+  LABELS_NOT_ALLOWED: 'LABELS_NOT_ALLOWED',
+} as const;
+
+export type ExchangeReason = (typeof EXCHANGE_REASONS)[keyof typeof EXCHANGE_REASONS];
+
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
