@@ -1,6 +1,6 @@
 /**
- * Creates on the local AWS what serverless.yml creates on AWS: the two tables (TTL on the
- * enrollment table), the queue with its DLQ and redrive, and the EventBridge rule that
+ * Creates on the local AWS what serverless.yml creates on AWS: the tables (TTL on the
+ * enrollment and auth tables), the queue with its DLQ and redrive, and the EventBridge rule that
  * routes ECS Task State Change events to the queue.
  */
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
@@ -10,6 +10,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 export interface LocalStackNames {
   policyTable: string;
   enrollmentTable: string;
+  authTable: string;
   queueName: string;
   deadLetterQueueName: string;
   ruleName: string;
@@ -31,6 +32,7 @@ export function localNames(suffix = ''): LocalStackNames {
   return {
     policyTable: `ecs-mesh-policies${suffix}`,
     enrollmentTable: `ecs-mesh-enrollments${suffix}`,
+    authTable: `ecs-mesh-auth${suffix}`,
     queueName: `ecs-mesh-task-events${suffix}`,
     deadLetterQueueName: `ecs-mesh-task-events-dlq${suffix}`,
     ruleName: `ecs-mesh-task-state-change${suffix}`,
@@ -48,7 +50,9 @@ export async function bootstrapLocalStack(settings: ClientSettings, names: Local
     { AttributeName: 'name', KeyType: 'RANGE' },
   ]);
   await createTable(dynamo, names.enrollmentTable, [{ AttributeName: 'taskId', KeyType: 'HASH' }]);
-  await dynamo.send(new UpdateTimeToLiveCommand({ TableName: names.enrollmentTable, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }));
+  await createTable(dynamo, names.authTable, [{ AttributeName: 'key', KeyType: 'HASH' }]);
+  for (const table of [names.enrollmentTable, names.authTable])
+    await dynamo.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }));
 
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.deadLetterQueueName, Attributes: { MessageRetentionPeriod: '1209600' } }));
   const dlqArn = await queueArn(sqs, dlq.QueueUrl!);

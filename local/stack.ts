@@ -42,6 +42,9 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       AWS_ENDPOINT_URL: moto.endpoint,
       POLICY_TABLE: resources.policyTable,
       ENROLLMENT_TABLE: resources.enrollmentTable,
+      AUTH_TABLE: resources.authTable,
+      // The exchange sends the agents' signed GetCallerIdentity to moto instead of AWS STS.
+      STS_LOCAL_ENDPOINT: moto.endpoint,
       DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
       MESH_API: 'file',
       MESH_FILE_DIR: meshDir,
@@ -53,6 +56,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const discovery = await import('../functions/discovery/handler.js');
     const keys = await import('../functions/keys/handler.js');
     const tokenMaintenance = await import('../functions/token-maintenance/handler.js');
+    const auth = await import('../functions/auth/handler.js');
     const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -71,6 +75,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
         { method: 'GET', path: '/.well-known/openid-configuration', handler: http(discovery.handler) },
         { method: 'GET', path: '/.well-known/jwks.json', handler: http(discovery.handler) },
         { method: 'POST', path: '/v1/keys/rotate', handler: http(keys.handler) },
+        { method: 'POST', path: '/v1/auth/exchange', handler: http(auth.handler) },
       ],
       maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),
       async settle() {

@@ -68,3 +68,19 @@ export class ConfigError extends ControlPlaneError {
     this.name = 'ConfigError';
   }
 }
+
+/** STS refused the signed request (bad signature, expired or unknown credentials). */
+export class StsRejectedError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STS_REJECTED', message, { ...options, retryable: false });
+    this.name = 'StsRejectedError';
+  }
+}
+
+/** STS failed, timed out or answered something unreadable. */
+export class StsUnavailableError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STS_UNAVAILABLE', message, options);
+    this.name = 'StsUnavailableError';
+  }
+}

@@ -2,11 +2,12 @@
  * Ports: the small interfaces the use cases need from the outside world.
  * Adapters in shared/adapters/ implement them; tests use InMemory doubles from test/support/.
  */
-import type { EnrollmentRecord } from './core/enrollment.js';
+import type { EnrollmentRecord, IssuedToken } from './core/enrollment.js';
 import type { OnboardingPolicy } from './core/schemas.js';
 import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from './core/kubernetes-types.js';
 import type { EcsTaskDescription, TaskDefinitionFacts, RoleFacts } from './core/task.js';
 import type { PublicJwk, ServiceTokenDocument, SignedToken } from './core/tokens.js';
+import type { StsCall } from './core/exchange.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
@@ -40,6 +41,11 @@ export interface EnrollmentStore {
    */
   put(record: EnrollmentRecord): Promise<void>;
   list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]>;
+  /**
+   * Records the onboarding token issued to a task: on its record, or on a new `pending` record
+   * at version 0 that any event supersedes. `false` when the task is tombstoned.
+   */
+  attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<boolean>;
 }
 
 export interface EnrollmentFilter {
@@ -89,4 +95,25 @@ export interface ServiceTokenVault {
   /** Every service token secret of this deployment. */
   list(): Promise<ObjectRef[]>;
   remove(group: ObjectRef): Promise<void>;
+}
+
+/** What STS says about a signed GetCallerIdentity (DESIGN §7). */
+export interface CallerIdentity {
+  arn: string;
+  /** For an assumed role: `<RoleId>:<session name>`. */
+  userId: string;
+  account: string;
+}
+
+/** Sends the rebuilt STS request; throws StsRejectedError, UpstreamThrottledError or StsUnavailableError. */
+export interface CallerIdentityVerifier {
+  verify(call: StsCall): Promise<CallerIdentity>;
+}
+
+/** Single use of signatures and per-key rate limits, backed by conditional writes with a TTL. */
+export interface ExchangeGuard {
+  /** `false` when this signature was presented before. */
+  claimSignature(replayKey: string, keepUntil: Date): Promise<boolean>;
+  /** Counts one use of `key` in the current window; `false` when `limit` is exceeded. */
+  withinLimit(key: string, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
 }

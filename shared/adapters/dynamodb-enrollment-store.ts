@@ -3,12 +3,16 @@
  * event version so a stale or repeated event never overwrites a newer state, and a tombstone
  * (draining / deregistered) is never replaced by a live phase (DESIGN §4).
  */
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
+import { isTombstone, type EnrollmentRecord, type IssuedToken } from '../core/enrollment.js';
+import { REASONS } from '../core/reasons.js';
 import { VersionConflictError } from '../errors.js';
 import type { EnrollmentFilter, EnrollmentStore } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 export class DynamoDbEnrollmentStore implements EnrollmentStore {
   constructor(
@@ -53,9 +57,37 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException')
+      if (isConditionFailure(error))
         throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error });
       translateAwsError(error, 'PutItem');
+    }
+  }
+
+  async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { taskId: task.taskId },
+          UpdateExpression: 'SET onboardingToken = :token',
+          ConditionExpression: 'attribute_exists(taskId) AND NOT #phase IN (:draining, :deregistered)',
+          ExpressionAttributeNames: { '#phase': 'phase' },
+          ExpressionAttributeValues: { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
+    }
+    if (await this.get(task.taskId)) return false; // it exists, so it is a tombstone
+    // No event processed yet for this task: a version-0 record that the first event replaces.
+    const record: EnrollmentRecord = { ...task, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING, detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString(), onboardingToken: token };
+    try {
+      await this.put(record);
+      return true;
+    } catch (error) {
+      if (error instanceof VersionConflictError) return this.attachToken(task, token, now);
+      throw error;
     }
   }
 

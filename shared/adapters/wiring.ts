@@ -23,6 +23,9 @@ import { clientConfig } from './client-config.js';
 import { createKeyStore } from './key-store-factory.js';
 import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
 import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-service-token.js';
+import type { ExchangeDeps } from '../app/exchange-token.js';
+import { HttpStsVerifier } from './http-sts-verifier.js';
+import { DynamoDbExchangeGuard } from './dynamodb-exchange-guard.js';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -56,6 +59,45 @@ export function buildServiceTokenDeps(config: Config, log: Log, clients: Pick<Aw
     meshName: config.MESH_NAME,
     defaultProfile: config.TOKEN_PROFILE,
     lifetimeSeconds: config.DATA_PLANE_TOKEN_LIFETIME_SECONDS,
+  };
+}
+
+/** Everything the auth exchange needs. Allowed accounts default to this deployment's own. */
+export async function buildExchangeDeps(
+  config: Config,
+  log: Log,
+  clients: AwsClients,
+  extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: MeshApi },
+): Promise<ExchangeDeps> {
+  const { mesh, ...ids } = extra;
+  const enrollment = buildEnrollmentDeps(config, log, clients, mesh);
+  const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
+  const allowedAccounts = listed.length ? listed : [(await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? ''];
+  return {
+    tasks: enrollment.tasks,
+    roles: enrollment.roles,
+    policies: enrollment.policies,
+    mesh: enrollment.mesh,
+    enrollments: enrollment.enrollments,
+    sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
+    guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
+    signer: createKeyStore(config, clients.secrets),
+    log,
+    settings: {
+      audience: config.AUTH_AUDIENCE,
+      maxAgeSeconds: config.EXCHANGE_MAX_AGE_SECONDS,
+      maxSkewSeconds: config.EXCHANGE_MAX_SKEW_SECONDS,
+      ...(config.STS_LOCAL_ENDPOINT ? { localStsEndpoint: config.STS_LOCAL_ENDPOINT } : {}),
+      allowedAccounts,
+      issuer: config.ISSUER_URL,
+      audiences: config.TOKEN_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
+      meshName: config.MESH_NAME,
+      defaultProfile: config.TOKEN_PROFILE,
+      lifetimeSeconds: config.ONBOARDING_TOKEN_LIFETIME_SECONDS,
+      ratePerTask: config.EXCHANGE_RATE_PER_TASK,
+      ratePerSource: config.EXCHANGE_RATE_PER_SOURCE,
+    },
+    ...ids,
   };
 }
 

@@ -21,6 +21,7 @@ export function recordBase(event: TaskStateChangeEvent, previous: EnrollmentReco
     entryUid: previous?.entryUid,
     address: previous?.address ?? event.privateIpv4,
     roleArn: previous?.roleArn,
+    onboardingToken: previous?.onboardingToken,
     updatedAt: now.toISOString(),
   };
 }

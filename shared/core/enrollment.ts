@@ -34,8 +34,17 @@ export interface EnrollmentRecord {
   policy?: string;
   rule?: number;
   updatedAt: string;
+  /** The latest onboarding token issued to this task by the auth exchange (never the token itself). */
+  onboardingToken?: IssuedToken;
   /** Epoch seconds after which DynamoDB's TTL removes a tombstone. */
   expiresAt?: number;
+}
+
+export interface IssuedToken {
+  jti: string;
+  issuedAt: string;
+  expiresAt: string;
+  kid: string;
 }
 
 /** The fields of an ECS Task State Change that drive the lifecycle. */

@@ -201,11 +201,11 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     }
   });
 
-  it('serves the operator routes behind IAM (SigV4) authorization and only discovery in public', () => {
+  it('serves the operator routes behind IAM (SigV4) authorization, and only discovery and the auth exchange in public', () => {
     const routes = ofType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     const byAuth = (iam: boolean) => routes.filter((r) => (r.AuthorizationType === 'AWS_IAM') === iam).map((r) => r.RouteKey).sort();
     expect(byAuth(true)).toEqual(['GET /v1/enrollments', 'GET /v1/enrollments/{taskId}', 'POST /v1/keys/rotate']);
-    expect(byAuth(false)).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration']);
+    expect(byAuth(false)).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration', 'POST /v1/auth/exchange']);
   });
 
   it('runs key rotation and token maintenance on schedules', () => {
@@ -224,7 +224,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       (evaluate(t.Resources[id]!.Properties.Policies, t, { TokenSecretPrefix: 'ecs-mesh' })[0].PolicyDocument.Statement as Json[]).filter((st) =>
         asArray(st.Action as string).some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets'),
       );
-    for (const id of ['TaskEventsRole', 'DiscoveryRole', 'KeysRole', 'TokenMaintenanceRole'])
+    for (const id of ['TaskEventsRole', 'DiscoveryRole', 'KeysRole', 'TokenMaintenanceRole', 'AuthRole'])
       for (const grant of secretGrants(id))
         for (const resource of asArray(grant.Resource as string)) expect(resource.startsWith(prefix), `${id}: ${resource}`).toBe(true);
     // Discovery serves the JWKS without being able to read a private key.
@@ -293,7 +293,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['DiscoveryRole', 'EnrollmentsRole', 'KeysRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'KeysRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');

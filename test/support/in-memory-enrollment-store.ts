@@ -1,5 +1,5 @@
 /** EnrollmentStore with DynamoDbEnrollmentStore's conditional semantics, for app-level tests. */
-import { isTombstone, type EnrollmentRecord } from '../../shared/core/enrollment.js';
+import { isTombstone, type EnrollmentRecord, type IssuedToken } from '../../shared/core/enrollment.js';
 import { VersionConflictError } from '../../shared/errors.js';
 import type { EnrollmentFilter, EnrollmentStore } from '../../shared/ports.js';
 
@@ -22,6 +22,13 @@ export class InMemoryEnrollmentStore implements EnrollmentStore {
     const allowed = !stored || (stored.version < record.version && (isTombstone(record.phase) || !isTombstone(stored.phase)));
     if (!allowed) throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer`);
     this.records.set(record.taskId, structuredClone(record));
+  }
+
+  async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date) {
+    const stored = this.records.get(task.taskId);
+    if (stored && isTombstone(stored.phase)) return false;
+    this.records.set(task.taskId, stored ? { ...stored, onboardingToken: token } : { ...task, version: 0, phase: 'pending', reason: 'TASK_STARTING', detail: '', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString(), onboardingToken: token });
+    return true;
   }
 
   async list(filter: EnrollmentFilter) {

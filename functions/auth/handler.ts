@@ -1,0 +1,44 @@
+/** auth Lambda: POST /v1/auth/exchange, a signed GetCallerIdentity for an onboarding token (DESIGN §7). */
+import { randomUUID, createHash } from 'node:crypto';
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { loadConfig } from '../../shared/config.js';
+import { buildExchangeDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
+import { exchangeToken, type ExchangeDeps } from '../../shared/app/exchange-token.js';
+import { internalErrorAs500 } from '../http/internal-error.js';
+import { EXCHANGE_STATUS } from './status.js';
+
+const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Builds the handler around ready dependencies (tests and the local stack use this). */
+export function createAuthHandler(deps: ExchangeDeps, logger: Logger, metrics: Metrics) {
+  return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    const outcome = await exchangeToken({ body, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown' }, deps, new Date());
+    metrics.addMetric(`exchange_${outcome.ok ? 'ISSUED' : outcome.reason}`, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    if (outcome.ok) return json(200, outcome.body);
+    const retry: Record<string, string> = outcome.retryAfterSeconds ? { 'retry-after': String(outcome.retryAfterSeconds) } : {};
+    return json(EXCHANGE_STATUS[outcome.reason], { reason: outcome.reason, message: outcome.detail }, retry);
+  })
+    .use(injectLambdaContext(logger))
+    .use(internalErrorAs500(logger, 'auth exchange'));
+}
+
+const config = loadConfig();
+const logger = new Logger({ serviceName: 'auth', logLevel: config.LOG_LEVEL });
+const metrics = new Metrics({ namespace: 'EcsMeshOnboarding', serviceName: 'auth' });
+
+export const handler = createAuthHandler(
+  await buildExchangeDeps(config, powertoolsLog(logger), createAwsClients(config), { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID }),
+  logger,
+  metrics,
+);

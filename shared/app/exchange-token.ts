@@ -1,0 +1,159 @@
+/**
+ * The auth exchange (DESIGN §7): a sidecar proves its task's IAM identity with a signed
+ * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (parsing,
+ * rate limits, replay) so no hostile or looping client spends the account's STS quota.
+ */
+import { validateExchangeRequest } from '../core/exchange-request.js';
+import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
+import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
+import { profileFor } from '../core/token-claims.js';
+import { clusterNameFromArn, parseArn, type TaskStateChangeEvent } from '../core/task.js';
+import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
+import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
+import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigner } from '../ports.js';
+import { decideEnrollment } from './decide-enrollment.js';
+import type { EnrollmentDeps } from './deps.js';
+import type { Log } from './log.js';
+import { verifyTaskCaller } from './verify-task-caller.js';
+
+export interface ExchangeSettings {
+  audience: string;
+  maxAgeSeconds: number;
+  maxSkewSeconds: number;
+  localStsEndpoint?: string;
+  allowedAccounts: readonly string[];
+  issuer: string;
+  audiences: readonly string[];
+  meshName: string;
+  defaultProfile: 'istio' | 'kuma';
+  lifetimeSeconds: number;
+  ratePerTask: number;
+  ratePerSource: number;
+}
+
+export interface ExchangeDeps extends Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies' | 'mesh'> {
+  sts: CallerIdentityVerifier;
+  guard: ExchangeGuard;
+  enrollments: Pick<EnrollmentStore, 'attachToken'>;
+  signer: TokenSigner;
+  log: Log;
+  settings: ExchangeSettings;
+  digest: (s: string) => string;
+  newTokenId: () => string;
+}
+
+export interface ExchangeSuccess {
+  token: string;
+  tokenType: 'Bearer';
+  expiresAt: string;
+  issuedAt: string;
+  kid: string;
+  profile: string;
+  workloadGroup: string;
+  workloadEntry: { namespace: string; name: string };
+  mesh: string;
+  issuer: string;
+  jwksUrl: string;
+}
+
+export type ExchangeOutcome = { ok: true; body: ExchangeSuccess } | { ok: false; reason: ExchangeReason; detail: string; retryAfterSeconds?: number };
+
+const RATE_WINDOW_SECONDS = 60;
+
+/** Runs one exchange and audits its decision; throws only for infrastructure failures. */
+export async function exchangeToken(request: { body: string; sourceIp: string }, deps: ExchangeDeps, now: Date): Promise<ExchangeOutcome> {
+  // What the audit line may name once it is known: never a signature or a token.
+  const audit: Record<string, string> = {};
+  const outcome = await decide(request, deps, now, audit);
+  deps.log.info('auth exchange', {
+    audit: 'auth-exchange',
+    decision: outcome.ok ? 'issued' : 'refused',
+    reason: outcome.ok ? 'ISSUED' : outcome.reason,
+    ...(outcome.ok ? { workloadGroup: outcome.body.workloadGroup, expiresAt: outcome.body.expiresAt } : { detail: outcome.detail }),
+    sourceIp: request.sourceIp,
+    ...audit,
+  });
+  return outcome;
+}
+
+async function decide(request: { body: string; sourceIp: string }, deps: ExchangeDeps, now: Date, audit: Record<string, string>): Promise<ExchangeOutcome> {
+  const { settings } = deps;
+  const refuse = (reason: ExchangeReason, detail: string, retryAfterSeconds?: number): ExchangeOutcome => ({ ok: false, reason, detail, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+
+  if (!(await deps.guard.withinLimit(`source#${request.sourceIp}`, settings.ratePerSource, RATE_WINDOW_SECONDS, now)))
+    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges from this address', RATE_WINDOW_SECONDS);
+  const validated = validateExchangeRequest(request.body, { audience: settings.audience, now, maxAgeSeconds: settings.maxAgeSeconds, maxSkewSeconds: settings.maxSkewSeconds, localStsEndpoint: settings.localStsEndpoint }, deps.digest);
+  if (!validated.ok) return validated;
+  const exchange = validated.value;
+  Object.assign(audit, { taskArn: exchange.taskArn, accessKeyId: exchange.accessKeyId });
+  if (!(await deps.guard.withinLimit(`task#${exchange.taskId}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
+    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
+  const keepUntil = new Date(exchange.signedAt.getTime() + (settings.maxAgeSeconds + settings.maxSkewSeconds) * 1000);
+  if (!(await deps.guard.claimSignature(exchange.replayKey, keepUntil))) return refuse(EXCHANGE_REASONS.REPLAY, 'this signed request was already used');
+
+  let caller;
+  try {
+    caller = await deps.sts.verify(exchange.sts);
+  } catch (error) {
+    if (error instanceof StsRejectedError) return refuse(EXCHANGE_REASONS.STS_REJECTED, 'STS refused the signed request');
+    if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
+    return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
+  }
+  const verified = await verifyTaskCaller(caller, exchange, settings.allowedAccounts, deps);
+  if (!verified.ok) return verified;
+  const { role, task } = verified;
+  audit.roleArn = role.arn;
+
+  // The policy is evaluated exactly as task-events does; a requested group stands in for a missing tag.
+  const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
+  const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
+  const decision = await decideEnrollment(asEvent(task, exchange.taskId), { ...task, tags }, deps);
+  if (decision.outcome !== 'enrolled') return refuse(decisionReason(decision.reason), decision.detail);
+  if (decision.identity.role.roleId !== role.roleId) return refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller');
+  const group = decision.group;
+  const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
+  if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
+  const labelProblem = labelsAllowed(exchange.labels, { ...labelsFromTags(task.tags), ...group.spec.template?.labels, ...group.spec.metadata?.labels });
+  if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
+
+  const { profile } = profileFor(group, settings.defaultProfile);
+  const entryName = workloadEntryName(group.metadata.name, exchange.taskId);
+  const jti = deps.newTokenId();
+  const claims = onboardingTokenClaims({ profile, group, issuer: settings.issuer, audiences: settings.audiences, mesh: settings.meshName, now, lifetimeSeconds: settings.lifetimeSeconds, jti, taskArn: task.taskArn, entryName });
+  const signed = await deps.signer.sign(claims, now);
+  const issuedAt = new Date(claims.iat * 1000).toISOString();
+  const expiresAt = new Date(claims.exp * 1000).toISOString();
+  const recorded = await deps.enrollments.attachToken(
+    { taskId: exchange.taskId, taskArn: task.taskArn, clusterArn: task.clusterArn, clusterName: decision.identity.clusterName },
+    { jti, issuedAt, expiresAt, kid: signed.kid },
+    now,
+  );
+  // A tombstone appeared while we checked: the task stopped, and the token is not handed out.
+  if (!recorded) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped');
+  return {
+    ok: true,
+    body: { token: signed.token, tokenType: 'Bearer', expiresAt, issuedAt, kid: signed.kid, profile, workloadGroup: groupKey, workloadEntry: { namespace: group.metadata.namespace, name: entryName }, mesh: settings.meshName, issuer: settings.issuer, jwksUrl: `${settings.issuer}/.well-known/jwks.json` },
+  };
+}
+
+/** The enrollment decision's refusal, in the exchange's codes. */
+function decisionReason(reason: string): ExchangeReason {
+  switch (reason) {
+    case REASONS.NO_WORKLOAD_GROUP_TAG:
+    case REASONS.INVALID_WORKLOAD_GROUP_TAG:
+      return EXCHANGE_REASONS.TAG_MISSING;
+    case REASONS.WORKLOAD_GROUP_NOT_FOUND:
+      return EXCHANGE_REASONS.GROUP_NOT_FOUND;
+    case REASONS.NO_TASK_ROLE:
+    case REASONS.TASK_ROLE_NOT_FOUND:
+      return EXCHANGE_REASONS.TASK_ROLE_MISMATCH;
+    default:
+      return EXCHANGE_REASONS.POLICY_DENIED;
+  }
+}
+
+/** decideEnrollment reads a task event; the exchange has the described task instead. */
+function asEvent(task: { taskArn: string; clusterArn: string; taskDefinitionArn: string; lastStatus: string; desiredStatus: string; launchType: TaskStateChangeEvent['launchType']; availabilityZone?: string; privateIpv4?: string; overrideTaskRoleArn?: string }, taskId: string): TaskStateChangeEvent {
+  const arn = parseArn(task.taskArn);
+  return { ...task, eventId: 'auth-exchange', account: arn?.accountId ?? '', region: arn?.region ?? '', time: '', taskId, clusterName: clusterNameFromArn(task.clusterArn) ?? '', version: 0 };
+}

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { aPolicy } from '../fixtures/builders.js';
+import { startExchange, type ExchangeHarness } from '../support/exchange-harness.js';
+import { localAwsConfig } from '../support/local-aws.js';
+import { Pipeline } from '../support/pipeline.js';
+import { SecretsManagerJwks } from '../../shared/adapters/secrets-manager-jwks.js';
+import type { AwsCredentials } from '../../cli/agent/credentials.js';
+
+let p: Pipeline;
+let x: ExchangeHarness;
+let allowedRole: string;
+let otherRole: string;
+let untaggedRole: string;
+let taskDef: string;
+let untaggedDef: string;
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const unb64 = (s: unknown) => Buffer.from(String(s), 'base64').toString('utf8');
+const taskId = (arn: string) => arn.split('/').pop()!;
+
+/** A running task of the allowed service and its role's credentials, as the agent would have them. */
+async function runningTask(def = taskDef, roleArn = allowedRole): Promise<{ taskArn: string; creds: AwsCredentials }> {
+  const [taskArn] = await p.runTask('prod', def);
+  return { taskArn: taskArn!, creds: await x.assumeTaskRole(roleArn, taskId(taskArn!)) };
+}
+
+beforeAll(async () => {
+  p = await Pipeline.start('-auth');
+  await p.createCluster('prod');
+  allowedRole = await p.createRole('ratings-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+  otherRole = await p.createRole('reviews-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+  untaggedRole = await p.createRole('plain-task', { team: 'ratings' });
+  taskDef = await p.registerTaskDefinition('ratings', { roleArn: allowedRole });
+  untaggedDef = await p.registerTaskDefinition('plain', { roleArn: untaggedRole });
+  await p.putPolicy(aPolicy());
+  p.k8s.seed({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' } }, spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings' } } });
+  p.k8s.seed({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'secret-svc', namespace: 'bookinfo', labels: { app: 'secret' } }, spec: { template: {} } });
+  x = await startExchange(p);
+});
+
+afterAll(() => p.stop());
+
+describe('POST /v1/auth/exchange', () => {
+  it('issues a per-task onboarding token that verifies through the published keys, and records it', async () => {
+    const { taskArn, creds } = await runningTask();
+
+    const res = await x.exchange(await x.sign(creds, taskArn, { labels: { version: 'v1' } }));
+
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ tokenType: 'Bearer', profile: 'istio', workloadGroup: 'bookinfo/ratings', workloadEntry: { namespace: 'bookinfo', name: `ratings-${taskId(taskArn)}` } });
+    const published = await new SecretsManagerJwks(p.clients.secrets, 'ecs-mesh/jwks', 0).publicKeys(new Date());
+    const { payload } = await jwtVerify(String(res.json.token), createLocalJWKSet({ keys: published }), { audience: 'istio-ca' });
+    expect(payload).toMatchObject({ sub: 'system:serviceaccount:bookinfo:bookinfo-ratings', 'ecsmesh.io/task-arn': taskArn });
+    expect(payload.exp! - payload.iat!).toBe(3600);
+    expect((await p.record(taskArn))?.onboardingToken).toMatchObject({ jti: payload.jti, expiresAt: res.json.expiresAt });
+    expect(x.stsCalls.every((url) => url === `${localAwsConfig().endpoint}/`)).toBe(true);
+    expect(JSON.stringify(x.log.lines)).not.toContain(String(res.json.token));
+  });
+
+  it('keeps one live token per task in the record when the agent exchanges again', async () => {
+    const { taskArn, creds } = await runningTask();
+    const first = await x.exchange(await x.sign(creds, taskArn));
+
+    const second = await x.exchange(await x.sign(creds, taskArn, { signingDate: new Date(Date.now() + 1000) }));
+
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect((await p.record(taskArn))?.onboardingToken?.expiresAt).toBe(second.json.expiresAt);
+  });
+
+  type Row = { case: string; status: number; reason: string; stsCalls: number; make: () => Promise<unknown> };
+  const mutate = async (change: (body: Record<string, unknown>) => void): Promise<unknown> => {
+    const { taskArn, creds } = await runningTask();
+    const body = await x.sign(creds, taskArn);
+    change(body);
+    return body;
+  };
+  const withHeaders = (edit: (h: Record<string, string[]>) => void) => mutate((b) => {
+    const headers = JSON.parse(unb64(b.iam_request_headers)) as Record<string, string[]>;
+    edit(headers);
+    b.iam_request_headers = b64(JSON.stringify(headers));
+  });
+  const signedFor = async (options: Parameters<ExchangeHarness['sign']>[2]) => {
+    const { taskArn, creds } = await runningTask();
+    return x.sign(creds, taskArn, options);
+  };
+
+  const rows: Row[] = [
+    // The STS endpoint: only the configured one, exactly.
+    { case: 'another host (sts.evil.com)', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.evil.com/' }) },
+    { case: 'a look-alike host (sts.amazonaws.com.evil.com)', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.amazonaws.com.evil.com/' }) },
+    { case: 'an IP literal', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://52.94.0.1/' }) },
+    { case: 'userinfo in the URL', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_url = b64('https://sts.amazonaws.com@evil.com/'))) },
+    { case: 'a port on an AWS host', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.us-east-1.amazonaws.com:8443/' }) },
+    { case: 'plain http to an AWS host', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'http://sts.us-east-1.amazonaws.com/' }) },
+    // The URL must be exactly the endpoint, `https://host/`: a query or another path is not it.
+    { case: 'a query string', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_url = b64(`${unb64(b.iam_request_url)}?Action=AssumeRole`))) },
+    { case: 'another path', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_url = b64(`${unb64(b.iam_request_url)}x`))) },
+    // The action: GetCallerIdentity, once, nothing else.
+    { case: 'method GET', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_http_request_method = 'GET')) },
+    { case: 'another action', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('Action=AssumeRole&Version=2011-06-15'))) },
+    { case: 'a duplicated Action', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('Action=GetCallerIdentity&Action=AssumeRole&Version=2011-06-15'))) },
+    { case: 'a case-varied parameter', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('action=GetCallerIdentity&Version=2011-06-15'))) },
+    { case: 'an extra parameter', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('Action=GetCallerIdentity&Version=2011-06-15&RoleArn=x'))) },
+    // The audience header and the signature.
+    {
+      case: 'no audience header', status: 401, reason: 'AUDIENCE', stsCalls: 0,
+      make: () => withHeaders((h) => {
+        delete h['x-ecsmesh-server-id'];
+        h.authorization = [h.authorization![0]!.replace(';x-ecsmesh-server-id', '')];
+      }),
+    },
+    { case: 'a signed header that is missing', status: 400, reason: 'SIGNATURE_MALFORMED', stsCalls: 0, make: () => withHeaders((h) => delete h['x-ecsmesh-server-id']) },
+    { case: "another deployment's audience", status: 401, reason: 'AUDIENCE', stsCalls: 0, make: () => signedFor({ serverId: 'other-deployment' }) },
+    { case: 'an unsigned audience header', status: 401, reason: 'AUDIENCE', stsCalls: 0, make: () => withHeaders((h) => (h.authorization = [h.authorization![0]!.replace(';x-ecsmesh-server-id', '')])) },
+    { case: 'a malformed Authorization header', status: 400, reason: 'SIGNATURE_MALFORMED', stsCalls: 0, make: () => withHeaders((h) => (h.authorization = ['AWS4-HMAC-SHA256 garbage'])) },
+    { case: 'a signature from 10 minutes ago', status: 401, reason: 'EXPIRED', stsCalls: 0, make: () => signedFor({ signingDate: new Date(Date.now() - 600_000) }) },
+    { case: 'a signature dated 10 minutes ahead', status: 401, reason: 'FUTURE_DATED', stsCalls: 0, make: () => signedFor({ signingDate: new Date(Date.now() + 600_000) }) },
+    { case: 'a credential scope in another region', status: 400, reason: 'REGION_MISMATCH', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.us-east-1.amazonaws.com/', region: 'eu-west-1' }) },
+    // Sizes and shapes.
+    { case: 'an oversized body', status: 413, reason: 'REQUEST_TOO_LARGE', stsCalls: 0, make: async () => JSON.stringify({ padding: 'x'.repeat(40_000) }) },
+    { case: 'an oversized header blob', status: 413, reason: 'REQUEST_TOO_LARGE', stsCalls: 0, make: () => withHeaders((h) => (h['x-padding'] = ['y'.repeat(9000)])) },
+    { case: 'not JSON', status: 400, reason: 'MALFORMED_REQUEST', stsCalls: 0, make: async () => '{"iam_request_url": ' },
+    { case: 'an unknown field', status: 400, reason: 'MALFORMED_REQUEST', stsCalls: 0, make: () => mutate((b) => (b.iam_role = 'admin')) },
+    { case: 'a task ARN that is not one', status: 400, reason: 'MALFORMED_REQUEST', stsCalls: 0, make: () => mutate((b) => (b.taskArn = 'arn:aws:iam::123456789012:role/x')) },
+    // Who is calling, proven by STS and checked against IAM and ECS.
+    {
+      case: 'an IAM user caller', status: 403, reason: 'PRINCIPAL_TYPE', stsCalls: 1,
+      make: async () => {
+        await p.clients.iam.send(new CreateUserCommand({ UserName: 'someone' }));
+        const key = (await p.clients.iam.send(new CreateAccessKeyCommand({ UserName: 'someone' }))).AccessKey!;
+        const [taskArn] = await p.runTask('prod', taskDef);
+        return x.sign({ accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }, taskArn!);
+      },
+    },
+    { case: 'a role of another account', status: 403, reason: 'ACCOUNT_NOT_ALLOWED', stsCalls: 1, make: async () => { const [taskArn] = await p.runTask('prod', taskDef); return x.sign(await x.assumeTaskRole('arn:aws:iam::222222222222:role/ratings-task', taskId(taskArn!)), taskArn!); } },
+    {
+      case: 'a role that is gone (its RoleId no longer matches)', status: 403, reason: 'ROLE_MISMATCH', stsCalls: 1,
+      make: async () => {
+        const doomed = await p.createRole('doomed-task', { team: 'ratings' });
+        const [taskArn] = await p.runTask('prod', taskDef);
+        const creds = await x.assumeTaskRole(doomed, taskId(taskArn!));
+        await p.clients.iam.send(new DeleteRoleCommand({ RoleName: 'doomed-task' }));
+        return x.sign(creds, taskArn!);
+      },
+    },
+    { case: "a session of another task", status: 403, reason: 'SESSION_MISMATCH', stsCalls: 1, make: async () => { const [mine, theirs] = await p.runTask('prod', taskDef, { count: 2 }); return x.sign(await x.assumeTaskRole(allowedRole, taskId(theirs!)), mine!); } },
+    { case: 'a stopped task', status: 403, reason: 'TASK_NOT_RUNNING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); await p.stopTask('prod', taskArn); return x.sign(creds, taskArn); } },
+    { case: 'a task that runs with another role', status: 403, reason: 'TASK_ROLE_MISMATCH', stsCalls: 1, make: async () => { const [taskArn] = await p.runTask('prod', taskDef); return x.sign(await x.assumeTaskRole(otherRole, taskId(taskArn!)), taskArn!); } },
+    { case: 'a role lacking the workload-group tag', status: 403, reason: 'TAG_MISSING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn); } },
+    { case: 'a group outside the policy', status: 403, reason: 'POLICY_DENIED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn, { workloadGroup: 'bookinfo/secret-svc' }); } },
+    { case: 'labels the group does not give', status: 403, reason: 'LABELS_NOT_ALLOWED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); return x.sign(creds, taskArn, { labels: { version: 'v2-admin' } }); } },
+  ];
+
+  it(`has at least 30 hostile or broken requests`, () => expect(rows.length).toBeGreaterThanOrEqual(30));
+
+  it.each(rows)('refuses $case with $status $reason', async ({ make, status, reason, stsCalls }) => {
+    const body = await make();
+    const before = x.stsCalls.length;
+
+    const res = await x.exchange(body);
+
+    expect({ status: res.status, reason: res.json.reason }).toEqual({ status, reason });
+    expect(x.stsCalls.slice(before)).toEqual(Array(stsCalls).fill(`${localAwsConfig().endpoint}/`));
+    expect(res.json).not.toHaveProperty('token');
+    // Refusals leak nothing: no signature value, no STS body, no token.
+    expect(String(res.json.message)).not.toMatch(/Signature=[0-9a-f]{64}|<\?xml|ErrorResponse|eyJ/);
+  });
+
+  it('refuses a replayed signature without calling STS again', async () => {
+    const { taskArn, creds } = await runningTask();
+    const body = await x.sign(creds, taskArn);
+    await x.exchange(body);
+    const before = x.stsCalls.length;
+
+    const replay = await x.exchange(body);
+
+    expect({ status: replay.status, reason: replay.json.reason }).toEqual({ status: 409, reason: 'REPLAY' });
+    expect(x.stsCalls.length).toBe(before);
+  });
+
+  it('rate-limits a looping agent per task before spending STS calls', async () => {
+    const { taskArn, creds } = await runningTask();
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push(await x.exchange(await x.sign(creds, taskArn, { signingDate: new Date(Date.now() - i * 1000) }), `10.1.1.${i}`));
+
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]).toMatchObject({ json: { reason: 'RATE_LIMITED' }, headers: { 'retry-after': '60' } });
+  });
+
+  it('audits every decision with its reason and never a token', async () => {
+    const lines = x.log.lines.filter((l) => l.extra?.audit === 'auth-exchange');
+
+    expect(lines.length).toBeGreaterThan(30);
+    expect(new Set(lines.map((l) => l.extra?.reason))).toContain('ISSUED');
+    expect(JSON.stringify(lines)).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  });
+});
+
