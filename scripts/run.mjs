@@ -16,6 +16,7 @@ const COMMANDS = {
   test: ['node', 'scripts/test.mjs'],
   package: ['node', 'scripts/package.mjs'],
   bench: ['tsx', 'scripts/bench.ts'],
+  agent: ['tsx', 'cli/ecs-mesh-agent.ts'],
 };
 
 if (!COMMANDS[command]) {

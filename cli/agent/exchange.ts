@@ -1,0 +1,99 @@
+/**
+ * Sends the exchange request and reads the answer (DESIGN §7): 200 is a token; a 4xx is a
+ * refusal `{ reason, message }`, permanent unless retrying can change it; 5xx is transient.
+ */
+import { decodeJwt } from 'jose';
+import * as z from 'zod/mini';
+import '../../shared/core/zod-messages.js';
+import { EXCHANGE_REASONS } from '../../shared/core/reasons.js';
+import { sendHttp } from './http.js';
+import { parseRetryAfterMs } from './schedule.js';
+import type { ExchangeRequestBody } from './sign-request.js';
+
+/** What one exchange came to; failures are data so the loop can decide between retry and exit. */
+export type ExchangeOutcome =
+  | { kind: 'issued'; token: string; expiresAt: Date }
+  | { kind: 'refused'; status: number; reason: string; message: string; permanent: boolean; retryAfterMs?: number }
+  | { kind: 'unavailable'; code: string; message: string; retryAfterMs?: number };
+
+export interface ExchangeTransport {
+  ca?: string;
+  servername?: string;
+  signal?: AbortSignal;
+  now: () => number;
+}
+
+// Refusals a fresh signature or a pause can overcome; every other 4xx will be answered the same way again.
+const RETRYABLE_REASONS: ReadonlySet<string> = new Set([EXCHANGE_REASONS.REPLAY, EXCHANGE_REASONS.RATE_LIMITED, EXCHANGE_REASONS.STS_THROTTLED, EXCHANGE_REASONS.STS_UNAVAILABLE]);
+
+/** True when a refusal will not change on retry: a 4xx other than 408/429 and not REPLAY/RATE_LIMITED. */
+export function isPermanentRefusal(status: number, reason: string): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 && !RETRYABLE_REASONS.has(reason);
+}
+
+// A JWT (or any opaque token) on one line: the proxy reads the file as is.
+const TokenAnswerSchema = z.looseObject({
+  token: z.string().check(z.regex(/^[A-Za-z0-9._~+/=-]+$/, 'must be a single-line token')),
+  expiresAt: z.optional(z.union([z.iso.datetime({ offset: true }), z.number()])),
+});
+const RefusalSchema = z.looseObject({ reason: z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/)), message: z.optional(z.string()) });
+
+const TIMEOUT_MS = 15_000;
+const MAX_MESSAGE_CHARS = 500;
+
+/** POSTs the request to `url` and classifies the answer; network failures throw AgentTransientError. */
+export async function postExchange(url: string, body: ExchangeRequestBody, transport: ExchangeTransport): Promise<ExchangeOutcome> {
+  const answer = await sendHttp(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+    timeoutMs: TIMEOUT_MS,
+    ...(transport.ca ? { ca: transport.ca } : {}),
+    ...(transport.servername ? { servername: transport.servername } : {}),
+    ...(transport.signal ? { signal: transport.signal } : {}),
+  });
+  const json = parseJson(answer.text);
+  const retryAfter = parseRetryAfterMs(headerValue(answer.headers['retry-after']), transport.now());
+  const retry = retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
+  if (answer.status === 200) return readToken(json);
+  const refusal = RefusalSchema.safeParse(json);
+  const reason = refusal.success ? refusal.data.reason : `HTTP_${answer.status}`;
+  const message = (refusal.success ? (refusal.data.message ?? '') : '').slice(0, MAX_MESSAGE_CHARS);
+  if (answer.status >= 400 && answer.status < 500) return { kind: 'refused', status: answer.status, reason, message, permanent: isPermanentRefusal(answer.status, reason), ...retry };
+  return { kind: 'unavailable', code: reason, message: message || `exchange answered ${answer.status}`, ...retry };
+}
+
+function readToken(json: unknown): ExchangeOutcome {
+  const parsed = TokenAnswerSchema.safeParse(json);
+  if (!parsed.success) return { kind: 'unavailable', code: 'MALFORMED_ANSWER', message: `exchange answered 200 without a usable token: ${parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}` };
+  const { token, expiresAt } = parsed.data;
+  const expiry = expiresAt === undefined ? jwtExpiry(token) : typeof expiresAt === 'number' ? epochDate(expiresAt) : new Date(expiresAt);
+  if (!expiry) return { kind: 'unavailable', code: 'MALFORMED_ANSWER', message: 'exchange answered 200 without expiresAt and the token has no exp' };
+  return { kind: 'issued', token, expiresAt: expiry };
+}
+
+// Epoch seconds (the JWT convention); a value this large can only be milliseconds.
+function epochDate(value: number): Date {
+  return new Date(value > 1e11 ? value : value * 1000);
+}
+
+function jwtExpiry(token: string): Date | undefined {
+  try {
+    const { exp } = decodeJwt(token);
+    return exp === undefined ? undefined : new Date(exp * 1000);
+  } catch {
+    return undefined;
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * One JSON line per event, for CloudWatch Logs Insights. Callers pass only non-secret fields:
+ * never a token, a credential, a signature or an answer body.
+ */
+
+export type LogLevel = 'info' | 'warn' | 'error';
+export type LogFields = Record<string, string | number | boolean | undefined>;
+export type AgentLog = (level: LogLevel, event: string, fields?: LogFields) => void;
+
+/** Returns a logger that writes `{ time, level, event, ...fields }` lines through `write`. */
+export function createJsonLog(write: (line: string) => void, now: () => number = Date.now): AgentLog {
+  return (level, event, fields = {}) => write(`${JSON.stringify({ time: new Date(now()).toISOString(), level, event, ...fields })}\n`);
+}

@@ -1,0 +1,40 @@
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeTokenFile } from '../../cli/agent/token-file.js';
+
+describe('writeTokenFile', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agent-token-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('creates the directory and writes the token with mode 0400', async () => {
+    const path = join(dir, 'var/run/ecs-mesh/token');
+
+    await writeTokenFile(path, 'header.payload.signature');
+
+    expect(await readFile(path, 'utf8')).toBe('header.payload.signature');
+    expect((await stat(path)).mode & 0o777).toBe(0o400);
+  });
+
+  it('replaces a previous read-only token and leaves no temporary file', async () => {
+    const path = join(dir, 'token');
+    await writeTokenFile(path, 'first');
+
+    await writeTokenFile(path, 'second');
+
+    expect(await readFile(path, 'utf8')).toBe('second');
+    expect(await readdir(dir)).toEqual(['token']);
+  });
+
+  it('fails, leaving nothing behind, when the target is a directory', async () => {
+    const path = join(dir, 'token');
+    await writeTokenFile(join(path, 'inner'), 'x');
+
+    await expect(writeTokenFile(path, 'y')).rejects.toMatchObject({ code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/) });
+    expect(await readdir(dir)).toEqual(['token']);
+  });
+});
