@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { freePort } from '../../local/moto.js';
+import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
 
 // The whole path as an operator runs it: `npm run local` as a process, tasks launched with
 // RunTask, tokens minted by task-events, and a verifier that knows nothing but the issuer URL.
@@ -24,21 +23,12 @@ metadata: { name: payments, namespace: bookinfo, labels: { app: payments }, anno
 spec: { template: { serviceAccount: payments } }
 `;
 
-let output = '';
+let local: LocalProcess;
 let issuer = '';
-let aws: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
-let stop: () => Promise<number | null>;
+let aws: LocalProcess['aws'];
 let meshDir: string;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const output = () => local.output();
+const stop = () => local.stop();
 
 const secretJson = async (id: string) =>
   JSON.parse((await new SecretsManagerClient(aws).send(new GetSecretValueCommand({ SecretId: id }))).SecretString!) as Record<string, unknown>;
@@ -47,21 +37,9 @@ beforeAll(async () => {
   meshDir = mkdtempSync(join(tmpdir(), 'verify-mesh-'));
   mkdirSync(join(meshDir, 'workloadgroups'));
   writeFileSync(join(meshDir, 'workloadgroups', 'groups.yaml'), GROUPS);
-  const port = await freePort();
-  issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['scripts/run.mjs', 'local'], {
-    env: { ...process.env, PORT: String(port), MESH_FILE_DIR: meshDir, LOG_LEVEL: 'DEBUG', AWS_ENDPOINT_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  stop = async () => {
-    child.kill('SIGTERM');
-    return exited;
-  };
-  const endpoint = await until('npm run local to be ready', async () => /local AWS:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 60);
-  aws = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  local = await startLocalProcess({ MESH_FILE_DIR: meshDir, LOG_LEVEL: 'DEBUG' });
+  issuer = local.issuer;
+  aws = local.aws;
 
   const iam = new IAMClient(aws);
   const ecs = new ECSClient(aws);
@@ -78,14 +56,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stop?.();
+  await local?.stop();
   rmSync(meshDir, { recursive: true, force: true });
 });
 
 describe('tokens verified by an independent verifier that knows only the issuer URL', () => {
   it('verifies an istio token and a kuma token through the discovered JWKS, and logs no token or key', async () => {
-    const ratings = await until('the ratings token secret', () => secretJson('ecs-mesh/bookinfo/ratings'));
-    const payments = await until('the payments token secret', () => secretJson('ecs-mesh/bookinfo/payments'));
+    const ratings = await until('the ratings token secret', () => secretJson('ecs-mesh/bookinfo/ratings'), 30, output);
+    const payments = await until('the payments token secret', () => secretJson('ecs-mesh/bookinfo/payments'), 30, output);
 
     const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
     const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
@@ -104,10 +82,10 @@ describe('tokens verified by an independent verifier that knows only the issuer 
     const privateParts = (keys.keys as { privateJwk: Record<string, string> }[]).flatMap((k) => ['d', 'p', 'q', 'dp', 'dq', 'qi'].map((f) => k.privateJwk[f]).filter(Boolean) as string[]);
     expect(await stop()).toBe(0);
     // The capture holds the run's decision logs, so the checks below look at real output.
-    expect(output).toContain('"message":"enrollment recorded"');
-    expect(output).toContain('service token');
-    for (const secret of [String(ratings.token), String(payments.token), ...privateParts]) expect(output.includes(secret)).toBe(false);
+    expect(output()).toContain('"message":"enrollment recorded"');
+    expect(output()).toContain('service token');
+    for (const secret of [String(ratings.token), String(payments.token), ...privateParts]) expect(output().includes(secret)).toBe(false);
     // No JWT of any kind (three base64url parts starting with a JSON header) in any log line.
-    expect(output).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
+    expect(output()).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
   }, 90_000);
 });
