@@ -4,7 +4,7 @@
  * lacks the required tag is refused with its reason. Exits non-zero if any step misbehaves.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -14,6 +14,9 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseAllDocuments, stringify } from 'yaml';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { spawn } from 'node:child_process';
+import { startCredentialsEndpoint, startTaskMetadataEndpoint } from '../local/ecs-agent-endpoints.js';
 import { OnboardingPolicySchema } from '../shared/core/schemas.js';
 import { freePort } from '../local/moto.js';
 import { startHttpApi } from '../local/http-api.js';
@@ -67,6 +70,8 @@ spec:
 `;
 
 rmSync(meshDir, { recursive: true, force: true });
+// The story reads better without the auth function's EMF metric lines (npm run local keeps them).
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const port = await freePort();
 const api = `http://127.0.0.1:${port}`;
 const stack = await startLocalStack({ meshDir, logLevel: 'ERROR', issuerUrl: api });
@@ -145,7 +150,42 @@ try {
   console.log(stringify(verified.payload).replace(/^/gm, '    '));
   if (verified.payload.sub !== 'system:serviceaccount:bookinfo:bookinfo-ratings') fail('unexpected token subject');
 
-  say('9. One task is stopped: its entry is removed and a tombstone recorded');
+  say('9. The sidecar agent proves its task\'s IAM identity and gets a per-task token');
+  const agentRun = async (taskArn: string, roleArn: string) => {
+    // As ECS does: the task role's session is named after the task id.
+    const creds = (await new STSClient(aws).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: taskArn.split('/').pop()! }))).Credentials!;
+    const credentials = await startCredentialsEndpoint({ AccessKeyId: creds.AccessKeyId!, SecretAccessKey: creds.SecretAccessKey!, Token: creds.SessionToken!, Expiration: creds.Expiration!.toISOString() });
+    const metadata = await startTaskMetadataEndpoint(taskArn);
+    const tokenPath = resolve(meshDir, `agent-${taskArn.split('/').pop()}.token`);
+    try {
+      // Asynchronously: the stand-in endpoints are served by this very process.
+      const agent = spawn(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh-agent.ts', '--once'], {
+        env: { PATH: process.env.PATH ?? '', ONBOARDING_CONFIG: `onboardingEndpoint: { host: 127.0.0.1, port: ${port}, scheme: http }`, ONBOARDING_TOKEN_PATH: tokenPath, STS_ENDPOINT: aws.endpoint, AWS_REGION: 'us-east-1', ECS_CONTAINER_METADATA_URI_V4: metadata.url, AWS_CONTAINER_CREDENTIALS_FULL_URI: credentials.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      agent.stdout.on('data', (c: Buffer) => (log += c.toString()));
+      agent.stderr.on('data', (c: Buffer) => (log += c.toString()));
+      const timer = setTimeout(() => agent.kill('SIGKILL'), 30_000);
+      const status = await new Promise<number | null>((done) => agent.once('exit', done));
+      clearTimeout(timer);
+      return { status, log: log.trim(), tokenPath };
+    } finally {
+      await credentials.close();
+      await metadata.close();
+    }
+  };
+  const allowed = await agentRun(ratingsTasks[1]!, ratingsRole);
+  if (allowed.status !== 0) fail(`the agent of an allowed task exited ${allowed.status}: ${allowed.log}`);
+  const perTask = await jwtVerify(readFileSync(allowed.tokenPath, 'utf8'), createRemoteJWKSet(new URL(discovery.jwks_uri)), { issuer: api, audience: 'istio-ca' });
+  console.log(`  agent for ${ratingsTasks[1]!.split('/').pop()}: exit 0, token written to ${allowed.tokenPath} (mode 0400), verified; claims:`);
+  console.log(stringify(perTask.payload).replace(/^/gm, '    '));
+  const refusedAgent = await agentRun(intruderTask!, intruderRole);
+  const refusal = refusedAgent.log.split('\n').map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } }).find((e) => e.reason);
+  console.log(`  agent for the intruder task: exit ${refusedAgent.status}, refused with ${String(refusal?.reason)}: ${String(refusal?.message ?? '')}`);
+  if (refusedAgent.status !== 1) fail('the intruder task\'s agent was not refused');
+
+  say('10. One task is stopped: its entry is removed and a tombstone recorded');
   await ecs.send(new StopTaskCommand({ cluster: 'demo', task: ratingsTasks[0]!, reason: 'Scaled down by the demo' }));
   await stack.settle();
   const stopped = await status(ratingsTasks[0]!);

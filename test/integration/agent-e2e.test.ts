@@ -9,7 +9,7 @@ import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { startAgentProcess, waitForEvent, type AgentProcess } from '../support/agent-process.js';
-import { startCredentialsEndpoint, startTaskMetadataEndpoint, type StandIn } from '../support/agent-stand-ins.js';
+import { startCredentialsEndpoint, startTaskMetadataEndpoint, type StandIn } from '../../local/ecs-agent-endpoints.js';
 import { startLocalProcess, type LocalProcess } from '../support/local-process.js';
 
 // The whole exchange as it runs in ECS: the agent process with the ECS environment variables

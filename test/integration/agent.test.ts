@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAgentProcess, waitForEvent } from '../support/agent-process.js';
-import { startCredentialsEndpoint, startExchangeEndpoint, startTaskMetadataEndpoint, type StandIn, type StandInAnswer } from '../support/agent-stand-ins.js';
+import { startCredentialsEndpoint, startExchangeEndpoint, startTaskMetadataEndpoint, type StandIn, type StandInAnswer } from '../../local/ecs-agent-endpoints.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../support/agent-tls-fixture.js';
 
 const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/shop/0123456789abcdef0123456789abcdef';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContainerCredentialsProvider } from '../../cli/agent/credentials.js';
 import { createTaskArnReader } from '../../cli/agent/task-metadata.js';
-import { startCredentialsEndpoint, startTaskMetadataEndpoint, type StandIn } from '../support/agent-stand-ins.js';
+import { startCredentialsEndpoint, startTaskMetadataEndpoint, type StandIn } from '../../local/ecs-agent-endpoints.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const CREDS = { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret-key-value', Token: 'session-token-value', Expiration: '2026-03-01T13:00:00Z' };

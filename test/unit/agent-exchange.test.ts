@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentTransientError } from '../../cli/agent/errors.js';
 import { isPermanentRefusal, postExchange } from '../../cli/agent/exchange.js';
 import type { ExchangeRequestBody } from '../../cli/agent/sign-request.js';
-import { startExchangeEndpoint, type StandIn, type StandInAnswer } from '../support/agent-stand-ins.js';
+import { startExchangeEndpoint, type StandIn, type StandInAnswer } from '../../local/ecs-agent-endpoints.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../support/agent-tls-fixture.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
