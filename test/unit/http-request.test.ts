@@ -1,23 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpRequester, HttpTransportError } from '../../shared/adapters/http-request.js';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../support/agent-tls-fixture.js';
 
-// A throwaway self-signed certificate for 127.0.0.1 (standing in for a private cluster CA), made with openssl.
-let dir: string;
 let certPem: string;
 let server: Server;
 let url: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=mesh-api', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: certPem }, (req, res) => {
+  certPem = TEST_TLS_CERT;
+  server = createServer({ key: TEST_TLS_KEY, cert: certPem }, (req, res) => {
     if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, auth: req.headers.authorization }));
   });
@@ -28,7 +21,6 @@ beforeAll(async () => {
 afterAll(() => {
   server.closeAllConnections();
   server.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('createHttpRequester', () => {
