@@ -8,7 +8,7 @@ import './zod-messages.js';
 import { EXCHANGE_REASONS, type ExchangeReason } from './reasons.js';
 import type { ExchangeRefusal } from './exchange.js';
 import type { ObjectRef } from './kubernetes-types.js';
-import { namespaceName, objectName } from './schemas.js';
+import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from './schemas.js';
 import { parseJsonStrict } from './strict-json.js';
 import { taskIdFromArn } from './task.js';
 
@@ -40,8 +40,6 @@ export const EXCHANGE_LIMITS = {
 } as const;
 
 const TASK_ARN = /^arn:(aws|aws-cn|aws-us-gov):ecs:[a-z0-9-]{1,32}:\d{12}:task\/([A-Za-z0-9_-]{1,255}\/)?[A-Za-z0-9-]{1,64}$/;
-const LABEL_KEY = /^(?:(?=[a-z0-9.-]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 /** RFC 9110 token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 /** Visible ASCII, space and tab: no CR/LF/NUL to split a header, nothing to re-encode. */

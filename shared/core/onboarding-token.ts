@@ -3,22 +3,12 @@
  * bound to one task and its WorkloadEntry so it can be told apart from (and outlives no
  * longer than) the task it was issued to.
  */
-import type { WorkloadGroup } from './kubernetes-types.js';
-import { serviceTokenClaims, type ServiceTokenClaims } from './token-claims.js';
-import type { TokenProfile } from './tokens.js';
+import { serviceTokenClaims, type ServiceTokenClaims, type ServiceTokenClaimsInput } from './token-claims.js';
 
 export const TASK_ARN_CLAIM = 'ecsmesh.io/task-arn';
 export const WORKLOAD_ENTRY_CLAIM = 'ecsmesh.io/workload-entry';
 
-export interface OnboardingTokenInput {
-  profile: TokenProfile;
-  group: WorkloadGroup;
-  issuer: string;
-  audiences: readonly string[];
-  mesh: string;
-  now: Date;
-  lifetimeSeconds: number;
-  jti: string;
+export interface OnboardingTokenInput extends ServiceTokenClaimsInput {
   taskArn: string;
   entryName: string;
 }

@@ -11,6 +11,10 @@ export const POLICY_API_VERSIONS = ['ecsmesh.io/v1alpha1', 'authorization.onboar
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** Kubernetes label key (optional DNS-1123 prefix of at most 253 characters, then a name) and value. */
+export const LABEL_KEY = /^(?:(?=[a-z0-9.-]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
 export const namespaceName = z.string().check(z.maxLength(63), z.regex(DNS1123_LABEL, 'must be a DNS-1123 label'));
 export const objectName = z.string().check(z.maxLength(253), z.regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain'));
 

@@ -3,7 +3,7 @@
  * never from its IP, so a new task that reuses an address gets its own entry.
  */
 import { WORKLOAD_ENTRY_API_VERSION, type ObjectRef, type WorkloadEntry, type WorkloadGroup } from './kubernetes-types.js';
-import { namespaceName, objectName } from './schemas.js';
+import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from './schemas.js';
 
 export const WORKLOAD_GROUP_TAG = 'ecsmesh.io/workload-group';
 /** Task tags `ecsmesh.io/label/<key>` become entry labels (they add, never override). */
@@ -93,9 +93,6 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
 export function entryBelongsTo(entry: WorkloadEntry, taskArn: string): boolean {
   return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn;
 }
-
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** Task tags under LABEL_TAG_PREFIX that are valid Kubernetes labels; others are dropped. */
 export function labelsFromTags(tags: Record<string, string>): Record<string, string> {
