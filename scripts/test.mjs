@@ -23,7 +23,8 @@ let skipped = 0;
 if (existsSync(report)) {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed = json.numPassedTests ?? 0;
-  failed = (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0);
+  // A file that fails to load has no failed test: count it once so the line never hides it.
+  failed = (json.numFailedTests ?? 0) || (json.numFailedTestSuites ?? 0);
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
 } else {
   failed = 1;

@@ -3,7 +3,7 @@
  * event version so a stale or repeated event never overwrites a newer state, and a tombstone
  * (draining / deregistered) is never replaced by a live phase (DESIGN §4).
  */
-import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { isTombstone, type EnrollmentRecord, type IssuedToken } from '../core/enrollment.js';
 import { REASONS } from '../core/reasons.js';
@@ -13,6 +13,12 @@ import { translateAwsError } from './aws-errors.js';
 
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+
+/** Every attribute the pipeline owns (all but the key and the exchange's `onboardingToken`). */
+const RECORD_FIELDS = [
+  'taskArn', 'clusterArn', 'clusterName', 'version', 'phase', 'reason', 'detail', 'lastStatus', 'desiredStatus', 'namespace',
+  'workloadGroup', 'entryName', 'entryUid', 'address', 'roleArn', 'policy', 'rule', 'updatedAt', 'expiresAt',
+] as const satisfies readonly Exclude<keyof EnrollmentRecord, 'taskId' | 'onboardingToken'>[];
 
 export class DynamoDbEnrollmentStore implements EnrollmentStore {
   constructor(
@@ -43,52 +49,67 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
   }
 
   async put(record: EnrollmentRecord): Promise<void> {
-    const condition = isTombstone(record.phase)
+    const tombstone = isTombstone(record.phase);
+    const condition = tombstone
       ? 'attribute_not_exists(taskId) OR #version < :version'
       : 'attribute_not_exists(taskId) OR (#version < :version AND NOT #phase IN (:draining, :deregistered))';
+    // An update, not a whole-item put: `onboardingToken` belongs to the auth exchange, which may
+    // have written it after this event's record was read. Only a tombstone removes it.
+    const names: Record<string, string> = { '#version': 'version', '#phase': 'phase' };
+    const values: Record<string, unknown> = { ':version': record.version, ...(tombstone ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) };
+    const sets: string[] = [];
+    const removes: string[] = tombstone ? ['onboardingToken'] : [];
+    for (const field of RECORD_FIELDS) {
+      names[`#${field}`] = field;
+      const value = record[field];
+      if (value === undefined) removes.push(`#${field}`);
+      else {
+        sets.push(`#${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: record,
+          Key: { taskId: record.taskId },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#version': 'version', ...(isTombstone(record.phase) ? {} : { '#phase': 'phase' }) },
-          ExpressionAttributeValues: { ':version': record.version, ...(isTombstone(record.phase) ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
     } catch (error) {
       if (isConditionFailure(error))
         throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error });
-      translateAwsError(error, 'PutItem');
+      translateAwsError(error, 'UpdateItem');
     }
   }
 
   async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { taskId: task.taskId },
-          UpdateExpression: 'SET onboardingToken = :token',
-          ConditionExpression: 'attribute_exists(taskId) AND NOT #phase IN (:draining, :deregistered)',
-          ExpressionAttributeNames: { '#phase': 'phase' },
-          ExpressionAttributeValues: { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { taskId: task.taskId },
+            UpdateExpression: 'SET onboardingToken = :token',
+            ConditionExpression: 'attribute_exists(taskId) AND NOT #phase IN (:draining, :deregistered)',
+            ExpressionAttributeNames: { '#phase': 'phase' },
+            ExpressionAttributeValues: { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
+      }
+      if (await this.get(task.taskId)) return false; // it exists, so it is a tombstone
+      // No event processed yet for this task: a version-0 record that the first event supersedes.
+      await this.put({ ...task, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING, detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString() }).catch((error: unknown) => {
+        if (!(error instanceof VersionConflictError)) throw error;
+      });
     }
-    if (await this.get(task.taskId)) return false; // it exists, so it is a tombstone
-    // No event processed yet for this task: a version-0 record that the first event replaces.
-    const record: EnrollmentRecord = { ...task, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING, detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString(), onboardingToken: token };
-    try {
-      await this.put(record);
-      return true;
-    } catch (error) {
-      if (error instanceof VersionConflictError) return this.attachToken(task, token, now);
-      throw error;
-    }
+    return false;
   }
 
   async list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]> {

@@ -28,8 +28,6 @@ export async function drainTask(
     reason: stopped ? REASONS.TASK_STOPPED : REASONS.TASK_STOPPING,
     detail: `${deleted.length ? `removed ${deleted.map((r) => `${r.namespace}/${r.name}`).join(', ')}` : 'no entry to remove'}${event.stoppedReason ? `; stopped: ${event.stoppedReason}` : ''}`,
     expiresAt: Math.floor(now.getTime() / 1000) + deps.tombstoneTtlSeconds,
-    // The task's tokens go with it (they expire on their own; no new one is issued to a tombstone).
-    onboardingToken: undefined,
   };
   deps.log.info(stopped ? 'task deregistered' : 'task draining', { taskId: event.taskId, version: event.version, removed: deleted });
   return commitOrYield(record, deps);

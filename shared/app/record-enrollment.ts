@@ -21,7 +21,6 @@ export function recordBase(event: TaskStateChangeEvent, previous: EnrollmentReco
     entryUid: previous?.entryUid,
     address: previous?.address ?? event.privateIpv4,
     roleArn: previous?.roleArn,
-    onboardingToken: previous?.onboardingToken,
     updatedAt: now.toISOString(),
   };
 }

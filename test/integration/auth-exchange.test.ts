@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { aPolicy } from '../fixtures/builders.js';
+import { aTaskStateChange } from '../fixtures/ecs-events.js';
 import { startExchange, type ExchangeHarness } from '../support/exchange-harness.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { Pipeline } from '../support/pipeline.js';
@@ -66,6 +67,18 @@ describe('POST /v1/auth/exchange', () => {
 
     expect([first.status, second.status]).toEqual([200, 200]);
     expect((await p.record(taskArn))?.onboardingToken?.expiresAt).toBe(second.json.expiresAt);
+  });
+
+  it('keeps the recorded token when the task events arrive after the exchange, until the tombstone', async () => {
+    const { taskArn, creds } = await runningTask();
+    const clusterArn = `arn:aws:ecs:us-east-1:123456789012:cluster/prod`;
+    const issued = await x.exchange(await x.sign(creds, taskArn));
+
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 3, lastStatus: 'RUNNING' })]);
+
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', version: 3, onboardingToken: { expiresAt: issued.json.expiresAt } });
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })]);
+    expect((await p.record(taskArn))?.onboardingToken).toBeUndefined();
   });
 
   type Row = { case: string; status: number; reason: string; stsCalls: number; make: () => Promise<unknown> };

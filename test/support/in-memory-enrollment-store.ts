@@ -21,7 +21,9 @@ export class InMemoryEnrollmentStore implements EnrollmentStore {
     const stored = this.records.get(record.taskId);
     const allowed = !stored || (stored.version < record.version && (isTombstone(record.phase) || !isTombstone(stored.phase)));
     if (!allowed) throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer`);
-    this.records.set(record.taskId, structuredClone(record));
+    // As the DynamoDB store: the exchange's token survives event writes; a tombstone drops it.
+    const token = isTombstone(record.phase) ? undefined : stored?.onboardingToken;
+    this.records.set(record.taskId, structuredClone({ ...record, ...(token ? { onboardingToken: token } : {}) }));
   }
 
   async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date) {
