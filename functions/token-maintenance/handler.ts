@@ -22,11 +22,13 @@ const config = loadConfig();
 const logger = new Logger({ serviceName: 'token-maintenance', logLevel: config.LOG_LEVEL });
 const clients = createAwsClients(config);
 const log = powertoolsLog(logger);
-const { enrollments, mesh } = buildEnrollmentDeps(config, log, clients);
+// One key store for the container: maintenance and the enrollment deps share it.
+const tokens = buildServiceTokenDeps(config, log, clients);
+const { enrollments, mesh } = buildEnrollmentDeps(config, log, clients, undefined, tokens);
 
 export const handler = createTokenMaintenanceHandler(
   {
-    ...buildServiceTokenDeps(config, log, clients),
+    ...tokens,
     enrollments,
     mesh,
     idleSeconds: config.TOKEN_SECRET_IDLE_SECONDS,

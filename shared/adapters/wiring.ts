@@ -70,7 +70,9 @@ export async function buildExchangeDeps(
   extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: MeshApi },
 ): Promise<ExchangeDeps> {
   const { mesh, ...ids } = extra;
-  const enrollment = buildEnrollmentDeps(config, log, clients, mesh);
+  // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
+  const tokens = buildServiceTokenDeps(config, log, clients);
+  const enrollment = buildEnrollmentDeps(config, log, clients, mesh, tokens);
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
   const allowedAccounts = listed.length ? listed : [(await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? ''];
   return {
@@ -81,7 +83,7 @@ export async function buildExchangeDeps(
     enrollments: enrollment.enrollments,
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
     guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
-    signer: createKeyStore(config, clients.secrets),
+    signer: tokens.signer,
     log,
     settings: {
       audience: config.AUTH_AUDIENCE,
@@ -102,8 +104,7 @@ export async function buildExchangeDeps(
 }
 
 /** Everything task-events needs; `mesh` may be injected (tests, local stack). */
-export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi): EnrollmentDeps {
-  const tokens = buildServiceTokenDeps(config, log, clients);
+export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi, tokens: ServiceTokenDeps = buildServiceTokenDeps(config, log, clients)): EnrollmentDeps {
   return {
     serviceTokens: () => createServiceTokenEnsurer(tokens),
     tasks: new EcsTaskDirectory(clients.ecs),
