@@ -7,6 +7,12 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type KeySc
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 
+/** The trust policy of an ECS task role (what ECS needs to assume it), for local roles. */
+export const ECS_TASKS_TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
 export interface LocalStackNames {
   policyTable: string;
   enrollmentTable: string;

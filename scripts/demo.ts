@@ -21,6 +21,7 @@ import { OnboardingPolicySchema } from '../shared/core/schemas.js';
 import { freePort } from '../local/moto.js';
 import { startHttpApi } from '../local/http-api.js';
 import { startLocalStack } from '../local/stack.js';
+import { ECS_TASKS_TRUST_POLICY } from '../local/bootstrap.js';
 
 const meshDir = '.local/demo-mesh';
 const say = (title: string) => console.log(`\n\x1b[1m== ${title}\x1b[0m`);
@@ -84,9 +85,8 @@ try {
   say(`Local AWS (moto) on ${aws.endpoint}; mesh manifests in ${meshDir}/`);
 
   say('1. IAM task roles with tags');
-  const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
   const role = async (name: string, tags: Record<string, string>) => {
-    const out = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+    const out = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
     console.log(`  ${out.Role!.Arn}  tags ${JSON.stringify(tags)}`);
     return out.Role!.Arn!;
   };

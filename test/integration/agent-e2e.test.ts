@@ -11,6 +11,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { startAgentProcess, waitForEvent, type AgentProcess } from '../support/agent-process.js';
 import { startCredentialsEndpoint, startTaskMetadataEndpoint, type StandIn } from '../../local/ecs-agent-endpoints.js';
 import { startLocalProcess, type LocalProcess } from '../support/local-process.js';
+import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
 
 // The whole exchange as it runs in ECS: the agent process with the ECS environment variables
 // pointing at stand-ins for the credentials and metadata endpoints (credentials from moto's
@@ -28,8 +29,7 @@ beforeAll(async () => {
   // Short tokens so the agent's refresh (at about two thirds of the lifetime) happens in the test.
   local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), ONBOARDING_TOKEN_LIFETIME_SECONDS: '60' });
   const aws = local.aws;
-  const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-  const role = await new IAMClient(aws).send(new CreateRoleCommand({ RoleName: 'ratings-task', AssumeRolePolicyDocument: trust, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ratings' }, { Key: 'team', Value: 'ratings' }] }));
+  const role = await new IAMClient(aws).send(new CreateRoleCommand({ RoleName: 'ratings-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ratings' }, { Key: 'team', Value: 'ratings' }] }));
   const policy = { apiVersion: 'ecsmesh.io/v1alpha1', kind: 'OnboardingPolicy', metadata: { name: 'allow-ratings', namespace: 'bookinfo' }, spec: { allow: [{ workloads: [{ aws: { accounts: ['123456789012'], ecs: { iamRoleTags: { team: ['ratings'] } } } }], onboardTo: [{ workloadGroupSelector: { matchLabels: { app: 'ratings' } } }] }] } };
   await new DynamoDBClient(aws).send(new PutItemCommand({ TableName: 'ecs-mesh-policies', Item: { namespace: { S: 'bookinfo' }, name: { S: 'allow-ratings' }, revision: { N: '1' }, document: { S: JSON.stringify(policy) } } }));
   const ecs = new ECSClient(aws);

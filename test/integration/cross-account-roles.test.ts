@@ -5,9 +5,9 @@ import { loadConfig } from '../../shared/config.js';
 import { buildEnrollmentDeps, createAwsClients } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { localAwsConfig } from '../support/local-aws.js';
+import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
 
 const OTHER_ACCOUNT = '222222222222';
-const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
 /** IAM credentials inside another account (moto scopes AssumeRole credentials to the role's account). */
 async function iamIn(accountId: string): Promise<IAMClient> {
@@ -24,8 +24,8 @@ const rolesWith = (crossAccountRoleName: string | undefined) => {
 describe('task roles in other accounts', () => {
   it("reads a role's tags in its own account through the cross-account role", async () => {
     const other = await iamIn(OTHER_ACCOUNT);
-    await other.send(new CreateRoleCommand({ RoleName: 'ecs-mesh-reader', AssumeRolePolicyDocument: trust }));
-    const created = await other.send(new CreateRoleCommand({ RoleName: 'payments-task', AssumeRolePolicyDocument: trust, Tags: [{ Key: 'team', Value: 'payments' }] }));
+    await other.send(new CreateRoleCommand({ RoleName: 'ecs-mesh-reader', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY }));
+    const created = await other.send(new CreateRoleCommand({ RoleName: 'payments-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'team', Value: 'payments' }] }));
 
     const role = await rolesWith('ecs-mesh-reader').getRole(`arn:aws:iam::${OTHER_ACCOUNT}:role/payments-task`);
 
@@ -33,7 +33,7 @@ describe('task roles in other accounts', () => {
   });
 
   it('never lends a same-named role of its own account to a role of another account', async () => {
-    await new IAMClient(localAwsConfig()).send(new CreateRoleCommand({ RoleName: 'payments-task', AssumeRolePolicyDocument: trust, Tags: [{ Key: 'team', Value: 'payments' }] }));
+    await new IAMClient(localAwsConfig()).send(new CreateRoleCommand({ RoleName: 'payments-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'team', Value: 'payments' }] }));
 
     const role = await rolesWith(undefined).getRole(`arn:aws:iam::${OTHER_ACCOUNT}:role/payments-task`);
 
@@ -41,7 +41,7 @@ describe('task roles in other accounts', () => {
   });
 
   it('reads a role of its own account with its own credentials even when a cross-account role is set', async () => {
-    await new IAMClient(localAwsConfig()).send(new CreateRoleCommand({ RoleName: 'local-task', AssumeRolePolicyDocument: trust, Tags: [{ Key: 'team', Value: 'local' }] }));
+    await new IAMClient(localAwsConfig()).send(new CreateRoleCommand({ RoleName: 'local-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'team', Value: 'local' }] }));
 
     const role = await rolesWith('ecs-mesh-reader').getRole('arn:aws:iam::123456789012:role/local-task');
 

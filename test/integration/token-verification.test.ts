@@ -9,6 +9,7 @@ import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
+import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
 
 // The whole path as an operator runs it: `npm run local` as a process, tasks launched with
 // RunTask, tokens minted by task-events, and a verifier that knows nothing but the issuer URL.
@@ -43,13 +44,12 @@ beforeAll(async () => {
 
   const iam = new IAMClient(aws);
   const ecs = new ECSClient(aws);
-  const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
   const policy = { apiVersion: 'ecsmesh.io/v1alpha1', kind: 'OnboardingPolicy', metadata: { name: 'allow-all', namespace: 'bookinfo' }, spec: { allow: [{ workloads: [{ aws: { accounts: ['123456789012'], ecs: {} } }], onboardTo: [{ workloadGroupSelector: {} }] }] } };
   await new DynamoDBClient(aws).send(new PutItemCommand({ TableName: 'ecs-mesh-policies', Item: { namespace: { S: 'bookinfo' }, name: { S: 'allow-all' }, revision: { N: '1' }, document: { S: JSON.stringify(policy) } } }));
   await ecs.send(new CreateClusterCommand({ clusterName: 'prod' }));
   const subnet = (await new EC2Client(aws).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
   for (const group of ['ratings', 'payments']) {
-    const role = await iam.send(new CreateRoleCommand({ RoleName: `${group}-task`, AssumeRolePolicyDocument: trust, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: `bookinfo/${group}` }] }));
+    const role = await iam.send(new CreateRoleCommand({ RoleName: `${group}-task`, AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: `bookinfo/${group}` }] }));
     const def = await ecs.send(new RegisterTaskDefinitionCommand({ family: group, networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', taskRoleArn: role.Role!.Arn!, containerDefinitions: [{ name: 'app', image: 'x', memory: 256 }] }));
     await ecs.send(new RunTaskCommand({ cluster: 'prod', taskDefinition: def.taskDefinition!.taskDefinitionArn!, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-1'] } } }));
   }

@@ -23,7 +23,7 @@ import { processTaskEventBatch, type TaskEventsDeps } from '../../functions/task
 import { createTaskEventsHandler } from '../../functions/task-events/handler.js';
 import { EcsEventSource } from '../../local/ecs-event-source.js';
 import { countCalls } from '../../local/call-counter.js';
-import { bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
+import { ECS_TASKS_TRUST_POLICY, bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
 import { KubernetesApiDouble } from './kubernetes-api-double.js';
 import { localAwsConfig } from './local-aws.js';
 import { sqsEventOf } from '../fixtures/ecs-events.js';
@@ -76,7 +76,7 @@ export class Pipeline {
     const out = await this.clients.iam.send(
       new CreateRoleCommand({
         RoleName: name,
-        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+        AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY,
         Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
       }),
     );
