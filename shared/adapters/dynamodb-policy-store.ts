@@ -4,7 +4,8 @@
  * namespace, while a policy change still takes effect almost at once.
  */
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { OnboardingPolicySchema } from '../core/schemas.js';
+import { validatePolicyDocument } from '../core/policy-validation.js';
+import { describeProblems } from '../core/validation-problems.js';
 import type { PolicyStore, StoredPolicy } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
 import { ExpiringCache } from './expiring-cache.js';
@@ -61,7 +62,8 @@ export function toStoredPolicy(item: StoredPolicyItem): StoredPolicy {
   } catch {
     return { ...base, valid: false, problem: 'document is not JSON' };
   }
-  const result = OnboardingPolicySchema.safeParse(parsed);
-  if (!result.success) return { ...base, valid: false, problem: result.error.issues.map((i) => `/${i.path.join('/')}: ${i.message}`).join('; ') };
-  return { ...base, valid: true, policy: result.data };
+  // Stored under its own key: metadata naming another place would grant in the wrong namespace.
+  const result = validatePolicyDocument(parsed, { namespace: item.namespace, name: item.name });
+  if (!result.ok) return { ...base, valid: false, problem: describeProblems(result.problems) };
+  return { ...base, valid: true, policy: result.policy };
 }

@@ -18,34 +18,68 @@ export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 export const namespaceName = z.string().check(z.maxLength(63), z.regex(DNS1123_LABEL, 'must be a DNS-1123 label'));
 export const objectName = z.string().check(z.maxLength(253), z.regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain'));
 
-const nonWildcard = z.string().check(z.minLength(1), z.refine((v) => !v.includes('*'), 'wildcards are not allowed'));
+/**
+ * A string matched literally: '*' is refused with its own message (policies never take
+ * wildcards), then the value must have the shape AWS gives it.
+ */
+const literal = (pattern: RegExp, shape: string) =>
+  z.string().check(
+    z.superRefine((value, ctx) => {
+      if (value.includes('*')) ctx.addIssue({ code: 'custom', input: value, message: 'wildcards are not allowed; list each value' });
+      else if (!pattern.test(value)) ctx.addIssue({ code: 'custom', input: value, message: `must be ${shape}` });
+    }),
+  );
 const optionalList = <T extends z.ZodMiniType>(item: T) => z.optional(z.array(item));
 
+const labelKey = z.string().check(z.regex(LABEL_KEY, 'must be a Kubernetes label key (optional DNS prefix/, then 1-63 alphanumerics, -, _ or .)'));
+const labelValue = z.string().check(z.regex(LABEL_VALUE, 'must be a Kubernetes label value (at most 63 alphanumerics, -, _ or ., starting and ending alphanumeric)'));
+/** IAM tag limits: keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@; `aws:` is reserved. */
+const IAM_TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const iamTagKey = z.string().check(
+  z.minLength(1),
+  z.maxLength(128),
+  z.regex(IAM_TAG_CHARS, 'must use only letters, digits, spaces and _.:/=+-@ (IAM tag key)'),
+  z.refine((k) => !k.toLowerCase().startsWith('aws:'), 'the aws: prefix is reserved by AWS'),
+);
+const iamTagValue = z.string().check(z.maxLength(256), z.regex(IAM_TAG_CHARS, 'must use only letters, digits, spaces and _.:/=+-@ (IAM tag value)'));
+
 const labelSelector = z.strictObject({
-  matchLabels: z.optional(z.record(z.string(), z.string())),
+  matchLabels: z.optional(z.record(labelKey, labelValue)),
   matchExpressions: optionalList(
-    z.strictObject({
-      key: z.string().check(z.minLength(1)),
-      operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-      values: optionalList(z.string()),
-    }),
+    z
+      .strictObject({
+        key: labelKey,
+        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+        values: optionalList(labelValue),
+      })
+      .check(
+        z.superRefine((expr, ctx) => {
+          // Kubernetes' own rule for label selector requirements.
+          const hasValues = (expr.values ?? []).length > 0;
+          if ((expr.operator === 'In' || expr.operator === 'NotIn') && !hasValues)
+            ctx.addIssue({ code: 'custom', input: expr, path: ['values'], message: `must not be empty for operator ${expr.operator}` });
+          if ((expr.operator === 'Exists' || expr.operator === 'DoesNotExist') && hasValues)
+            ctx.addIssue({ code: 'custom', input: expr, path: ['values'], message: `must be empty for operator ${expr.operator}` });
+        }),
+      ),
   ),
 });
 
 const ecsMatcher = z.strictObject({
-  clusters: optionalList(nonWildcard),
-  iamRoleNames: optionalList(nonWildcard),
-  iamRoleTags: z.optional(z.record(z.string().check(z.minLength(1)), z.array(z.string()))),
+  clusters: optionalList(literal(/^[A-Za-z0-9_-]{1,255}$/, 'an ECS cluster name (1-255 letters, digits, - or _)')),
+  iamRoleNames: optionalList(literal(/^[\w+=,.@-]{1,64}$/, 'an IAM role name (1-64 characters of \\w+=,.@-), not an ARN')),
+  iamRoleTags: z.optional(z.record(iamTagKey, z.array(iamTagValue))),
 });
 
 /** Tetrate's schema also matches EC2 instances; we accept it but it never matches an ECS task. */
 const ec2Matcher = z.looseObject({});
 
+const REGION_SHAPE = /^[a-z]{2}(-[a-z0-9]+)+$/;
 const awsMatcher = z.strictObject({
   partitions: optionalList(z.enum(['aws', 'aws-cn', 'aws-us-gov'])),
-  accounts: z.array(z.string().check(z.regex(/^\d{12}$/, 'must be an explicit 12-digit account id'))).check(z.minLength(1)),
-  regions: optionalList(nonWildcard),
-  zones: optionalList(nonWildcard),
+  accounts: z.array(literal(/^\d{12}$/, 'an explicit 12-digit account id')).check(z.minLength(1, 'must list at least one explicit 12-digit account id')),
+  regions: optionalList(literal(REGION_SHAPE, 'a region name such as us-east-2')),
+  zones: optionalList(literal(REGION_SHAPE, 'an availability zone name such as us-east-2b')),
   ecs: z.optional(ecsMatcher),
   ec2: z.optional(ec2Matcher),
 });
@@ -53,14 +87,19 @@ const awsMatcher = z.strictObject({
 const workloadMatcher = z.strictObject({ aws: awsMatcher });
 
 const allowRule = z.strictObject({
-  workloads: z.array(workloadMatcher).check(z.minLength(1)),
-  onboardTo: z.array(z.strictObject({ workloadGroupSelector: labelSelector })).check(z.minLength(1)),
+  workloads: z.array(workloadMatcher).check(z.minLength(1, 'must list at least one workload matcher')),
+  onboardTo: z.array(z.strictObject({ workloadGroupSelector: labelSelector })).check(z.minLength(1, 'must list at least one workloadGroupSelector ({} for any group)')),
 });
 
 export const OnboardingPolicySchema = z.strictObject({
   apiVersion: z.enum(POLICY_API_VERSIONS),
   kind: z.literal('OnboardingPolicy'),
-  metadata: z.looseObject({ name: objectName, namespace: namespaceName }),
+  metadata: z.strictObject({
+    name: objectName,
+    namespace: namespaceName,
+    labels: z.optional(z.record(labelKey, labelValue)),
+    annotations: z.optional(z.record(z.string(), z.string())),
+  }),
   spec: z.strictObject({ allow: z.array(allowRule) }),
 });
 
