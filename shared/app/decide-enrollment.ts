@@ -2,13 +2,22 @@
  * Resolves a running task's identity and requested group, then evaluates policy
  * (DESIGN §3–4). Returns the decision as data; only infrastructure failures throw.
  */
-import { evaluatePolicy, describeDenial, type EvaluatedPolicy } from '../core/policy.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskIdentity, TaskStateChangeEvent } from '../core/task.js';
-import { parseArn } from '../core/task.js';
+import { clusterNameFromArn, parseArn } from '../core/task.js';
 import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
 import { requestedWorkloadGroup } from '../core/workload-entry.js';
 import type { EnrollmentDeps } from './deps.js';
+import { evaluateAccess, type PolicyVerdict } from './evaluate-access.js';
+
+/** What a decision needs from the task's event (or, without one, from the described task). */
+export type DecisionContext = Pick<TaskStateChangeEvent, 'account' | 'region' | 'clusterName' | 'availabilityZone' | 'privateIpv4'>;
+
+/** The context of a described task, for callers that have no event (the exchange, explain). */
+export function contextOfTask(task: Pick<EcsTaskDescription, 'taskArn' | 'clusterArn' | 'availabilityZone' | 'privateIpv4'>): DecisionContext {
+  const arn = parseArn(task.taskArn);
+  return { account: arn?.accountId ?? '', region: arn?.region ?? '', clusterName: clusterNameFromArn(task.clusterArn) ?? '', availabilityZone: task.availabilityZone, privateIpv4: task.privateIpv4 };
+}
 
 export type EnrollmentDecision =
   | {
@@ -19,10 +28,13 @@ export type EnrollmentDecision =
       taskTags: Record<string, string>;
       policy: string;
       rule: number;
+      trace: PolicyVerdict[];
     }
-  | { outcome: 'rejected' | 'ignored'; reason: Reason; detail: string; roleArn?: string; group?: ObjectRef };
+  | { outcome: 'rejected' | 'ignored'; reason: Reason; detail: string; roleArn?: string; group?: ObjectRef; identity?: TaskIdentity; trace?: PolicyVerdict[] };
 
-const refuse = (reason: Reason, detail: string, extra: { roleArn?: string; group?: ObjectRef } = {}): EnrollmentDecision => ({
+type RefusalExtra = { roleArn?: string; group?: ObjectRef; identity?: TaskIdentity; trace?: PolicyVerdict[] };
+
+const refuse = (reason: Reason, detail: string, extra: RefusalExtra = {}): EnrollmentDecision => ({
   outcome: reason === REASONS.NO_WORKLOAD_GROUP_TAG ? 'ignored' : 'rejected',
   reason,
   detail,
@@ -31,7 +43,7 @@ const refuse = (reason: Reason, detail: string, extra: { roleArn?: string; group
 
 /** Decides whether a RUNNING task joins the mesh. */
 export async function decideEnrollment(
-  event: TaskStateChangeEvent,
+  event: DecisionContext,
   task: EcsTaskDescription,
   deps: Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies' | 'mesh'>,
 ): Promise<EnrollmentDecision> {
@@ -69,16 +81,8 @@ export async function decideEnrollment(
     role,
   };
 
-  const group = await deps.mesh.getWorkloadGroup(groupRef);
-  if (!group) return refuse(REASONS.WORKLOAD_GROUP_NOT_FOUND, `WorkloadGroup ${groupRef.namespace}/${groupRef.name} does not exist in the mesh`, { roleArn, group: groupRef });
-
-  const stored = await deps.policies.listPolicies(groupRef.namespace);
-  const policies: EvaluatedPolicy[] = stored.map((p) => (p.valid ? { name: p.name, policy: p.policy } : { name: p.name, problem: p.problem }));
-  const decision = evaluatePolicy(policies, identity, {
-    namespace: groupRef.namespace,
-    name: groupRef.name,
-    labels: group.metadata.labels ?? {},
-  });
-  if (!decision.allowed) return refuse(REASONS.POLICY_DENIED, describeDenial(decision.misses, groupRef.namespace), { roleArn, group: groupRef });
-  return { outcome: 'enrolled', identity, group, address, taskTags: task.tags, policy: decision.policy, rule: decision.rule };
+  const access = await evaluateAccess(identity, groupRef, deps);
+  if (!access.allowed) return refuse(access.reason, access.detail, { roleArn, group: groupRef, identity, trace: access.trace });
+  // Without given labels evaluateAccess read the group, so it is there.
+  return { outcome: 'enrolled', identity, group: access.group!, address, taskTags: task.tags, policy: access.policy, rule: access.rule, trace: access.trace };
 }

@@ -7,11 +7,10 @@ import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
 import { profileFor } from '../core/token-claims.js';
-import { clusterNameFromArn, parseArn, type TaskStateChangeEvent } from '../core/task.js';
 import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
 import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigner } from '../ports.js';
-import { decideEnrollment } from './decide-enrollment.js';
+import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { EnrollmentDeps } from './deps.js';
 import type { Log } from './log.js';
 import { verifyTaskCaller } from './verify-task-caller.js';
@@ -107,7 +106,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   // The policy is evaluated exactly as task-events does; a requested group stands in for a missing tag.
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
-  const decision = await decideEnrollment(asEvent(task, exchange.taskId), { ...task, tags }, deps);
+  const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
   if (decision.outcome !== 'enrolled') return refuse(decisionReason(decision.reason), decision.detail);
   if (decision.identity.role.roleId !== role.roleId) return refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller');
   const group = decision.group;
@@ -150,10 +149,4 @@ function decisionReason(reason: string): ExchangeReason {
     default:
       return EXCHANGE_REASONS.POLICY_DENIED;
   }
-}
-
-/** decideEnrollment reads a task event; the exchange has the described task instead. */
-function asEvent(task: { taskArn: string; clusterArn: string; taskDefinitionArn: string; lastStatus: string; desiredStatus: string; launchType: TaskStateChangeEvent['launchType']; availabilityZone?: string; privateIpv4?: string; overrideTaskRoleArn?: string }, taskId: string): TaskStateChangeEvent {
-  const arn = parseArn(task.taskArn);
-  return { ...task, eventId: 'auth-exchange', account: arn?.accountId ?? '', region: arn?.region ?? '', time: '', taskId, clusterName: clusterNameFromArn(task.clusterArn) ?? '', version: 0 };
 }

@@ -21,8 +21,9 @@ export interface PolicyMiss {
   reasons: string[];
 }
 
+/** When allowed, `misses` holds the policies evaluated (in name order) before the one that allowed. */
 export type PolicyDecision =
-  | { allowed: true; policy: string; rule: number }
+  | { allowed: true; policy: string; rule: number; misses: PolicyMiss[] }
   | { allowed: false; misses: PolicyMiss[] };
 
 /** Decides whether `identity` may join `group`, and explains the answer. */
@@ -44,7 +45,7 @@ export function evaluatePolicy(policies: EvaluatedPolicy[], identity: TaskIdenti
       const workloadOk = workloadMisses.some((m) => m === undefined);
       const groupMisses = rule.onboardTo.map((t) => matchSelector(t.workloadGroupSelector, group.labels));
       const groupOk = groupMisses.some((m) => m === undefined);
-      if (workloadOk && groupOk) return { allowed: true, policy: entry.name, rule: index };
+      if (workloadOk && groupOk) return { allowed: true, policy: entry.name, rule: index, misses };
       const why = [
         ...(workloadOk ? [] : [`workloads: ${workloadMisses.join('; ')}`]),
         ...(groupOk ? [] : [`onboardTo: ${groupMisses.join('; ')}`]),

@@ -10,7 +10,7 @@ describe('evaluatePolicy', () => {
   it('allows a role whose tags, account, region and cluster all match', () => {
     const decision = evaluatePolicy(named(aPolicy()), anIdentity(), group);
 
-    expect(decision).toEqual({ allowed: true, policy: 'allow-ratings', rule: 0 });
+    expect(decision).toEqual({ allowed: true, policy: 'allow-ratings', rule: 0, misses: [] });
   });
 
   it.each([
@@ -58,7 +58,7 @@ describe('evaluatePolicy', () => {
       ],
     });
 
-    expect(evaluatePolicy(named(policy), anIdentity(), group)).toEqual({ allowed: true, policy: 'allow-ratings', rule: 1 });
+    expect(evaluatePolicy(named(policy), anIdentity(), group)).toEqual({ allowed: true, policy: 'allow-ratings', rule: 1, misses: [] });
   });
 
   it('evaluates a Tetrate-apiVersion document the same way', () => {
