@@ -24,6 +24,7 @@ import { createKeyStore } from './key-store-factory.js';
 import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
 import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-service-token.js';
 import type { ExchangeDeps } from '../app/exchange-token.js';
+import type { ExplainDeps } from '../app/explain-decision.js';
 import { HttpStsVerifier } from './http-sts-verifier.js';
 import { DynamoDbExchangeGuard } from './dynamodb-exchange-guard.js';
 
@@ -115,6 +116,12 @@ export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClient
     log,
     tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
   };
+}
+
+/** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
+export function buildExplainDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
+  const { tasks, roles, mesh: cachedMesh } = buildEnrollmentDeps(config, log, clients, mesh);
+  return { tasks, roles, mesh: cachedMesh, policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0) };
 }
 
 /**

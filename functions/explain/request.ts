@@ -1,0 +1,94 @@
+/**
+ * The body of `POST /v1/explain`, validated at the edge: a task ARN, or an identity (account,
+ * region, zone, cluster, role ARN or role name, optionally the role's tags), plus a group.
+ */
+import * as z from 'zod/mini';
+import '../../shared/core/zod-messages.js';
+import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from '../../shared/core/schemas.js';
+import type { ExplainRequest } from '../../shared/app/explain-decision.js';
+import { clusterOfTaskArn } from '../../shared/app/explain-decision.js';
+import { problemsOf, sortByPointer, type ValidationProblem } from '../../shared/core/validation-problems.js';
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
+const CLUSTER = /^[A-Za-z0-9_-]{1,255}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\x21-\x7e]{0,510}\/)?([\w+=,.@-]{1,64})$/;
+const TASK_ARN = /^arn:(aws|aws-cn|aws-us-gov):ecs:[a-z0-9-]+:\d{12}:task\/[A-Za-z0-9_-]+(\/[A-Za-z0-9-]{1,64})?$/;
+
+const tags = z.record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(256)));
+const labels = z.record(z.string().check(z.regex(LABEL_KEY, 'must be a Kubernetes label key')), z.string().check(z.regex(LABEL_VALUE, 'must be a Kubernetes label value')));
+const groupRef = z.union([
+  z.string().check(z.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be <namespace>/<name>')),
+  z.strictObject({ namespace: namespaceName, name: objectName }),
+]);
+
+const Identity = z
+  .strictObject({
+    partition: z._default(z.enum(['aws', 'aws-cn', 'aws-us-gov']), 'aws'),
+    account: z.string().check(z.regex(ACCOUNT, 'must be a 12-digit account id')),
+    region: z.string().check(z.regex(REGION, 'must be a region name such as us-east-2')),
+    zone: z.optional(z.string().check(z.regex(REGION, 'must be an availability zone name such as us-east-2b'))),
+    cluster: z.string().check(z.regex(CLUSTER, 'must be an ECS cluster name')),
+    launchType: z.optional(z.enum(['FARGATE', 'EC2', 'EXTERNAL'])),
+    roleArn: z.optional(z.string().check(z.regex(ROLE_ARN, 'must be an IAM role ARN'))),
+    roleName: z.optional(z.string().check(z.regex(ROLE_NAME, 'must be an IAM role name'))),
+    roleTags: z.optional(tags),
+  })
+  .check(
+    z.superRefine((identity, ctx) => {
+      if ((identity.roleArn === undefined) === (identity.roleName === undefined))
+        ctx.addIssue({ code: 'custom', input: identity, path: ['roleArn'], message: 'give exactly one of roleArn or roleName' });
+      const roleAccount = identity.roleArn ? ROLE_ARN.exec(identity.roleArn)?.[2] : undefined;
+      // ECS task roles live in the task's account; another account's role can never be a task's.
+      if (roleAccount && roleAccount !== identity.account)
+        ctx.addIssue({ code: 'custom', input: identity, path: ['roleArn'], message: `is in account ${roleAccount}, not the identity's account ${identity.account}` });
+    }),
+  );
+
+const ExplainBody = z
+  .strictObject({
+    taskArn: z.optional(z.string().check(z.regex(TASK_ARN, 'must be an ECS task ARN'))),
+    cluster: z.optional(z.string().check(z.regex(CLUSTER, 'must be an ECS cluster name'))),
+    identity: z.optional(Identity),
+    group: z.optional(groupRef),
+    groupLabels: z.optional(labels),
+  })
+  .check(
+    z.superRefine((body, ctx) => {
+      const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', input: body, path: [path], message });
+      if ((body.taskArn === undefined) === (body.identity === undefined)) issue('taskArn', 'give exactly one of taskArn or identity');
+      if (body.taskArn && !clusterOfTaskArn(body.taskArn) && !body.cluster) issue('cluster', 'required with a short task ARN (task/<id>), which does not name its cluster');
+      if (body.taskArn && body.groupLabels) issue('groupLabels', 'only with an identity: a task is evaluated against its WorkloadGroup as it is');
+    }),
+  );
+
+export type ParsedExplainRequest = { ok: true; request: ExplainRequest } | { ok: false; problems: ValidationProblem[] };
+
+export function parseExplainRequest(body: unknown): ParsedExplainRequest {
+  const parsed = ExplainBody.safeParse(body);
+  if (!parsed.success) return { ok: false, problems: sortByPointer(problemsOf(parsed.error.issues)) };
+  const { taskArn, cluster, identity, group, groupLabels } = parsed.data;
+  const ref = typeof group === 'string' ? { namespace: group.split('/')[0]!, name: group.split('/')[1]! } : group;
+  const common = { ...(ref ? { group: ref } : {}), ...(groupLabels ? { groupLabels } : {}) };
+  if (taskArn) return { ok: true, request: { subject: { taskArn, clusterName: clusterOfTaskArn(taskArn) ?? cluster! }, ...common } };
+  const id = identity!;
+  const roleArn = id.roleArn ?? `arn:${id.partition}:iam::${id.account}:role/${id.roleName}`;
+  return {
+    ok: true,
+    request: {
+      subject: {
+        identity: {
+          partition: id.partition,
+          account: id.account,
+          region: id.region,
+          ...(id.zone ? { zone: id.zone } : {}),
+          cluster: id.cluster,
+          ...(id.launchType ? { launchType: id.launchType } : {}),
+          role: { arn: roleArn, ...(id.roleTags ? { tags: id.roleTags } : {}) },
+        },
+      },
+      ...common,
+    },
+  };
+}
