@@ -1,5 +1,5 @@
 /**
- * Creates on the local AWS what serverless.yml creates on AWS: the tables (TTL on the
+ * Creates on the local AWS what serverless.yml creates on AWS: the tables (policy audit included; TTL on the
  * enrollment and auth tables), the queue with its DLQ and redrive, and the EventBridge rule that
  * routes ECS Task State Change events to the queue.
  */
@@ -17,6 +17,7 @@ export interface LocalStackNames {
   policyTable: string;
   enrollmentTable: string;
   authTable: string;
+  policyAuditTable: string;
   queueName: string;
   deadLetterQueueName: string;
   ruleName: string;
@@ -39,6 +40,7 @@ export function localNames(suffix = ''): LocalStackNames {
     policyTable: `ecs-mesh-policies${suffix}`,
     enrollmentTable: `ecs-mesh-enrollments${suffix}`,
     authTable: `ecs-mesh-auth${suffix}`,
+    policyAuditTable: `ecs-mesh-policy-audit${suffix}`,
     queueName: `ecs-mesh-task-events${suffix}`,
     deadLetterQueueName: `ecs-mesh-task-events-dlq${suffix}`,
     ruleName: `ecs-mesh-task-state-change${suffix}`,
@@ -57,6 +59,10 @@ export async function bootstrapLocalStack(settings: ClientSettings, names: Local
   ]);
   await createTable(dynamo, names.enrollmentTable, [{ AttributeName: 'taskId', KeyType: 'HASH' }]);
   await createTable(dynamo, names.authTable, [{ AttributeName: 'key', KeyType: 'HASH' }]);
+  await createTable(dynamo, names.policyAuditTable, [
+    { AttributeName: 'policy', KeyType: 'HASH' },
+    { AttributeName: 'revision', KeyType: 'RANGE', type: 'N' },
+  ]);
   for (const table of [names.enrollmentTable, names.authTable])
     await dynamo.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }));
 
@@ -75,12 +81,12 @@ export async function bootstrapLocalStack(settings: ClientSettings, names: Local
   return { ...names, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
 }
 
-async function createTable(dynamo: DynamoDBClient, name: string, keys: KeySchemaElement[]): Promise<void> {
+async function createTable(dynamo: DynamoDBClient, name: string, keys: (KeySchemaElement & { type?: 'S' | 'N' })[]): Promise<void> {
   await dynamo.send(
     new CreateTableCommand({
       TableName: name,
-      KeySchema: keys,
-      AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName!, AttributeType: 'S' })),
+      KeySchema: keys.map(({ AttributeName, KeyType }) => ({ AttributeName, KeyType })),
+      AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName!, AttributeType: k.type ?? 'S' })),
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

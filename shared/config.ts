@@ -16,6 +16,8 @@ const EnvSchema = z
     /** Local AWS (moto) or any custom endpoint; unset on AWS. */
     AWS_ENDPOINT_URL: z.optional(z.url()),
     POLICY_TABLE: z._default(nonEmpty(), 'ecs-mesh-policies'),
+    /** The audit trail of policy changes (pk `policy`, sk `revision`). */
+    POLICY_AUDIT_TABLE: z._default(nonEmpty(), 'ecs-mesh-policy-audit'),
     ENROLLMENT_TABLE: z._default(nonEmpty(), 'ecs-mesh-enrollments'),
     /** Queue where malformed records are set aside with their reason (the task-events DLQ). */
     DEAD_LETTER_QUEUE_URL: z.optional(nonEmpty()),

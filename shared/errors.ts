@@ -53,6 +53,14 @@ export class VersionConflictError extends ControlPlaneError {
   }
 }
 
+/** A policy write lost: the stored revision is not the one the caller read (HTTP 412). */
+export class PolicyConflictError extends ControlPlaneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('POLICY_CONFLICT', message, { ...options, retryable: false });
+    this.name = 'PolicyConflictError';
+  }
+}
+
 /** An AWS API throttled us; the record is retried later. */
 export class UpstreamThrottledError extends ControlPlaneError {
   constructor(message: string, options?: ErrorOptions) {

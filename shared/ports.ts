@@ -31,6 +31,58 @@ export type StoredPolicy =
   | { valid: true; name: string; revision: number; policy: OnboardingPolicy }
   | { valid: false; name: string; revision: number; problem: string };
 
+/** A policy as the policy API stores it: the current document and its last change. */
+export interface PolicyRecord {
+  namespace: string;
+  name: string;
+  /** Grows by one with every change, across deletes and re-creates: the API's ETag. */
+  revision: number;
+  updatedAt: string;
+  /** The SigV4 caller's ARN. */
+  updatedBy: string;
+  stored: StoredPolicy;
+  /** The document as stored (parsed JSON), even when it no longer validates. */
+  document: unknown;
+}
+
+export type PolicyAction = 'create' | 'update' | 'delete';
+
+/** One entry of a policy's audit trail. */
+export interface PolicyChange {
+  revision: number;
+  action: PolicyAction;
+  actor: string;
+  at: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface PolicyWrite {
+  namespace: string;
+  name: string;
+  /** The revision the caller read, or `absent` to create only. */
+  expected: number | 'absent';
+  /** The new document; `null` deletes. */
+  after: OnboardingPolicy | null;
+  /** The document at `expected` (for the audit trail). */
+  before: unknown;
+  actor: string;
+  at: Date;
+}
+
+/** The policy API's view of the policy table, uncached, plus the audit trail. */
+export interface PolicyAdminStore {
+  get(namespace: string, name: string): Promise<PolicyRecord | undefined>;
+  list(namespace: string): Promise<PolicyRecord[]>;
+  /**
+   * Writes the change and its audit entry atomically and returns the new revision; throws
+   * PolicyConflictError when the stored revision is no longer `expected`.
+   */
+  write(change: PolicyWrite): Promise<number>;
+  /** Newest first. */
+  history(namespace: string, name: string, limit: number): Promise<PolicyChange[]>;
+}
+
 /** Enrollment records, one per task, ordered by ECS event version. */
 export interface EnrollmentStore {
   getMany(taskIds: string[]): Promise<Map<string, EnrollmentRecord>>;

@@ -16,7 +16,7 @@ type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Template {
   Parameters: Record<string, { Default?: string }>;
   Conditions: Record<string, Json>;
-  Resources: Record<string, { Type: string; Properties: Json; DependsOn?: Json }>;
+  Resources: Record<string, { Type: string; Properties: Json; DependsOn?: Json; DeletionPolicy?: string }>;
   Outputs: Record<string, { Value: Json }>;
 }
 interface Packaged {
@@ -204,7 +204,17 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
   it('serves the operator routes behind IAM (SigV4) authorization, and only discovery and the auth exchange in public', () => {
     const routes = ofType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     const byAuth = (iam: boolean) => routes.filter((r) => (r.AuthorizationType === 'AWS_IAM') === iam).map((r) => r.RouteKey).sort();
-    expect(byAuth(true)).toEqual(['GET /v1/enrollments', 'GET /v1/enrollments/{taskId}', 'POST /v1/keys/rotate']);
+    expect(byAuth(true)).toEqual([
+      'DELETE /v1/namespaces/{namespace}/policies/{name}',
+      'GET /v1/enrollments',
+      'GET /v1/enrollments/{taskId}',
+      'GET /v1/namespaces/{namespace}/policies',
+      'GET /v1/namespaces/{namespace}/policies/{name}',
+      'GET /v1/namespaces/{namespace}/policies/{name}/history',
+      'POST /v1/explain',
+      'POST /v1/keys/rotate',
+      'PUT /v1/namespaces/{namespace}/policies/{name}',
+    ]);
     expect(byAuth(false)).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration', 'POST /v1/auth/exchange']);
   });
 
@@ -224,7 +234,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       (evaluate(t.Resources[id]!.Properties.Policies, t, { TokenSecretPrefix: 'ecs-mesh' })[0].PolicyDocument.Statement as Json[]).filter((st) =>
         asArray(st.Action as string).some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets'),
       );
-    for (const id of ['TaskEventsRole', 'DiscoveryRole', 'KeysRole', 'TokenMaintenanceRole', 'AuthRole'])
+    for (const id of ['TaskEventsRole', 'DiscoveryRole', 'KeysRole', 'TokenMaintenanceRole', 'AuthRole', 'ExplainRole'])
       for (const grant of secretGrants(id))
         for (const resource of asArray(grant.Resource as string)) expect(resource.startsWith(prefix), `${id}: ${resource}`).toBe(true);
     // Discovery serves the JWKS without being able to read a private key.
@@ -291,9 +301,27 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     );
   });
 
+  it('limits the policies function to the policy and audit tables, the audit trail to append and read', () => {
+    const statements = roleStatements(t, 'PoliciesRole');
+    const policyTable = { 'Fn::GetAtt': ['PolicyTable', 'Arn'] };
+    const auditTable = { 'Fn::GetAtt': ['PolicyAuditTable', 'Arn'] };
+    const logGroup = { 'Fn::GetAtt': ['PoliciesLogGroup', 'Arn'] };
+    for (const statement of statements)
+      for (const resource of asArray(statement.Resource)) expect([policyTable, auditTable, logGroup], JSON.stringify(statement)).toContainEqual(resource);
+    expect(actionsOn(statements, policyTable).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    expect(actionsOn(statements, auditTable).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+    expect(t.Resources.PolicyAuditTable!.Properties.KeySchema).toEqual([
+      { AttributeName: 'policy', KeyType: 'HASH' },
+      { AttributeName: 'revision', KeyType: 'RANGE' },
+    ]);
+    expect(t.Resources.PolicyAuditTable!.DeletionPolicy).toBe('Retain');
+    // explain reads, never writes, the policies.
+    expect(actionsOn(roleStatements(t, 'ExplainRole'), policyTable)).toEqual(['dynamodb:Query']);
+  });
+
   it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'KeysRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');
@@ -308,7 +336,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('outputs the queue URLs, table names and HTTP API URL', () => {
     expect(Object.keys(t.Outputs)).toEqual(
-      expect.arrayContaining(['TaskEventsQueueUrl', 'TaskEventsDeadLetterQueueUrl', 'PolicyTableName', 'EnrollmentTableName', 'HttpApiUrl']),
+      expect.arrayContaining(['TaskEventsQueueUrl', 'TaskEventsDeadLetterQueueUrl', 'PolicyTableName', 'PolicyAuditTableName', 'EnrollmentTableName', 'HttpApiUrl']),
     );
   });
 });
