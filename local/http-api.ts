@@ -1,10 +1,12 @@
 /**
  * Serves the HTTP API's routes on loopback by turning each request into the API Gateway
  * (HTTP API, payload 2.0) event the deployed handlers receive, so `npm run local` runs the
- * same handler code as AWS. IAM authorization is not emulated locally.
+ * same handler code as AWS. Routes marked `auth: 'iam'` get API Gateway's AWS_IAM authorization:
+ * a SigV4 signature by the local operator's credentials (see iam-authorizer.ts), or 403.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { verifyIamRequest } from './iam-authorizer.js';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -13,6 +15,8 @@ export interface Route {
   /** API Gateway route syntax: `/v1/enrollments/{taskId}`. */
   path: string;
   handler: HttpHandler;
+  /** `iam`: as `authorizer: type: aws_iam` in serverless.yml. */
+  auth?: 'iam';
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -37,6 +41,16 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
       const body = await readBody(req);
       const params = route.pattern.exec(url.pathname)?.groups;
       const event = toEvent(req, url, method, `${route.method} ${route.path}`, params, body);
+      if (route.auth === 'iam') {
+        const verdict = await verifyIamRequest({ method, path: url.pathname, rawQueryString: event.rawQueryString, headers: event.headers, body });
+        if (!verdict.ok) {
+          // API Gateway's answer, which never says why; the reason is for this log only.
+          console.error(`[http-api] 403 ${method} ${url.pathname}: ${verdict.reason}`);
+          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Forbidden' }));
+          return;
+        }
+        Object.assign(event.requestContext, { authorizer: { iam: verdict.iam } });
+      }
       const result = await route.handler(event, { awsRequestId: event.requestContext.requestId, functionName: 'local' } as Context);
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>).end(result.body ?? '');
     })().catch((error: unknown) => {

@@ -41,6 +41,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     Object.assign(process.env, LOCAL_AWS_ENV, {
       AWS_ENDPOINT_URL: moto.endpoint,
       POLICY_TABLE: resources.policyTable,
+      POLICY_AUDIT_TABLE: resources.policyAuditTable,
       ENROLLMENT_TABLE: resources.enrollmentTable,
       AUTH_TABLE: resources.authTable,
       // The exchange sends the agents' signed GetCallerIdentity to moto instead of AWS STS.
@@ -57,6 +58,8 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const keys = await import('../functions/keys/handler.js');
     const tokenMaintenance = await import('../functions/token-maintenance/handler.js');
     const auth = await import('../functions/auth/handler.js');
+    const policies = await import('../functions/policies/handler.js');
+    const explain = await import('../functions/explain/handler.js');
     const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -70,12 +73,18 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       events,
       consumer,
       routes: [
-        { method: 'GET', path: '/v1/enrollments', handler: http(enrollments.handler) },
-        { method: 'GET', path: '/v1/enrollments/{taskId}', handler: http(enrollments.handler) },
+        { method: 'GET', path: '/v1/enrollments', handler: http(enrollments.handler), auth: 'iam' },
+        { method: 'GET', path: '/v1/enrollments/{taskId}', handler: http(enrollments.handler), auth: 'iam' },
         { method: 'GET', path: '/.well-known/openid-configuration', handler: http(discovery.handler) },
         { method: 'GET', path: '/.well-known/jwks.json', handler: http(discovery.handler) },
-        { method: 'POST', path: '/v1/keys/rotate', handler: http(keys.handler) },
+        { method: 'POST', path: '/v1/keys/rotate', handler: http(keys.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/auth/exchange', handler: http(auth.handler) },
+        { method: 'GET', path: '/v1/namespaces/{namespace}/policies', handler: http(policies.handler), auth: 'iam' },
+        { method: 'GET', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
+        { method: 'PUT', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
+        { method: 'DELETE', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
+        { method: 'GET', path: '/v1/namespaces/{namespace}/policies/{name}/history', handler: http(policies.handler), auth: 'iam' },
+        { method: 'POST', path: '/v1/explain', handler: http(explain.handler), auth: 'iam' },
       ],
       maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),
       async settle() {

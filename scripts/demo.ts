@@ -20,6 +20,8 @@ import { startCredentialsEndpoint, startTaskMetadataEndpoint } from '../local/ec
 import { OnboardingPolicySchema } from '../shared/core/schemas.js';
 import { freePort } from '../local/moto.js';
 import { startHttpApi } from '../local/http-api.js';
+import { LOCAL_OPERATOR } from '../local/iam-authorizer.js';
+import { signedFetch } from '../cli/api/signed-fetch.js';
 import { startLocalStack } from '../local/stack.js';
 import { ECS_TASKS_TRUST_POLICY } from '../local/bootstrap.js';
 
@@ -126,7 +128,9 @@ try {
   if (enrolled.length !== 2) fail(`expected 2 WorkloadEntries, found ${enrolled.length}`);
 
   say('6. Enrollment status API (GET /v1/enrollments), served by the enrollments handler');
-  const status = async (taskArn: string) => (await (await fetch(`${api}/v1/enrollments/${taskArn.split('/').pop()}`)).json()) as Record<string, unknown>;
+  // The operator routes need a SigV4 signature (AWS_IAM), here by the local credentials.
+  const operatorGet = (path: string) => signedFetch(`${api}${path}`, { method: 'GET' }, { region: 'us-east-1', credentials: LOCAL_OPERATOR });
+  const status = async (taskArn: string) => (await (await operatorGet(`/v1/enrollments/${taskArn.split('/').pop()}`)).json()) as Record<string, unknown>;
   for (const arn of ratingsTasks) {
     const s = await status(arn);
     console.log(`  ${String(s.taskId)}: ${String(s.phase)} (${String(s.reason)}: ${String(s.detail)}) → ${String(s.namespace)}/${String(s.entryName)} @ ${String(s.address)}`);
@@ -194,7 +198,7 @@ try {
   if (stopped.phase !== 'deregistered' || entries().length !== 1) fail('the stopped task was not deregistered');
 
   say('Listing: GET /v1/enrollments?cluster=demo');
-  const list = (await (await fetch(`${api}/v1/enrollments?cluster=demo`)).json()) as { items: Record<string, unknown>[] };
+  const list = (await (await operatorGet('/v1/enrollments?cluster=demo')).json()) as { items: Record<string, unknown>[] };
   console.log(stringify(list.items.map((i) => ({ task: i.taskId, phase: i.phase, reason: i.reason }))).replace(/^/gm, '  '));
   console.log('\n\x1b[32mDemo complete.\x1b[0m');
 } finally {

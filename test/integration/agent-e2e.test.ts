@@ -12,6 +12,8 @@ import { startAgentProcess, waitForEvent, type AgentProcess } from '../support/a
 import { startCredentialsEndpoint, startTaskMetadataEndpoint, type StandIn } from '../../local/ecs-agent-endpoints.js';
 import { startLocalProcess, type LocalProcess } from '../support/local-process.js';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
+import { LOCAL_OPERATOR } from '../../local/iam-authorizer.js';
+import { signedFetch } from '../../cli/api/signed-fetch.js';
 
 // The whole exchange as it runs in ECS: the agent process with the ECS environment variables
 // pointing at stand-ins for the credentials and metadata endpoints (credentials from moto's
@@ -72,7 +74,7 @@ describe('the agent against the local control plane', () => {
     const { payload } = await jwtVerify(first, createRemoteJWKSet(new URL(discovery.jwks_uri)), { issuer: local.issuer, audience: 'istio-ca' });
     expect(payload).toMatchObject({ sub: 'system:serviceaccount:bookinfo:bookinfo-ratings', 'ecsmesh.io/task-arn': taskArn });
     expect(statSync(tokenPath).mode & 0o777).toBe(0o400);
-    const status = (await (await fetch(`${local.issuer}/v1/enrollments/${taskArn.split('/').pop()}`)).json()) as { onboardingToken?: { jti: string } };
+    const status = (await (await signedFetch(`${local.issuer}/v1/enrollments/${taskArn.split('/').pop()}`, { method: 'GET' }, { region: 'us-east-1', credentials: LOCAL_OPERATOR })).json()) as { onboardingToken?: { jti: string } };
     expect(status.onboardingToken?.jti).toBe(payload.jti);
 
     // A 60 s token is refreshed at about 40 s (two thirds, with jitter).

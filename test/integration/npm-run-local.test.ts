@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/moto.js';
+import { LOCAL_OPERATOR } from '../../local/iam-authorizer.js';
+import { signedFetch } from '../../cli/api/signed-fetch.js';
 
 describe('npm run local', () => {
   it('serves the routes on PORT, prints its URLs, and stops everything on SIGTERM', async () => {
@@ -13,7 +15,7 @@ describe('npm run local', () => {
 
     const deadline = Date.now() + 45_000;
     while (!output.includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    const res = await fetch(`http://127.0.0.1:${port}/v1/enrollments`);
+    const res = await signedFetch(`http://127.0.0.1:${port}/v1/enrollments`, { method: 'GET' }, { region: 'us-east-1', credentials: LOCAL_OPERATOR });
     const body = (await res.json()) as { items: unknown[] };
     child.kill('SIGTERM');
     const code = await exited;
