@@ -9,15 +9,12 @@ import type { Server } from 'node:http';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { spawn } from 'node:child_process';
 import { startCredentialsEndpoint, startTaskMetadataEndpoint } from '../local/ecs-agent-endpoints.js';
-import { OnboardingPolicySchema } from '../shared/core/schemas.js';
 import { freePort } from '../local/moto.js';
 import { startHttpApi } from '../local/http-api.js';
 import { LOCAL_OPERATOR } from '../local/iam-authorizer.js';
@@ -30,27 +27,6 @@ const say = (title: string) => console.log(`\n\x1b[1m== ${title}\x1b[0m`);
 const fail = (message: string): never => {
   throw new Error(`demo check failed: ${message}`);
 };
-
-const POLICY_YAML = `apiVersion: ecsmesh.io/v1alpha1
-kind: OnboardingPolicy
-metadata:
-  name: allow-ratings
-  namespace: bookinfo
-spec:
-  allow:
-  - workloads:
-    - aws:
-        accounts: ['123456789012']
-        regions: [us-east-1]
-        ecs:
-          clusters: [demo]
-          iamRoleTags:
-            team: [ratings]
-    onboardTo:
-    - workloadGroupSelector:
-        matchLabels:
-          app: ratings
-`;
 
 const GROUP_YAML = `apiVersion: networking.istio.io/v1
 kind: WorkloadGroup
@@ -95,12 +71,23 @@ try {
   const ratingsRole = await role('ratings-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
   const intruderRole = await role('intruder-task', { 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
 
-  say('2. An OnboardingPolicy (stored in DynamoDB)');
-  const policy = OnboardingPolicySchema.parse(parseAllDocuments(POLICY_YAML)[0]!.toJS());
-  await DynamoDBDocumentClient.from(new DynamoDBClient(aws)).send(
-    new PutCommand({ TableName: stack.resources.policyTable, Item: { namespace: 'bookinfo', name: policy.metadata.name, revision: 1, document: JSON.stringify(policy) } }),
-  );
-  console.log(POLICY_YAML.replace(/^/gm, '  '));
+  say('2. OnboardingPolicies applied with the operator CLI (SigV4 to the policy API)');
+  // The operator's CLI, as a process: `npm run ecs-mesh -- <args>` with ECS_MESH_API_URL set.
+  const ecsMesh = async (...args: string[]) => {
+    const cli = spawn(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', ECS_MESH_API_URL: api, AWS_ACCESS_KEY_ID: LOCAL_OPERATOR.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_OPERATOR.secretAccessKey, AWS_REGION: 'us-east-1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    cli.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    cli.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((done) => cli.once('exit', done));
+    console.log(`  $ ecs-mesh ${args.join(' ')}\n${out.trimEnd().replace(/^/gm, '    ')}`);
+    if (code !== 0) fail(`ecs-mesh ${args.join(' ')} exited ${code}`);
+    return out;
+  };
+  console.log(readFileSync('examples/policies/bookinfo.yaml', 'utf8').split('\n---')[0]!.replace(/^/gm, '  '));
+  await ecsMesh('policy', 'apply', '-f', 'examples/policies/');
 
   say('3. A WorkloadGroup in the mesh');
   writeFileSync(join(meshDir, 'workloadgroups', 'ratings.yaml'), GROUP_YAML);
@@ -141,6 +128,8 @@ try {
   const refused = await status(intruderTask!);
   console.log(`  ${String(refused.taskId)}: ${String(refused.phase)} ${String(refused.reason)}\n  why: ${String(refused.detail)}`);
   if (refused.phase !== 'rejected' || refused.reason !== 'POLICY_DENIED') fail('the intruder task was not refused with POLICY_DENIED');
+  const explained = await ecsMesh('explain', '--task-arn', intruderTask!);
+  if (!explained.includes('REFUSED: POLICY_DENIED')) fail('explain did not agree with the refusal');
 
   say('8. The service\'s data-plane token (Secrets Manager), verified through the published JWKS');
   const secretId = 'ecs-mesh/bookinfo/ratings';

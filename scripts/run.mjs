@@ -17,6 +17,7 @@ const COMMANDS = {
   package: ['node', 'scripts/package.mjs'],
   bench: ['tsx', 'scripts/bench.ts'],
   agent: ['tsx', 'cli/ecs-mesh-agent.ts'],
+  'ecs-mesh': ['tsx', 'cli/ecs-mesh.ts'],
 };
 
 if (!COMMANDS[command]) {

@@ -1,0 +1,225 @@
+/**
+ * The command line, parsed with node:util's parseArgs into one typed invocation. Global flags may
+ * appear anywhere; each command accepts only its own flags, so a typo is a usage error rather than
+ * a silently ignored option.
+ */
+import { parseArgs } from 'node:util';
+import { namespaceName, objectName } from '../../shared/core/schemas.js';
+import type { EnrollmentQuery, ExplainIdentity, ExplainRequest } from './api-client.js';
+import { UsageError } from './errors.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output.js';
+
+const OPTIONS = {
+  'api-url': { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+  namespace: { type: 'string', short: 'n' },
+  file: { type: 'string', short: 'f', multiple: true },
+  'if-match': { type: 'string' },
+  limit: { type: 'string' },
+  phase: { type: 'string' },
+  cluster: { type: 'string' },
+  'task-arn': { type: 'string' },
+  account: { type: 'string' },
+  'identity-region': { type: 'string' },
+  zone: { type: 'string' },
+  partition: { type: 'string' },
+  'role-arn': { type: 'string' },
+  'role-name': { type: 'string' },
+  'role-tag': { type: 'string', multiple: true },
+  'launch-type': { type: 'string' },
+  group: { type: 'string' },
+  'group-label': { type: 'string', multiple: true },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Values = ReturnType<typeof parse>['values'];
+
+const GLOBAL_OPTIONS: readonly OptionName[] = ['api-url', 'region', 'profile', 'output', 'help'];
+const IDENTITY_OPTIONS = ['account', 'identity-region', 'zone', 'partition', 'role-arn', 'role-name', 'role-tag', 'launch-type'] as const;
+const LAUNCH_TYPES = ['FARGATE', 'EC2', 'EXTERNAL'];
+
+export interface PolicyRef {
+  namespace: string;
+  name: string;
+}
+
+export type Command =
+  | { name: 'help' }
+  | { name: 'policy apply'; files: string[] }
+  | { name: 'policy get'; ref: PolicyRef }
+  | { name: 'policy list'; namespace: string }
+  | { name: 'policy delete'; ref: PolicyRef; ifMatch?: number }
+  | { name: 'policy history'; ref: PolicyRef; limit?: number }
+  | { name: 'explain'; request: ExplainRequest }
+  | { name: 'enrollments list'; query: EnrollmentQuery }
+  | { name: 'enrollments get'; taskId: string };
+
+export interface Invocation {
+  apiUrl?: string;
+  region?: string;
+  profile?: string;
+  output: OutputFormat;
+  command: Command;
+}
+
+const COMMANDS: Record<Exclude<Command['name'], 'help'>, { options: readonly OptionName[]; build: (v: Values, args: string[]) => Command }> = {
+  'policy apply': { options: ['file'], build: (v, args) => (none(args, 'policy apply'), { name: 'policy apply', files: required(v.file?.length ? v.file : undefined, '-f FILE|DIR') }) },
+  'policy get': { options: ['namespace'], build: (v, args) => ({ name: 'policy get', ref: policyRef(one(args, 'policy get', 'NAME'), v.namespace) }) },
+  'policy list': { options: ['namespace'], build: (v, args) => (none(args, 'policy list'), { name: 'policy list', namespace: namespace(required(v.namespace, '-n NAMESPACE')) }) },
+  'policy delete': {
+    options: ['namespace', 'if-match'],
+    build: (v, args) => ({ name: 'policy delete', ref: policyRef(one(args, 'policy delete', 'NAME'), v.namespace), ...optional('ifMatch', count(v['if-match'], '--if-match', 0)) }),
+  },
+  'policy history': {
+    options: ['namespace', 'limit'],
+    build: (v, args) => ({ name: 'policy history', ref: policyRef(one(args, 'policy history', 'NAME'), v.namespace), ...optional('limit', count(v.limit, '--limit', 1)) }),
+  },
+  explain: { options: ['cluster', 'task-arn', 'group', 'group-label', ...IDENTITY_OPTIONS], build: (v, args) => (none(args, 'explain'), { name: 'explain', request: explainRequest(v) }) },
+  'enrollments list': {
+    options: ['cluster', 'namespace', 'phase', 'limit'],
+    build: (v, args) => {
+      none(args, 'enrollments list');
+      const query: EnrollmentQuery = { ...optional('cluster', v.cluster), ...optional('namespace', v.namespace), ...optional('phase', v.phase), ...optional('limit', count(v.limit, '--limit', 1)) };
+      return { name: 'enrollments list', query };
+    },
+  },
+  'enrollments get': { options: [], build: (_v, args) => ({ name: 'enrollments get', taskId: taskId(one(args, 'enrollments get', 'TASK_ID_OR_ARN')) }) },
+};
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+/** Parses argv (without `node script`); throws UsageError. */
+export function parseInvocation(argv: string[]): Invocation {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const output = values.output ?? 'table';
+  if (!isOutputFormat(output)) throw new UsageError(`-o must be one of ${OUTPUT_FORMATS.join(', ')}, not ${output}`);
+  const globals = { ...optional('apiUrl', values['api-url']), ...optional('region', values.region), ...optional('profile', values.profile), output };
+  if (values.help || positionals.length === 0) return { ...globals, command: { name: 'help' } };
+
+  const [group = '', ...rest] = positionals;
+  const name = group === 'explain' ? 'explain' : `${group} ${rest[0] ?? ''}`.trim();
+  const spec = (COMMANDS as Record<string, (typeof COMMANDS)[keyof typeof COMMANDS] | undefined>)[name];
+  if (!spec) {
+    const verbs = Object.keys(COMMANDS).filter((c) => c.startsWith(`${group} `)).map((c) => c.slice(group.length + 1));
+    throw new UsageError(verbs.length > 0 ? `${group} needs one of: ${verbs.join(', ')}` : `unknown command: ${name}`);
+  }
+  const given = (Object.keys(values) as OptionName[]).filter((o) => values[o] !== undefined && !GLOBAL_OPTIONS.includes(o) && !spec.options.includes(o));
+  if (given.length > 0) throw new UsageError(`${name} does not take ${given.map((o) => `--${o}`).join(', ')}`);
+  if (output !== 'table' && name === 'policy apply') throw new UsageError('policy apply prints one line per document; -o is not supported');
+  return { ...globals, command: spec.build(values, group === 'explain' ? rest : rest.slice(1)) };
+}
+
+function isOutputFormat(value: string): value is OutputFormat {
+  return (OUTPUT_FORMATS as readonly string[]).includes(value);
+}
+
+function none(args: string[], command: string): void {
+  if (args.length > 0) throw new UsageError(`${command} takes no argument, got ${args.join(' ')}`);
+}
+
+function one(args: string[], command: string, what: string): string {
+  if (args.length !== 1 || !args[0]) throw new UsageError(`${command} takes exactly one ${what}`);
+  return args[0];
+}
+
+function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`missing ${flag}`);
+  return value;
+}
+
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
+}
+
+function count(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, not ${value}`);
+  return Number(value);
+}
+
+/** `NAME` with -n, or `NS/NAME` (a -n that disagrees is refused rather than guessed between). */
+function policyRef(arg: string, flagNamespace: string | undefined): PolicyRef {
+  const slash = arg.indexOf('/');
+  if (slash < 0) return { namespace: namespace(required(flagNamespace, `-n NAMESPACE (or NAMESPACE/${arg})`)), name: objectNameOf(arg) };
+  const ref = { namespace: namespace(arg.slice(0, slash)), name: objectNameOf(arg.slice(slash + 1)) };
+  if (flagNamespace !== undefined && flagNamespace !== ref.namespace) throw new UsageError(`-n ${flagNamespace} contradicts ${arg}`);
+  return ref;
+}
+
+// Names go into the URL path: checking them here also keeps `..` and `/` out of it.
+function namespace(value: string): string {
+  const result = namespaceName.safeParse(value);
+  if (!result.success) throw new UsageError(`namespace "${value}": ${result.error.issues[0]?.message ?? 'invalid'}`);
+  return value;
+}
+
+function objectNameOf(value: string): string {
+  const result = objectName.safeParse(value);
+  if (!result.success) throw new UsageError(`name "${value}": ${result.error.issues[0]?.message ?? 'invalid'}`);
+  return value;
+}
+
+/** The task id is the last segment of a task ARN (`arn:aws:ecs:r:a:task/cluster/id`). */
+function taskId(arg: string): string {
+  const id = arg.slice(arg.lastIndexOf('/') + 1);
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) throw new UsageError(`"${arg}" is neither an ECS task id nor a task ARN`);
+  return id;
+}
+
+function explainRequest(v: Values): ExplainRequest {
+  const identityGiven = IDENTITY_OPTIONS.filter((o) => v[o] !== undefined);
+  const group = v.group === undefined ? undefined : groupRef(v.group);
+  const labels = v['group-label'] === undefined ? undefined : pairs(v['group-label'], '--group-label');
+  const common = { ...optional('group', group), ...optional('groupLabels', labels) };
+  if (v['task-arn'] !== undefined) {
+    if (identityGiven.length > 0) throw new UsageError(`--task-arn cannot be combined with ${identityGiven.map((o) => `--${o}`).join(', ')}`);
+    // The API refuses it too: a task is evaluated against its WorkloadGroup as it is.
+    if (labels !== undefined) throw new UsageError('--group-label goes only with an identity, not with --task-arn');
+    return { taskArn: v['task-arn'], ...optional('cluster', v.cluster), ...common };
+  }
+  if (identityGiven.length === 0) throw new UsageError('explain needs --task-arn ARN, or an identity (--account, --identity-region, --cluster, --role-arn or --role-name) with --group');
+  if ((v['role-arn'] === undefined) === (v['role-name'] === undefined)) throw new UsageError('explain needs exactly one of --role-arn and --role-name');
+  const launchType = v['launch-type'];
+  if (launchType !== undefined && !LAUNCH_TYPES.includes(launchType)) throw new UsageError(`--launch-type must be one of ${LAUNCH_TYPES.join(', ')}, not ${launchType}`);
+  const identity: ExplainIdentity = {
+    ...optional('partition', v.partition),
+    account: required(v.account, '--account'),
+    region: required(v['identity-region'], '--identity-region'),
+    ...optional('zone', v.zone),
+    cluster: required(v.cluster, '--cluster'),
+    ...optional('launchType', launchType),
+    ...optional('roleArn', v['role-arn']),
+    ...optional('roleName', v['role-name']),
+    ...optional('roleTags', v['role-tag'] === undefined ? undefined : pairs(v['role-tag'], '--role-tag')),
+  };
+  return { identity, group: required(group, '--group NAMESPACE/NAME (with an identity)'), ...optional('groupLabels', labels) };
+}
+
+function groupRef(value: string): { namespace: string; name: string } {
+  const slash = value.indexOf('/');
+  if (slash < 0) throw new UsageError(`--group must be NAMESPACE/NAME, not ${value}`);
+  return { namespace: namespace(value.slice(0, slash)), name: objectNameOf(value.slice(slash + 1)) };
+}
+
+function pairs(list: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} must be KEY=VALUE, not ${item}`);
+    const key = item.slice(0, eq);
+    if (Object.hasOwn(out, key)) throw new UsageError(`${flag} ${key} given twice`);
+    out[key] = item.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+/** `enrollments list` and `enrollments get`: why a task is (or is not) in the mesh. */
+import type { EnrollmentQuery } from '../api-client.js';
+import { EXIT_CODES } from '../errors.js';
+import { renderTable, renderValue } from '../output.js';
+import type { EnrollmentRecord } from '../schemas.js';
+import type { CommandContext, CommandResult } from './context.js';
+
+const COLUMNS = ['task', 'cluster', 'phase', 'reason', 'group', 'address', 'updated'];
+
+/** Prints the matching records; `-o json|yaml` prints them as an array. */
+export async function listEnrollments(query: EnrollmentQuery, ctx: CommandContext): CommandResult {
+  const items = await ctx.client.listEnrollments(query);
+  ctx.stdout(ctx.output === 'table' ? renderTable(COLUMNS, items.map(row)) : renderValue(items, ctx.output));
+  return EXIT_CODES.OK;
+}
+
+/** Prints one task's record, with its detail under the table. */
+export async function getEnrollment(taskId: string, ctx: CommandContext): CommandResult {
+  const record = await ctx.client.getEnrollment(taskId);
+  if (ctx.output !== 'table') {
+    ctx.stdout(renderValue(record, ctx.output));
+    return EXIT_CODES.OK;
+  }
+  const rule = record.policy === undefined ? [] : [`policy: ${record.policy}${record.rule === undefined ? '' : ` rule ${record.rule}`}`];
+  const token = record.onboardingToken ? [`token: ${record.onboardingToken.jti} issued ${record.onboardingToken.issuedAt}, expires ${record.onboardingToken.expiresAt}`] : [];
+  ctx.stdout(renderTable(COLUMNS, [row(record)]) + [`detail: ${record.detail}`, ...rule, ...token].map((l) => `${l}\n`).join(''));
+  return EXIT_CODES.OK;
+}
+
+function row(r: EnrollmentRecord): (string | undefined)[] {
+  const group = r.namespace !== undefined && r.workloadGroup !== undefined ? `${r.namespace}/${r.workloadGroup}` : undefined;
+  return [r.taskId, r.clusterName, r.phase, r.reason, group, r.address, r.updatedAt];
+}

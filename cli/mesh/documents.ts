@@ -1,0 +1,83 @@
+/**
+ * Reads the documents named by `-f FILE|DIR`. A directory contributes its `.yaml`, `.yml` and
+ * `.json` files (not its subdirectories) in name order; a YAML file may hold several documents
+ * separated by `---`. Everything is read and parsed before anything is sent, so a typo in the
+ * last file never leaves the first ones half applied.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { DocumentsError } from './errors.js';
+
+export interface SourceDocument {
+  /** The file, as the user named it (joined with the directory for a DIR). */
+  file: string;
+  /** 1-based position among the file's documents, empty ones counted (so `---` can be counted). */
+  index: number;
+  value: unknown;
+}
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/** Reads every path (relative ones against `cwd`); throws DocumentsError listing every failure. */
+export async function readDocuments(paths: readonly string[], cwd: string): Promise<SourceDocument[]> {
+  const failures: string[] = [];
+  const documents: SourceDocument[] = [];
+  for (const path of paths) {
+    for (const file of await filesOf(path, cwd, failures)) {
+      let text: string;
+      try {
+        text = await readFile(resolve(cwd, file), 'utf8');
+      } catch (error) {
+        failures.push(`${file}: cannot read: ${errnoText(error)}`);
+        continue;
+      }
+      documents.push(...parseFile(file, text, failures));
+    }
+  }
+  if (failures.length > 0) throw new DocumentsError(failures);
+  return documents;
+}
+
+async function filesOf(path: string, cwd: string, failures: string[]): Promise<string[]> {
+  try {
+    if (!(await stat(resolve(cwd, path))).isDirectory()) return [path];
+    const entries = await readdir(resolve(cwd, path), { withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile() && EXTENSIONS.has(extname(e.name).toLowerCase()))
+      .map((e) => e.name)
+      .sort()
+      .map((name) => join(path, name));
+  } catch (error) {
+    failures.push(`${path}: cannot read: ${errnoText(error)}`);
+    return [];
+  }
+}
+
+function parseFile(file: string, text: string, failures: string[]): SourceDocument[] {
+  if (extname(file).toLowerCase() === '.json') {
+    if (text.trim() === '') return [];
+    try {
+      return [{ file, index: 1, value: JSON.parse(text) as unknown }];
+    } catch (error) {
+      failures.push(`${file}: document 1: ${(error as Error).message}`);
+      return [];
+    }
+  }
+  const out: SourceDocument[] = [];
+  parseAllDocuments(text).forEach((doc, i) => {
+    const [first] = doc.errors;
+    if (first) failures.push(`${file}: document ${i + 1}: ${first.message.split('\n')[0]}`);
+    else {
+      // `---` with nothing (or only comments) after it parses as a null document: skip it.
+      const value = doc.toJS() as unknown;
+      if (value !== null && value !== undefined) out.push({ file, index: i + 1, value });
+    }
+  });
+  return out;
+}
+
+function errnoText(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code === 'ENOENT' ? 'no such file or directory' : (code ?? message);
+}

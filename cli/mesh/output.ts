@@ -1,0 +1,34 @@
+/** Plain-text tables and the `-o json|yaml` renderings. No terminal tricks: output pipes cleanly. */
+import { stringify } from 'yaml';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** A missing value in a table cell. */
+export const NONE = '-';
+
+/** Columns padded to their widest cell plus two spaces; the header is in capitals; no trailing blanks. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly (string | number | undefined)[])[]): string {
+  const cells = [headers.map((h) => h.toUpperCase()), ...rows.map((row) => headers.map((_, i) => cellText(row[i])))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
+  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('').trimEnd() + '\n').join('');
+}
+
+function cellText(value: string | number | undefined): string {
+  return value === undefined || value === '' ? NONE : String(value);
+}
+
+/** One value as indented JSON or a YAML document. */
+export function renderValue(value: unknown, format: 'json' | 'yaml'): string {
+  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value);
+}
+
+/** A list as a JSON array, or as a multi-document YAML stream (`---` between documents). */
+export function renderList(values: readonly unknown[], format: 'json' | 'yaml'): string {
+  return format === 'json' ? `${JSON.stringify(values, null, 2)}\n` : values.map(toYaml).join('---\n');
+}
+
+// lineWidth 0: never fold long strings (ARNs, details), so the output stays greppable.
+function toYaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0 });
+}

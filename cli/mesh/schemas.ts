@@ -1,0 +1,105 @@
+/**
+ * The API's answers as the contract describes them. Objects are loose: fields this CLI does not
+ * know are kept (and printed by `-o json|yaml`) but never required, so a newer server still works
+ * while a broken answer fails with the field named instead of a crash further on.
+ */
+import * as z from 'zod/mini';
+import '../../shared/core/zod-messages.js';
+
+const document = () => z.record(z.string(), z.unknown());
+
+export const PolicyItemSchema = z.looseObject({
+  namespace: z.string(),
+  name: z.string(),
+  revision: z.number(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  valid: z.boolean(),
+  problem: z.optional(z.string()),
+  policy: document(),
+});
+export type PolicyItem = z.infer<typeof PolicyItemSchema>;
+
+export const PolicyListSchema = z.looseObject({ items: z.array(PolicyItemSchema), count: z.number() });
+
+export const CHANGES = ['created', 'updated', 'unchanged'] as const;
+export type Change = (typeof CHANGES)[number];
+
+export const PutAnswerSchema = z.looseObject({ ...PolicyItemSchema.shape, change: z.enum(CHANGES) });
+export type PutAnswer = z.infer<typeof PutAnswerSchema>;
+
+export const DeleteAnswerSchema = z.looseObject({ namespace: z.string(), name: z.string(), revision: z.number(), deleted: z.literal(true) });
+export type DeleteAnswer = z.infer<typeof DeleteAnswerSchema>;
+
+export const HistoryItemSchema = z.looseObject({
+  revision: z.number(),
+  action: z.string(),
+  actor: z.string(),
+  at: z.string(),
+  before: z.nullable(document()),
+  after: z.nullable(document()),
+});
+export type HistoryItem = z.infer<typeof HistoryItemSchema>;
+export const HistoryListSchema = z.looseObject({ items: z.array(HistoryItemSchema), count: z.number() });
+
+const TraceEntrySchema = z.looseObject({
+  policy: z.string(),
+  revision: z.optional(z.number()),
+  result: z.string(),
+  rule: z.optional(z.number()),
+  reasons: z.array(z.string()),
+});
+
+export const ExplainAnswerSchema = z.looseObject({
+  allowed: z.boolean(),
+  outcome: z.string(),
+  reason: z.string(),
+  detail: z.string(),
+  policy: z.optional(z.string()),
+  rule: z.optional(z.number()),
+  group: z.optional(z.looseObject({ namespace: z.string(), name: z.string() })),
+  trace: z.array(TraceEntrySchema),
+});
+export type ExplainAnswer = z.infer<typeof ExplainAnswerSchema>;
+
+export const EnrollmentRecordSchema = z.looseObject({
+  taskId: z.string(),
+  taskArn: z.string(),
+  clusterArn: z.string(),
+  clusterName: z.string(),
+  version: z.number(),
+  phase: z.string(),
+  reason: z.string(),
+  detail: z.string(),
+  lastStatus: z.string(),
+  desiredStatus: z.string(),
+  namespace: z.optional(z.string()),
+  workloadGroup: z.optional(z.string()),
+  entryName: z.optional(z.string()),
+  address: z.optional(z.string()),
+  roleArn: z.optional(z.string()),
+  policy: z.optional(z.string()),
+  rule: z.optional(z.number()),
+  updatedAt: z.string(),
+  onboardingToken: z.optional(z.looseObject({ jti: z.string(), issuedAt: z.string(), expiresAt: z.string(), kid: z.string() })),
+});
+export type EnrollmentRecord = z.infer<typeof EnrollmentRecordSchema>;
+export const EnrollmentListSchema = z.looseObject({ items: z.array(EnrollmentRecordSchema), count: z.number() });
+
+/** Every error body: ours carry `reason`; API Gateway's own carry only `message`. */
+export const ErrorBodySchema = z.looseObject({
+  reason: z.optional(z.string()),
+  message: z.optional(z.string()),
+  problems: z.optional(z.array(z.looseObject({ pointer: z.string(), message: z.string() }))),
+  currentRevision: z.optional(z.number()),
+});
+
+interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+/** `path: message` for each issue, joined; the path uses JSON-pointer-like dots (`items.0.revision`). */
+export function describeIssues(issues: readonly Issue[]): string {
+  return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${/received undefined$/.test(i.message) ? 'required' : i.message}`).join('; ');
+}

@@ -1,0 +1,56 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readDocuments } from '../../cli/mesh/documents.js';
+import { DocumentsError } from '../../cli/mesh/errors.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ecs-mesh-docs-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('readDocuments', () => {
+  it('numbers documents by their place in the file, empty ones counted but skipped', async () => {
+    await writeFile(join(dir, 'p.yml'), '---\na: 1\n---\n# only a comment\n---\nb: 2\n');
+
+    const documents = await readDocuments(['p.yml'], dir);
+
+    expect(documents).toEqual([
+      { file: 'p.yml', index: 1, value: { a: 1 } },
+      { file: 'p.yml', index: 3, value: { b: 2 } },
+    ]);
+  });
+
+  it('reads a directory non-recursively, by name, .yaml .yml and .json only', async () => {
+    await writeFile(join(dir, 'b.json'), '{"b": 1}');
+    await writeFile(join(dir, 'a.YAML'), 'a: 1');
+    await writeFile(join(dir, 'c.yml'), 'c: 1');
+    await writeFile(join(dir, 'd.txt'), 'd: 1');
+    await writeFile(join(dir, 'empty.json'), '  \n');
+    await mkdir(join(dir, 'sub.yaml'));
+
+    const documents = await readDocuments(['.'], dir);
+
+    expect(documents.map((d) => [d.file, d.value])).toEqual([
+      ['a.YAML', { a: 1 }],
+      ['b.json', { b: 1 }],
+      ['c.yml', { c: 1 }],
+    ]);
+  });
+
+  it('names every file and document it cannot read or parse', async () => {
+    await writeFile(join(dir, 'dup.yaml'), 'a: 1\n---\nb: 1\nb: 2\n');
+    await writeFile(join(dir, 'bad.json'), '{"a": }');
+
+    const failure = await readDocuments(['dup.yaml', 'bad.json', 'nope'], dir).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DocumentsError);
+    const failures = (failure as DocumentsError).failures;
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatch(/^dup\.yaml: document 2: Map keys must be unique/);
+    expect(failures[1]).toMatch(/^bad\.json: document 1: /);
+    expect(failures[2]).toBe('nope: cannot read: no such file or directory');
+  });
+});
