@@ -10,24 +10,22 @@ import { buildExchangeDeps, createAwsClients } from '../../shared/adapters/wirin
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { exchangeToken, type ExchangeDeps } from '../../shared/app/exchange-token.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
+import { json, requestBody } from '../http/responses.js';
 import { EXCHANGE_STATUS } from './status.js';
 
-const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-  body: JSON.stringify(body),
-});
+// Tokens and refusals alike are never cached.
+const noStore = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => json(statusCode, body, { 'cache-control': 'no-store', ...headers });
 
 /** Builds the handler around ready dependencies (tests and the local stack use this). */
 export function createAuthHandler(deps: ExchangeDeps, logger: Logger, metrics: Metrics) {
   return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    const body = requestBody(event);
     const outcome = await exchangeToken({ body, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown' }, deps, new Date());
     metrics.addMetric(`exchange_${outcome.ok ? 'ISSUED' : outcome.reason}`, MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
-    if (outcome.ok) return json(200, outcome.body);
+    if (outcome.ok) return noStore(200, outcome.body);
     const retry: Record<string, string> = outcome.retryAfterSeconds ? { 'retry-after': String(outcome.retryAfterSeconds) } : {};
-    return json(EXCHANGE_STATUS[outcome.reason], { reason: outcome.reason, message: outcome.detail }, retry);
+    return noStore(EXCHANGE_STATUS[outcome.reason], { reason: outcome.reason, message: outcome.detail }, retry);
   })
     .use(injectLambdaContext(logger))
     .use(internalErrorAs500(logger, 'auth exchange'));

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import { PHASES } from '../../shared/core/enrollment.js';
 import type { EnrollmentStore } from '../../shared/ports.js';
+import { json, problem } from '../http/responses.js';
 
 
 const ListQuery = z.strictObject({
@@ -17,12 +18,6 @@ const ListQuery = z.strictObject({
 });
 const TaskId = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an ECS task id'));
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
-const problem = (statusCode: number, reason: string, message: string) => json(statusCode, { reason, message });
 
 /** Answers GET /v1/enrollments and GET /v1/enrollments/{taskId}. */
 export async function routeEnrollmentRequest(event: APIGatewayProxyEventV2, store: EnrollmentStore): Promise<APIGatewayProxyStructuredResultV2> {

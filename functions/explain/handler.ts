@@ -12,7 +12,7 @@ import { buildExplainDeps, createAwsClients } from '../../shared/adapters/wiring
 import { explainDecision, type ExplainDeps } from '../../shared/app/explain-decision.js';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
-import { json, problem } from '../http/responses.js';
+import { json, problem, requestBody } from '../http/responses.js';
 import { parseExplainRequest } from './request.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -24,7 +24,7 @@ export function createExplainHandler(deps: ExplainDeps, logger: Logger) {
     const caller = event.requestContext.authorizer?.iam?.userArn;
     if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: explain requires AWS_IAM (SigV4) authorization');
     if (event.requestContext.http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-    const text = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const text = requestBody(event);
     if (Buffer.byteLength(text) > MAX_BODY_BYTES) return problem(413, 'BODY_TOO_LARGE', `the request is at most ${MAX_BODY_BYTES} bytes`);
     const body = parseJsonStrict(text);
     if (!body.ok) return problem(400, 'MALFORMED_BODY', `body must be one JSON object: ${body.detail}`);

@@ -4,15 +4,12 @@
  */
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
-import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from '../../shared/core/schemas.js';
+import { ECS_CLUSTER_NAME as CLUSTER, IAM_ROLE_NAME as ROLE_NAME, LABEL_KEY, LABEL_VALUE, REGION_SHAPE as REGION, namespaceName, objectName } from '../../shared/core/schemas.js';
 import type { ExplainRequest } from '../../shared/app/explain-decision.js';
 import { clusterOfTaskArn } from '../../shared/app/explain-decision.js';
 import { problemsOf, sortByPointer, type ValidationProblem } from '../../shared/core/validation-problems.js';
 
 const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
-const CLUSTER = /^[A-Za-z0-9_-]{1,255}$/;
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\x21-\x7e]{0,510}\/)?([\w+=,.@-]{1,64})$/;
 const TASK_ARN = /^arn:(aws|aws-cn|aws-us-gov):ecs:[a-z0-9-]+:\d{12}:task\/[A-Za-z0-9_-]+(\/[A-Za-z0-9-]{1,64})?$/;
 

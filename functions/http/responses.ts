@@ -10,6 +10,12 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
 export const problem = (statusCode: number, reason: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
   json(statusCode, { reason, message, ...extra }, headers);
 
+/** The request body as text (API Gateway base64-encodes bodies it deems binary). */
+export function requestBody(event: { body?: string; isBase64Encoded?: boolean }): string {
+  if (event.body === undefined) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
 /** Header lookup regardless of case (API Gateway lower-cases them, other callers may not). */
 export function header(headers: Record<string, string | undefined> | undefined, name: string): string | undefined {
   const wanted = name.toLowerCase();

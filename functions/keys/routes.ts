@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import type { Log } from '../../shared/app/log.js';
 import type { KeySetChange } from '../../shared/core/signing-keys.js';
+import { json } from '../http/responses.js';
 
 export const ROTATE_PATH = '/v1/keys/rotate';
 
@@ -28,11 +29,6 @@ export async function rotateAudited(store: KeyRotator, log: Log, trigger: string
   return change;
 }
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
 
 /** Answers POST /v1/keys/rotate with `{ outcome, activeKid, retiredKids, prunedKids }`. */
 export async function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, store: KeyRotator, log: Log, now: Date): Promise<APIGatewayProxyStructuredResultV2> {

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parseAllDocuments } from 'yaml';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
-import { header } from '../http/responses.js';
+import { header, requestBody } from '../http/responses.js';
 
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
 
@@ -15,7 +15,7 @@ export type DocumentBody = { ok: true; document: unknown } | { ok: false; status
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 
 export function readDocumentBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded' | 'headers'>): DocumentBody {
-  const text = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const text = requestBody(event);
   if (Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) return { ok: false, status: 413, reason: 'BODY_TOO_LARGE', message: `a policy document is at most ${MAX_DOCUMENT_BYTES} bytes` };
   if (text.trim() === '') return malformed('the body is empty: send one OnboardingPolicy document as JSON or YAML');
   const mediaType = (header(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();

@@ -65,16 +65,20 @@ const labelSelector = z.strictObject({
   ),
 });
 
+/** AWS's own limits on the names policies and explain requests carry. */
+export const ECS_CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+export const IAM_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+export const REGION_SHAPE = /^[a-z]{2}(-[a-z0-9]+)+$/;
+
 const ecsMatcher = z.strictObject({
-  clusters: optionalList(literal(/^[A-Za-z0-9_-]{1,255}$/, 'an ECS cluster name (1-255 letters, digits, - or _)')),
-  iamRoleNames: optionalList(literal(/^[\w+=,.@-]{1,64}$/, 'an IAM role name (1-64 characters of \\w+=,.@-), not an ARN')),
+  clusters: optionalList(literal(ECS_CLUSTER_NAME, 'an ECS cluster name (1-255 letters, digits, - or _)')),
+  iamRoleNames: optionalList(literal(IAM_ROLE_NAME, 'an IAM role name (1-64 characters of \\w+=,.@-), not an ARN')),
   iamRoleTags: z.optional(z.record(iamTagKey, z.array(iamTagValue))),
 });
 
 /** Tetrate's schema also matches EC2 instances; we accept it but it never matches an ECS task. */
 const ec2Matcher = z.looseObject({});
 
-const REGION_SHAPE = /^[a-z]{2}(-[a-z0-9]+)+$/;
 const awsMatcher = z.strictObject({
   partitions: optionalList(z.enum(['aws', 'aws-cn', 'aws-us-gov'])),
   accounts: z.array(literal(/^\d{12}$/, 'an explicit 12-digit account id')).check(z.minLength(1, 'must list at least one explicit 12-digit account id')),
