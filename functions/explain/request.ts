@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import { ECS_CLUSTER_NAME as CLUSTER, IAM_ROLE_NAME as ROLE_NAME, LABEL_KEY, LABEL_VALUE, REGION_SHAPE as REGION, namespaceName, objectName } from '../../shared/core/schemas.js';
 import type { ExplainRequest } from '../../shared/app/explain-decision.js';
-import { clusterOfTaskArn } from '../../shared/app/explain-decision.js';
+import { clusterNameFromTaskArn } from '../../shared/core/task.js';
 import { problemsOf, sortByPointer, type ValidationProblem } from '../../shared/core/validation-problems.js';
 
 const ACCOUNT = /^\d{12}$/;
@@ -55,7 +55,7 @@ const ExplainBody = z
     z.superRefine((body, ctx) => {
       const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', input: body, path: [path], message });
       if ((body.taskArn === undefined) === (body.identity === undefined)) issue('taskArn', 'give exactly one of taskArn or identity');
-      if (body.taskArn && !clusterOfTaskArn(body.taskArn) && !body.cluster) issue('cluster', 'required with a short task ARN (task/<id>), which does not name its cluster');
+      if (body.taskArn && !clusterNameFromTaskArn(body.taskArn) && !body.cluster) issue('cluster', 'required with a short task ARN (task/<id>), which does not name its cluster');
       if (body.taskArn && body.groupLabels) issue('groupLabels', 'only with an identity: a task is evaluated against its WorkloadGroup as it is');
     }),
   );
@@ -68,7 +68,7 @@ export function parseExplainRequest(body: unknown): ParsedExplainRequest {
   const { taskArn, cluster, identity, group, groupLabels } = parsed.data;
   const ref = typeof group === 'string' ? { namespace: group.split('/')[0]!, name: group.split('/')[1]! } : group;
   const common = { ...(ref ? { group: ref } : {}), ...(groupLabels ? { groupLabels } : {}) };
-  if (taskArn) return { ok: true, request: { subject: { taskArn, clusterName: clusterOfTaskArn(taskArn) ?? cluster! }, ...common } };
+  if (taskArn) return { ok: true, request: { subject: { taskArn, clusterName: clusterNameFromTaskArn(taskArn) ?? cluster! }, ...common } };
   const id = identity!;
   const roleArn = id.roleArn ?? `arn:${id.partition}:iam::${id.account}:role/${id.roleName}`;
   return {

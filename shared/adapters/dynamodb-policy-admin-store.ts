@@ -5,11 +5,11 @@
  * operators can never both win and no change goes unaudited.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PolicyConflictError } from '../errors.js';
 import type { PolicyAdminStore, PolicyChange, PolicyRecord, PolicyWrite } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
-import { toStoredPolicy, type StoredPolicyItem } from './dynamodb-policy-store.js';
+import { queryNamespace, toStoredPolicy, type StoredPolicyItem } from './dynamodb-policy-store.js';
 
 interface PolicyItem extends StoredPolicyItem {
   updatedAt?: string;
@@ -41,14 +41,8 @@ export class DynamoDbPolicyAdminStore implements PolicyAdminStore {
   }
 
   async list(namespace: string): Promise<PolicyRecord[]> {
-    const items = await this.queryAll<PolicyItem>({
-      TableName: this.policyTable,
-      KeyConditionExpression: '#ns = :ns',
-      ExpressionAttributeNames: { '#ns': 'namespace' },
-      ExpressionAttributeValues: { ':ns': namespace },
-      ConsistentRead: true,
-    });
-    return items.map(toRecord);
+    // Consistent: an operator listing right after a write sees it.
+    return (await queryNamespace<PolicyItem>(this.client, this.policyTable, namespace, true)).map(toRecord);
   }
 
   async write(change: PolicyWrite): Promise<number> {
@@ -119,17 +113,6 @@ export class DynamoDbPolicyAdminStore implements PolicyAdminStore {
   private async lastAuditedRevision(namespace: string, name: string): Promise<number> {
     const [latest] = await this.history(namespace, name, 1);
     return latest?.revision ?? 0;
-  }
-
-  private async queryAll<T>(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<T[]> {
-    const items: T[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out: QueryCommandOutput = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start })).catch((e: unknown) => translateAwsError(e, 'dynamodb:Query'));
-      items.push(...((out.Items ?? []) as T[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
   }
 }
 

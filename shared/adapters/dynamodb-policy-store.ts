@@ -30,27 +30,31 @@ export class DynamoDbPolicyStore implements PolicyStore {
   }
 
   listPolicies(namespace: string): Promise<StoredPolicy[]> {
-    return this.cache.getOrLoad(namespace, async () => {
-      const items: StoredPolicyItem[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out: QueryCommandOutput = await this.client
-          .send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: '#ns = :ns',
-              ExpressionAttributeNames: { '#ns': 'namespace' },
-              ExpressionAttributeValues: { ':ns': namespace },
-              ExclusiveStartKey: start,
-            }),
-          )
-          .catch((e: unknown) => translateAwsError(e, 'dynamodb:Query'));
-        items.push(...((out.Items ?? []) as StoredPolicyItem[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return items.map(toStoredPolicy);
-    });
+    return this.cache.getOrLoad(namespace, async () => (await queryNamespace<StoredPolicyItem>(this.client, this.tableName, namespace, false)).map(toStoredPolicy));
   }
+}
+
+/** Every item of a namespace's partition, following Query's pages. */
+export async function queryNamespace<T extends StoredPolicyItem>(client: DynamoDBDocumentClient, tableName: string, namespace: string, consistentRead: boolean): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out: QueryCommandOutput = await client
+      .send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: '#ns = :ns',
+          ExpressionAttributeNames: { '#ns': 'namespace' },
+          ExpressionAttributeValues: { ':ns': namespace },
+          ConsistentRead: consistentRead,
+          ExclusiveStartKey: start,
+        }),
+      )
+      .catch((e: unknown) => translateAwsError(e, 'dynamodb:Query'));
+    items.push(...((out.Items ?? []) as T[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** Validates a stored document; a corrupt one is reported, never trusted. */

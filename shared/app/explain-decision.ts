@@ -104,10 +104,3 @@ async function roleOf(facts: IdentityFacts, deps: ExplainDeps): Promise<RoleFact
 function refusal(reason: Reason, detail: string): Explanation {
   return { allowed: false, outcome: 'rejected', reason, detail, trace: [] };
 }
-
-/** The cluster a task ARN names (long ARN format), if any. */
-export function clusterOfTaskArn(taskArn: string): string | undefined {
-  const parsed = parseArn(taskArn);
-  const parts = parsed?.resource.split('/') ?? [];
-  return parts.length === 3 ? parts[1] : undefined;
-}

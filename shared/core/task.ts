@@ -72,6 +72,13 @@ export function taskIdFromArn(taskArn: string): string | undefined {
   return id && /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : undefined;
 }
 
+/** The cluster a long-format task ARN (`task/<cluster>/<id>`) names; `undefined` for the old `task/<id>`. */
+export function clusterNameFromTaskArn(taskArn: string): string | undefined {
+  const parsed = parseArn(taskArn);
+  const parts = parsed?.service === 'ecs' ? parsed.resource.split('/') : [];
+  return parts.length === 3 && parts[0] === 'task' ? parts[1] || undefined : undefined;
+}
+
 /** `arn:...:cluster/<name>` → `<name>`. */
 export function clusterNameFromArn(clusterArn: string): string | undefined {
   const parsed = parseArn(clusterArn);
