@@ -86,30 +86,41 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     }
   }
 
+  /**
+   * One conditional update, so a concurrent exchange or task event can never be mistaken for a
+   * stop: it attaches the token to a live record, or creates a version-0 `pending` record (which
+   * the first task event supersedes) when none exists yet. The condition fails only on a
+   * tombstone, and the record ECS's events left is what the answer is decided from.
+   */
   async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<boolean> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { taskId: task.taskId },
-            UpdateExpression: 'SET onboardingToken = :token',
-            ConditionExpression: 'attribute_exists(taskId) AND NOT #phase IN (:draining, :deregistered)',
-            ExpressionAttributeNames: { '#phase': 'phase' },
-            ExpressionAttributeValues: { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
-      }
-      if (await this.get(task.taskId)) return false; // it exists, so it is a tombstone
-      // No event processed yet for this task: a version-0 record that the first event supersedes.
-      await this.put({ ...task, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING, detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString() }).catch((error: unknown) => {
-        if (!(error instanceof VersionConflictError)) throw error;
-      });
+    const placeholder: Omit<EnrollmentRecord, 'taskId'> = {
+      taskArn: task.taskArn, clusterArn: task.clusterArn, clusterName: task.clusterName, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING,
+      detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString(),
+    };
+    const names: Record<string, string> = { '#phase': 'phase' };
+    const values: Record<string, unknown> = { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' };
+    const sets = ['onboardingToken = :token'];
+    for (const [field, value] of Object.entries(placeholder)) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
     }
-    return false;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { taskId: task.taskId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(taskId) OR NOT #phase IN (:draining, :deregistered)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false; // the record is a tombstone: the task stopped
+      return translateAwsError(error, 'UpdateItem');
+    }
   }
 
   async list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]> {

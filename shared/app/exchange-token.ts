@@ -1,7 +1,8 @@
 /**
  * The auth exchange (DESIGN §7): a sidecar proves its task's IAM identity with a signed
- * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (parsing,
- * rate limits, replay) so no hostile or looping client spends the account's STS quota.
+ * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (the
+ * per-source limit, parsing, replay) so no hostile client spends the account's STS quota; the
+ * per-task limit counts only callers STS has proven, so naming a task spends nothing of its own.
  */
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
@@ -13,7 +14,7 @@ import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigne
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { EnrollmentDeps } from './deps.js';
 import type { Log } from './log.js';
-import { verifyTaskCaller } from './verify-task-caller.js';
+import { checkCallerClaim, verifyTaskCaller } from './verify-task-caller.js';
 
 export interface ExchangeSettings {
   audience: string;
@@ -85,20 +86,24 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   if (!validated.ok) return validated;
   const exchange = validated.value;
   Object.assign(audit, { taskArn: exchange.taskArn, accessKeyId: exchange.accessKeyId });
-  if (!(await deps.guard.withinLimit(`task#${exchange.taskId}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
-    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
   const keepUntil = new Date(exchange.signedAt.getTime() + (settings.maxAgeSeconds + settings.maxSkewSeconds) * 1000);
   if (!(await deps.guard.claimSignature(exchange.replayKey, keepUntil))) return refuse(EXCHANGE_REASONS.REPLAY, 'this signed request was already used');
 
-  let caller;
+  let identity;
   try {
-    caller = await deps.sts.verify(exchange.sts);
+    identity = await deps.sts.verify(exchange.sts);
   } catch (error) {
     if (error instanceof StsRejectedError) return refuse(EXCHANGE_REASONS.STS_REJECTED, 'STS refused the signed request');
     if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
     return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
-  const verified = await verifyTaskCaller(caller, exchange, settings.allowedAccounts, deps);
+  const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts);
+  if (!claim.ok) return claim;
+  // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
+  // by naming it; a looping agent is still stopped before the IAM and ECS calls.
+  if (!(await deps.guard.withinLimit(`task#${claim.caller.arn}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
+    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
+  const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps);
   if (!verified.ok) return verified;
   const { role, task } = verified;
   audit.roleArn = role.arn;

@@ -62,6 +62,8 @@ export const EXCHANGE_REASONS = {
   /** ECS names a task role's session after the task id: this session is another task's. */
   SESSION_MISMATCH: 'SESSION_MISMATCH',
   TASK_NOT_RUNNING: 'TASK_NOT_RUNNING',
+  /** ECS describes the task id under another partition, region, account or cluster than claimed. */
+  TASK_ARN_MISMATCH: 'TASK_ARN_MISMATCH',
   TASK_ROLE_MISMATCH: 'TASK_ROLE_MISMATCH',
   CLUSTER_NOT_ALLOWED: 'CLUSTER_NOT_ALLOWED',
   /** Neither the request, the task nor its role names a WorkloadGroup. */

@@ -105,3 +105,22 @@ export interface TaskStateChangeEvent extends Omit<EcsTaskDescription, 'tags'> {
   version: number;
   stoppedReason?: string;
 }
+
+/**
+ * Compares the whole described task with the claimed ARN: ECS answers by task id, so a claim
+ * naming another partition, region, account or cluster must not borrow a real task's identity.
+ */
+export function describedTaskMismatch(claimedTaskArn: string, claimedCluster: string, task: Pick<EcsTaskDescription, 'taskArn' | 'clusterArn'>): string | undefined {
+  const claimed = parseArn(claimedTaskArn);
+  const described = parseArn(task.taskArn);
+  if (!claimed || !described) return 'the described task ARN is not an ARN';
+  for (const field of ['partition', 'region', 'accountId'] as const)
+    if (claimed[field] !== described[field]) return `${field} ${claimed[field]} is not ${described[field]}`;
+  if (taskIdFromArn(claimedTaskArn) !== taskIdFromArn(task.taskArn)) return 'the task id differs';
+  const describedCluster = clusterNameFromArn(task.clusterArn);
+  if (!describedCluster) return 'the task has no cluster';
+  if (describedCluster !== claimedCluster) return `cluster ${claimedCluster} is not ${describedCluster}`;
+  const clusterArn = parseArn(task.clusterArn);
+  if (clusterArn?.partition !== described.partition || clusterArn.region !== described.region || clusterArn.accountId !== described.accountId) return 'the task’s cluster is elsewhere';
+  return undefined;
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -19,6 +20,13 @@ let untaggedDef: string;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: unknown) => Buffer.from(String(s), 'base64').toString('utf8');
 const taskId = (arn: string) => arn.split('/').pop()!;
+
+/** Rate limits count per clock minute: start a burst well inside one, so it is counted in one window. */
+async function awayFromMinuteEdge(): Promise<number> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 8000) await new Promise((r) => setTimeout(r, left + 100));
+  return Date.now();
+}
 
 /** A running task of the allowed service and its role's credentials, as the agent would have them. */
 async function runningTask(def = taskDef, roleArn = allowedRole): Promise<{ taskArn: string; creds: AwsCredentials }> {
@@ -192,14 +200,66 @@ describe('POST /v1/auth/exchange', () => {
     expect(x.stsCalls.length).toBe(before);
   });
 
-  it('rate-limits a looping agent per task before spending STS calls', async () => {
+  it('rate-limits a looping agent per task once STS has proven it, before the IAM and ECS calls', async () => {
     const { taskArn, creds } = await runningTask();
+    const t0 = await awayFromMinuteEdge();
     const answers = [];
-    for (let i = 0; i < 12; i++) answers.push(await x.exchange(await x.sign(creds, taskArn, { signingDate: new Date(Date.now() - i * 1000) }), `10.1.1.${i}`));
+    for (let i = 0; i < 12; i++) answers.push(await x.exchange(await x.sign(creds, taskArn, { signingDate: new Date(t0 - i * 1000) }), `10.1.1.${i}`));
 
     const limited = answers.filter((a) => a.status === 429);
-    expect(limited.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(10);
+    expect(limited).toHaveLength(2);
     expect(limited[0]).toMatchObject({ json: { reason: 'RATE_LIMITED' }, headers: { 'retry-after': '60' } });
+  });
+
+  describe('no one can spend a task’s budget by naming it', () => {
+    const madeUp = (): AwsCredentials => ({ accessKeyId: `AKIA${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`, secretAccessKey: randomUUID() });
+
+    it('still serves the task after 12 requests naming it with made-up credentials', async () => {
+      const victim = await runningTask();
+      const t0 = await awayFromMinuteEdge();
+      for (let i = 0; i < 12; i++) await x.exchange(await x.sign(madeUp(), victim.taskArn, { signingDate: new Date(t0 - i * 1000) }), `10.2.2.${i}`);
+
+      const own = await x.exchange(await x.sign(victim.creds, victim.taskArn));
+
+      expect({ status: own.status, reason: own.json.reason }).toEqual({ status: 200, reason: undefined });
+    });
+
+    it("still serves the task after 12 requests naming it from another role's session named after it", async () => {
+      const victim = await runningTask();
+      const impostor = await x.assumeTaskRole(otherRole, taskId(victim.taskArn));
+      const t0 = await awayFromMinuteEdge();
+      const refused = [];
+      for (let i = 0; i < 12; i++) refused.push(await x.exchange(await x.sign(impostor, victim.taskArn, { signingDate: new Date(t0 - i * 1000) }), `10.3.3.${i}`));
+
+      const own = await x.exchange(await x.sign(victim.creds, victim.taskArn));
+
+      expect(new Set(refused.map((r) => r.json.reason))).toEqual(new Set(['TASK_ROLE_MISMATCH', 'RATE_LIMITED']));
+      expect(own.status).toBe(200);
+    });
+  });
+
+  describe('the claimed task ARN must be the described one, field by field', () => {
+    const claimed = (taskArn: string, edit: (parts: string[]) => void) => {
+      const parts = taskArn.split(':');
+      edit(parts);
+      return parts.join(':');
+    };
+    it.each([
+      ['another region', (parts: string[]): void => void (parts[3] = 'eu-west-1'), 403, 'TASK_ARN_MISMATCH'],
+      ['another partition', (parts: string[]): void => void (parts[1] = 'aws-cn'), 403, 'ACCOUNT_NOT_ALLOWED'],
+      // ECS is asked in the claimed cluster, which does not hold the task.
+      ['another cluster', (parts: string[]): void => void (parts[5] = parts[5]!.replace('task/prod/', 'task/staging/')), 403, 'TASK_NOT_RUNNING'],
+      ['the short form (the default cluster)', (parts: string[]): void => void (parts[5] = parts[5]!.replace('task/prod/', 'task/')), 403, 'TASK_NOT_RUNNING'],
+    ] as const)('refuses a task ARN naming %s with the real task id', async (_name, edit, status, reason) => {
+      const { taskArn, creds } = await runningTask();
+      const forged = claimed(taskArn, edit);
+
+      const res = await x.exchange(await x.sign(creds, forged));
+
+      expect({ status: res.status, reason: res.json.reason }).toEqual({ status, reason });
+      expect(res.json).not.toHaveProperty('token');
+    });
   });
 
   it('audits every decision with its reason and never a token', async () => {
