@@ -21,12 +21,23 @@ export interface Route {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** A request API Gateway itself refuses, before any handler: answered as it answers. */
+class GatewayRefusal extends Error {
+  constructor(
+    readonly status: 400 | 413,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+const GATEWAY_MESSAGES = { 400: 'Bad Request', 413: 'Request Entity Too Large' } as const;
+
 /** Starts the server; resolves once it listens. */
 export async function startHttpApi(routes: Route[], port: number, host = '127.0.0.1'): Promise<Server> {
   const compiled = routes.map((r) => ({ ...r, pattern: new RegExp(`^${r.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`) }));
   const server = createServer((req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', `http://${host}`);
+      const url = parseRequestUrl(req.url, host);
       const method = req.method ?? 'GET';
       const match = compiled.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m);
       if (!match) {
@@ -39,7 +50,7 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
         return;
       }
       const body = await readBody(req);
-      const params = route.pattern.exec(url.pathname)?.groups;
+      const params = decodePathParameters(route.pattern.exec(url.pathname)?.groups);
       const event = toEvent(req, url, method, `${route.method} ${route.path}`, params, body);
       if (route.auth === 'iam') {
         const verdict = await verifyIamRequest({ method, path: url.pathname, rawQueryString: event.rawQueryString, headers: event.headers, body });
@@ -54,6 +65,13 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
       const result = await route.handler(event, { awsRequestId: event.requestContext.requestId, functionName: 'local' } as Context);
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>).end(result.body ?? '');
     })().catch((error: unknown) => {
+      if (error instanceof GatewayRefusal) {
+        console.error(`[http-api] ${error.status} ${req.method} ${req.url}: ${error.message}`);
+        // The rest of an oversized body is not read: close the connection rather than drain it.
+        if (!res.headersSent) res.writeHead(error.status, { 'content-type': 'application/json', ...(error.status === 413 ? { connection: 'close' } : {}) });
+        res.end(JSON.stringify({ message: GATEWAY_MESSAGES[error.status] }));
+        return;
+      }
       console.error('[http-api]', error);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal Server Error' }));
@@ -66,15 +84,32 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
   return server;
 }
 
+function parseRequestUrl(raw: string | undefined, host: string): URL {
+  try {
+    return new URL(raw ?? '/', `http://${host}`);
+  } catch {
+    throw new GatewayRefusal(400, 'the request target is not a URL');
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    if (size > MAX_BODY_BYTES) throw new GatewayRefusal(413, `body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   return chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+}
+
+function decodePathParameters(raw: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  try {
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, decodeURIComponent(v)]));
+  } catch {
+    throw new GatewayRefusal(400, 'a path parameter has a malformed percent-escape');
+  }
 }
 
 function toEvent(req: IncomingMessage, url: URL, method: string, routeKey: string, params: Record<string, string> | undefined, body: string | undefined): APIGatewayProxyEventV2 {
@@ -90,7 +125,7 @@ function toEvent(req: IncomingMessage, url: URL, method: string, routeKey: strin
     rawQueryString: url.search.slice(1),
     headers,
     ...(url.search ? { queryStringParameters: query } : {}),
-    ...(params ? { pathParameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)])) } : {}),
+    ...(params ? { pathParameters: params } : {}),
     ...(body !== undefined ? { body } : {}),
     isBase64Encoded: false,
     requestContext: {
