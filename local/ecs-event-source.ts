@@ -89,6 +89,11 @@ export class EcsEventSource {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
   }
 
+  /** The version of the newest event published for the task, as ECS's DescribeTasks reports it. */
+  versionOf(taskArn: string): number | undefined {
+    return this.tasks.get(taskArn)?.version;
+  }
+
   /** One poll of every watched cluster; resolves to the number of events published. */
   pollOnce(): Promise<number> {
     // Polls run one at a time, so two overlapping polls cannot report the same change twice.

@@ -69,5 +69,6 @@ function toDescription(task: Task): EcsTaskDescription | undefined {
     ...(task.overrides?.taskRoleArn ? { overrideTaskRoleArn: task.overrides.taskRoleArn } : {}),
     ...(ip ? { privateIpv4: ip } : {}),
     tags,
+    ...(typeof task.version === 'number' ? { version: task.version } : {}),
   };
 }

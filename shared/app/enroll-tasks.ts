@@ -4,7 +4,7 @@
  * written last, conditionally on version, so a failure anywhere leaves it where it was and
  * the record is retried.
  */
-import { nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
+import { boundByEcsVersion, nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import type { EnrollmentDeps, StepDeps } from './deps.js';
 import { drainTask } from './drain-task.js';
@@ -23,6 +23,8 @@ export interface TaskOutcome {
   phase?: EnrollmentRecord['phase'];
   reason?: string;
   error?: string;
+  /** The version the event claimed, when it was ahead of ECS's and ECS's was used instead. */
+  versionAheadOfEcs?: number;
 }
 
 export interface BatchResult {
@@ -36,19 +38,29 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
   const byTask = groupByTask(items);
   const newest = [...byTask.values()].map((group) => group.reduce((a, b) => (b.event.version > a.event.version ? b : a)).event);
   const records = await deps.enrollments.getMany(newest.map((e) => e.taskId));
-  const steps = newest.map((event) => ({ event, step: nextEnrollmentStep(records.get(event.taskId), event) }));
+  const planned = newest.map((event) => ({ event, step: nextEnrollmentStep(records.get(event.taskId), event) }));
 
-  // One DescribeTasks per cluster for every task that starts or runs: both need its identity.
-  const described = await describeByCluster(steps.filter((s) => s.step.kind === 'enroll' || s.step.kind === 'prepare').map((s) => s.event), deps);
+  // One DescribeTasks per cluster for every task the batch changes: starting and running tasks
+  // need their identity, and every step needs ECS's version to bound the event's.
+  const described = await describeByCluster(planned.filter((s) => s.step.kind !== 'skip').map((s) => s.event), deps);
+  const steps = planned.map(({ event, step }) => {
+    const lookup = described.get(event.clusterArn);
+    const bounded = boundByEcsVersion(event, lookup instanceof Map ? lookup.get(event.taskId)?.version : undefined);
+    if (bounded.aheadBy === undefined) return { event, step };
+    deps.log.warn('event version is ahead of ECS; ECS’s version is recorded instead', { taskId: event.taskId, eventVersion: event.version, ecsVersion: bounded.change.version });
+    return { event: bounded.change, step: nextEnrollmentStep(records.get(event.taskId), bounded.change), versionAheadOfEcs: event.version };
+  });
   const stepDeps: StepDeps = { ...deps, ensureToken: deps.serviceTokens?.() };
 
   const results = await Promise.all(
-    steps.map(async ({ event, step }): Promise<TaskOutcome> => {
-      const base = { taskId: event.taskId, version: event.version, step: step.kind };
+    steps.map(async ({ event, step, versionAheadOfEcs }): Promise<TaskOutcome> => {
+      const base = { taskId: event.taskId, version: event.version, step: step.kind, ...(versionAheadOfEcs !== undefined ? { versionAheadOfEcs } : {}) };
       try {
         const lookup = described.get(event.clusterArn);
-        if (lookup instanceof Error) throw lookup;
-        const record = await applyStep(step, event, records.get(event.taskId), lookup?.get(event.taskId), stepDeps, now);
+        // A stop needs nothing from ECS but the version bound: it goes ahead when ECS is unreachable.
+        if (lookup instanceof Error && (step.kind === 'enroll' || step.kind === 'prepare')) throw lookup;
+        const task = lookup instanceof Map ? lookup.get(event.taskId) : undefined;
+        const record = await applyStep(step, event, records.get(event.taskId), task, stepDeps, now);
         return record ? { ...base, phase: record.phase, reason: record.reason } : base;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));

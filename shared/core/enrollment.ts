@@ -94,3 +94,13 @@ export function stepForStatus(change: Omit<TaskStateChange, 'version'>): Enrollm
 export function isTombstone(phase: Phase): boolean {
   return TERMINAL_PHASES.has(phase);
 }
+
+/**
+ * An event's version may not run ahead of ECS's own count for the task (DescribeTasks
+ * `version`): such an event is not ECS's, and recording its version would make every real
+ * event after it look stale. The change is kept, with ECS's version, and the excess reported.
+ */
+export function boundByEcsVersion<C extends TaskStateChange>(change: C, ecsVersion: number | undefined): { change: C; aheadBy?: number } {
+  if (ecsVersion === undefined || change.version <= ecsVersion) return { change };
+  return { change: { ...change, version: ecsVersion }, aheadBy: change.version - ecsVersion };
+}

@@ -16,6 +16,8 @@ export interface EcsTaskDescription {
   /** Private IPv4 of the task's own ENI (awsvpc only). */
   privateIpv4?: string;
   tags: Record<string, string>;
+  /** ECS's count of the task's state changes: no real event of the task carries a higher one. */
+  version?: number;
 }
 
 export interface TaskDefinitionFacts {

@@ -71,6 +71,24 @@ describe('task-events against moto and the Kubernetes API double', () => {
     expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', reason: 'TASK_STOPPED', version: 5 });
   });
 
+  it('never records an event version ahead of ECS’s, so the real stop still removes the entry', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    await p.pump();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
+
+    const forged = await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: Number.MAX_SAFE_INTEGER, lastStatus: 'RUNNING' })], { forged: true });
+
+    expect(forged.result.outcomes).toEqual([expect.objectContaining({ versionAheadOfEcs: Number.MAX_SAFE_INTEGER, version: 3, step: 'skip' })]);
+    expect((await p.record(taskArn!))?.version).toBe(3);
+    expect(p.log.lines.find((l) => l.message.startsWith('event version is ahead of ECS'))?.extra).toMatchObject({ eventVersion: Number.MAX_SAFE_INTEGER, ecsVersion: 3 });
+
+    await p.stopTask('prod', taskArn!);
+    expect((await p.pump()).failed).toEqual([]);
+
+    expect(entryFor(taskArn!)).toBeUndefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'deregistered', version: 5 });
+  });
+
   it('deregisters a task stopped through ECS via the event source', async () => {
     const [taskArn] = await p.runTask('prod', taskDef);
     await p.pump();

@@ -23,6 +23,7 @@ import { processTaskEventBatch, type TaskEventsDeps } from '../../functions/task
 import { createTaskEventsHandler } from '../../functions/task-events/handler.js';
 import { EcsEventSource } from '../../local/ecs-event-source.js';
 import { countCalls } from '../../local/call-counter.js';
+import { reportTaskVersions } from '../../local/ecs-task-versions.js';
 import { ECS_TASKS_TRUST_POLICY, bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
 import { KubernetesApiDouble } from './kubernetes-api-double.js';
 import { localAwsConfig } from './local-aws.js';
@@ -38,6 +39,8 @@ export class Pipeline {
   readonly handler: ReturnType<typeof createTaskEventsHandler>;
   readonly events: EcsEventSource;
   private subnetId = '';
+  /** The highest version delivered per task ARN by `deliver` (not `forged`): what ECS would report. */
+  private readonly delivered = new Map<string, number>();
 
   private constructor(
     readonly clients: AwsClients,
@@ -49,6 +52,8 @@ export class Pipeline {
     this.deps = { ...buildEnrollmentDeps(config, this.log, clients, mesh), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
     this.handler = createTaskEventsHandler(this.deps, new Logger({ logLevel: 'SILENT' }));
     this.events = new EcsEventSource({ ecs: clients.ecs, eventBridge: new EventBridgeClient(localAwsConfig()) });
+    // ECS's version of a task: the newest the event source published, or that a test delivered as ECS's.
+    reportTaskVersions(clients.ecs, (taskArn) => Math.max(this.events.versionOf(taskArn) ?? 0, this.delivered.get(taskArn) ?? 0) || undefined);
   }
 
   static async start(suffix: string): Promise<Pipeline> {
@@ -148,8 +153,16 @@ export class Pipeline {
     }
   }
 
-  /** Delivers EventBridge envelopes (or raw bodies) straight to the handler as one SQS batch. */
-  async deliver(envelopes: readonly (object | string)[]) {
+  /**
+   * Delivers EventBridge envelopes (or raw bodies) straight to the handler as one SQS batch. Their
+   * versions become ECS's for the task (DescribeTasks reports them), unless they are `forged`.
+   */
+  async deliver(envelopes: readonly (object | string)[], options: { forged?: boolean } = {}) {
+    if (!options.forged)
+      for (const envelope of envelopes) {
+        const detail = typeof envelope === 'object' ? (envelope as { detail?: { taskArn?: unknown; version?: unknown } }).detail : undefined;
+        if (typeof detail?.taskArn === 'string' && typeof detail.version === 'number') this.delivered.set(detail.taskArn, Math.max(this.delivered.get(detail.taskArn) ?? 0, detail.version));
+      }
     const event: SQSEvent = sqsEventOf(envelopes.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
     return processTaskEventBatch(event.Records, this.deps, new Date());
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextEnrollmentStep } from '../../shared/core/enrollment.js';
+import { boundByEcsVersion, nextEnrollmentStep } from '../../shared/core/enrollment.js';
 import { aRecord } from '../fixtures/builders.js';
 
 const change = (version: number, lastStatus: string, desiredStatus = 'RUNNING') => ({ version, lastStatus, desiredStatus });
@@ -26,5 +26,19 @@ describe('nextEnrollmentStep', () => {
     { case: 'a second STOPPED', record: aRecord({ phase: 'deregistered', version: 5 }), event: change(6, 'STOPPED', 'STOPPED'), why: 'tombstoned' },
   ])('skips $case ($why)', ({ record, event, why }) => {
     expect(nextEnrollmentStep(record, event)).toEqual({ kind: 'skip', why });
+  });
+});
+
+describe('boundByEcsVersion', () => {
+  const running = { version: 7, lastStatus: 'RUNNING', desiredStatus: 'RUNNING' };
+  it('keeps a version ECS has reached', () => {
+    expect(boundByEcsVersion(running, 7)).toEqual({ change: running });
+    expect(boundByEcsVersion(running, 9)).toEqual({ change: running });
+  });
+  it('keeps the version when ECS reports none', () => {
+    expect(boundByEcsVersion(running, undefined)).toEqual({ change: running });
+  });
+  it('records ECS’s version for an event ahead of it, and says by how much', () => {
+    expect(boundByEcsVersion({ ...running, version: Number.MAX_SAFE_INTEGER }, 3)).toEqual({ change: { ...running, version: 3 }, aheadBy: Number.MAX_SAFE_INTEGER - 3 });
   });
 });
