@@ -43,6 +43,8 @@ export interface WorkloadGroup {
   spec: {
     metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
     template?: WorkloadEntrySpec;
+    /** A readiness probe the sidecar runs and reports to istiod (its shape is the CRD's). */
+    probe?: Record<string, unknown>;
   };
 }
 

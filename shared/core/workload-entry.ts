@@ -11,6 +11,8 @@ export const LABEL_TAG_PREFIX = 'ecsmesh.io/label/';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'ecs-mesh-onboarding';
 export const TASK_ID_LABEL = 'ecsmesh.io/task-id';
+/** istiod acts on an entry's health reports only when this is set (istio's WorkloadEntryHealthCheckAnnotation). */
+export const HEALTH_CHECKS_ANNOTATION = 'proxy.istio.io/health-checks-enabled';
 export const ANNOTATIONS = {
   taskArn: 'ecsmesh.io/task-arn',
   clusterArn: 'ecsmesh.io/cluster-arn',
@@ -53,14 +55,21 @@ export function workloadEntryName(groupName: string, taskId: string): string {
   return `${groupName}-${taskId}`.toLowerCase();
 }
 
-/** The entry to apply; callers validate it against the CRD before sending. */
+/**
+ * The entry to apply; callers validate it against the CRD before sending. As istiod's own
+ * auto-registration builds one from a group: the template, the group's metadata labels and
+ * annotations on the entry, the same labels in spec and metadata, and health checks enabled when
+ * the group has a probe. Unlike istiod, a task's own labels add and never override the group's,
+ * and the entry is not marked auto-registered, so istiod's cleanup leaves it to us.
+ */
 export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
   const { group } = input;
   const template = group.spec.template ?? {};
   const groupLabels = { ...template.labels, ...group.spec.metadata?.labels };
+  const labels = { ...labelsFromTags(input.taskTags), ...groupLabels };
   const spec: WorkloadEntry['spec'] = {
     address: input.address,
-    labels: { ...labelsFromTags(input.taskTags), ...groupLabels },
+    labels,
     serviceAccount: template.serviceAccount ?? 'default',
     locality: input.zone ? `${input.region}/${input.zone}` : input.region,
   };
@@ -73,8 +82,10 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
     metadata: {
       name: workloadEntryName(group.metadata.name, input.taskId),
       namespace: group.metadata.namespace,
-      labels: { ...groupLabels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
+      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
       annotations: {
+        ...group.spec.metadata?.annotations,
+        ...(group.spec.probe ? { [HEALTH_CHECKS_ANNOTATION]: 'true' } : {}),
         [ANNOTATIONS.taskArn]: input.taskArn,
         [ANNOTATIONS.clusterArn]: input.clusterArn,
         [ANNOTATIONS.taskDefinitionArn]: input.taskDefinitionArn,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorkloadEntry, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
 import { aGroup, ACCOUNT } from '../fixtures/builders.js';
+import { validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/crd-validation.js';
 
 const taskArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/0123456789abcdef0123456789abcdef`;
 const input = {
@@ -51,6 +52,40 @@ describe('buildWorkloadEntry', () => {
     const entry = buildWorkloadEntry({ ...input, taskTags: { 'ecsmesh.io/label/track': 'canary', 'ecsmesh.io/label/app': 'evil', other: 'x' } });
 
     expect(entry.spec.labels).toEqual({ app: 'ratings', version: 'v1', track: 'canary' });
+  });
+
+  it('puts the task label tags on metadata.labels too, as istiod uses the spec labels for both', () => {
+    const entry = buildWorkloadEntry({ ...input, taskTags: { 'ecsmesh.io/label/track': 'canary' } });
+
+    expect(entry.metadata.labels).toMatchObject({ app: 'ratings', version: 'v1', track: 'canary' });
+  });
+
+  it("carries the group's metadata annotations, never over ours, as istiod's auto-registration does", () => {
+    const group = aGroup();
+    group.spec.metadata = { ...group.spec.metadata, annotations: { 'sidecar.istio.io/logLevel': 'debug', 'ecsmesh.io/task-arn': 'forged' } };
+
+    const entry = buildWorkloadEntry({ ...input, group });
+
+    expect(entry.metadata.annotations).toMatchObject({ 'sidecar.istio.io/logLevel': 'debug', 'ecsmesh.io/task-arn': taskArn });
+    expect(entry.metadata.annotations).not.toHaveProperty('istio.io/autoRegistrationGroup');
+    expect(entryBelongsTo(entry, taskArn)).toBe(true);
+  });
+
+  it('enables health checks when the group has a probe, and only then', () => {
+    const probed = aGroup();
+    probed.spec.probe = { httpGet: { path: '/ready', port: 9080 }, periodSeconds: 5 };
+
+    expect(buildWorkloadEntry({ ...input, group: probed }).metadata.annotations).toMatchObject({ 'proxy.istio.io/health-checks-enabled': 'true' });
+    expect(buildWorkloadEntry(input).metadata.annotations).not.toHaveProperty('proxy.istio.io/health-checks-enabled');
+  });
+
+  it('builds CRD-valid entries from a probed, annotated group', () => {
+    const group = aGroup();
+    group.spec.probe = { httpGet: { path: '/ready', port: 9080 } };
+    group.spec.metadata = { ...group.spec.metadata, annotations: { a: 'b' } };
+
+    expect(validateWorkloadGroup(group)).toEqual({ ok: true });
+    expect(validateWorkloadEntry(buildWorkloadEntry({ ...input, group }))).toEqual({ ok: true });
   });
 
   it('defaults the service account to default', () => {
