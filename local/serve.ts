@@ -15,7 +15,8 @@ const baseUrl = `http://127.0.0.1:${port}`;
 const stack = await startLocalStack({
   motoPort: process.env.MOTO_PORT ? Number(process.env.MOTO_PORT) : undefined,
   meshDir: process.env.MESH_FILE_DIR,
-  issuerUrl: baseUrl,
+  // ISSUER_URL may name the same base URL in another spelling (a trailing slash, say).
+  issuerUrl: process.env.ISSUER_URL || baseUrl,
 });
 let server: Server | undefined;
 try {

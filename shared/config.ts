@@ -6,6 +6,11 @@ import * as z from 'zod/mini';
 import './core/zod-messages.js';
 import { ConfigError } from './errors.js';
 
+/** `https://x/` and `https://x` name one issuer: keep the form without trailing slashes. */
+export function normalizeIssuerUrl(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 const seconds = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
@@ -46,8 +51,12 @@ const EnvSchema = z
     ONBOARDING_TOKEN_LIFETIME_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(60)), 3600),
     /** A service's token secret is deleted after it has had no allowed task this long. */
     TOKEN_SECRET_IDLE_SECONDS: seconds(7 * 86_400),
-    /** The API's base URL: the `iss` of every token and where the JWKS is published. */
-    ISSUER_URL: z._default(z.url(), 'http://127.0.0.1:3000'),
+    /**
+     * The API's base URL: the `iss` of every token and where the JWKS is published. Trailing
+     * slashes are dropped, so discovery's `issuer` and every token's `iss` are the same string
+     * (OIDC verifiers such as istiod's compare them exactly).
+     */
+    ISSUER_URL: z._default(z.pipe(z.url(), z.transform(normalizeIssuerUrl)), 'http://127.0.0.1:3000'),
     /** Default claim profile; a WorkloadGroup may override it with the annotation ecsmesh.io/token-profile. */
     TOKEN_PROFILE: z._default(z.enum(['istio', 'kuma']), 'istio'),
     /** Comma-separated `aud` values for the istio profile (istiod's JWT_RULE audiences). */

@@ -23,8 +23,9 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 /** Starts `npm run local` on a free port and waits until it is ready. */
-export async function startLocalProcess(env: Record<string, string> = {}): Promise<LocalProcess> {
+export async function startLocalProcess(settings: Record<string, string> | ((port: number) => Record<string, string>) = {}): Promise<LocalProcess> {
   const port = await freePort();
+  const env = typeof settings === 'function' ? settings(port) : settings;
   let output = '';
   const child = spawn(process.execPath, ['scripts/run.mjs', 'local'], { env: { ...process.env, AWS_ENDPOINT_URL: '', ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));

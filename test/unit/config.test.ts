@@ -21,3 +21,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(names);
   });
 });
+
+describe('ISSUER_URL', () => {
+  it.each([
+    ['https://abc.execute-api.us-east-2.amazonaws.com/', 'https://abc.execute-api.us-east-2.amazonaws.com'],
+    ['https://mesh.example.com//', 'https://mesh.example.com'],
+    ['https://mesh.example.com/onboarding/', 'https://mesh.example.com/onboarding'],
+    ['https://mesh.example.com', 'https://mesh.example.com'],
+  ])('is used in one spelling, without trailing slashes: %s', (given, used) => {
+    expect(loadConfig({ ISSUER_URL: given }).ISSUER_URL).toBe(used);
+  });
+});
