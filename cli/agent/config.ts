@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import { AgentConfigError, describeIssues } from './errors.js';
 import { parseOnboardingConfig, type OnboardingTarget } from './onboarding-config.js';
+import { regionalStsHost } from '../../shared/core/sts-endpoint.js';
 
 export interface AgentConfig extends OnboardingTarget {
   /** PEM roots trusted for the exchange's https; the system store when absent. */
@@ -77,9 +78,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>, readTex
 }
 
 /** The regional STS host; the server accepts only regional endpoints of known partitions. */
-export function stsHost(region: string): string {
-  return region.startsWith('cn-') ? `sts.${region}.amazonaws.com.cn` : `sts.${region}.amazonaws.com`;
-}
+export const stsHost = regionalStsHost;
 
 function credentialsSource(vars: z.infer<typeof EnvSchema>): ContainerCredentialsSource {
   const auth = {

@@ -7,6 +7,7 @@ import { GetSecretValueCommand, type GetSecretValueCommandOutput } from '@aws-sd
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { regionalStsHost } from '../core/sts-endpoint.js';
 import { MeshApiError } from '../errors.js';
 
 /** Returns a current bearer token; `invalidate` drops a cached one (after a 401). */
@@ -17,7 +18,7 @@ export interface EksTokenOptions {
   clusterName: string;
   region: string;
   credentials: AwsCredentialIdentityProvider | AwsCredentialIdentity;
-  /** Defaults to `https://sts.<region>.amazonaws.com`. */
+  /** Defaults to the region's STS endpoint in its partition (`https://sts.<region>.amazonaws.com[.cn]`). */
   stsEndpoint?: string;
   /** Milliseconds since the epoch; tests pass a fixed clock. */
   clock?: () => number;
@@ -32,7 +33,7 @@ const EKS_TOKEN_REUSE_MS = 10 * 60 * 1000;
 export function eksTokenProvider(options: EksTokenOptions): TokenProvider {
   const clock = options.clock ?? Date.now;
   const signer = new SignatureV4({ service: 'sts', region: options.region, credentials: options.credentials, sha256: Sha256 });
-  const endpoint = new URL(options.stsEndpoint ?? `https://sts.${options.region}.amazonaws.com`);
+  const endpoint = new URL(options.stsEndpoint ?? `https://${regionalStsHost(options.region)}`);
   let cached: { token: string; mintedAt: number } | undefined;
 
   const mint = async (now: number): Promise<string> => {

@@ -33,6 +33,11 @@ const REGIONAL_HOSTS: readonly { prefix: string; suffix: string; partitions: rea
   { prefix: 'sts', suffix: 'amazonaws.com.cn', partitions: ['aws-cn'] },
 ];
 
+/** The regional STS host of `region`, in its partition's domain (`amazonaws.com.cn` in China). */
+export function regionalStsHost(region: string): string {
+  return STS_REGION_PATTERNS['aws-cn'].test(region) ? `sts.${region}.amazonaws.com.cn` : `sts.${region}.amazonaws.com`;
+}
+
 /** The global endpoint; STS signs and answers for it as us-east-1. */
 const GLOBAL_HOST = 'sts.amazonaws.com';
 const MAX_URL_LENGTH = 512;

@@ -2,6 +2,7 @@ import type { GetSecretValueCommand, GetSecretValueCommandOutput } from '@aws-sd
 import { describe, expect, it } from 'vitest';
 import { eksTokenProvider, secretsManagerTokenProvider, type SecretValueReader } from '../../shared/adapters/kubernetes-auth.js';
 import { MeshApiError } from '../../shared/errors.js';
+import { resolveStsEndpoint } from '../../shared/core/sts-endpoint.js';
 
 const NOW = Date.parse('2026-08-01T12:00:00Z');
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
@@ -13,6 +14,20 @@ const decodeEksToken = (token: string): URL => {
 };
 
 describe('Function: eksTokenProvider', () => {
+  it.each([
+    ['cn-north-1', 'https://sts.cn-north-1.amazonaws.com.cn', 'aws-cn'],
+    ['cn-northwest-1', 'https://sts.cn-northwest-1.amazonaws.com.cn', 'aws-cn'],
+    ['us-gov-west-1', 'https://sts.us-gov-west-1.amazonaws.com', 'aws-us-gov'],
+    ['ap-southeast-2', 'https://sts.ap-southeast-2.amazonaws.com', 'aws'],
+  ])('presigns for the STS host of the region’s partition (%s)', async (region, origin, partition) => {
+    const url = decodeEksToken(await eksTokenProvider({ clusterName: 'mesh', region, credentials: CREDENTIALS, clock: () => NOW })());
+
+    expect(url.origin).toBe(origin);
+    expect(url.searchParams.get('X-Amz-Credential')).toBe(`AKIDEXAMPLE/20260801/${region}/sts/aws4_request`);
+    // The host is one the allow-list of real STS endpoints knows, in that partition.
+    expect(resolveStsEndpoint(`${url.origin}/`)).toMatchObject({ ok: true, partition, region });
+  });
+
   it('mints a presigned GetCallerIdentity URL bound to the cluster', async () => {
     const provider = eksTokenProvider({ clusterName: 'mesh-prod', region: 'eu-west-1', credentials: CREDENTIALS, clock: () => NOW });
 
