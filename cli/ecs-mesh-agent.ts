@@ -45,6 +45,7 @@ const stop = new AbortController();
 for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => stop.abort());
 
 log('info', 'agent.started', { exchangeUrl: config.exchangeUrl, serverId: config.serverId, tokenPath: config.tokenPath, workloadGroup: config.workloadGroup, once });
+for (const ignored of config.ignoredFields) log('warn', 'config.ignored', { message: ignored });
 const tokenPath = config.tokenPath;
 const code = await runAgent({ exchange: createTokenSource(config), writeToken: (token) => writeTokenFile(tokenPath, token), log, timing: systemTiming }, { once, signal: stop.signal });
 // Exit now rather than when idle sockets close: ECS gives a stopping task only a few seconds.

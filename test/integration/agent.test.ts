@@ -118,6 +118,17 @@ describe('ecs-mesh-agent (child process)', () => {
     expect(agent.events().at(-1)).toMatchObject({ event: 'agent.stopped' });
   });
 
+  it('runs with a TSB configuration as it is, warning once per TSB setting it ignores', async () => {
+    const exchange = await exchangeAt(() => issue(1, 3_600_000));
+    const tsb = `apiVersion: config.agent.onboarding.tetrate.io/v1alpha1\nkind: OnboardingConfiguration\n${env.ONBOARDING_CONFIG}settings: { connectedOver: VPC }\n`;
+
+    const agent = startAgentProcess({ ...env, ONBOARDING_CONFIG: tsb }, ['--once']);
+
+    expect(await agent.exited).toBe(0);
+    expect(agent.events().filter((e) => e.event === 'config.ignored')).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringContaining('settings') })]);
+    expect(exchange.requests).toHaveLength(1);
+  });
+
   it('exits 2 on a bad configuration without calling anything', async () => {
     const exchange = await exchangeAt(() => issue(1, 3_600_000));
 

@@ -26,7 +26,9 @@ describe('loadAgentConfig', () => {
     const config = load({ ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"onboarding.example.com"}}' });
 
     expect(config).toEqual({
-      exchangeUrl: 'https://onboarding.example.com:443/v1/auth/exchange',
+      // TSB's default port, so a TSB configuration points where it always did.
+      exchangeUrl: 'https://onboarding.example.com:15443/v1/auth/exchange',
+      ignoredFields: [],
       serverId: 'ecs-mesh-onboarding',
       tokenPath: '/var/run/ecs-mesh/token',
       region: 'eu-west-1',
@@ -63,10 +65,41 @@ describe('loadAgentConfig', () => {
     });
   });
 
+  it('takes a TSB configuration as it is, and says which of its settings it ignores', () => {
+    const tsb = [
+      'apiVersion: config.agent.onboarding.tetrate.io/v1alpha1',
+      'kind: OnboardingConfiguration',
+      'onboardingEndpoint:',
+      '  host: onboarding.example.com',
+      '  transportSecurity:',
+      '    tls: { sni: onboarding.example.com, insecureSkipVerify: false }',
+      'workloadGroup: { namespace: bookinfo, name: ratings }',
+      'workload:',
+      '  labels: { version: v5 }',
+      '  annotations: { owner: team-a }',
+      'settings:',
+      '  connectedOver: INTERNET',
+    ].join('\n');
+
+    const config = load({ ONBOARDING_CONFIG: tsb });
+
+    expect(config).toMatchObject({ exchangeUrl: 'https://onboarding.example.com:15443/v1/auth/exchange', servername: 'onboarding.example.com', workloadGroup: 'bookinfo/ratings', labels: { version: 'v5' } });
+    expect(config.ignoredFields).toEqual([
+      'settings: a TSB setting this agent does not use; ignored',
+      'workload.annotations: a TSB setting this agent does not use; ignored',
+      'onboardingEndpoint.transportSecurity.tls.insecureSkipVerify: a TSB setting this agent does not use; ignored',
+    ]);
+  });
+
+  it('still refuses what is wrong inside TSB fields it uses', () => {
+    expect(() => load({ ONBOARDING_CONFIG: 'onboardingEndpoint: { host: o.example, transportSecurity: { tls: { sni: "not a host/" } } }' })).toThrow('onboardingEndpoint.transportSecurity.tls.sni');
+    expect(() => load({ ONBOARDING_CONFIG: 'onboardingEndpoint: { host: o.example, prot: 443 }' })).toThrow('prot');
+  });
+
   it('reads the document from @file and the root certs from a path', () => {
     const config = load({ ONBOARDING_CONFIG: '@/etc/agent/onboarding.yaml', ONBOARDING_AGENT_ROOT_CERTS: '/etc/agent/roots.pem' });
 
-    expect(config.exchangeUrl).toBe('https://onboarding.example.com:443/v1/auth/exchange');
+    expect(config.exchangeUrl).toBe('https://onboarding.example.com:15443/v1/auth/exchange');
     expect(config.workloadGroup).toBe('shop/cart');
     expect(config.rootCerts).toBe(TEST_TLS_CERT);
   });
