@@ -6,7 +6,7 @@
  * would not: that the signed request is a GetCallerIdentity for this deployment, to an endpoint we
  * chose, signed moments ago.
  */
-import { AUDIENCE_HEADER, type ExchangeRefusal, type ExchangeValidation, type ExchangeValidationOptions, type StsCall } from './exchange.js';
+import { AUDIENCE_HEADER, VAULT_AUDIENCE_HEADER, type ExchangeRefusal, type ExchangeValidation, type ExchangeValidationOptions, type StsCall } from './exchange.js';
 import { decodeExchangeRequest } from './exchange-wire.js';
 import { EXCHANGE_REASONS, type ExchangeReason } from './reasons.js';
 import { parseAmzDate, parseSigV4Authorization, type SigV4Authorization } from './sigv4-header.js';
@@ -26,7 +26,7 @@ const REQUIRED_PARAMETERS: ReadonlyMap<string, string> = new Map([
  */
 export const FORWARDABLE_SIGNED_HEADERS: ReadonlySet<string> = new Set([
   'host', 'content-type', 'content-length', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256',
-  'x-amz-user-agent', 'amz-sdk-invocation-id', 'amz-sdk-request', AUDIENCE_HEADER,
+  'x-amz-user-agent', 'amz-sdk-invocation-id', 'amz-sdk-request', AUDIENCE_HEADER, VAULT_AUDIENCE_HEADER,
 ]);
 
 const CONTENT_TYPES: ReadonlySet<string> = new Set(['application/x-www-form-urlencoded; charset=utf-8', 'application/x-www-form-urlencoded']);
@@ -66,7 +66,7 @@ export function validateExchangeRequest(rawBody: string, options: ExchangeValida
   const signedAt = readSignedAt(headers, signed, auth, options);
   if (!signedAt.ok) return signedAt;
 
-  const sts: StsCall = { url: endpoint.url, region, headers: rebuildHeaders(headers, auth, endpoint), body };
+  const sts: StsCall = { url: endpoint.url, region, headers: rebuildHeaders(headers, auth, endpoint, body), body };
   const { taskArn, taskId, requestedGroup, labels } = wire.value;
   return {
     ok: true,
@@ -125,7 +125,9 @@ function checkSignedHeaderNames(headers: Headers, signed: ReadonlySet<string>): 
   const malformed = (detail: string) => refuse(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
   for (const name of signed) {
     if (!FORWARDABLE_SIGNED_HEADERS.has(name)) return malformed(`signed header ${name} is not one we forward`);
-    if (name !== 'host' && !headers.has(name)) return malformed(`signed header ${name} is missing`);
+    // Go clients (Vault's, Consul's) keep Host and Content-Length out of the header map: both are
+    // facts of the request we rebuild (the endpoint's host, the body's length).
+    if (name !== 'host' && name !== 'content-length' && !headers.has(name)) return malformed(`signed header ${name} is missing`);
   }
   if (headers.has('x-amz-security-token') && !signed.has('x-amz-security-token')) return malformed('x-amz-security-token is not signed');
   return undefined;
@@ -148,10 +150,15 @@ function checkHost(headers: Headers, signed: ReadonlySet<string>, endpoint: StsE
  * agent made for another service that checks STS identities could be replayed here (and ours there).
  */
 function checkAudience(headers: Headers, signed: ReadonlySet<string>, audience: string): ExchangeRefusal | undefined {
-  const values = headers.get(AUDIENCE_HEADER);
-  if (!values) return refuse(EXCHANGE_REASONS.AUDIENCE, `${AUDIENCE_HEADER} is missing`);
-  if (!signed.has(AUDIENCE_HEADER)) return refuse(EXCHANGE_REASONS.AUDIENCE, `${AUDIENCE_HEADER} is not signed`);
-  if (values.length !== 1 || values[0] !== audience) return refuse(EXCHANGE_REASONS.AUDIENCE, `${AUDIENCE_HEADER} names another deployment`);
+  const given = [AUDIENCE_HEADER, VAULT_AUDIENCE_HEADER].filter((name) => headers.has(name));
+  // Two server ids (two headers, or two values) would leave the choice to whoever reads them.
+  if (given.length > 1) return refuse(EXCHANGE_REASONS.AUDIENCE, `both ${AUDIENCE_HEADER} and ${VAULT_AUDIENCE_HEADER} are given`);
+  const name = given[0];
+  if (!name) return refuse(EXCHANGE_REASONS.AUDIENCE, `${AUDIENCE_HEADER} (or ${VAULT_AUDIENCE_HEADER}) is missing`);
+  const values = headers.get(name) ?? [];
+  if (!signed.has(name)) return refuse(EXCHANGE_REASONS.AUDIENCE, `${name} is not signed`);
+  if (values.length !== 1) return refuse(EXCHANGE_REASONS.AUDIENCE, `${name} has more than one value`);
+  if (values[0] !== audience) return refuse(EXCHANGE_REASONS.AUDIENCE, `${name} names another deployment`);
   return undefined;
 }
 
@@ -176,11 +183,13 @@ function readSignedAt(headers: Headers, signed: ReadonlySet<string>, auth: SigV4
  * Only what the client signed, plus Authorization which carries the signature: an unsigned header
  * (hop-by-hop, `Accept`, an override) could change how STS or a proxy treats the request.
  */
-function rebuildHeaders(headers: Headers, auth: SigV4Authorization, endpoint: StsEndpoint): Record<string, string> {
+function rebuildHeaders(headers: Headers, auth: SigV4Authorization, endpoint: StsEndpoint, body: string): Record<string, string> {
   const rebuilt: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
     // SigV4 signs repeated values joined by ","; send them as that one value.
-    rebuilt[name] = name === 'host' ? endpoint.host : (headers.get(name) ?? []).join(',');
+    if (name === 'host') rebuilt[name] = endpoint.host;
+    else if (name === 'content-length' && !headers.has(name)) rebuilt[name] = String(new TextEncoder().encode(body).length);
+    else rebuilt[name] = (headers.get(name) ?? []).join(',');
   }
   rebuilt.authorization = headers.get('authorization')?.[0] ?? '';
   return rebuilt;

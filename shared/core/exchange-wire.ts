@@ -2,6 +2,10 @@
  * Decoding of the exchange request's wire format (Vault/Consul AWS IAM auth, DESIGN §7): sizes
  * first, then strict JSON, strict base64, strict UTF-8, and the header map. Nothing here judges
  * what the STS request asks for; exchange-request.ts does.
+ *
+ * What Vault's own parser accepts from its stock clients is accepted too: `iam_request_headers`
+ * as base64 of JSON or as the JSON object itself, base64 broken into lines (Go's decoder skips CR
+ * and LF, and Python's `encodebytes` wraps at 76 columns), and a header value as a lone string.
  */
 import * as z from 'zod/mini';
 import './zod-messages.js';
@@ -51,7 +55,8 @@ const RequestSchema = z.strictObject({
   iam_http_request_method: z.string().check(z.maxLength(16)),
   iam_request_url: z.string(),
   iam_request_body: z.string(),
-  iam_request_headers: z.string(),
+  /** base64 of the header JSON, or the JSON object itself (both are Vault's `TypeHeader`). */
+  iam_request_headers: z.union([z.string(), z.record(z.string(), z.unknown())]),
   taskArn: z.string().check(z.maxLength(512), z.regex(TASK_ARN, 'must be an ECS task ARN')),
   workloadGroup: z.optional(z.string().check(z.maxLength(320))),
   labels: z.optional(
@@ -78,16 +83,16 @@ export function decodeExchangeRequest(rawBody: string): ExchangeWireResult {
   if (Object.keys((json.value as { labels?: object }).labels ?? {}).length !== Object.keys(request.labels ?? {}).length) return malformed('labels: a key is not a Kubernetes label key');
 
   for (const [field, limit] of [['iam_request_url', EXCHANGE_LIMITS.urlBase64], ['iam_request_body', EXCHANGE_LIMITS.bodyBase64], ['iam_request_headers', EXCHANGE_LIMITS.headersBase64]] as const) {
-    if (request[field].length > limit) return tooLarge(`${field} exceeds ${limit} base64 characters`);
+    const value = request[field];
+    if (typeof value === 'string' && value.length > limit) return tooLarge(`${field} exceeds ${limit} base64 characters`);
   }
   const url = decodeBase64Utf8(request.iam_request_url);
   const body = decodeBase64Utf8(request.iam_request_body);
-  const headerJson = decodeBase64Utf8(request.iam_request_headers);
   if (url === undefined) return malformed('iam_request_url is not strict base64 of UTF-8');
   if (body === undefined) return malformed('iam_request_body is not strict base64 of UTF-8');
-  if (headerJson === undefined) return malformed('iam_request_headers is not strict base64 of UTF-8');
-  if (utf8Length(headerJson) > EXCHANGE_LIMITS.headerJsonBytes) return tooLarge('iam_request_headers exceeds 8 KiB decoded');
-  const headers = readHeaders(headerJson);
+  const headerMap = readHeaderMap((json.value as { iam_request_headers: unknown }).iam_request_headers);
+  if (!headerMap.ok) return headerMap;
+  const headers = readHeaders(headerMap.value);
   if (!headers.ok) return headers;
 
   let requestedGroup: ObjectRef | undefined;
@@ -103,12 +108,25 @@ export function decodeExchangeRequest(rawBody: string): ExchangeWireResult {
   };
 }
 
-/** Header JSON as Vault writes it: name → [values] (a lone string is accepted as one value). */
-function readHeaders(text: string): { ok: true; value: Map<string, string[]> } | ExchangeRefusal {
+/** The header map, from base64 of its JSON or (as the raw request JSON has it) the object itself; bounded. */
+function readHeaderMap(raw: unknown): { ok: true; value: unknown } | ExchangeRefusal {
+  if (typeof raw !== 'string') {
+    // Measured as JSON text, as the base64 form's decoded bytes are.
+    if (utf8Length(JSON.stringify(raw)) > EXCHANGE_LIMITS.headerJsonBytes) return tooLarge('iam_request_headers exceeds 8 KiB');
+    return { ok: true, value: raw };
+  }
+  const text = decodeBase64Utf8(raw);
+  if (text === undefined) return malformed('iam_request_headers is not strict base64 of UTF-8');
+  if (utf8Length(text) > EXCHANGE_LIMITS.headerJsonBytes) return tooLarge('iam_request_headers exceeds 8 KiB decoded');
   const json = parseJsonStrict(text);
   if (!json.ok) return malformed(`iam_request_headers: ${json.detail}`);
-  if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return malformed('iam_request_headers is not a JSON object');
-  const entries = Object.entries(json.value);
+  return { ok: true, value: json.value };
+}
+
+/** Header JSON as Vault writes it: name → [values] (a lone string is accepted as one value). */
+function readHeaders(map: unknown): { ok: true; value: Map<string, string[]> } | ExchangeRefusal {
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) return malformed('iam_request_headers is not a JSON object');
+  const entries = Object.entries(map);
   if (entries.length > EXCHANGE_LIMITS.headerNames) return tooLarge(`more than ${EXCHANGE_LIMITS.headerNames} headers`);
   const headers = new Map<string, string[]>(); // a Map: a header named __proto__ is just a name
   for (const [name, raw] of entries) {
@@ -133,10 +151,14 @@ function parseGroup(value: string): ObjectRef | undefined {
   return namespaceName.safeParse(namespace).success && objectName.safeParse(name).success ? { namespace, name } : undefined;
 }
 
-/** Strict base64 (no whitespace, no URL alphabet, canonical padding) of valid UTF-8; BOM kept. */
+/**
+ * Strict base64 (no URL alphabet, canonical padding) of valid UTF-8; BOM kept. Line breaks (CR,
+ * LF) are skipped as Go's decoder skips them; any other whitespace is refused.
+ */
 function decodeBase64Utf8(value: string): string | undefined {
-  if (!BASE64.test(value)) return undefined;
-  const bytes = Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  const unwrapped = value.replace(/[\r\n]/g, '');
+  if (!BASE64.test(unwrapped)) return undefined;
+  const bytes = Uint8Array.from(atob(unwrapped), (c) => c.charCodeAt(0));
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {

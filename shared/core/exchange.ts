@@ -4,6 +4,8 @@ import type { ExchangeReason } from './reasons.js';
 
 /** The header, signed by the agent, that binds a signature to this deployment (its server ID). */
 export const AUDIENCE_HEADER = 'x-ecsmesh-server-id';
+/** Vault's own server-id header (`X-Vault-AWS-IAM-Server-ID`), which its clients sign: the same role. */
+export const VAULT_AUDIENCE_HEADER = 'x-vault-aws-iam-server-id';
 
 /** The STS call the server makes itself, rebuilt from the signed parts. */
 export interface StsCall {

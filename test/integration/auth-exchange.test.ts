@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { aPolicy } from '../fixtures/builders.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
-import { startExchange, type ExchangeHarness } from '../support/exchange-harness.js';
+import { AUDIENCE, startExchange, type ExchangeHarness } from '../support/exchange-harness.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { Pipeline } from '../support/pipeline.js';
 import { SecretsManagerJwks } from '../../shared/adapters/secrets-manager-jwks.js';
@@ -259,6 +262,31 @@ describe('POST /v1/auth/exchange', () => {
 
       expect({ status: res.status, reason: res.json.reason }).toEqual({ status, reason });
       expect(res.json).not.toHaveProperty('token');
+    });
+  });
+
+  describe("requests built by Vault's stock clients (botocore, as hvac and Vault's CLI shape them)", () => {
+    const PYTHON = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.venv', 'bin', 'python');
+    const VAULT_LOGIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'verifiers', 'vault_login.py');
+    const vaultLogin = (creds: AwsCredentials, style: string): Record<string, unknown> =>
+      JSON.parse(execFileSync(PYTHON, [VAULT_LOGIN, JSON.stringify({ ...creds, stsUrl: `${localAwsConfig().endpoint}/`, region: 'us-east-1', serverId: AUDIENCE, style })], { encoding: 'utf8' })) as Record<string, unknown>;
+
+    it.each(['hvac', 'go', 'object', 'wrapped', 'lone'])('accepts the %s shape and issues a token', async (style) => {
+      const { taskArn, creds } = await runningTask();
+
+      const res = await x.exchange({ ...vaultLogin(creds, style), taskArn });
+
+      expect({ status: res.status, reason: res.json.reason, message: res.json.message }).toEqual({ status: 200, reason: undefined, message: undefined });
+      expect(res.json.token).toEqual(expect.any(String));
+    });
+
+    it("refuses a botocore-signed request for another deployment's server id", async () => {
+      const { taskArn, creds } = await runningTask();
+      const login = JSON.parse(execFileSync(PYTHON, [VAULT_LOGIN, JSON.stringify({ ...creds, stsUrl: `${localAwsConfig().endpoint}/`, region: 'us-east-1', serverId: 'vault.example.com', style: 'hvac' })], { encoding: 'utf8' })) as Record<string, unknown>;
+
+      const res = await x.exchange({ ...login, taskArn });
+
+      expect({ status: res.status, reason: res.json.reason }).toEqual({ status: 401, reason: 'AUDIENCE' });
     });
   });
 

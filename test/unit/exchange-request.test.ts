@@ -79,6 +79,11 @@ describe('validateExchangeRequest', () => {
     ['signed almost maxAge ago', { signingDate: seconds(-299) }, {}, { url: 'https://sts.us-east-1.amazonaws.com/', region: 'us-east-1' }],
     ['signed within the allowed skew ahead', { signingDate: seconds(59) }, {}, { url: 'https://sts.us-east-1.amazonaws.com/', region: 'us-east-1' }],
     ['the local endpoint, region from the scope', { url: 'http://localhost:5000/', region: 'eu-west-1' }, { localStsEndpoint: 'http://localhost:5000' }, { url: 'http://localhost:5000/', region: 'eu-west-1' }],
+    // What Vault's parser accepts from its stock clients.
+    ["Vault's server-id header instead of ours", { audience: null, extraHeaders: { 'x-vault-aws-iam-server-id': SERVER_ID } }, {}, { url: 'https://sts.us-east-1.amazonaws.com/', region: 'us-east-1' }],
+    ['the header map as a JSON object, not base64', { wire: (w) => { w.iam_request_headers = JSON.parse(Buffer.from(w.iam_request_headers as string, 'base64').toString()) as never; } }, {}, { url: 'https://sts.us-east-1.amazonaws.com/', region: 'us-east-1' }],
+    ['base64 wrapped at 76 columns (CRLF and LF)', { wire: (w) => { w.iam_request_headers = (w.iam_request_headers as string).replace(/.{76}/g, '$&\r\n'); w.iam_request_url = `${w.iam_request_url as string}\n`; } }, {}, { url: 'https://sts.us-east-1.amazonaws.com/', region: 'us-east-1' }],
+    ['a signed content-length the Go client keeps out of the map', { extraHeaders: { 'content-length': String(GCI_BODY.length) }, afterSign: (h) => { delete h['Content-Length']; delete h.Host; } }, {}, { url: 'https://sts.us-east-1.amazonaws.com/', region: 'us-east-1' }],
   ];
 
   it.each(accepted)('accepts %s', async (_name, sign, options, expected) => {
@@ -167,7 +172,12 @@ describe('validateExchangeRequest', () => {
     { name: 'base64 in the URL-safe alphabet', sign: { wire: (w) => { w.iam_request_headers = (w.iam_request_headers as string).replace(/\+/g, '-').replace(/\//g, '_').replace(/^(.)/, '-'); } }, reason: R.MALFORMED_REQUEST },
     { name: 'base64 without its padding', sign: { wire: (w) => { w.iam_request_url = b64('https://sts.amazonaws.com/').replace(/=+$/, ''); } }, reason: R.MALFORMED_REQUEST },
     { name: 'base64 with non-zero padding bits', sign: { wire: (w) => { w.iam_request_body = 'QR=='; } }, reason: R.MALFORMED_REQUEST },
-    { name: 'base64 with a line break', sign: { wire: (w) => { w.iam_request_body = `${(w.iam_request_body as string).slice(0, 8)}\n${(w.iam_request_body as string).slice(8)}`; } }, reason: R.MALFORMED_REQUEST },
+    { name: 'base64 with a space (only line breaks are skipped, as Go does)', sign: { wire: (w) => { w.iam_request_body = `${(w.iam_request_body as string).slice(0, 8)} ${(w.iam_request_body as string).slice(8)}`; } }, reason: R.MALFORMED_REQUEST },
+    { name: 'both server-id headers', sign: { extraHeaders: { 'x-vault-aws-iam-server-id': SERVER_ID } }, reason: R.AUDIENCE },
+    { name: "Vault's server-id header with two values", sign: { audience: null, extraHeaders: { 'x-vault-aws-iam-server-id': SERVER_ID }, afterSign: (h) => { h['X-Vault-Aws-Iam-Server-Id'] = [SERVER_ID, 'other']; } }, reason: R.AUDIENCE },
+    { name: "Vault's server-id header naming another deployment", sign: { audience: null, extraHeaders: { 'x-vault-aws-iam-server-id': 'other' } }, reason: R.AUDIENCE },
+    { name: 'a header map object over 8 KiB', sign: { wire: (w) => { w.iam_request_headers = { 'X-Padding': ['p'.repeat(9000)] } as never; } }, reason: R.REQUEST_TOO_LARGE },
+    { name: 'a header map that is an array', sign: { wire: (w) => { w.iam_request_headers = [] as never; } }, reason: R.MALFORMED_REQUEST },
     { name: 'a body that is not UTF-8', sign: { wire: (w) => { w.iam_request_body = Buffer.from([0xc3, 0x28]).toString('base64'); } }, reason: R.MALFORMED_REQUEST },
     { name: 'a taskArn that is not an ECS task', sign: { wire: (w) => { w.taskArn = 'arn:aws:iam::123456789012:role/task'; } }, reason: R.MALFORMED_REQUEST },
     { name: 'a taskArn with extra path segments', sign: { wire: (w) => { w.taskArn = `${TASK_ARN}/extra`; } }, reason: R.MALFORMED_REQUEST },
