@@ -17,7 +17,7 @@ async function iamIn(accountId: string): Promise<IAMClient> {
 }
 
 const rolesWith = (crossAccountRoleName: string | undefined) => {
-  const config = loadConfig({ AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
+  const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
   return buildEnrollmentDeps(config, new MemoryLog(), createAwsClients(config)).roles;
 };
 

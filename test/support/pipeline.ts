@@ -44,7 +44,7 @@ export class Pipeline {
     readonly stack: LocalStack,
     readonly k8s: KubernetesApiDouble,
   ) {
-    const config = loadConfig({ ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0' });
+    const config = loadConfig('taskEvents', { ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0' });
     const mesh = new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 });
     this.deps = { ...buildEnrollmentDeps(config, this.log, clients, mesh), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
     this.handler = createTaskEventsHandler(this.deps, new Logger({ logLevel: 'SILENT' }));
@@ -53,7 +53,7 @@ export class Pipeline {
 
   static async start(suffix: string): Promise<Pipeline> {
     const aws = localAwsConfig();
-    const config = loadConfig({ AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
+    const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
     const clients = createAwsClients(config);
     const stack = await bootstrapLocalStack(aws, localNames(suffix));
     const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN });
