@@ -8,7 +8,8 @@
 // reads a YAML map of params (params.example.yml); other options (e.g.
 // --param="meshK8sUrl=https://...") are passed to osls. A required param that is missing fails
 // the run, naming it (deploy/required-params.cjs). Exit code: 0 when packaging worked and
-// cfn-lint found no error (warnings are printed, they do not fail the run).
+// cfn-lint found no error, in the service's template and in deploy/member-account-role.yaml
+// (warnings are printed, they do not fail the run).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -102,9 +103,10 @@ export async function main(args = []) {
     console.error(`[package] ${templatePath} was not written`);
     return 1;
   }
-  console.error(`[package] cfn-lint ${relative(root, templatePath)}`);
+  const memberTemplate = join(root, 'deploy', 'member-account-role.yaml');
+  console.error(`[package] cfn-lint ${relative(root, templatePath)} ${relative(root, memberTemplate)}`);
   // cfn-lint's exit code is a bit mask: 1 fatal, 2 error, 4 warning, 8 informational.
-  const lintStatus = run(venvBin('cfn-lint'), ['--regions', opts.region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath]);
+  const lintStatus = run(venvBin('cfn-lint'), ['--regions', opts.region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath, memberTemplate]);
   const lintFailed = (lintStatus & 3) !== 0;
   console.error(lintFailed ? `[package] cfn-lint found errors (exit ${lintStatus})` : `[package] cfn-lint: no errors${lintStatus & 4 ? ' (warnings above)' : ''}`);
 

@@ -12,7 +12,7 @@ import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk
 import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
 import type { Log } from '../app/log.js';
-import type { MeshApi } from '../ports.js';
+import type { MeshApi, TaskDirectory } from '../ports.js';
 import { DynamoDbEnrollmentStore } from './dynamodb-enrollment-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
 import { EcsTaskDirectory } from './ecs-task-directory.js';
@@ -26,6 +26,7 @@ import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-
 import type { ExchangeDeps } from '../app/exchange-token.js';
 import type { ExplainDeps } from '../app/explain-decision.js';
 import { HttpStsVerifier } from './http-sts-verifier.js';
+import { AccountRoutedTaskDirectory } from './account-routed-task-directory.js';
 import { DynamoDbExchangeGuard } from './dynamodb-exchange-guard.js';
 
 export interface AwsClients {
@@ -102,8 +103,7 @@ export async function buildExchangeDeps(
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
   const allowedAccounts = listed.length ? listed : [(await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? ''];
   return {
-    tasks: new EcsTaskDirectory(clients.ecs),
-    roles: buildRoleDirectory(config, clients),
+    ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     mesh: buildMeshApi(config, clients, mesh),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
@@ -133,8 +133,7 @@ export async function buildExchangeDeps(
 export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: AwsClients, mesh?: MeshApi, tokens: ServiceTokenDeps = buildServiceTokenDeps(config, log, clients)): EnrollmentDeps {
   return {
     serviceTokens: () => createServiceTokenEnsurer(tokens),
-    tasks: new EcsTaskDirectory(clients.ecs),
-    roles: buildRoleDirectory(config, clients),
+    ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     mesh: buildMeshApi(config, clients, mesh),
@@ -146,8 +145,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
 /** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
 export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE'>, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
   return {
-    tasks: new EcsTaskDirectory(clients.ecs),
-    roles: buildRoleDirectory(config, clients),
+    ...buildTaskReaders(config, clients),
     mesh: buildMeshApi(config, clients, mesh),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0),
   };
@@ -158,35 +156,39 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
   return withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000);
 }
 
-/** Task roles and their tags, read in the role's own account. */
-export function buildRoleDirectory(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'sts'>): IamRoleDirectory {
-  return new IamRoleDirectory(iamClientForAccount(config, clients), config.ROLE_CACHE_SECONDS * 1000);
+/**
+ * Tasks, task definitions and task roles (with their tags), each read in its own account
+ * (DESIGN §3): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
+ */
+export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } {
+  const forAccount = clientsForAccount(config, clients);
+  const own = new EcsTaskDirectory(clients.ecs);
+  return {
+    tasks: config.CROSS_ACCOUNT_ROLE_NAME ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => new EcsTaskDirectory((await forAccount(accountId, partition)).ecs)) : own,
+    roles: new IamRoleDirectory(async (accountId, partition) => (await forAccount(accountId, partition)).iam, config.ROLE_CACHE_SECONDS * 1000),
+  };
 }
 
-/**
- * Role tags are read in the role's own account (DESIGN §3): our own account with our client,
- * another one through CROSS_ACCOUNT_ROLE_NAME assumed there.
- */
-function iamClientForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'sts'>): (accountId: string, partition: string) => Promise<IAMClient> {
+/** The IAM and ECS clients for an account: ours, or ones with CROSS_ACCOUNT_ROLE_NAME assumed there. */
+function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): (accountId: string, partition: string) => Promise<Pick<AwsClients, 'iam' | 'ecs'>> {
+  const own = { iam: clients.iam, ecs: clients.ecs };
   let ownAccount: Promise<string | undefined> | undefined;
-  const foreign = new Map<string, IAMClient>();
+  const foreign = new Map<string, Pick<AwsClients, 'iam' | 'ecs'>>();
   return async (accountId, partition) => {
-    if (!config.CROSS_ACCOUNT_ROLE_NAME) return clients.iam;
+    if (!config.CROSS_ACCOUNT_ROLE_NAME) return own;
     ownAccount ??= clients.sts.send(new GetCallerIdentityCommand({})).then((o) => o.Account);
-    if ((await ownAccount) === accountId) return clients.iam;
+    if ((await ownAccount) === accountId) return own;
     const cached = foreign.get(accountId);
     if (cached) return cached;
     const roleArn = `arn:${partition}:iam::${accountId}:role/${config.CROSS_ACCOUNT_ROLE_NAME}`;
-    const client = new IAMClient({
-      ...clientConfig(config),
-      credentials: async () => {
-        const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
-        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
-      },
-    });
-    foreign.set(accountId, client);
-    return client;
+    const credentials = async () => {
+      const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    };
+    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }) };
+    foreign.set(accountId, made);
+    return made;
   };
 }

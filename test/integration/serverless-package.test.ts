@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -357,6 +358,30 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       expect(evaluate(t.Resources[role]!.Properties, t, vpc).ManagedPolicyArns, role).toEqual(['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
       expect(evaluate(t.Resources[role]!.Properties, t, {}), role).not.toHaveProperty('ManagedPolicyArns');
     }
+  });
+
+  it('lints the member-account role, which grants the reads the functions make there to the roles that assume it', () => {
+    const cfnTags = ['!Ref', '!Sub', '!GetAtt'].map((tag) => ({ tag, resolve: (value: string) => ({ [tag.slice(1)]: value }) }));
+    const member = parseYaml(readFileSync(join(root, 'deploy', 'member-account-role.yaml'), 'utf8'), { customTags: cfnTags }) as Template;
+    const role = member.Resources.CrossAccountReaderRole!.Properties;
+
+    expect(pkg.output).toContain('deploy/member-account-role.yaml');
+    expect(role.RoleName).toEqual({ Ref: 'RoleName' });
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { AWS: { Ref: 'ControlPlaneRoleArns' } }, Action: 'sts:AssumeRole' })]);
+    const granted = (role.Policies as Json[]).flatMap((p) => (p.PolicyDocument.Statement as Json[]).flatMap((st) => asArray(st.Action as string)));
+    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory).
+    expect(granted.sort()).toEqual(['ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'iam:GetRole']);
+    // The control-plane roles that may assume it are the ones its ControlPlaneRoleArns names.
+    const assumers = ofType(t, 'AWS::IAM::Role')
+      .filter(([id]) => evaluate(t.Resources[id]!.Properties.Policies, t, { CrossAccountRoleName: 'ecs-mesh-onboarding-reader' })[0].PolicyDocument.Statement.some((st: Json) => st.Action === 'sts:AssumeRole'))
+      .map(([id]) => id);
+    expect(assumers.sort()).toEqual(['AuthRole', 'ExplainRole', 'TaskEventsRole']);
+    expect(member.Parameters.ControlPlaneRoleArns).toMatchObject({ Description: expect.stringMatching(/TaskEventsRoleArn, ExplainRoleArn and AuthRoleArn/) });
+    expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['TaskEventsRoleArn', 'ExplainRoleArn', 'AuthRoleArn', 'TokenMaintenanceRoleArn']));
+  });
+
+  it('reserves no concurrency, which a new account (quota 10) would refuse', () => {
+    for (const { id } of FUNCTIONS) expect(t.Resources[id]!.Properties, id).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
   it('gives each function its own least-privilege role', () => {
