@@ -140,6 +140,20 @@ describe('serverless package without the required params', () => {
     expect(pkg.output).not.toMatch(/zipped/);
   }, PACKAGE_TIMEOUT);
 
+  it('fails `osls deploy` the same way, before it builds or calls anything', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' };
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL']) delete env[name];
+
+    const deploy = await promisify(execFile)(process.execPath, [join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'deploy', '--stage', 'ci', '--region', 'us-east-1'], { cwd: root, env, timeout: 120_000 }).then(
+      () => ({ code: 0, output: '' }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+    );
+
+    expect(deploy.code).not.toBe(0);
+    expect(deploy.output).toContain('missing required stage params for stage "ci"');
+    expect(deploy.output).toMatch(/^\s+meshK8sUrl: /m);
+  }, PACKAGE_TIMEOUT);
+
   it.each([
     { case: 'eks auth without the cluster name', params: ['--param=meshK8sAuth=eks'], missing: 'meshK8sEksClusterName' },
     { case: 'bearer auth without the token secret', params: ['--param=meshK8sAuth=bearer'], missing: 'meshK8sTokenSecretId' },
