@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // osls loads local plugins with require().
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // The core stays free of I/O and SDK types (ports and adapters; see ../shared/STYLE.md).
     files: ['shared/core/**/*.ts'],
     rules: {

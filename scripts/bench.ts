@@ -30,7 +30,7 @@ try {
   Object.assign(process.env, LOCAL_AWS_ENV);
   const settings = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
   const stack = await bootstrapLocalStack(settings);
-  const config = loadConfig({ AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
+  const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
   const clients = createAwsClients(config);
   const mesh = new FileMeshApi(meshDir);
   const { mkdirSync, writeFileSync } = await import('node:fs');

@@ -2,17 +2,21 @@
 // no AWS credentials or network needed unless a param itself reads AWS, e.g. ${ssm:...}), lints
 // the template with the pinned cfn-lint, and prints the size of each function's zip.
 //
-//   node scripts/package.mjs [--stage dev] [--region us-east-1] [--package <dir>] [osls options...]
+//   node scripts/package.mjs [--stage dev] [--region us-east-1] [--package <dir>] [--params <file>] [osls options...]
 //
-// STAGE and REGION from the environment are the defaults for --stage and --region. Other options
-// (e.g. --param="meshK8sUrl=https://...") are passed to osls. Exit code: 0 when packaging worked
-// and cfn-lint found no error (warnings are printed, they do not fail the run).
+// STAGE and REGION from the environment are the defaults for --stage and --region. `--params`
+// reads a YAML map of params (params.example.yml); other options (e.g.
+// --param="meshK8sUrl=https://...") are passed to osls. A required param that is missing fails
+// the run, naming it (deploy/required-params.cjs). Exit code: 0 when packaging worked and
+// cfn-lint found no error, in the service's template and in deploy/member-account-role.yaml
+// (warnings are printed, they do not fail the run).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureVenv, venvBin } from './ensure-venv.mjs';
+import { expandParamsFile } from './params-file.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -24,8 +28,9 @@ const IGNORED_CHECKS = ['W3005'];
 const OSLS_TIMEOUT_MS = 10 * 60_000;
 
 /** Splits our own options from those passed through to osls. */
-function parseArgs(args) {
+function parseArgs(rawArgs) {
   const opts = { stage: process.env.STAGE || 'dev', region: process.env.REGION || 'us-east-1', out: '.serverless', rest: [] };
+  const args = expandParamsFile(rawArgs);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const m = /^--(stage|region|package)(?:=(.*))?$/.exec(arg);
@@ -75,17 +80,6 @@ export function bundleSizes(outDir) {
     .map((f) => ({ name: f.replace(/\.zip$/, ''), zipBytes: statSync(join(outDir, f)).size, unzipped: unzippedSizes(join(outDir, f)) }));
 }
 
-/** Settings that deploy but leave the Lambdas failing at cold start (shared/config.ts). */
-function configWarnings(template) {
-  const p = Object.fromEntries(Object.entries(template.Parameters ?? {}).map(([k, v]) => [k, String(v.Default ?? '')]));
-  const warnings = [];
-  if (p.MeshApi !== 'kubernetes') return warnings;
-  if (!p.MeshK8sUrl) warnings.push('meshK8sUrl is not set (required with meshApi=kubernetes)');
-  if (p.MeshK8sAuth === 'eks' && !p.MeshK8sEksClusterName) warnings.push('meshK8sEksClusterName is not set (required with meshK8sAuth=eks)');
-  if (p.MeshK8sAuth === 'bearer' && !p.MeshK8sTokenSecretId) warnings.push('meshK8sTokenSecretId is not set (required with meshK8sAuth=bearer)');
-  return warnings;
-}
-
 export async function main(args = []) {
   const opts = parseArgs(args);
   const outDir = resolve(root, opts.out);
@@ -109,15 +103,12 @@ export async function main(args = []) {
     console.error(`[package] ${templatePath} was not written`);
     return 1;
   }
-  console.error(`[package] cfn-lint ${relative(root, templatePath)}`);
+  const memberTemplate = join(root, 'deploy', 'member-account-role.yaml');
+  console.error(`[package] cfn-lint ${relative(root, templatePath)} ${relative(root, memberTemplate)}`);
   // cfn-lint's exit code is a bit mask: 1 fatal, 2 error, 4 warning, 8 informational.
-  const lintStatus = run(venvBin('cfn-lint'), ['--regions', opts.region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath]);
+  const lintStatus = run(venvBin('cfn-lint'), ['--regions', opts.region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath, memberTemplate]);
   const lintFailed = (lintStatus & 3) !== 0;
   console.error(lintFailed ? `[package] cfn-lint found errors (exit ${lintStatus})` : `[package] cfn-lint: no errors${lintStatus & 4 ? ' (warnings above)' : ''}`);
-
-  for (const warning of configWarnings(JSON.parse(readFileSync(templatePath, 'utf8')))) {
-    console.error(`[package] warning: ${warning}; the deployed Lambdas will fail at cold start until it is set (see serverless.yml)`);
-  }
 
   console.log('function bundles:');
   for (const { name, zipBytes, unzipped } of bundleSizes(outDir)) {

@@ -15,6 +15,7 @@ const COMMANDS = {
   invoke: ['tsx', 'scripts/invoke.ts'],
   test: ['node', 'scripts/test.mjs'],
   package: ['node', 'scripts/package.mjs'],
+  deploy: ['node', 'scripts/deploy.mjs'],
   bench: ['tsx', 'scripts/bench.ts'],
   agent: ['tsx', 'cli/ecs-mesh-agent.ts'],
   'ecs-mesh': ['tsx', 'cli/ecs-mesh.ts'],

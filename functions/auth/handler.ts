@@ -31,7 +31,7 @@ export function createAuthHandler(deps: ExchangeDeps, logger: Logger, metrics: M
     .use(internalErrorAs500(logger, 'auth exchange'));
 }
 
-const config = loadConfig();
+const config = loadConfig('auth');
 const logger = new Logger({ serviceName: 'auth', logLevel: config.LOG_LEVEL });
 const metrics = new Metrics({ namespace: 'EcsMeshOnboarding', serviceName: 'auth' });
 

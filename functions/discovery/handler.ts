@@ -26,7 +26,7 @@ export function createDiscoveryHandler(keys: PublishedKeys, issuerUrl: string, l
 // keys at most 30 s whatever KEY_CACHE_SECONDS the signers use.
 const PUBLIC_KEY_CACHE_SECONDS = 30;
 
-const config = loadConfig();
+const config = loadConfig('discovery');
 const logger = new Logger({ serviceName: 'discovery', logLevel: config.LOG_LEVEL });
 const jwks = createJwks(config, new SecretsManagerClient(clientConfig(config)), Math.min(config.KEY_CACHE_SECONDS, PUBLIC_KEY_CACHE_SECONDS));
 

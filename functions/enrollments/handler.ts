@@ -21,7 +21,7 @@ export function createEnrollmentsHandler(store: EnrollmentStore, logger: Logger)
     .use(internalErrorAs500(logger, 'enrollment status request'));
 }
 
-const config = loadConfig();
+const config = loadConfig('enrollments');
 const logger = new Logger({ serviceName: 'enrollments', logLevel: config.LOG_LEVEL });
 
 export const handler = createEnrollmentsHandler(new DynamoDbEnrollmentStore(DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(config))), config.ENROLLMENT_TABLE), logger);

@@ -38,7 +38,7 @@ export function createExplainHandler(deps: ExplainDeps, logger: Logger) {
     .use(internalErrorAs500(logger, 'explain request'));
 }
 
-const config = loadConfig();
+const config = loadConfig('explain');
 const logger = new Logger({ serviceName: 'explain', logLevel: config.LOG_LEVEL });
 
-export const handler = createExplainHandler(buildExplainDeps(config, powertoolsLog(logger), createAwsClients(config)), logger);
+export const handler = createExplainHandler(buildExplainDeps(config, createAwsClients(config)), logger);

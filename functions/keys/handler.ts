@@ -24,7 +24,7 @@ export function createKeysHandler(store: KeyRotator, logger: Logger) {
     .use(internalErrorAs500(logger, 'key rotation request'));
 }
 
-const config = loadConfig();
+const config = loadConfig('keys');
 const logger = new Logger({ serviceName: 'keys', logLevel: config.LOG_LEVEL });
 const store = createKeyStore(config, new SecretsManagerClient(clientConfig(config)));
 

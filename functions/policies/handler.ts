@@ -21,7 +21,7 @@ export function createPoliciesHandler(store: PolicyAdminStore, logger: Logger, n
     .use(internalErrorAs500(logger, 'policy request'));
 }
 
-const config = loadConfig();
+const config = loadConfig('policies');
 const logger = new Logger({ serviceName: 'policies', logLevel: config.LOG_LEVEL });
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(config)));
 

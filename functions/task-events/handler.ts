@@ -23,7 +23,7 @@ export function createTaskEventsHandler(deps: TaskEventsDeps, logger: Logger, me
   }).use(injectLambdaContext(logger));
 }
 
-const config = loadConfig();
+const config = loadConfig('taskEvents');
 const logger = new Logger({ serviceName: 'task-events', logLevel: config.LOG_LEVEL });
 const clients = createAwsClients(config);
 

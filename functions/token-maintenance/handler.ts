@@ -3,7 +3,8 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, buildServiceTokenDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildMeshApi, buildServiceTokenDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { maintainServiceTokens, type TokenMaintenanceDeps, type TokenMaintenanceSummary } from '../../shared/app/maintain-service-tokens.js';
 
@@ -18,19 +19,15 @@ export function createTokenMaintenanceHandler(deps: TokenMaintenanceDeps, logger
   }).use(injectLambdaContext(logger));
 }
 
-const config = loadConfig();
+const config = loadConfig('tokenMaintenance');
 const logger = new Logger({ serviceName: 'token-maintenance', logLevel: config.LOG_LEVEL });
 const clients = createAwsClients(config);
-const log = powertoolsLog(logger);
-// One key store for the container: maintenance and the enrollment deps share it.
-const tokens = buildServiceTokenDeps(config, log, clients);
-const { enrollments, mesh } = buildEnrollmentDeps(config, log, clients, undefined, tokens);
 
 export const handler = createTokenMaintenanceHandler(
   {
-    ...tokens,
-    enrollments,
-    mesh,
+    ...buildServiceTokenDeps(config, powertoolsLog(logger), clients),
+    enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
+    mesh: buildMeshApi(config, clients),
     idleSeconds: config.TOKEN_SECRET_IDLE_SECONDS,
   },
   logger,

@@ -1,6 +1,6 @@
 /** Chooses the mesh adapter from config (DESIGN §5): `kubernetes` in production, `file` locally. */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import type { Config } from '../config.js';
+import type { Settings } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { MeshApi } from '../ports.js';
 import type { AwsClients } from './wiring.js';
@@ -9,7 +9,10 @@ import { KubernetesMeshApi } from './kubernetes-mesh-api.js';
 import { eksTokenProvider, secretsManagerTokenProvider } from './kubernetes-auth.js';
 
 /** Builds the configured MeshApi. */
-export function createMeshApi(config: Config, clients: Pick<AwsClients, 'secrets'>): MeshApi {
+export function createMeshApi(
+  config: Settings<'AWS_REGION' | 'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS'>,
+  clients: Pick<AwsClients, 'secrets'>,
+): MeshApi {
   if (config.MESH_API === 'file') return new FileMeshApi(config.MESH_FILE_DIR);
   if (!config.MESH_K8S_URL) throw new ConfigError('MESH_K8S_URL: required when MESH_API=kubernetes');
   const token =

@@ -9,10 +9,10 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { Config } from '../config.js';
+import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
 import type { Log } from '../app/log.js';
-import type { MeshApi } from '../ports.js';
+import type { MeshApi, TaskDirectory } from '../ports.js';
 import { DynamoDbEnrollmentStore } from './dynamodb-enrollment-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
 import { EcsTaskDirectory } from './ecs-task-directory.js';
@@ -26,6 +26,7 @@ import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-
 import type { ExchangeDeps } from '../app/exchange-token.js';
 import type { ExplainDeps } from '../app/explain-decision.js';
 import { HttpStsVerifier } from './http-sts-verifier.js';
+import { AccountRoutedTaskDirectory } from './account-routed-task-directory.js';
 import { DynamoDbExchangeGuard } from './dynamodb-exchange-guard.js';
 
 export interface AwsClients {
@@ -37,7 +38,33 @@ export interface AwsClients {
   secrets: SecretsManagerClient;
 }
 
-export function createAwsClients(config: Config): AwsClients {
+type ClientSettings = Settings<'AWS_REGION' | 'AWS_ENDPOINT_URL'>;
+type TokenSettings = Settings<
+  'TOKEN_SECRET_PREFIX' | 'SIGNING_ALG' | 'KEY_CACHE_SECONDS' | 'DATA_PLANE_TOKEN_LIFETIME_SECONDS' | 'ONBOARDING_TOKEN_LIFETIME_SECONDS' | 'ISSUER_URL' | 'TOKEN_AUDIENCES' | 'MESH_NAME' | 'TOKEN_PROFILE'
+>;
+type MeshSettings = ClientSettings &
+  Settings<'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS' | 'WORKLOAD_GROUP_CACHE_SECONDS'>;
+type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME'>;
+type PolicyReadSettings = Settings<'POLICY_TABLE' | 'POLICY_CACHE_SECONDS'>;
+type EnrollmentSettings = TokenSettings & MeshSettings & TaskIdentitySettings & PolicyReadSettings & Settings<'ENROLLMENT_TABLE' | 'TOMBSTONE_TTL_SECONDS'>;
+type ExchangeSettings = TokenSettings &
+  MeshSettings &
+  TaskIdentitySettings &
+  PolicyReadSettings &
+  Settings<
+    | 'ENROLLMENT_TABLE'
+    | 'AUTH_AUDIENCE'
+    | 'AUTH_ALLOWED_ACCOUNTS'
+    | 'EXCHANGE_MAX_AGE_SECONDS'
+    | 'EXCHANGE_MAX_SKEW_SECONDS'
+    | 'STS_LOCAL_ENDPOINT'
+    | 'STS_TIMEOUT_MS'
+    | 'AUTH_TABLE'
+    | 'EXCHANGE_RATE_PER_TASK'
+    | 'EXCHANGE_RATE_PER_SOURCE'
+  >;
+
+export function createAwsClients(config: ClientSettings): AwsClients {
   const base = clientConfig(config);
   return {
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(base), { marshallOptions: { removeUndefinedValues: true } }),
@@ -50,7 +77,7 @@ export function createAwsClients(config: Config): AwsClients {
 }
 
 /** What minting a service's data-plane token needs: the vault, the signer and the claim settings. */
-export function buildServiceTokenDeps(config: Config, log: Log, clients: Pick<AwsClients, 'secrets'>): ServiceTokenDeps {
+export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: Pick<AwsClients, 'secrets'>): ServiceTokenDeps {
   return {
     vault: new SecretsManagerTokenVault(clients.secrets, config.TOKEN_SECRET_PREFIX),
     signer: createKeyStore(config, clients.secrets),
@@ -65,7 +92,7 @@ export function buildServiceTokenDeps(config: Config, log: Log, clients: Pick<Aw
 
 /** Everything the auth exchange needs. Allowed accounts default to this deployment's own. */
 export async function buildExchangeDeps(
-  config: Config,
+  config: ExchangeSettings,
   log: Log,
   clients: AwsClients,
   extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: MeshApi },
@@ -73,15 +100,13 @@ export async function buildExchangeDeps(
   const { mesh, ...ids } = extra;
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
   const tokens = buildServiceTokenDeps(config, log, clients);
-  const enrollment = buildEnrollmentDeps(config, log, clients, mesh, tokens);
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
   const allowedAccounts = listed.length ? listed : [(await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? ''];
   return {
-    tasks: enrollment.tasks,
-    roles: enrollment.roles,
-    policies: enrollment.policies,
-    mesh: enrollment.mesh,
-    enrollments: enrollment.enrollments,
+    ...buildTaskReaders(config, clients),
+    policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
+    mesh: buildMeshApi(config, clients, mesh),
+    enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
     guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
     signer: tokens.signer,
@@ -105,49 +130,65 @@ export async function buildExchangeDeps(
 }
 
 /** Everything task-events needs; `mesh` may be injected (tests, local stack). */
-export function buildEnrollmentDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi, tokens: ServiceTokenDeps = buildServiceTokenDeps(config, log, clients)): EnrollmentDeps {
+export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: AwsClients, mesh?: MeshApi, tokens: ServiceTokenDeps = buildServiceTokenDeps(config, log, clients)): EnrollmentDeps {
   return {
     serviceTokens: () => createServiceTokenEnsurer(tokens),
-    tasks: new EcsTaskDirectory(clients.ecs),
-    roles: new IamRoleDirectory(iamClientForAccount(config, clients), config.ROLE_CACHE_SECONDS * 1000),
+    ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
-    mesh: withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000),
+    mesh: buildMeshApi(config, clients, mesh),
     log,
     tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
   };
 }
 
 /** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
-export function buildExplainDeps(config: Config, log: Log, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
-  const { tasks, roles, mesh: cachedMesh } = buildEnrollmentDeps(config, log, clients, mesh);
-  return { tasks, roles, mesh: cachedMesh, policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0) };
+export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE'>, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
+  return {
+    ...buildTaskReaders(config, clients),
+    mesh: buildMeshApi(config, clients, mesh),
+    policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0),
+  };
+}
+
+/** The configured mesh (or the injected one) with WorkloadGroups cached per container. */
+export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, mesh?: MeshApi): MeshApi {
+  return withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000);
 }
 
 /**
- * Role tags are read in the role's own account (DESIGN §3): our own account with our client,
- * another one through CROSS_ACCOUNT_ROLE_NAME assumed there.
+ * Tasks, task definitions and task roles (with their tags), each read in its own account
+ * (DESIGN §3): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
  */
-function iamClientForAccount(config: Config, clients: AwsClients): (accountId: string, partition: string) => Promise<IAMClient> {
+export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } {
+  const forAccount = clientsForAccount(config, clients);
+  const own = new EcsTaskDirectory(clients.ecs);
+  return {
+    tasks: config.CROSS_ACCOUNT_ROLE_NAME ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => new EcsTaskDirectory((await forAccount(accountId, partition)).ecs)) : own,
+    roles: new IamRoleDirectory(async (accountId, partition) => (await forAccount(accountId, partition)).iam, config.ROLE_CACHE_SECONDS * 1000),
+  };
+}
+
+/** The IAM and ECS clients for an account: ours, or ones with CROSS_ACCOUNT_ROLE_NAME assumed there. */
+function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): (accountId: string, partition: string) => Promise<Pick<AwsClients, 'iam' | 'ecs'>> {
+  const own = { iam: clients.iam, ecs: clients.ecs };
   let ownAccount: Promise<string | undefined> | undefined;
-  const foreign = new Map<string, IAMClient>();
+  const foreign = new Map<string, Pick<AwsClients, 'iam' | 'ecs'>>();
   return async (accountId, partition) => {
-    if (!config.CROSS_ACCOUNT_ROLE_NAME) return clients.iam;
+    if (!config.CROSS_ACCOUNT_ROLE_NAME) return own;
     ownAccount ??= clients.sts.send(new GetCallerIdentityCommand({})).then((o) => o.Account);
-    if ((await ownAccount) === accountId) return clients.iam;
+    if ((await ownAccount) === accountId) return own;
     const cached = foreign.get(accountId);
     if (cached) return cached;
     const roleArn = `arn:${partition}:iam::${accountId}:role/${config.CROSS_ACCOUNT_ROLE_NAME}`;
-    const client = new IAMClient({
-      ...clientConfig(config),
-      credentials: async () => {
-        const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
-        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
-      },
-    });
-    foreign.set(accountId, client);
-    return client;
+    const credentials = async () => {
+      const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    };
+    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }) };
+    foreign.set(accountId, made);
+    return made;
   };
 }

@@ -7,7 +7,7 @@ import type { EcsTaskDescription, TaskIdentity, TaskStateChangeEvent } from '../
 import { clusterNameFromArn, parseArn } from '../core/task.js';
 import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
 import { requestedWorkloadGroup } from '../core/workload-entry.js';
-import type { EnrollmentDeps } from './deps.js';
+import type { DecisionDeps } from './deps.js';
 import { evaluateAccess, type PolicyVerdict } from './evaluate-access.js';
 
 /** What a decision needs from the task's event (or, without one, from the described task). */
@@ -45,7 +45,7 @@ const refuse = (reason: Reason, detail: string, extra: RefusalExtra = {}): Enrol
 export async function decideEnrollment(
   event: DecisionContext,
   task: EcsTaskDescription,
-  deps: Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies' | 'mesh'>,
+  deps: DecisionDeps,
 ): Promise<EnrollmentDecision> {
   const definition = await deps.tasks.describeTaskDefinition(task.taskDefinitionArn);
   // RunTask's override wins over the task definition (DESIGN §3).

@@ -5,6 +5,13 @@ import type { Log } from './log.js';
 /** Makes sure a service's data-plane token exists and is fresh (DESIGN §6). */
 export type ServiceTokenEnsurer = (group: WorkloadGroup, now: Date) => Promise<{ outcome: string; kid: string; expiresAt: string }>;
 
+/**
+ * What deciding needs from the mesh: only a WorkloadGroup's labels. Explain, the auth exchange and
+ * token maintenance hold no more, so the mesh's RBAC can give them read access to groups alone
+ * (deploy/kubernetes/rbac.yaml).
+ */
+export type DecisionDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies'> & { mesh: Pick<MeshApi, 'getWorkloadGroup'> };
+
 /** Everything the enrollment use cases need, built once per Lambda container. */
 export interface EnrollmentDeps {
   tasks: TaskDirectory;

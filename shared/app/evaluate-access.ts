@@ -7,7 +7,7 @@ import { evaluatePolicy, describeDenial, type EvaluatedPolicy } from '../core/po
 import { REASONS } from '../core/reasons.js';
 import type { TaskIdentity } from '../core/task.js';
 import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
-import type { EnrollmentDeps } from './deps.js';
+import type { DecisionDeps } from './deps.js';
 
 export interface PolicyVerdict {
   policy: string;
@@ -23,7 +23,7 @@ export type AccessDecision =
   | { allowed: false; reason: typeof REASONS.WORKLOAD_GROUP_NOT_FOUND | typeof REASONS.POLICY_DENIED; detail: string; labels?: Record<string, string>; trace: PolicyVerdict[] };
 
 /** `labels` given: evaluate against them instead of reading the WorkloadGroup. */
-export async function evaluateAccess(identity: TaskIdentity, groupRef: ObjectRef, deps: Pick<EnrollmentDeps, 'policies' | 'mesh'>, labels?: Record<string, string>): Promise<AccessDecision> {
+export async function evaluateAccess(identity: TaskIdentity, groupRef: ObjectRef, deps: Pick<DecisionDeps, 'policies' | 'mesh'>, labels?: Record<string, string>): Promise<AccessDecision> {
   const group = labels ? undefined : await deps.mesh.getWorkloadGroup(groupRef);
   if (!labels && !group)
     return { allowed: false, reason: REASONS.WORKLOAD_GROUP_NOT_FOUND, detail: `WorkloadGroup ${groupRef.namespace}/${groupRef.name} does not exist in the mesh`, trace: [] };

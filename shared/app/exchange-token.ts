@@ -12,7 +12,7 @@ import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/w
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
 import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigner } from '../ports.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
-import type { EnrollmentDeps } from './deps.js';
+import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
 import { checkCallerClaim, verifyTaskCaller } from './verify-task-caller.js';
 
@@ -31,7 +31,7 @@ export interface ExchangeSettings {
   ratePerSource: number;
 }
 
-export interface ExchangeDeps extends Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies' | 'mesh'> {
+export interface ExchangeDeps extends DecisionDeps {
   sts: CallerIdentityVerifier;
   guard: ExchangeGuard;
   enrollments: Pick<EnrollmentStore, 'attachToken'>;

@@ -8,11 +8,11 @@ import type { LaunchType, RoleFacts, TaskIdentity } from '../core/task.js';
 import { parseArn, taskIdFromArn } from '../core/task.js';
 import type { ObjectRef } from '../core/kubernetes-types.js';
 import { requestedWorkloadGroup, WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
-import type { EnrollmentDeps } from './deps.js';
+import type { DecisionDeps } from './deps.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import { evaluateAccess, type PolicyVerdict } from './evaluate-access.js';
 
-export type ExplainDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies' | 'mesh'>;
+export type ExplainDeps = DecisionDeps;
 
 /** Where and as whom a task would run; tags given for the role are used instead of IAM's. */
 export interface IdentityFacts {

@@ -1,23 +1,49 @@
 import { describe, expect, it } from 'vitest';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildTaskReaders, createAwsClients } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
 
 const OTHER_ACCOUNT = '222222222222';
 
-/** IAM credentials inside another account (moto scopes AssumeRole credentials to the role's account). */
-async function iamIn(accountId: string): Promise<IAMClient> {
+/** Client settings with credentials inside another account (moto scopes AssumeRole credentials to the role's account). */
+async function settingsIn(accountId: string) {
   const out = await new STSClient(localAwsConfig()).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/admin`, RoleSessionName: 'setup' }));
   const c = out.Credentials!;
-  return new IAMClient({ ...localAwsConfig(), credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+  return { ...localAwsConfig(), credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } };
 }
 
+async function iamIn(accountId: string): Promise<IAMClient> {
+  return new IAMClient(await settingsIn(accountId));
+}
+
+/** A running Fargate task in `accountId`: its cluster, task and task definition ARNs. */
+async function taskIn(accountId: string) {
+  const settings = await settingsIn(accountId);
+  const ecs = new ECSClient(settings);
+  const clusterArn = (await ecs.send(new CreateClusterCommand({ clusterName: 'payments' }))).cluster!.clusterArn!;
+  const definition = await ecs.send(
+    new RegisterTaskDefinitionCommand({ family: 'payments', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', containerDefinitions: [{ name: 'app', image: 'app', memory: 256 }] }),
+  );
+  const subnet = (await new EC2Client(settings).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
+  const run = await ecs.send(
+    new RunTaskCommand({ cluster: 'payments', taskDefinition: 'payments', launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-12345678'] } } }),
+  );
+  return { clusterArn, taskArn: run.tasks![0]!.taskArn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn! };
+}
+
+const tasksWith = (crossAccountRoleName: string | undefined) => {
+  const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
+  return buildTaskReaders(config, createAwsClients(config)).tasks;
+};
+
 const rolesWith = (crossAccountRoleName: string | undefined) => {
-  const config = loadConfig({ AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
+  const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
   return buildEnrollmentDeps(config, new MemoryLog(), createAwsClients(config)).roles;
 };
 
@@ -46,5 +72,24 @@ describe('task roles in other accounts', () => {
     const role = await rolesWith('ecs-mesh-reader').getRole('arn:aws:iam::123456789012:role/local-task');
 
     expect(role).toMatchObject({ accountId: '123456789012', tags: { team: 'local' } });
+  });
+
+  it('reads a task and its definition in their own account through the cross-account role', async () => {
+    const { clusterArn, taskArn, taskDefinitionArn } = await taskIn(OTHER_ACCOUNT);
+    const tasks = tasksWith('ecs-mesh-reader');
+
+    const found = await tasks.describeTasks(clusterArn, [taskArn]);
+    const definition = await tasks.describeTaskDefinition(taskDefinitionArn);
+
+    expect([...found.values()]).toEqual([expect.objectContaining({ taskArn, clusterArn })]);
+    expect(definition).toMatchObject({ taskDefinitionArn, networkMode: 'awsvpc' });
+  });
+
+  it("cannot see another account's task without the cross-account role", async () => {
+    const { clusterArn, taskArn } = await taskIn(OTHER_ACCOUNT);
+
+    const found = await tasksWith(undefined).describeTasks(clusterArn, [taskArn]);
+
+    expect(found.size).toBe(0);
   });
 });

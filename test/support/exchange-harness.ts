@@ -35,7 +35,7 @@ export interface ExchangeHarness {
 /** Builds the exchange on top of a running Pipeline (same moto, tables and mesh double). */
 export async function startExchange(p: Pipeline, overrides: Record<string, string> = {}): Promise<ExchangeHarness> {
   const aws = localAwsConfig();
-  const config = loadConfig({
+  const config = loadConfig('auth', {
     AWS_ENDPOINT_URL: aws.endpoint,
     POLICY_TABLE: p.stack.policyTable,
     ENROLLMENT_TABLE: p.stack.enrollmentTable,

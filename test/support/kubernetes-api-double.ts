@@ -1,7 +1,8 @@
 /**
  * A Kubernetes API server double on loopback for `networking.istio.io/v1` WorkloadEntries and
  * WorkloadGroups (DESIGN §5): bearer-token auth, Status errors, resourceVersion/uid, preconditions,
- * label selectors, server-side apply, and validation against the Istio CRD YAML.
+ * label selectors, server-side apply, and validation against the Istio CRD YAML. Given RBAC rules
+ * (a ClusterRole's), it refuses with 403 what they do not grant, as a real server would.
  *
  * Unknown fields are always refused with 422, as a real server does with `fieldValidation=Strict`
  * (which KubernetesMeshApi sends); a real server's default would prune them with a warning.
@@ -15,12 +16,19 @@ import { createIstioValidators, ISTIO_RESOURCES, type IstioPlural } from './kube
 import { LabelSelectorSyntaxError, parseLabelSelector } from './kubernetes/label-selector.js';
 import { ResourceStore, type StoreAnswer } from './kubernetes/resource-store.js';
 import { failureStatus } from './kubernetes/status.js';
+import { allows, requestVerbs, type PolicyRule } from './kubernetes/rbac.js';
 
 /** One request as the double saw it. */
 export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The resource (plural) addressed, once routed. */
+  resource?: string;
+  /** The RBAC verbs the request was authorized as, e.g. `patch` and `create` for an apply that creates. */
+  verbs: string[];
+  /** Refused by the RBAC rules (403). */
+  forbidden: boolean;
 }
 
 const PREFIX = '/apis/networking.istio.io/v1';
@@ -38,12 +46,13 @@ export class KubernetesApiDouble {
   private constructor(
     private readonly server: Server,
     private readonly token: string,
+    private readonly rbac: PolicyRule[] | undefined,
   ) {}
 
-  /** Starts a double on 127.0.0.1 with a free port that accepts only `Bearer <token>`. */
-  static async start(options: { token: string }): Promise<KubernetesApiDouble> {
+  /** Starts a double on 127.0.0.1 with a free port that accepts only `Bearer <token>`, allowed only what `rbac` grants (everything without it). */
+  static async start(options: { token: string; rbac?: PolicyRule[] }): Promise<KubernetesApiDouble> {
     const server = createServer();
-    const double = new KubernetesApiDouble(server, options.token);
+    const double = new KubernetesApiDouble(server, options.token, options.rbac);
     server.on('request', (req, res) => void double.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return double;
@@ -91,12 +100,13 @@ export class KubernetesApiDouble {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), verbs: [], forbidden: false };
+    this.requests.push(recorded);
     try {
       const body = await readBody(req);
       if (this.latencyMs > 0) await sleep(this.latencyMs);
       if (res.destroyed) return;
-      const answer = this.answer(req, url, body);
+      const answer = this.answer(req, url, body, recorded);
       res.writeHead(answer.code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer.body));
     } catch (error) {
@@ -106,13 +116,23 @@ export class KubernetesApiDouble {
     }
   }
 
-  private answer(req: IncomingMessage, url: URL, body: string): StoreAnswer {
+  private answer(req: IncomingMessage, url: URL, body: string, recorded: RecordedRequest): StoreAnswer {
     const injected = this.injectedFailure();
     if (injected !== undefined) return status(injected, 'injected failure');
     if (req.headers.authorization !== `Bearer ${this.token}`) return status(401, 'Unauthorized');
     const route = matchRoute(url.pathname);
     if (!route) return status(404, 'the server could not find the requested resource');
     const { plural, namespace, name } = route;
+    const creates = req.method === 'PATCH' && name !== undefined && this.store.get(plural, namespace as string, name).code === 404;
+    recorded.resource = plural;
+    recorded.verbs = requestVerbs(req.method ?? 'GET', name === undefined, url.searchParams, creates);
+    const rules = this.rbac;
+    const refused = rules && recorded.verbs.find((verb) => !allows(rules, 'networking.istio.io', plural, verb));
+    if (refused) {
+      recorded.forbidden = true;
+      const where = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
+      return status(403, `${plural}.networking.istio.io${name ? ` "${name}"` : ''} is forbidden: User cannot ${refused} resource "${plural}" in API group "networking.istio.io" ${where}`);
+    }
     const manager = url.searchParams.get('fieldManager') ?? 'unknown';
     try {
       switch (`${req.method} ${name === undefined ? 'collection' : 'object'}`) {

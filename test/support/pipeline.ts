@@ -1,8 +1,10 @@
 /**
  * The task-events pipeline against the local AWS: real SDK clients on moto (each call counted
- * by command name), the Kubernetes API double as the mesh, the local ECS event source, and
+ * by command name), the Kubernetes API double as the mesh (allowing only what the taskEvents role's
+ * ClusterRole in deploy/kubernetes/rbac.yaml grants), the local ECS event source, and
  * the real handler. Each integration file builds one with its own resource names.
  */
+import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
@@ -26,6 +28,7 @@ import { countCalls } from '../../local/call-counter.js';
 import { reportTaskVersions } from '../../local/ecs-task-versions.js';
 import { ECS_TASKS_TRUST_POLICY, bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
 import { KubernetesApiDouble } from './kubernetes-api-double.js';
+import { clusterRolesIn } from './kubernetes/rbac.js';
 import { localAwsConfig } from './local-aws.js';
 import { sqsEventOf } from '../fixtures/ecs-events.js';
 
@@ -47,7 +50,7 @@ export class Pipeline {
     readonly stack: LocalStack,
     readonly k8s: KubernetesApiDouble,
   ) {
-    const config = loadConfig({ ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0' });
+    const config = loadConfig('taskEvents', { ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0' });
     const mesh = new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 });
     this.deps = { ...buildEnrollmentDeps(config, this.log, clients, mesh), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
     this.handler = createTaskEventsHandler(this.deps, new Logger({ logLevel: 'SILENT' }));
@@ -58,10 +61,11 @@ export class Pipeline {
 
   static async start(suffix: string): Promise<Pipeline> {
     const aws = localAwsConfig();
-    const config = loadConfig({ AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
+    const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
     const clients = createAwsClients(config);
     const stack = await bootstrapLocalStack(aws, localNames(suffix));
-    const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN });
+    const rbac = clusterRolesIn(join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes', 'rbac.yaml')).get('ecs-mesh-onboarding-writer');
+    const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN, rbac });
     const pipeline = new Pipeline(clients, stack, k8s);
     countCalls({ ...clients }, pipeline.calls);
     const subnets = await new EC2Client(aws).send(new DescribeSubnetsCommand({}));

@@ -1,24 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config.js';
+import { FUNCTION_SETTINGS, loadConfig, type FunctionName } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
+
+const MESH_ON_KUBERNETES = { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://mesh.example', MESH_K8S_TOKEN_SECRET_ID: 'mesh/token' };
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
-    const config = loadConfig({});
+    const config = loadConfig('taskEvents', {});
 
     expect(config).toMatchObject({ MESH_API: 'file', SIGNING_ALG: 'RS256', TOKEN_PROFILE: 'istio', DATA_PLANE_TOKEN_LIFETIME_SECONDS: 86_400, TOKEN_SECRET_PREFIX: 'ecs-mesh' });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it.each([
-    { case: 'kubernetes without a URL', env: { MESH_API: 'kubernetes', MESH_K8S_TOKEN_SECRET_ID: 's' }, names: 'MESH_K8S_URL' },
-    { case: 'EKS auth without a cluster name', env: { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://k8s', MESH_K8S_AUTH: 'eks' }, names: 'MESH_K8S_EKS_CLUSTER_NAME' },
-    { case: 'the kuma profile with ES256', env: { TOKEN_PROFILE: 'kuma', SIGNING_ALG: 'ES256' }, names: 'SIGNING_ALG' },
-    { case: 'a token lifetime under a minute', env: { DATA_PLANE_TOKEN_LIFETIME_SECONDS: '30' }, names: 'DATA_PLANE_TOKEN_LIFETIME_SECONDS' },
-    { case: 'an unknown log level', env: { LOG_LEVEL: 'CHATTY' }, names: 'LOG_LEVEL' },
-  ])('refuses $case and names the variable', ({ env, names }) => {
-    expect(() => loadConfig(env)).toThrow(ConfigError);
-    expect(() => loadConfig(env)).toThrow(names);
+    { case: 'kubernetes without a URL', fn: 'taskEvents', env: { MESH_API: 'kubernetes', MESH_K8S_TOKEN_SECRET_ID: 's' }, names: 'MESH_K8S_URL' },
+    { case: 'EKS auth without a cluster name', fn: 'explain', env: { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://k8s', MESH_K8S_AUTH: 'eks' }, names: 'MESH_K8S_EKS_CLUSTER_NAME' },
+    { case: 'bearer auth without a token secret', fn: 'tokenMaintenance', env: { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://k8s' }, names: 'MESH_K8S_TOKEN_SECRET_ID' },
+    { case: 'the kuma profile with ES256', fn: 'auth', env: { TOKEN_PROFILE: 'kuma', SIGNING_ALG: 'ES256' }, names: 'SIGNING_ALG' },
+    { case: 'a token lifetime under a minute', fn: 'keys', env: { DATA_PLANE_TOKEN_LIFETIME_SECONDS: '30' }, names: 'DATA_PLANE_TOKEN_LIFETIME_SECONDS' },
+    { case: 'an allowed account that is not 12 digits', fn: 'auth', env: { AUTH_ALLOWED_ACCOUNTS: '123456789012,1234' }, names: 'AUTH_ALLOWED_ACCOUNTS' },
+    { case: 'an unknown log level', fn: 'enrollments', env: { LOG_LEVEL: 'CHATTY' }, names: 'LOG_LEVEL' },
+  ] satisfies { case: string; fn: FunctionName; env: Record<string, string>; names: string }[])('refuses $case and names the variable', ({ fn, env, names }) => {
+    expect(() => loadConfig(fn, env)).toThrow(ConfigError);
+    expect(() => loadConfig(fn, env)).toThrow(names);
+  });
+
+  it.each(['enrollments', 'policies', 'discovery', 'keys'] satisfies FunctionName[])('lets %s start without any mesh setting, as it never calls the mesh', (fn) => {
+    const config = loadConfig(fn, { MESH_API: 'kubernetes' });
+
+    expect(config).not.toHaveProperty('MESH_API');
+  });
+
+  it.each(['taskEvents', 'explain', 'auth', 'tokenMaintenance'] satisfies FunctionName[])('gives %s, which calls the mesh, the mesh settings', (fn) => {
+    expect(() => loadConfig(fn, { MESH_API: 'kubernetes' })).toThrow('MESH_K8S_URL');
+    expect(loadConfig(fn, MESH_ON_KUBERNETES)).toMatchObject({ MESH_K8S_URL: 'https://mesh.example' });
+  });
+
+  it('reads only the exchange settings in the auth function', () => {
+    const others = (Object.keys(FUNCTION_SETTINGS) as FunctionName[]).filter((fn) => fn !== 'auth');
+
+    for (const fn of others) expect(() => loadConfig(fn, { AUTH_ALLOWED_ACCOUNTS: 'not-an-account' }), fn).not.toThrow();
+    expect(Object.keys(FUNCTION_SETTINGS.auth)).toContain('AUTH_ALLOWED_ACCOUNTS');
   });
 });
 
@@ -29,6 +51,6 @@ describe('ISSUER_URL', () => {
     ['https://mesh.example.com/onboarding/', 'https://mesh.example.com/onboarding'],
     ['https://mesh.example.com', 'https://mesh.example.com'],
   ])('is used in one spelling, without trailing slashes: %s', (given, used) => {
-    expect(loadConfig({ ISSUER_URL: given }).ISSUER_URL).toBe(used);
+    expect(loadConfig('discovery', { ISSUER_URL: given }).ISSUER_URL).toBe(used);
   });
 });

@@ -86,10 +86,6 @@ function world(s: Scenario) {
     policies: { listPolicies: async () => stored },
     mesh: {
       getWorkloadGroup: async (ref) => (ref.namespace === 'bookinfo' && ref.name === 'ratings' ? aGroup({ labels: s.labels }) : undefined),
-      getWorkloadEntry: async () => undefined,
-      applyWorkloadEntry: async (e) => e,
-      deleteWorkloadEntry: async () => false,
-      listWorkloadEntries: async () => [],
     },
   };
   const event: TaskStateChangeEvent = {

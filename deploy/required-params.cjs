@@ -1,0 +1,54 @@
+// osls plugin: refuses to package (and so to deploy, which packages first) a stack whose required
+// stage params are missing, naming each one. Without it such a stack deploys and every function
+// that needs the setting fails at cold start.
+//
+// The values checked are the resolved defaults of the CloudFormation parameters serverless.yml
+// declares (`MeshK8sUrl: Default: ${param:meshK8sUrl}`), i.e. exactly what would be deployed.
+'use strict';
+
+const MESH_AUTHS = ['eks', 'bearer'];
+
+/** Each required param: when it is required, and what it is (for the message). */
+const RULES = [
+  { param: 'meshK8sUrl', what: "the mesh cluster's Kubernetes API server URL (https://...)" },
+  { param: 'meshK8sAuth', what: `how the functions authenticate to the mesh: ${MESH_AUTHS.join(' or ')}` },
+  { param: 'meshK8sEksClusterName', when: (p) => p.meshK8sAuth === 'eks', what: 'the EKS cluster name (required with meshK8sAuth=eks)' },
+  { param: 'meshK8sTokenSecretId', when: (p) => p.meshK8sAuth === 'bearer', what: 'the Secrets Manager secret holding the mesh API token (required with meshK8sAuth=bearer)' },
+  { param: 'authAudience', what: "this deployment's server ID, which every agent signs (x-ecsmesh-server-id)" },
+  { param: 'authAllowedAccounts', what: 'the 12-digit AWS accounts whose tasks may use the auth exchange, comma-separated' },
+  { param: 'meshSubnetIds', when: (p) => p.meshSecurityGroupIds !== '', what: 'the subnets for the functions that call the mesh (given meshSecurityGroupIds)' },
+  { param: 'meshSecurityGroupIds', when: (p) => p.meshSubnetIds !== '', what: 'the security groups for the functions that call the mesh (given meshSubnetIds)' },
+];
+
+/** Problems with `params` (param name -> value), one line each; empty when all is well. */
+function missingParams(params) {
+  const problems = RULES.filter((r) => (!r.when || r.when(params)) && !params[r.param]).map((r) => `${r.param}: ${r.what}`);
+  if (params.meshK8sAuth && !MESH_AUTHS.includes(params.meshK8sAuth)) problems.push(`meshK8sAuth: must be ${MESH_AUTHS.join(' or ')}, not "${params.meshK8sAuth}"`);
+  if (params.meshEksAccessEntries === 'true' && params.meshK8sAuth !== 'eks') problems.push('meshEksAccessEntries: access entries are for meshK8sAuth=eks');
+  return problems;
+}
+
+/** Param values from the template's parameters: `MeshK8sUrl` holds param `meshK8sUrl`. */
+function paramsOf(parameters) {
+  return Object.fromEntries(Object.entries(parameters ?? {}).map(([name, p]) => [name[0].toLowerCase() + name.slice(1), String(p.Default ?? '')]));
+}
+
+class RequiredParams {
+  constructor(serverless) {
+    this.hooks = {
+      'before:package:initialize': () => {
+        const problems = missingParams(paramsOf(serverless.service.resources?.Parameters));
+        if (problems.length === 0) return;
+        const stage = serverless.service.provider.stage;
+        throw new serverless.classes.Error(
+          `missing required stage params for stage "${stage}":\n  ${problems.join('\n  ')}\n` +
+            'Set each with --param="<name>=<value>" (npm run package / npm run deploy also take --params <file>, see params.example.yml) ' +
+            `or under params.${stage} in serverless.yml.`,
+        );
+      },
+    };
+  }
+}
+
+module.exports = RequiredParams;
+module.exports.missingParams = missingParams;
