@@ -164,7 +164,11 @@ export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<Aws
   const forAccount = clientsForAccount(config, clients);
   const own = new EcsTaskDirectory(clients.ecs);
   return {
-    tasks: config.CROSS_ACCOUNT_ROLE_NAME ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => new EcsTaskDirectory((await forAccount(accountId, partition)).ecs)) : own,
+    tasks: config.CROSS_ACCOUNT_ROLE_NAME ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => {
+      const { ecs } = await forAccount(accountId, partition);
+      // Our own account keeps the one directory (and task-definition cache) short names use too.
+      return ecs === clients.ecs ? own : new EcsTaskDirectory(ecs);
+    }) : own,
     roles: new IamRoleDirectory(async (accountId, partition) => (await forAccount(accountId, partition)).iam, config.ROLE_CACHE_SECONDS * 1000),
   };
 }
