@@ -131,6 +131,25 @@ export const FUNCTION_SETTINGS = {
     /** A service's token secret is deleted after it has had no allowed task this long. */
     TOKEN_SECRET_IDLE_SECONDS: seconds(7 * 86_400),
   },
+  reconcile: {
+    ...RUNTIME,
+    ...POLICY_READS,
+    ...ENROLLMENT_TABLE,
+    ...MESH,
+    ...TASK_IDENTITY,
+    ...TOKENS,
+    TOMBSTONE_TTL_SECONDS: seconds(86_400),
+    /** The reconciler's cursor lives in the auth table (pk `key`). */
+    AUTH_TABLE: EXCHANGE.AUTH_TABLE,
+    /** Comma-separated cluster names or ARNs; empty: every cluster of the account and region. */
+    RECONCILE_CLUSTERS: z._default(z.string(), ''),
+    /** A task ECS does not know is left alone this long after its record or entry was written. */
+    RECONCILE_GRACE_SECONDS: seconds(120),
+    /** Tasks judged per invocation; the next carries on from the stored cursor. */
+    RECONCILE_MAX_TASKS: positiveInt(2000),
+    /** DescribeTasks calls per second, below ECS's shared Describe* quota (20/s sustained). */
+    RECONCILE_DESCRIBE_RATE: positiveInt(10),
+  },
 };
 
 export type FunctionName = keyof typeof FUNCTION_SETTINGS;
@@ -148,7 +167,8 @@ type AllShapes = typeof RUNTIME &
   typeof TOKENS &
   typeof EXCHANGE &
   (typeof FUNCTION_SETTINGS)['taskEvents'] &
-  (typeof FUNCTION_SETTINGS)['tokenMaintenance'];
+  (typeof FUNCTION_SETTINGS)['tokenMaintenance'] &
+  (typeof FUNCTION_SETTINGS)['reconcile'];
 /** The named settings, whichever function holds them: what a builder in wiring.ts asks for. */
 export type Settings<K extends keyof AllShapes> = Readonly<Pick<z.infer<z.ZodMiniObject<AllShapes>>, K>>;
 

@@ -94,6 +94,12 @@ export interface EnrollmentStore {
   put(record: EnrollmentRecord): Promise<void>;
   list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]>;
   /**
+   * The reconciler's write: `record` (at version `fence`) only if no record exists or the stored
+   * one's version is at most `fence`, and a live phase never over a tombstone; throws
+   * VersionConflictError otherwise (a newer event was applied: it wins).
+   */
+  putReconciled(record: EnrollmentRecord, fence: number): Promise<void>;
+  /**
    * Records the onboarding token issued to a task: on its record, or on a new `pending` record
    * at version 0 that any event supersedes. `false` when the task is tombstoned.
    */
@@ -112,6 +118,21 @@ export interface TaskDirectory {
   /** One DescribeTasks per cluster per 100 ARNs (include TAGS), keyed by task id; missing tasks are absent. */
   describeTasks(clusterArn: string, taskArns: string[]): Promise<Map<string, EcsTaskDescription>>;
   describeTaskDefinition(taskDefinitionArn: string): Promise<TaskDefinitionFacts>;
+}
+
+/** The ECS inventory the reconciler walks. */
+export interface TaskInventory {
+  /** Every cluster ARN of this account and region. */
+  listClusters(): Promise<string[]>;
+  /** Every task ARN with desired status RUNNING in the cluster, all pages. */
+  listRunningTaskArns(clusterArn: string): Promise<string[]>;
+}
+
+/** Where the reconciler carries on from in the next invocation (bounded work). */
+export interface ReconcileCursorStore {
+  load(): Promise<string | undefined>;
+  /** `undefined`: the pass is complete; the next starts from the beginning. */
+  save(afterTaskId: string | undefined): Promise<void>;
 }
 
 /** IAM reads in the role's own account. */

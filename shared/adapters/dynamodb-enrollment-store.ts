@@ -53,15 +53,32 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     const condition = tombstone
       ? 'attribute_not_exists(taskId) OR #version < :version'
       : 'attribute_not_exists(taskId) OR (#version < :version AND NOT #phase IN (:draining, :deregistered))';
-    // An update, not a whole-item put: `onboardingToken` belongs to the auth exchange, which may
-    // have written it after this event's record was read. Only a tombstone removes it.
+    await this.update(record, condition, { ':version': record.version }, {});
+  }
+
+  async putReconciled(record: EnrollmentRecord, fence: number): Promise<void> {
+    // `<=`: the reconciler may rewrite the record of the very version it read from ECS.
+    const condition = isTombstone(record.phase)
+      ? 'attribute_not_exists(taskId) OR #version <= :fence'
+      : 'attribute_not_exists(taskId) OR (#version <= :fence AND NOT #phase IN (:draining, :deregistered))';
+    const extra: Record<string, unknown> = { lastReconciledAt: record.lastReconciledAt, repair: record.repair };
+    await this.update({ ...record, version: fence }, condition, { ':fence': fence }, extra);
+  }
+
+  /**
+   * An update, not a whole-item put: `onboardingToken` belongs to the auth exchange, which may
+   * have written it after this record was read. Only a tombstone removes it.
+   */
+  private async update(record: EnrollmentRecord, condition: string, conditionValues: Record<string, unknown>, extra: Record<string, unknown>): Promise<void> {
+    const tombstone = isTombstone(record.phase);
     const names: Record<string, string> = { '#version': 'version', '#phase': 'phase' };
-    const values: Record<string, unknown> = { ':version': record.version, ...(tombstone ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) };
+    const values: Record<string, unknown> = { ...conditionValues, ...(tombstone ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) };
     const sets: string[] = [];
     const removes: string[] = tombstone ? ['onboardingToken'] : [];
-    for (const field of RECORD_FIELDS) {
+    for (const [field, value] of [...RECORD_FIELDS.map((f) => [f, record[f]] as const), ...Object.entries(extra)]) {
+      // The extra fields (the reconciler's marks) are set when given, never removed.
+      if (value === undefined && !(RECORD_FIELDS as readonly string[]).includes(field)) continue;
       names[`#${field}`] = field;
-      const value = record[field];
       if (value === undefined) removes.push(`#${field}`);
       else {
         sets.push(`#${field} = :${field}`);

@@ -195,6 +195,7 @@ function toObjectMeta(value: unknown, kind: string): ObjectMeta {
   const result: ObjectMeta = { name: meta.name, namespace: meta.namespace };
   if (typeof meta.uid === 'string') result.uid = meta.uid;
   if (typeof meta.resourceVersion === 'string') result.resourceVersion = meta.resourceVersion;
+  if (typeof meta.creationTimestamp === 'string') result.creationTimestamp = meta.creationTimestamp;
   const labels = strings(meta.labels);
   if (labels) result.labels = labels;
   const annotations = strings(meta.annotations);

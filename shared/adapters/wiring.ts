@@ -13,6 +13,9 @@ import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
 import type { Log } from '../app/log.js';
 import type { MeshApi, TaskDirectory } from '../ports.js';
+import { DynamoDbReconcileCursor } from './dynamodb-reconcile-cursor.js';
+import { EcsTaskInventory } from './ecs-task-inventory.js';
+import type { ReconcileDeps } from '../app/reconcile-tasks.js';
 import { DynamoDbEnrollmentStore } from './dynamodb-enrollment-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
 import { EcsTaskDirectory } from './ecs-task-directory.js';
@@ -139,6 +142,21 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
     mesh: buildMeshApi(config, clients, mesh),
     log,
     tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
+  };
+}
+
+/** Everything a reconcile pass needs: task-events' deps plus the ECS inventory and the cursor. */
+export function buildReconcileDeps(
+  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE'>,
+  log: Log,
+  clients: AwsClients,
+  mesh?: MeshApi,
+): ReconcileDeps {
+  return {
+    ...buildEnrollmentDeps(config, log, clients, mesh),
+    inventory: new EcsTaskInventory(clients.ecs),
+    cursor: new DynamoDbReconcileCursor(clients.dynamo, config.AUTH_TABLE),
+    settings: { graceSeconds: config.RECONCILE_GRACE_SECONDS, maxTasksPerPass: config.RECONCILE_MAX_TASKS, describeCallsPerSecond: config.RECONCILE_DESCRIBE_RATE },
   };
 }
 

@@ -36,7 +36,7 @@ export async function drainTask(
 /** Deletes every entry of the task; returns the refs actually deleted. */
 export async function removeTaskEntries(
   task: { taskId: string; taskArn: string },
-  previous: EnrollmentRecord | undefined,
+  previous: Pick<EnrollmentRecord, 'entryName' | 'namespace'> | undefined,
   deps: Pick<EnrollmentDeps, 'mesh' | 'log'>,
 ): Promise<ObjectRef[]> {
   const refs = await entryRefs(task, previous, deps);
@@ -49,7 +49,7 @@ export async function removeTaskEntries(
 
 async function entryRefs(
   task: { taskId: string },
-  previous: EnrollmentRecord | undefined,
+  previous: Pick<EnrollmentRecord, 'entryName' | 'namespace'> | undefined,
   deps: Pick<EnrollmentDeps, 'mesh'>,
 ): Promise<ObjectRef[]> {
   if (previous?.entryName && previous.namespace) return [{ namespace: previous.namespace, name: previous.entryName }];

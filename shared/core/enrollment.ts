@@ -38,6 +38,9 @@ export interface EnrollmentRecord {
   onboardingToken?: IssuedToken;
   /** Epoch seconds after which DynamoDB's TTL removes a tombstone. */
   expiresAt?: number;
+  /** When the reconciler last wrote this record (it writes only to repair), and what it repaired. */
+  lastReconciledAt?: string;
+  repair?: { kind: string; at: string; why: string };
 }
 
 export interface IssuedToken {

@@ -14,6 +14,8 @@ export interface ObjectMeta {
   namespace: string;
   uid?: string;
   resourceVersion?: string;
+  /** Set by the API server; the reconciler's grace period reads it. */
+  creationTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];

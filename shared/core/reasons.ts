@@ -28,6 +28,12 @@ export const REASONS = {
   ENTRY_INVALID: 'ENTRY_INVALID',
   /** The SQS record is not an ECS Task State Change event we can read. */
   MALFORMED_EVENT: 'MALFORMED_EVENT',
+  /** The reconciler: a policy, role tag or group label change no longer allows the enrolled task. */
+  POLICY_REVOKED: 'POLICY_REVOKED',
+  /** The reconciler: the task's WorkloadGroup was deleted, so its entry was removed. */
+  WORKLOAD_GROUP_DELETED: 'WORKLOAD_GROUP_DELETED',
+  /** The reconciler: ECS reports the task stopped or no longer knows it, and no stop event was applied. */
+  TASK_GONE: 'TASK_GONE',
 } as const;
 
 /**

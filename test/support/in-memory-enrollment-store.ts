@@ -26,6 +26,14 @@ export class InMemoryEnrollmentStore implements EnrollmentStore {
     this.records.set(record.taskId, structuredClone({ ...record, ...(token ? { onboardingToken: token } : {}) }));
   }
 
+  async putReconciled(record: EnrollmentRecord, fence: number) {
+    const stored = this.records.get(record.taskId);
+    const allowed = !stored || (stored.version <= fence && (isTombstone(record.phase) || !isTombstone(stored.phase)));
+    if (!allowed) throw new VersionConflictError(`task ${record.taskId}: the stored record is newer than ${fence}`);
+    const token = isTombstone(record.phase) ? undefined : stored?.onboardingToken;
+    this.records.set(record.taskId, structuredClone({ ...record, version: fence, ...(token ? { onboardingToken: token } : {}) }));
+  }
+
   async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date) {
     const stored = this.records.get(task.taskId);
     if (stored && isTombstone(stored.phase)) return false;

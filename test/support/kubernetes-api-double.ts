@@ -78,6 +78,19 @@ export class KubernetesApiDouble {
     return answer.body as KubernetesObject;
   }
 
+  /** Deletes an object as a cluster admin would (kubectl, outside our RBAC); `false` when absent. */
+  adminDelete(kind: 'WorkloadEntry' | 'WorkloadGroup', namespace: string, name: string): boolean {
+    return this.store.delete(pluralOf(kind), namespace, name, {}).code === 200;
+  }
+
+  /** Replaces an object as a cluster admin would (`kubectl replace`), validated; throws if refused. */
+  adminReplace(obj: KubernetesObject): KubernetesObject {
+    const plural = pluralOf(String(obj.kind));
+    const answer = this.store.replace(plural, String(obj.metadata.namespace), String(obj.metadata.name), structuredClone(obj), 'test-admin');
+    if (answer.code !== 200) throw new Error(`replace refused (${answer.code}): ${JSON.stringify(answer.body)}`);
+    return answer.body as KubernetesObject;
+  }
+
   /** A deep copy of every stored object of `kind`. */
   objects(kind: 'WorkloadEntry' | 'WorkloadGroup'): KubernetesObject[] {
     return this.store.snapshot(kind);

@@ -1,0 +1,69 @@
+/**
+ * reconcile Lambda (docs/architecture.md, "Reconciler"): an EventBridge schedule runs a pass
+ * over every cluster, carrying on from the stored cursor; `POST /v1/reconcile` (IAM-authorized)
+ * runs one on demand, optionally dry, for given clusters or a namespace.
+ */
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { loadConfig } from '../../shared/config.js';
+import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
+import { buildReconcileDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { reconcileTasks, type ReconcileDeps, type ReconcileOptions, type ReconcileReport } from '../../shared/app/reconcile-tasks.js';
+import { parseJsonStrict } from '../../shared/core/strict-json.js';
+import { internalErrorAs500 } from '../http/internal-error.js';
+import { json, problem, requestBody } from '../http/responses.js';
+import { parseReconcileRequest } from './request.js';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+type ReconcileTrigger = APIGatewayProxyEventV2WithIAMAuthorizer | { source?: string; 'detail-type'?: string };
+
+const isHttp = (event: ReconcileTrigger): event is APIGatewayProxyEventV2WithIAMAuthorizer => 'requestContext' in event && (event as { requestContext?: { http?: unknown } }).requestContext?.http !== undefined;
+
+/** Builds the handler around ready dependencies (tests and the local stack use this). */
+export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metrics: Metrics, scheduled: Pick<ReconcileOptions, 'clusters'> = {}) {
+  const log = powertoolsLog(logger);
+  const record = (report: ReconcileReport) => {
+    for (const [kind, count] of Object.entries(report.counts)) metrics.addMetric(`repair_${kind}`, MetricUnit.Count, count);
+    metrics.addMetric('reconcile_tasks_seen', MetricUnit.Count, report.tasksSeen);
+    metrics.addMetric('reconcile_duration', MetricUnit.Milliseconds, report.durationMs);
+    metrics.publishStoredMetrics();
+    log.info('reconcile pass', { dryRun: report.dryRun, clusters: report.clusters.length, tasksSeen: report.tasksSeen, tasksJudged: report.tasksJudged, complete: report.complete, counts: report.counts, durationMs: report.durationMs });
+  };
+  return middy(async (event: ReconcileTrigger): Promise<APIGatewayProxyStructuredResultV2 | ReconcileReport> => {
+    if (!isHttp(event)) {
+      const report = await reconcileTasks({ ...scheduled, useCursor: true }, deps, new Date());
+      record(report);
+      return report;
+    }
+    const caller = event.requestContext.authorizer?.iam?.userArn;
+    if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: reconcile requires AWS_IAM (SigV4) authorization');
+    if (event.requestContext.http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
+    const text = requestBody(event) || '{}';
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES) return problem(413, 'BODY_TOO_LARGE', `the request is at most ${MAX_BODY_BYTES} bytes`);
+    const body = parseJsonStrict(text);
+    if (!body.ok) return problem(400, 'MALFORMED_BODY', `body must be one JSON object: ${body.detail}`);
+    const parsed = parseReconcileRequest(body.value);
+    if (!parsed.ok) return problem(422, 'INVALID_REQUEST', `the request has ${parsed.problems.length} problem(s)`, { problems: parsed.problems });
+    const report = await reconcileTasks(parsed.options, deps, new Date());
+    log.info('reconcile requested', { caller, dryRun: report.dryRun });
+    record(report);
+    return json(200, report);
+  })
+    .use(injectLambdaContext(logger))
+    .use(internalErrorAs500(logger, 'reconcile'));
+}
+
+const config = loadConfig('reconcile');
+const logger = new Logger({ serviceName: 'reconcile', logLevel: config.LOG_LEVEL });
+const clusters = config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean);
+
+export const handler = createReconcileHandler(
+  buildReconcileDeps(config, powertoolsLog(logger), createAwsClients(config)),
+  logger,
+  new Metrics({ namespace: 'EcsMeshOnboarding', serviceName: 'reconcile' }),
+  clusters.length ? { clusters } : {},
+);

@@ -1,0 +1,305 @@
+/**
+ * One reconcile pass (docs/architecture.md, "Reconciler"): the truth from ECS, what we believe
+ * (records, managed entries), every task judged by `judgeTask` and repaired through the same
+ * decision code and conditional writes as task-events. Bounded: at most `maxTasksPerPass` tasks
+ * per invocation, in task-id order, carrying on from a stored cursor.
+ */
+import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
+import type { WorkloadEntry } from '../core/kubernetes-types.js';
+import { REASONS, type Reason } from '../core/reasons.js';
+import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
+import { clusterNameFromArn, type EcsTaskDescription } from '../core/task.js';
+import { ANNOTATIONS, buildWorkloadEntry, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
+import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
+import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
+import { contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
+import type { EnrollmentDeps, ServiceTokenEnsurer } from './deps.js';
+import { removeTaskEntries } from './drain-task.js';
+
+export interface ReconcileSettings {
+  /** A task ECS does not know is left alone this long after its record or entry was written. */
+  graceSeconds: number;
+  maxTasksPerPass: number;
+  /** Client-side bound on DescribeTasks calls, below ECS's shared Describe* quota. */
+  describeCallsPerSecond: number;
+}
+
+export interface ReconcileDeps extends EnrollmentDeps {
+  inventory: TaskInventory;
+  cursor?: ReconcileCursorStore;
+  settings: ReconcileSettings;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ReconcileOptions {
+  /** Cluster names or ARNs; default: every cluster of the account and region. */
+  clusters?: readonly string[];
+  /** Only tasks whose record or entry is in this namespace (a policy of it changed). */
+  namespace?: string;
+  dryRun?: boolean;
+  /** Carry on from (and save) the stored cursor: the scheduled pass does, an on-demand one does not. */
+  useCursor?: boolean;
+}
+
+export interface RepairOutcome {
+  taskId: string;
+  taskArn: string;
+  kind: RepairKind;
+  why: string;
+  applied: boolean;
+  error?: string;
+}
+
+export interface ReconcileReport {
+  dryRun: boolean;
+  clusters: string[];
+  /** Task ids the pass knew of (ECS running, records, entries) in its scope. */
+  tasksSeen: number;
+  /** Of those, judged in this invocation (at most maxTasksPerPass). */
+  tasksJudged: number;
+  /** `false` when the cap stopped the pass: the next invocation carries on. */
+  complete: boolean;
+  counts: Record<RepairKind, number>;
+  repairs: RepairOutcome[];
+  durationMs: number;
+}
+
+const DESCRIBE_BATCH = 100;
+const THROTTLE_ATTEMPTS = 6;
+const LIVE_PHASES = ['enrolled', 'pending'] as const;
+
+/** Runs one pass; a failure of one task's repair is reported, not thrown. */
+export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileDeps, now: Date): Promise<ReconcileReport> {
+  const started = Date.now();
+  const clusters = await scopeClusters(options, deps);
+  const inScope = new Set(clusters);
+  const known = new Map<string, { taskArn: string; clusterArn: string }>();
+
+  for (const clusterArn of clusters) {
+    for (const taskArn of await deps.inventory.listRunningTaskArns(clusterArn)) known.set(taskIdOf(taskArn), { taskArn, clusterArn });
+  }
+  const entries = new Map<string, WorkloadEntry[]>();
+  for (const entry of await deps.mesh.listWorkloadEntries({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE })) {
+    const taskId = entry.metadata.labels?.[TASK_ID_LABEL];
+    const taskArn = entry.metadata.annotations?.[ANNOTATIONS.taskArn];
+    const clusterArn = entry.metadata.annotations?.[ANNOTATIONS.clusterArn];
+    if (!taskId || !taskArn || !clusterArn || !inScope.has(clusterArn)) continue;
+    if (options.namespace !== undefined && entry.metadata.namespace !== options.namespace) continue;
+    entries.set(taskId, [...(entries.get(taskId) ?? []), entry]);
+    if (!known.has(taskId)) known.set(taskId, { taskArn, clusterArn });
+  }
+  for (const phase of LIVE_PHASES) {
+    for (const record of await deps.enrollments.list({ phase, limit: Number.MAX_SAFE_INTEGER })) {
+      if (!inScope.has(record.clusterArn) || known.has(record.taskId)) continue;
+      known.set(record.taskId, { taskArn: record.taskArn, clusterArn: record.clusterArn });
+    }
+  }
+
+  // Bounded work, in task-id order from the cursor.
+  const after = options.useCursor ? await deps.cursor?.load() : undefined;
+  const ids = [...known.keys()].sort().filter((id) => after === undefined || id > after);
+  const slice = ids.slice(0, deps.settings.maxTasksPerPass);
+  const complete = slice.length === ids.length;
+  const records = await deps.enrollments.getMany(slice);
+  const scoped = options.namespace === undefined ? slice : slice.filter((id) => entries.has(id) || records.get(id)?.namespace === options.namespace);
+  const described = await describeLimited(scoped.map((id) => known.get(id)!), deps);
+
+  const ensureToken = deps.serviceTokens?.();
+  const repairs: RepairOutcome[] = [];
+  for (const taskId of scoped) {
+    const { taskArn } = known.get(taskId)!;
+    const task = described.get(taskId);
+    const record = records.get(taskId);
+    const taskEntries = entries.get(taskId) ?? [];
+    const ecs = ecsViewOf(task);
+    const fence = reconcileFence(ecs, record);
+    // A tombstone is final: a task ECS still lists as running after its stop event is not re-enrolled.
+    const judged = ecs.state === 'running' && task && !(record && isTombstone(record.phase)) ? await verdictFor(task, fence, deps) : undefined;
+    const repair = judgeTask({ ecs, verdict: judged?.verdict, record, entries: taskEntries, lastTouchedMs: lastTouched(record, taskEntries) }, now, deps.settings.graceSeconds);
+    if (!repair) continue;
+    const outcome: RepairOutcome = { taskId, taskArn, kind: repair.kind, why: repair.why, applied: false };
+    repairs.push(outcome);
+    if (options.dryRun) continue;
+    try {
+      await applyRepair(repair, { taskId, taskArn, task, record, ecs, fence, decision: judged?.decision }, { ...deps, ensureToken }, now);
+      outcome.applied = true;
+    } catch (error) {
+      if (error instanceof VersionConflictError) {
+        outcome.error = 'a newer event was applied first; it wins';
+        continue;
+      }
+      outcome.error = (error as Error).message;
+      deps.log.error('reconcile repair failed; the next pass retries it', { taskId, kind: repair.kind, error: outcome.error });
+    }
+  }
+  if (options.useCursor && !options.dryRun) await deps.cursor?.save(complete ? undefined : slice.at(-1));
+
+  const counts = Object.fromEntries(REPAIR_KINDS.map((k) => [k, repairs.filter((r) => r.kind === k).length])) as Record<RepairKind, number>;
+  for (const r of repairs) deps.log.info('reconcile repair', { taskId: r.taskId, kind: r.kind, why: r.why, applied: r.applied, dryRun: options.dryRun ?? false, ...(r.error ? { error: r.error } : {}) });
+  return { dryRun: options.dryRun ?? false, clusters, tasksSeen: known.size, tasksJudged: scoped.length, complete, counts, repairs, durationMs: Date.now() - started };
+}
+
+async function scopeClusters(options: ReconcileOptions, deps: ReconcileDeps): Promise<string[]> {
+  const all = await deps.inventory.listClusters();
+  if (!options.clusters?.length) return all;
+  return all.filter((arn) => options.clusters!.some((c) => c === arn || c === clusterNameFromArn(arn)));
+}
+
+const taskIdOf = (taskArn: string) => taskArn.split('/').pop() ?? taskArn;
+
+function lastTouched(record: EnrollmentRecord | undefined, entries: readonly WorkloadEntry[]): number | undefined {
+  const times = [record?.updatedAt, ...entries.map((e) => e.metadata.creationTimestamp)].map((t) => (t ? Date.parse(t) : NaN)).filter((t) => !Number.isNaN(t));
+  return times.length ? Math.max(...times) : undefined;
+}
+
+/** What policy says now, through task-events' own decision, and the entry it would write. */
+async function verdictFor(task: EcsTaskDescription, fence: number, deps: ReconcileDeps): Promise<{ verdict: Verdict; decision: EnrollmentDecision }> {
+  const decision = await decideEnrollment(contextOfTask(task), task, deps);
+  if (decision.outcome !== 'enrolled')
+    return { decision, verdict: { allowed: false, reason: decision.reason, detail: decision.detail, groupGone: decision.reason === REASONS.WORKLOAD_GROUP_NOT_FOUND } };
+  const entry = buildWorkloadEntry({
+    group: decision.group,
+    taskId: taskIdOf(task.taskArn),
+    taskArn: task.taskArn,
+    clusterArn: task.clusterArn,
+    taskDefinitionArn: task.taskDefinitionArn,
+    eventVersion: fence,
+    address: decision.address,
+    region: decision.identity.region,
+    zone: decision.identity.zone,
+    taskTags: decision.taskTags,
+  });
+  return { decision, verdict: { allowed: true, entry } };
+}
+
+interface RepairTarget {
+  taskId: string;
+  taskArn: string;
+  task: EcsTaskDescription | undefined;
+  record: EnrollmentRecord | undefined;
+  ecs: EcsView;
+  fence: number;
+  decision: EnrollmentDecision | undefined;
+}
+
+async function applyRepair(repair: Repair, target: RepairTarget, deps: ReconcileDeps & { ensureToken?: ServiceTokenEnsurer }, now: Date): Promise<void> {
+  const { taskId, taskArn, record, fence } = target;
+  const at = now.toISOString();
+  const base = baseRecord(target, at);
+  const marks = { lastReconciledAt: at, repair: { kind: repair.kind, at, why: repair.why } };
+  switch (repair.kind) {
+    case 'missing':
+    case 'drifted': {
+      const { decision } = target;
+      const entry = repair.entry;
+      if (decision?.outcome === 'enrolled') await deps.ensureToken?.(decision.group, now);
+      const applied = await applyConverged(entry, taskArn, deps);
+      const enrolled: EnrollmentRecord = {
+        ...base,
+        phase: 'enrolled',
+        reason: REASONS.POLICY_ALLOWED,
+        detail: `${repair.kind === 'missing' ? 'restored' : 're-applied'} by the reconciler: ${repair.why}${decision?.outcome === 'enrolled' ? `; allowed by ${decision.policy} rule ${decision.rule}` : ''}`,
+        namespace: entry.metadata.namespace,
+        workloadGroup: decision?.outcome === 'enrolled' ? decision.group.metadata.name : base.workloadGroup,
+        entryName: entry.metadata.name,
+        entryUid: applied.metadata.uid,
+        address: entry.spec.address,
+        ...(decision?.outcome === 'enrolled' ? { roleArn: decision.identity.role.arn, policy: decision.policy, rule: decision.rule } : {}),
+        ...marks,
+      };
+      try {
+        await deps.enrollments.putReconciled(enrolled, fence);
+      } catch (error) {
+        // A stop won the race while we applied: never leave a stopped task in the mesh.
+        if (error instanceof VersionConflictError) {
+          const current = await deps.enrollments.get(taskId);
+          if (current && isTombstone(current.phase)) await removeTaskEntries({ taskId, taskArn }, undefined, deps);
+        }
+        throw error;
+      }
+      return;
+    }
+    case 'revoked':
+    case 'group-gone': {
+      await removeTaskEntries({ taskId, taskArn }, undefined, deps);
+      const reason: Reason = repair.kind === 'group-gone' ? REASONS.WORKLOAD_GROUP_DELETED : REASONS.POLICY_REVOKED;
+      await deps.enrollments.putReconciled({ ...base, phase: 'rejected', reason, detail: `was ${record?.phase ?? 'in the mesh'}; now ${repair.reason}: ${repair.why}`, entryName: undefined, entryUid: undefined, ...marks }, fence);
+      return;
+    }
+    case 'orphaned':
+    case 'stale-record': {
+      await removeTaskEntries({ taskId, taskArn }, undefined, deps);
+      // Without a record and without ECS's version there is nothing to fence a tombstone with:
+      // the entry goes, and the task's own events (if any ever come) decide.
+      if (!record && target.ecs.state === 'unknown') return;
+      await deps.enrollments.putReconciled(
+        { ...base, phase: 'deregistered', reason: REASONS.TASK_GONE, detail: `${repair.why}; removed by the reconciler`, entryName: undefined, entryUid: undefined, expiresAt: Math.floor(now.getTime() / 1000) + deps.tombstoneTtlSeconds, ...marks },
+        fence,
+      );
+      return;
+    }
+    default: {
+      const unreachable: never = repair;
+      throw new Error(`unknown repair ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Server-side apply never removes a field another manager set (a hand edit adding `weight`,
+ * say): when the applied entry still differs, it is re-created, under the same ownership checks
+ * and delete preconditions as any removal.
+ */
+async function applyConverged(entry: WorkloadEntry, taskArn: string, deps: ReconcileDeps): Promise<WorkloadEntry> {
+  const applied = await deps.mesh.applyWorkloadEntry(entry);
+  if (!entryDrift(entry, applied)) return applied;
+  deps.log.warn('entry has fields another manager set; re-creating it', { entry: `${entry.metadata.namespace}/${entry.metadata.name}`, drift: entryDrift(entry, applied) });
+  await removeTaskEntries({ taskId: entry.metadata.labels?.[TASK_ID_LABEL] ?? '', taskArn }, { entryName: entry.metadata.name, namespace: entry.metadata.namespace }, deps);
+  return deps.mesh.applyWorkloadEntry(entry);
+}
+
+function baseRecord({ taskId, taskArn, task, record, fence }: RepairTarget, at: string): EnrollmentRecord {
+  const clusterArn = task?.clusterArn ?? record?.clusterArn ?? '';
+  return {
+    ...record,
+    taskId,
+    taskArn,
+    clusterArn,
+    clusterName: clusterNameFromArn(clusterArn) ?? record?.clusterName ?? '',
+    version: fence,
+    phase: record?.phase ?? 'pending',
+    reason: record?.reason ?? REASONS.TASK_STARTING,
+    detail: record?.detail ?? '',
+    lastStatus: task?.lastStatus ?? record?.lastStatus ?? 'UNKNOWN',
+    desiredStatus: task?.desiredStatus ?? record?.desiredStatus ?? 'UNKNOWN',
+    updatedAt: at,
+  };
+}
+
+/** DescribeTasks per cluster in batches of 100, at most `describeCallsPerSecond`, backing off on throttling. */
+async function describeLimited(tasks: { taskArn: string; clusterArn: string }[], deps: ReconcileDeps): Promise<Map<string, EcsTaskDescription>> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const byCluster = new Map<string, string[]>();
+  for (const t of tasks) byCluster.set(t.clusterArn, [...(byCluster.get(t.clusterArn) ?? []), t.taskArn]);
+  const found = new Map<string, EcsTaskDescription>();
+  const spacingMs = 1000 / deps.settings.describeCallsPerSecond;
+  let lastCall = -Infinity;
+  for (const [clusterArn, arns] of byCluster) {
+    for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
+      for (let attempt = 0; ; attempt++) {
+        const wait = lastCall + spacingMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        lastCall = Date.now();
+        try {
+          for (const [id, task] of await deps.tasks.describeTasks(clusterArn, arns.slice(i, i + DESCRIBE_BATCH))) found.set(id, task);
+          break;
+        } catch (error) {
+          if (!(error instanceof UpstreamThrottledError) || attempt + 1 >= THROTTLE_ATTEMPTS) throw error;
+          // Exponential backoff with full jitter, as AWS recommends for throttling.
+          await sleep(Math.random() * Math.min(20_000, 200 * 2 ** attempt));
+        }
+      }
+    }
+  }
+  return found;
+}

@@ -1,0 +1,121 @@
+/**
+ * The reconciler's judgement of one task (docs/architecture.md, "Reconciler"): what ECS says
+ * now, what the policies say now, what the mesh holds and what the record says, turned into at
+ * most one repair. Pure: the pass gathers the facts, this decides, the pass repairs.
+ *
+ * Fencing invariant: a repair is written only under the version ECS reported for the task when
+ * the pass read it (or, when ECS reports none, the version of the record the pass read), and
+ * only if the stored record is not newer. An event applied after the pass read ECS always wins.
+ */
+import { isTombstone, type EnrollmentRecord } from './enrollment.js';
+import type { WorkloadEntry } from './kubernetes-types.js';
+import { ANNOTATIONS } from './workload-entry.js';
+
+export const REPAIR_KINDS = ['missing', 'orphaned', 'stale-record', 'revoked', 'drifted', 'group-gone'] as const;
+export type RepairKind = (typeof REPAIR_KINDS)[number];
+
+/** Statuses in which ECS's task is (or is about to be) running. */
+const LIVE_STATUSES: ReadonlySet<string> = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING']);
+
+/** What ECS says about the task now. */
+export type EcsView =
+  | { state: 'running'; version?: number }
+  | { state: 'starting'; version?: number }
+  | { state: 'stopped'; version?: number }
+  /** Neither listed nor described: stopped long ago, or not visible yet. */
+  | { state: 'unknown' };
+
+/** What policy decides for a running task now. */
+export type Verdict =
+  | { allowed: true; entry: WorkloadEntry }
+  | { allowed: false; reason: string; detail: string; groupGone: boolean };
+
+export interface TaskFacts {
+  ecs: EcsView;
+  /** Only for running tasks. */
+  verdict?: Verdict;
+  record?: EnrollmentRecord;
+  /** Managed entries carrying this task's id. */
+  entries: readonly WorkloadEntry[];
+  /** When the oldest sign of the task (record or entry) was last written, epoch ms; for the grace period. */
+  lastTouchedMs?: number;
+}
+
+export type Repair =
+  | { kind: 'missing' | 'drifted'; entry: WorkloadEntry; why: string }
+  | { kind: 'revoked' | 'group-gone'; reason: string; why: string }
+  | { kind: 'orphaned' | 'stale-record'; why: string };
+
+export function ecsViewOf(task: { lastStatus: string; desiredStatus: string; version?: number } | undefined): EcsView {
+  if (!task) return { state: 'unknown' };
+  const version = task.version === undefined ? {} : { version: task.version };
+  if (task.desiredStatus !== 'RUNNING' || !LIVE_STATUSES.has(task.lastStatus)) return { state: 'stopped', ...version };
+  return { state: task.lastStatus === 'RUNNING' ? 'running' : 'starting', ...version };
+}
+
+/** The one repair the facts call for, or `undefined` when the task is as it should be. */
+export function judgeTask(facts: TaskFacts, now: Date, graceSeconds: number): Repair | undefined {
+  const { ecs, record, entries } = facts;
+  // A tombstone is final, whatever ECS lists: only an entry left behind (an enrollment that lost
+  // the race to the stop) is repaired.
+  if (record && isTombstone(record.phase)) return entries.length > 0 ? { kind: 'orphaned', why: `the record is ${record.phase}` } : undefined;
+  if (ecs.state === 'starting') return undefined; // task-events enrolls it at RUNNING
+  if (ecs.state === 'running') return judgeRunning(facts);
+
+  const withinGrace = facts.lastTouchedMs !== undefined && now.getTime() - facts.lastTouchedMs < graceSeconds * 1000;
+  // ECS is eventually consistent: a task unknown to it may have just started.
+  if (ecs.state === 'unknown' && withinGrace) return undefined;
+  if (entries.length > 0) return { kind: 'orphaned', why: ecs.state === 'stopped' ? 'ECS reports the task stopped' : 'ECS does not know the task' };
+  if (record && !isTombstone(record.phase) && (record.phase === 'enrolled' || record.phase === 'pending'))
+    return { kind: 'stale-record', why: `the record says ${record.phase}, ECS says ${ecs.state === 'stopped' ? 'stopped' : 'nothing'}` };
+  return undefined;
+}
+
+function judgeRunning({ verdict, record, entries }: TaskFacts): Repair | undefined {
+  if (!verdict) return undefined;
+  if (!verdict.allowed) {
+    const enrolled = entries.length > 0 || record?.phase === 'enrolled' || record?.phase === 'pending';
+    if (!enrolled) return undefined;
+    return verdict.groupGone
+      ? { kind: 'group-gone', reason: verdict.reason, why: verdict.detail }
+      : { kind: 'revoked', reason: verdict.reason, why: verdict.detail };
+  }
+  const want = verdict.entry;
+  const have = entries.find((e) => e.metadata.name === want.metadata.name && e.metadata.namespace === want.metadata.namespace);
+  if (!have) return { kind: 'missing', entry: want, why: record?.phase === 'enrolled' ? 'the entry is gone from the mesh' : 'an allowed running task has no entry' };
+  const drift = entryDrift(want, have);
+  if (drift) return { kind: 'drifted', entry: want, why: drift };
+  // An entry under another name (an older group of the task) is left for a later pass; the record
+  // is repaired when it does not say enrolled.
+  if (record?.phase !== 'enrolled') return { kind: 'missing', entry: want, why: `the entry is in the mesh but the record says ${record?.phase ?? 'nothing'}` };
+  return undefined;
+}
+
+/** The first difference between the entry we would write and the stored one, ignoring what only the API server sets. */
+export function entryDrift(want: WorkloadEntry, have: WorkloadEntry): string | undefined {
+  if (!sameJson(want.spec, have.spec)) return 'its spec differs from what the group and the task call for';
+  if (!sameJson(want.metadata.labels ?? {}, have.metadata.labels ?? {})) return 'its labels differ';
+  const annotations = (entry: WorkloadEntry) => {
+    const copy: Record<string, string> = { ...entry.metadata.annotations };
+    delete copy[ANNOTATIONS.eventVersion]; // bookkeeping, not what the mesh acts on
+    return copy;
+  };
+  if (!sameJson(annotations(want), annotations(have))) return 'its annotations differ';
+  return undefined;
+}
+
+/** The version a repair is written under (see the fencing invariant above). */
+export function reconcileFence(ecs: EcsView, record: EnrollmentRecord | undefined): number {
+  const ecsVersion = ecs.state === 'unknown' ? undefined : ecs.version;
+  return ecsVersion ?? record?.version ?? 0;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, sortKeys(v)]));
+}

@@ -1,0 +1,327 @@
+/**
+ * The reconciler against moto and the Kubernetes API double: each repair kind, the grace period,
+ * the fencing against newer events (both orders), bounded passes with a cursor, dry runs, and
+ * backoff on DescribeTasks throttling.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
+import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
+import { buildReconcileDeps } from '../../shared/adapters/wiring.js';
+import { reconcileTasks, type ReconcileDeps } from '../../shared/app/reconcile-tasks.js';
+import { loadConfig } from '../../shared/config.js';
+import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
+import { UpstreamThrottledError } from '../../shared/errors.js';
+import { aPolicy } from '../fixtures/builders.js';
+import { aTaskStateChange } from '../fixtures/ecs-events.js';
+import { localAwsConfig } from '../support/local-aws.js';
+import { MemoryLog } from '../support/memory-log.js';
+import { Pipeline } from '../support/pipeline.js';
+
+let p: Pipeline;
+let clusterArn: string;
+let taskDef: string;
+let deps: ReconcileDeps;
+const log = new MemoryLog();
+
+const GROUP = {
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'WorkloadGroup',
+  metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' } },
+  spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } } },
+};
+
+function reconcileDeps(overrides: Partial<ReconcileDeps['settings']> = {}): ReconcileDeps {
+  const config = loadConfig('reconcile', {
+    AWS_ENDPOINT_URL: localAwsConfig().endpoint,
+    POLICY_TABLE: p.stack.policyTable,
+    ENROLLMENT_TABLE: p.stack.enrollmentTable,
+    AUTH_TABLE: p.stack.authTable,
+    // Every pass must see the policies, roles and groups as they are now.
+    POLICY_CACHE_SECONDS: '0',
+    ROLE_CACHE_SECONDS: '0',
+    WORKLOAD_GROUP_CACHE_SECONDS: '0',
+  });
+  const mesh = new KubernetesMeshApi({ baseUrl: p.k8s.url, token: async () => 'test-mesh-token', timeoutMs: 2000 });
+  const built = buildReconcileDeps(config, log, p.clients, mesh);
+  return { ...built, settings: { ...built.settings, graceSeconds: 0, ...overrides }, sleep: async () => undefined };
+}
+
+const entryOf = (taskArn: string) => p.entries().find((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn) as WorkloadEntry | undefined;
+const taskIdOf = (taskArn: string) => taskArn.split('/').pop()!;
+
+/** A task run and enrolled through its real event sequence (v1..v3). */
+async function enrolledTask(): Promise<string> {
+  const [taskArn] = await p.runTask('prod', taskDef);
+  await p.pump();
+  expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled' });
+  return taskArn!;
+}
+
+/** Only this test's tasks: the earlier ones are stopped and forgotten so each pass sees its own. */
+async function stopEverything(): Promise<void> {
+  for (const entry of p.entries()) p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
+  await reconcileTasks({}, deps, new Date());
+}
+
+beforeAll(async () => {
+  p = await Pipeline.start('-reconcile');
+  clusterArn = await p.createCluster('prod');
+  await p.createCluster('staging');
+  const role = await p.createRole('ratings-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+  taskDef = await p.registerTaskDefinition('ratings', { roleArn: role });
+  await p.putPolicy(aPolicy());
+  p.k8s.seed(GROUP);
+  deps = reconcileDeps();
+});
+
+afterAll(() => p.stop());
+
+// Each test starts from an empty mesh and no running task, so a pass sees that test's tasks only.
+beforeEach(async () => {
+  for (const cluster of ['prod', 'staging'])
+    for (const t of (await p.clients.ecs.send(new ListTasksCommand({ cluster }))).taskArns ?? []) await p.stopTask(cluster, t);
+  await p.pump();
+  await stopEverything();
+  log.lines.length = 0;
+});
+
+describe('reconcile: every difference repaired through the decision code', () => {
+  it('changes nothing when the mesh already is the truth', async () => {
+    await enrolledTask();
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([]);
+    expect(report.tasksSeen).toBeGreaterThanOrEqual(1);
+  });
+
+  it('missing: puts back an entry deleted by hand, and says so on the record', async () => {
+    const taskArn = await enrolledTask();
+    const before = entryOf(taskArn)!;
+    p.k8s.adminDelete('WorkloadEntry', before.metadata.namespace, before.metadata.name);
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ taskId: taskIdOf(taskArn), kind: 'missing', applied: true })]);
+    expect(entryOf(taskArn)?.spec).toEqual(before.spec);
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', version: 3, repair: { kind: 'missing' }, lastReconciledAt: expect.any(String) });
+  });
+
+  it('missing: enrolls an allowed running task whose events were all lost', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef); // no pump: not one event delivered
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.counts.missing).toBe(1);
+    expect(entryOf(taskArn!)).toBeDefined();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', reason: 'POLICY_ALLOWED' });
+    // The task's real events, arriving late, still apply over the reconciler's record.
+    await p.pump();
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
+  });
+
+  it('orphaned: removes the entry of a task ECS reports stopped when the stop events were lost', async () => {
+    const taskArn = await enrolledTask();
+    await p.stopTask('prod', taskArn); // the event source is not polled: no stop event
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'orphaned', applied: true })]);
+    expect(entryOf(taskArn)).toBeUndefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered', reason: 'TASK_GONE', repair: { kind: 'orphaned' } });
+  });
+
+  it('orphaned: leaves an entry of a task ECS does not know within the grace period, removes it after', async () => {
+    const taskArn = await enrolledTask();
+    const ghost = entryOf(taskArn)!;
+    const fakeArn = taskArn.replace(/[^/]+$/, 'f'.repeat(32));
+    // A managed entry naming a task ECS never heard of (it may just have started, as far as we know).
+    p.k8s.seed({ ...ghost, metadata: { name: `ratings-${'f'.repeat(32)}`, namespace: 'bookinfo', labels: { ...ghost.metadata.labels, 'ecsmesh.io/task-id': 'f'.repeat(32) }, annotations: { ...ghost.metadata.annotations, 'ecsmesh.io/task-arn': fakeArn } } } as never);
+
+    const withinGrace = await reconcileTasks({}, reconcileDeps({ graceSeconds: 120 }), new Date());
+    const after = await reconcileTasks({}, reconcileDeps({ graceSeconds: 120 }), new Date(Date.now() + 121_000));
+
+    expect(withinGrace.repairs).toEqual([]);
+    expect(after.repairs).toEqual([expect.objectContaining({ taskId: 'f'.repeat(32), kind: 'orphaned', applied: true })]);
+    expect(entryOf(fakeArn)).toBeUndefined();
+    expect(entryOf(taskArn)).toBeDefined();
+  });
+
+  it('stale record: tombstones a record that says enrolled for a task ECS reports stopped', async () => {
+    const taskArn = await enrolledTask();
+    const entry = entryOf(taskArn)!;
+    p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
+    await p.stopTask('prod', taskArn);
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'stale-record', applied: true })]);
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered', reason: 'TASK_GONE' });
+  });
+
+  it('revoked: a narrowed policy removes the task from the mesh, and the record says which rule refuses it', async () => {
+    const taskArn = await enrolledTask();
+    await p.putPolicy(aPolicy({ allow: [{ workloads: [{ aws: { accounts: ['123456789012'], ecs: { clusters: ['prod'], iamRoleTags: { team: ['payments'] } } } }], onboardTo: [{ workloadGroupSelector: { matchLabels: { app: 'ratings' } } }] }] }));
+    try {
+      const report = await reconcileTasks({}, deps, new Date());
+
+      expect(report.repairs).toEqual([expect.objectContaining({ kind: 'revoked', applied: true })]);
+      expect(entryOf(taskArn)).toBeUndefined();
+      const record = await p.record(taskArn);
+      expect(record).toMatchObject({ phase: 'rejected', reason: 'POLICY_REVOKED', repair: { kind: 'revoked' } });
+      expect(record?.detail).toMatch(/allow-ratings: rule 0: .*team/);
+    } finally {
+      await p.putPolicy(aPolicy());
+    }
+  });
+
+  it('drifted: re-applies entries in place when the group template changes', async () => {
+    const taskArn = await enrolledTask();
+    const group = p.k8s.objects('WorkloadGroup').find((g) => g.metadata.name === 'ratings')!;
+    p.k8s.adminReplace({ ...group, spec: { ...GROUP.spec, template: { ...GROUP.spec.template, ports: { http: 9090 } } } } as never);
+    try {
+      const report = await reconcileTasks({}, deps, new Date());
+
+      expect(report.repairs).toEqual([expect.objectContaining({ kind: 'drifted', applied: true })]);
+      expect(entryOf(taskArn)?.spec.ports).toEqual({ http: 9090 });
+      expect((await reconcileTasks({}, deps, new Date())).repairs).toEqual([]);
+    } finally {
+      const now = p.k8s.objects('WorkloadGroup').find((g) => g.metadata.name === 'ratings')!;
+      p.k8s.adminReplace({ ...now, spec: GROUP.spec } as never);
+    }
+  });
+
+  it('drifted: undoes a hand edit of the entry', async () => {
+    const taskArn = await enrolledTask();
+    const entry = entryOf(taskArn)!;
+    p.k8s.adminReplace({ ...entry, spec: { ...entry.spec, weight: 99 } } as never);
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'drifted', applied: true })]);
+    expect(entryOf(taskArn)?.spec.weight).toBeUndefined();
+  });
+
+  it('group gone: removes the entries of a deleted WorkloadGroup and records why', async () => {
+    const taskArn = await enrolledTask();
+    p.k8s.adminDelete('WorkloadGroup', 'bookinfo', 'ratings');
+    try {
+      const report = await reconcileTasks({}, deps, new Date());
+
+      expect(report.repairs).toEqual([expect.objectContaining({ kind: 'group-gone', applied: true })]);
+      expect(entryOf(taskArn)).toBeUndefined();
+      expect(await p.record(taskArn)).toMatchObject({ phase: 'rejected', reason: 'WORKLOAD_GROUP_DELETED' });
+    } finally {
+      p.k8s.seed(GROUP);
+    }
+  });
+
+  it('dry run: reports what it would repair and changes nothing', async () => {
+    const taskArn = await enrolledTask();
+    const entry = entryOf(taskArn)!;
+    p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
+
+    const report = await reconcileTasks({ dryRun: true }, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'missing', applied: false })]);
+    expect(entryOf(taskArn)).toBeUndefined();
+  });
+});
+
+describe('reconcile never undoes a newer event (fencing)', () => {
+  it('a stop applied while the pass re-applies an entry wins: the entry is removed again', async () => {
+    const taskArn = await enrolledTask();
+    const entry = entryOf(taskArn)!;
+    p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
+    // The pass has read ECS (version 3); before it applies, task-events handles the stop (v4, v5).
+    const fenced = reconcileDeps();
+    const apply = fenced.mesh.applyWorkloadEntry.bind(fenced.mesh);
+    fenced.mesh.applyWorkloadEntry = async (e) => {
+      await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 4, lastStatus: 'RUNNING', desiredStatus: 'STOPPED' }), aTaskStateChange({ taskArn, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })]);
+      return apply(e);
+    };
+
+    const report = await reconcileTasks({}, fenced, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'missing', applied: false, error: expect.stringContaining('newer event') })]);
+    expect(entryOf(taskArn)).toBeUndefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered', version: 5 });
+  });
+
+  it('a stop applied after the pass wins as well', async () => {
+    const taskArn = await enrolledTask();
+    const entry = entryOf(taskArn)!;
+    p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
+
+    await reconcileTasks({}, deps, new Date());
+    expect(entryOf(taskArn)).toBeDefined();
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 4, lastStatus: 'RUNNING', desiredStatus: 'STOPPED' })]);
+
+    expect(entryOf(taskArn)).toBeUndefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'draining', version: 4 });
+  });
+
+  it('a pass that read ECS before a newer event does not write over it', async () => {
+    const taskArn = await enrolledTask();
+    // A pass that judged the task revoked at v3; the record moved on to v6 meanwhile.
+    await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 6, lastStatus: 'RUNNING' })]);
+    const record = await p.record(taskArn);
+
+    await expect(deps.enrollments.putReconciled({ ...record!, phase: 'rejected', reason: 'POLICY_REVOKED', detail: 'x' }, 3)).rejects.toThrow(/newer|not newer/);
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', version: 6 });
+  });
+});
+
+describe('reconcile at scale: bounded work and ECS limits', () => {
+  it('judges at most maxTasksPerPass tasks an invocation and carries on from the cursor', async () => {
+    const taskArns = await p.runTask('prod', taskDef, { count: 5 });
+    const bounded = reconcileDeps({ maxTasksPerPass: 2 });
+    const judged: number[] = [];
+    let complete = false;
+    for (let pass = 0; pass < 10 && !complete; pass++) {
+      const report = await reconcileTasks({ useCursor: true }, bounded, new Date());
+      judged.push(report.tasksJudged);
+      complete = report.complete;
+    }
+
+    expect(judged.every((n) => n <= 2)).toBe(true);
+    expect(complete).toBe(true);
+    for (const taskArn of taskArns) expect(entryOf(taskArn)).toBeDefined();
+    expect(await bounded.cursor!.load()).toBeUndefined();
+  });
+
+  it('backs off and retries when DescribeTasks is throttled', async () => {
+    await enrolledTask();
+    const throttled = reconcileDeps();
+    const waits: number[] = [];
+    throttled.sleep = async (ms) => void waits.push(ms);
+    const describe = throttled.tasks.describeTasks.bind(throttled.tasks);
+    let failures = 0;
+    throttled.tasks = { ...throttled.tasks, describeTaskDefinition: throttled.tasks.describeTaskDefinition.bind(throttled.tasks), describeTasks: async (c, arns) => (failures++ < 2 ? Promise.reject(new UpstreamThrottledError('ecs:DescribeTasks was throttled')) : describe(c, arns)) };
+
+    const report = await reconcileTasks({}, throttled, new Date());
+
+    expect(failures).toBeGreaterThan(2);
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    expect(report.tasksJudged).toBeGreaterThan(0);
+  });
+
+  it('keeps DescribeTasks under the configured rate', async () => {
+    await p.runTask('prod', taskDef);
+    await p.runTask('staging', taskDef);
+    const limited = reconcileDeps({ describeCallsPerSecond: 2 });
+    const waits: number[] = [];
+    limited.sleep = async (ms) => {
+      waits.push(ms);
+      await new Promise((r) => setTimeout(r, ms));
+    };
+
+    await reconcileTasks({}, limited, new Date());
+
+    // One DescribeTasks per cluster: the second waits out the 500 ms spacing that 2/s calls for.
+    expect(waits.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...waits)).toBeGreaterThan(100);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(500);
+  });
+});
+
