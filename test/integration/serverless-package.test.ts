@@ -280,6 +280,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       'GET /v1/namespaces/{namespace}/policies/{name}/history',
       'POST /v1/explain',
       'POST /v1/keys/rotate',
+      'POST /v1/reconcile',
       'PUT /v1/namespaces/{namespace}/policies/{name}',
     ]);
     expect(byAuth(false)).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration', 'POST /v1/auth/exchange']);
@@ -292,6 +293,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(schedules.sort()).toEqual([
       ['rate(1 hour)', 'TokenMaintenanceLambdaFunction'],
       ['rate(30 days)', 'KeysLambdaFunction'],
+      ['rate(5 minutes)', 'ReconcileLambdaFunction'],
     ]);
   });
 
@@ -349,6 +351,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(entries.sort((a, b) => a.role.localeCompare(b.role))).toEqual([
       { condition: 'CreateEksAccessEntries', role: 'AuthRole', groups: ['ecs-mesh-onboarding-reader'] },
       { condition: 'CreateEksAccessEntries', role: 'ExplainRole', groups: ['ecs-mesh-onboarding-reader'] },
+      { condition: 'CreateEksAccessEntries', role: 'ReconcileRole', groups: ['ecs-mesh-onboarding-writer'] },
       { condition: 'CreateEksAccessEntries', role: 'TaskEventsRole', groups: ['ecs-mesh-onboarding-writer'] },
       { condition: 'CreateEksAccessEntries', role: 'TokenMaintenanceRole', groups: ['ecs-mesh-onboarding-reader'] },
     ]);
@@ -366,9 +369,9 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const vpc = { MeshSubnetIds: 'subnet-0a,subnet-0b', MeshSecurityGroupIds: 'sg-0c' };
 
     expect(inVpc({})).toEqual([]);
-    expect(inVpc(vpc).sort()).toEqual(['auth', 'explain', 'taskEvents', 'tokenMaintenance']);
+    expect(inVpc(vpc).sort()).toEqual(['auth', 'explain', 'reconcile', 'taskEvents', 'tokenMaintenance']);
     expect(evaluate(t.Resources.AuthLambdaFunction!.Properties.VpcConfig, t, vpc)).toEqual({ SubnetIds: ['subnet-0a', 'subnet-0b'], SecurityGroupIds: ['sg-0c'] });
-    for (const role of ['TaskEventsRole', 'ExplainRole', 'AuthRole', 'TokenMaintenanceRole']) {
+    for (const role of ['TaskEventsRole', 'ExplainRole', 'AuthRole', 'TokenMaintenanceRole', 'ReconcileRole']) {
       expect(evaluate(t.Resources[role]!.Properties, t, vpc).ManagedPolicyArns, role).toEqual(['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
       expect(evaluate(t.Resources[role]!.Properties, t, {}), role).not.toHaveProperty('ManagedPolicyArns');
     }
@@ -389,8 +392,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const assumers = ofType(t, 'AWS::IAM::Role')
       .filter(([id]) => evaluate(t.Resources[id]!.Properties.Policies, t, { CrossAccountRoleName: 'ecs-mesh-onboarding-reader' })[0].PolicyDocument.Statement.some((st: Json) => st.Action === 'sts:AssumeRole'))
       .map(([id]) => id);
-    expect(assumers.sort()).toEqual(['AuthRole', 'ExplainRole', 'TaskEventsRole']);
-    expect(member.Parameters.ControlPlaneRoleArns).toMatchObject({ Description: expect.stringMatching(/TaskEventsRoleArn, ExplainRoleArn and AuthRoleArn/) });
+    expect(assumers.sort()).toEqual(['AuthRole', 'ExplainRole', 'ReconcileRole', 'TaskEventsRole']);
+    expect(member.Parameters.ControlPlaneRoleArns).toMatchObject({ Description: expect.stringMatching(/TaskEventsRoleArn, ExplainRoleArn, AuthRoleArn and ReconcileRoleArn/) });
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['TaskEventsRoleArn', 'ExplainRoleArn', 'AuthRoleArn', 'TokenMaintenanceRoleArn']));
   });
 
@@ -458,7 +461,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');
@@ -466,7 +469,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
         expect(statement).not.toHaveProperty('NotResource');
         for (const action of asArray(statement.Action as string)) expect(action, `${id}: ${action}`).not.toContain('*');
         if (asArray(statement.Resource).includes('*'))
-          expect([['ecs:DescribeTaskDefinition'], ['secretsmanager:ListSecrets']], `${id}: ${JSON.stringify(statement)}`).toContainEqual(asArray(statement.Action));
+          expect([['ecs:DescribeTaskDefinition'], ['secretsmanager:ListSecrets'], ['ecs:ListClusters'], ['ecs:ListTasks']], `${id}: ${JSON.stringify(statement)}`).toContainEqual(asArray(statement.Action));
       }
     }
   });
