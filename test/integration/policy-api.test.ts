@@ -249,3 +249,44 @@ describe('explain, and policies taking effect', () => {
     expect(res.body.problems.map((q: { pointer: string }) => q.pointer)).toEqual(['/extra', '/identity/account', '/identity/roleArn']);
   });
 });
+
+describe('keys named like Object.prototype members', () => {
+  const ns = 'proto-keys';
+  const needsTag = aPolicy({ name: 'needs-constructor-tag', namespace: ns, allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], ecs: { iamRoleTags: { constructor: [] } } } }], onboardTo: [{ workloadGroupSelector: {} }] }] });
+  const needsLabel = aPolicy({ name: 'needs-tostring-label', namespace: ns, allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], ecs: {} } }], onboardTo: [{ workloadGroupSelector: { matchExpressions: [{ key: 'toString', operator: 'Exists' }, { key: 'valueOf', operator: 'Exists' }] } }] }] });
+
+  beforeAll(async () => {
+    p.k8s.seed(aGroup({ namespace: ns, labels: {} }) as unknown as Parameters<typeof p.k8s.seed>[0]);
+    for (const policy of [needsTag, needsLabel]) expect((await call('PUT', policyPath(policy.metadata.name, ns), { body: policy, headers: { 'if-none-match': '*' } })).status).toBe(201);
+  });
+
+  it('refuses an identity whose role has no tags and whose group has no labels', async () => {
+    const res = await call('POST', '/v1/explain', { body: { identity: { account: ACCOUNT, region: 'us-east-1', cluster: 'prod', roleName: 'untagged', roleTags: {} }, group: `${ns}/ratings`, groupLabels: {} } });
+
+    expect(res).toMatchObject({ status: 200, body: { allowed: false, reason: 'POLICY_DENIED' } });
+    expect(res.body.trace).toEqual([
+      expect.objectContaining({ policy: 'needs-constructor-tag', result: 'no-match', reasons: ['rule 0: workloads: role tag constructor missing'] }),
+      expect.objectContaining({ policy: 'needs-tostring-label', result: 'no-match', reasons: ['rule 0: onboardTo: group label toString fails Exists []'] }),
+    ]);
+  });
+
+  it('refuses a task whose role has no tags into a group without labels, as task-events decides it', async () => {
+    const cluster = await p.createCluster('proto-keys');
+    const role = await p.createRole('proto-keys-untagged', {});
+    const [task] = await p.runTask(cluster, await p.registerTaskDefinition('proto-keys-untagged', { roleArn: role }), { tags: { 'ecsmesh.io/workload-group': `${ns}/ratings` } });
+    await p.pump();
+
+    expect(await p.record(task!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_DENIED' });
+    expect(await call('POST', '/v1/explain', { body: { taskArn: task } })).toMatchObject({ status: 200, body: { allowed: false, reason: 'POLICY_DENIED' } });
+  });
+
+  it('reads role tags named __proto__ and constructor from IAM as they are', async () => {
+    await p.createRole('proto-keys-tagged', Object.fromEntries([['__proto__', 'x'], ['constructor', 'y']]));
+
+    const res = await call('POST', '/v1/explain', { body: { identity: { account: ACCOUNT, region: 'us-east-1', cluster: 'prod', roleName: 'proto-keys-tagged' }, group: `${ns}/ratings` } });
+
+    expect(res.status).toBe(200);
+    expect(Object.entries(res.body.identity.role.tags as object).sort()).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
+    expect(res.body).toMatchObject({ allowed: true, policy: 'needs-constructor-tag' });
+  });
+});
