@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { DocumentsError } from './errors.js';
 
 export interface SourceDocument {
@@ -58,11 +59,16 @@ function parseFile(file: string, text: string, failures: string[]): SourceDocume
   if (extname(file).toLowerCase() === '.json') {
     if (text.trim() === '') return [];
     try {
-      return [{ file, index: 1, value: JSON.parse(text) as unknown }];
+      JSON.parse(text); // for its error message, which says where
     } catch (error) {
       failures.push(`${file}: document 1: ${(error as Error).message}`);
       return [];
     }
+    // Strict as the API is: a repeated key would otherwise reach it as only its last value.
+    const parsed = parseJsonStrict(text);
+    if (parsed.ok) return [{ file, index: 1, value: parsed.value }];
+    failures.push(`${file}: document 1: ${parsed.detail}`);
+    return [];
   }
   const out: SourceDocument[] = [];
   parseAllDocuments(text).forEach((doc, i) => {

@@ -7,7 +7,7 @@ import '../../shared/core/zod-messages.js';
 import { ECS_CLUSTER_NAME as CLUSTER, IAM_ROLE_NAME as ROLE_NAME, LABEL_KEY, LABEL_VALUE, REGION_SHAPE as REGION, namespaceName, objectName } from '../../shared/core/schemas.js';
 import type { ExplainRequest } from '../../shared/app/explain-decision.js';
 import { clusterNameFromTaskArn } from '../../shared/core/task.js';
-import { problemsOf, sortByPointer, type ValidationProblem } from '../../shared/core/validation-problems.js';
+import { problemsOf, sortByPointer, withProtoKeyProblems, type ValidationProblem } from '../../shared/core/validation-problems.js';
 
 const ACCOUNT = /^\d{12}$/;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\x21-\x7e]{0,510}\/)?([\w+=,.@-]{1,64})$/;
@@ -64,7 +64,8 @@ export type ParsedExplainRequest = { ok: true; request: ExplainRequest } | { ok:
 
 export function parseExplainRequest(body: unknown): ParsedExplainRequest {
   const parsed = ExplainBody.safeParse(body);
-  if (!parsed.success) return { ok: false, problems: sortByPointer(problemsOf(parsed.error.issues)) };
+  const problems = withProtoKeyProblems(body, parsed.success ? [] : problemsOf(parsed.error.issues));
+  if (!parsed.success || problems.length > 0) return { ok: false, problems: sortByPointer(problems) };
   const { taskArn, cluster, identity, group, groupLabels } = parsed.data;
   const ref = typeof group === 'string' ? { namespace: group.split('/')[0]!, name: group.split('/')[1]! } : group;
   const common = { ...(ref ? { group: ref } : {}), ...(groupLabels ? { groupLabels } : {}) };

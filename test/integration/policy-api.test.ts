@@ -157,6 +157,27 @@ describe('policy API: invalid documents', () => {
     expect(((await res.json()) as { reason: string }).reason).toBe(reason);
   });
 
+  it('refuses a YAML document with __proto__ keys at their pointers and stores nothing', async () => {
+    const yaml = [
+      'apiVersion: ecsmesh.io/v1alpha1',
+      'kind: OnboardingPolicy',
+      'metadata: { name: allow-ratings, namespace: bookinfo }',
+      'spec:',
+      '  allow:',
+      `  - workloads: [{ aws: { accounts: ['${ACCOUNT}'], ecs: { iamRoleTags: { __proto__: [], team: [ratings] } } } }]`,
+      '    onboardTo: [{ workloadGroupSelector: { matchLabels: { app: ratings, __proto__: x } } }]',
+    ].join('\n');
+
+    const res = await signedFetch(`${base}${policyPath('allow-ratings')}`, { method: 'PUT', headers: { 'content-type': 'application/yaml', 'if-none-match': '*' }, body: yaml }, { region: 'us-east-1', credentials });
+
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { problems: { pointer: string }[] }).problems.map((q) => q.pointer)).toEqual([
+      '/spec/allow/0/onboardTo/0/workloadGroupSelector/matchLabels/__proto__',
+      '/spec/allow/0/workloads/0/aws/ecs/iamRoleTags/__proto__',
+    ]);
+    expect((await call('GET', policyPath('allow-ratings'))).status).toBe(404);
+  });
+
   it('refuses a malformed If-Match and a bad path', async () => {
     expect(await call('PUT', policyPath('x'), { body: aPolicy({ name: 'x' }), headers: { 'if-match': 'abc' } })).toMatchObject({ status: 400, body: { reason: 'INVALID_PRECONDITION' } });
     expect(await call('GET', '/v1/namespaces/Not_A_Label/policies')).toMatchObject({ status: 400, body: { reason: 'INVALID_NAMESPACE' } });
@@ -241,6 +262,15 @@ describe('explain, and policies taking effect', () => {
       expect(a!.body.allowed).toBe(tags.team === 'ratings');
       expect({ allowed: b!.body.allowed, policy: b!.body.policy, rule: b!.body.rule, trace: b!.body.trace }).toEqual({ allowed: a!.body.allowed, policy: a!.body.policy, rule: a!.body.rule, trace: a!.body.trace });
     }
+  });
+
+  it('refuses role tags and group labels named __proto__ with pointers instead of dropping them', async () => {
+    const body = `{"identity":{"account":"${ACCOUNT}","region":"us-east-1","cluster":"prod","roleName":"r","roleTags":{"__proto__":"x"}},"group":"bookinfo/ratings","groupLabels":{"__proto__":"y"}}`;
+
+    const res = await signedFetch(`${base}/v1/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, { region: 'us-east-1', credentials });
+
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { problems: { pointer: string }[] }).problems.map((q) => q.pointer)).toEqual(['/groupLabels/__proto__', '/identity/roleTags/__proto__']);
   });
 
   it('refuses an invalid explain request with pointers', async () => {
