@@ -8,7 +8,18 @@ import { parseAllDocuments } from 'yaml';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { header, requestBody } from '../http/responses.js';
 
+/**
+ * A policy document is at most 64 KiB as sent, and again as JSON once parsed, which is how it is
+ * stored: YAML aliases let a small body expand. The audit entry holds two documents (before and
+ * after) in one DynamoDB item, whose limit is 400 KB, so 64 KiB each leaves ample room.
+ */
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
+/**
+ * yaml's `maxAliasCount`: how often an anchored node may appear once expanded (its anchor and
+ * every alias, times the aliases inside it), which bounds a "billion laughs" before the document
+ * is built. yaml's default is 100; a policy needs few.
+ */
+export const MAX_YAML_ALIAS_COUNT = 32;
 
 export type DocumentBody = { ok: true; document: unknown } | { ok: false; status: 400 | 413 | 415; reason: string; message: string };
 
@@ -21,10 +32,28 @@ export function readDocumentBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'i
   const mediaType = (header(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'application/json' || mediaType.endsWith('+json')) {
     const parsed = parseJsonStrict(text);
-    return parsed.ok ? { ok: true, document: parsed.value } : malformed(`body is not a JSON document: ${parsed.detail}`);
+    return parsed.ok ? measured(parsed.value) : malformed(`body is not a JSON document: ${parsed.detail}`);
   }
-  if (mediaType === '' || YAML_TYPES.has(mediaType)) return readYaml(text);
+  if (mediaType === '' || YAML_TYPES.has(mediaType)) {
+    const read = readYaml(text);
+    return read.ok ? measured(read.document) : read;
+  }
   return { ok: false, status: 415, reason: 'UNSUPPORTED_MEDIA_TYPE', message: `content-type ${mediaType} is not supported: use application/json or application/yaml` };
+}
+
+/** The parsed document, refused when its JSON (what is stored) is over the limit or cannot exist. */
+function measured(document: unknown): DocumentBody {
+  let json: string;
+  try {
+    json = JSON.stringify(document);
+  } catch {
+    // Only YAML makes a cycle: an alias inside the node its anchor names.
+    return malformed('body is not valid YAML: an alias refers to a node that contains it');
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > MAX_DOCUMENT_BYTES)
+    return { ok: false, status: 413, reason: 'DOCUMENT_TOO_LARGE', message: `the document is ${bytes} bytes as JSON once parsed (YAML aliases expanded); a policy document is at most ${MAX_DOCUMENT_BYTES}` };
+  return { ok: true, document };
 }
 
 function readYaml(text: string): DocumentBody {
@@ -35,9 +64,11 @@ function readYaml(text: string): DocumentBody {
   const doc = present[0]!;
   if (doc.errors.length > 0) return malformed(`body is not valid YAML: ${doc.errors.map((e) => e.message.split('\n')[0]).join('; ')}`);
   try {
-    // The default alias limit stops "billion laughs" expansion.
-    return { ok: true, document: doc.toJS() as unknown };
+    return { ok: true, document: doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT }) as unknown };
   } catch (error) {
+    // yaml's only word for "aliases expand too far" is this message (an unknown anchor is a ReferenceError too).
+    if (error instanceof ReferenceError && error.message.startsWith('Excessive alias count'))
+      return { ok: false, status: 413, reason: 'DOCUMENT_TOO_LARGE', message: `YAML aliases expand the document too far: an anchored node may appear at most ${MAX_YAML_ALIAS_COUNT} times, counting the aliases inside it` };
     return malformed(`body is not valid YAML: ${(error as Error).message}`);
   }
 }

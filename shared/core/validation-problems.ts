@@ -49,8 +49,11 @@ export function protoKeyProblems(document: unknown): ValidationProblem[] {
   };
   const problems: ValidationProblem[] = [];
   const pending: Visit[] = [{ value: document }];
+  // YAML aliases can make a node appear twice, or inside itself: visit each object once.
+  const seen = new Set<object>();
   for (let visit = pending.pop(); visit; visit = pending.pop()) {
-    if (typeof visit.value !== 'object' || visit.value === null) continue;
+    if (typeof visit.value !== 'object' || visit.value === null || seen.has(visit.value)) continue;
+    seen.add(visit.value);
     for (const [key, value] of Object.entries(visit.value)) {
       const child = { value, key, parent: visit };
       if (key === '__proto__') problems.push({ pointer: pointerOf(child), message: 'key "__proto__": not allowed (a JavaScript object cannot keep it)' });

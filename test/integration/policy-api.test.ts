@@ -37,6 +37,19 @@ async function call(method: string, path: string, options: { body?: unknown; yam
 }
 const policyPath = (name: string, ns = 'bookinfo') => `/v1/namespaces/${ns}/policies/${name}`;
 
+/** A valid policy whose annotations repeat one `bytes`-long scalar `uses` more times through YAML aliases. */
+function aliasedScalar(bytes: number, uses: number): string {
+  const aliases = Array.from({ length: uses }, (_, i) => `    a${i + 1}: *big`);
+  return ['apiVersion: ecsmesh.io/v1alpha1', 'kind: OnboardingPolicy', 'metadata:', '  name: allow-ratings', '  namespace: bookinfo', '  annotations:', `    a0: &big ${'x'.repeat(bytes)}`, ...aliases, 'spec: { allow: [] }', ''].join('\n');
+}
+
+/** `levels` anchors, each a list of `width` aliases of the one before: width^levels scalars once expanded. */
+function nestedAliases(levels: number, width: number): string {
+  const lines = ['apiVersion: ecsmesh.io/v1alpha1', 'kind: OnboardingPolicy', 'metadata: { name: allow-ratings, namespace: bookinfo }', 'spec: { allow: [] }', 'l0: &l0 lol'];
+  for (let i = 1; i <= levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
 beforeAll(async () => {
   p = await Pipeline.start('-policy-api');
   const store = new DynamoDbPolicyAdminStore(p.clients.dynamo, p.stack.policyTable, p.stack.policyAuditTable);
@@ -151,6 +164,11 @@ describe('policy API: invalid documents', () => {
     { case: 'an empty body', body: '', type: 'application/json', status: 400, reason: 'MALFORMED_BODY' },
     { case: 'an unsupported media type', body: 'x', type: 'text/plain', status: 415, reason: 'UNSUPPORTED_MEDIA_TYPE' },
     { case: 'a body over 64 KiB', body: `# ${'x'.repeat(70_000)}\n`, type: 'application/yaml', status: 413, reason: 'BODY_TOO_LARGE' },
+    { case: 'a 9 KB scalar aliased 11 times (100 KB parsed)', body: aliasedScalar(9_000, 11), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'a 30 KB scalar aliased 11 times', body: aliasedScalar(30_000, 11), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'a 30 KB scalar aliased 39 times', body: aliasedScalar(30_000, 39), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'nested aliases (a billion laughs)', body: nestedAliases(9, 9), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'a YAML alias inside its own anchor', body: 'apiVersion: ecsmesh.io/v1alpha1\nkind: OnboardingPolicy\nmetadata: &m { name: allow-ratings, namespace: bookinfo, labels: *m }\nspec: { allow: [] }\n', type: 'application/yaml', status: 400, reason: 'MALFORMED_BODY' },
   ])('answers $case with $status $reason', async ({ body, type, status, reason }) => {
     const res = await signedFetch(`${base}${policyPath('allow-ratings')}`, { method: 'PUT', headers: { 'content-type': type }, body }, { region: 'us-east-1', credentials });
     expect(res.status).toBe(status);

@@ -36,6 +36,13 @@ describe('protoKeyProblems', () => {
     expect(protoKeyProblems(deep)).toEqual([{ pointer: '/0'.repeat(50_000 - 1) + '/0/__proto__', message: expect.any(String) }]);
   });
 
+  it('ends on a document that contains itself, as a YAML alias inside its own anchor makes one', () => {
+    const loop: Record<string, unknown> = parsed('{"__proto__":1}') as Record<string, unknown>;
+    loop.self = loop;
+
+    expect(protoKeyProblems(loop)).toEqual([{ pointer: '/__proto__', message: expect.any(String) }]);
+  });
+
   it('escapes the pointer of a key inside a label named with a slash', () => {
     expect(protoKeyProblems(parsed('{"a/b":{"__proto__":1}}'))).toEqual([{ pointer: '/a~1b/__proto__', message: expect.any(String) }]);
   });
