@@ -291,6 +291,16 @@ describe('explain, and policies taking effect', () => {
     expect(((await res.json()) as { problems: { pointer: string }[] }).problems.map((q) => q.pointer)).toEqual(['/groupLabels/__proto__', '/identity/roleTags/__proto__']);
   });
 
+  it('refuses an explain request whose region, zone or task ARN is longer than AWS allows', async () => {
+    const long = `us-${'east'.repeat(1_250)}-1`;
+    const byIdentity = await call('POST', '/v1/explain', { body: { identity: { ...identity('r', {}), region: long, zone: `${long}a` }, group: 'bookinfo/ratings' } });
+    const task = await call('POST', '/v1/explain', { body: { taskArn: `arn:aws:ecs:${long}:${ACCOUNT}:task/prod/0123456789abcdef` } });
+
+    expect(byIdentity.status).toBe(422);
+    expect(byIdentity.body.problems.map((q: { pointer: string }) => q.pointer)).toEqual(['/identity/region', '/identity/zone']);
+    expect(task).toMatchObject({ status: 422, body: { problems: [{ pointer: '/taskArn' }] } });
+  });
+
   it('refuses an invalid explain request with pointers', async () => {
     const res = await call('POST', '/v1/explain', { body: { identity: { account: '12', region: 'us-east-1', cluster: 'prod' }, extra: 1 } });
     expect(res.status).toBe(422);
