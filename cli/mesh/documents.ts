@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
+import { yamlValue } from '../../shared/core/yaml-value.js';
 import { DocumentsError } from './errors.js';
 
 export interface SourceDocument {
@@ -75,9 +76,10 @@ function parseFile(file: string, text: string, failures: string[]): SourceDocume
     const [first] = doc.errors;
     if (first) failures.push(`${file}: document ${i + 1}: ${first.message.split('\n')[0]}`);
     else {
+      const read = yamlValue(doc);
       // `---` with nothing (or only comments) after it parses as a null document: skip it.
-      const value = doc.toJS() as unknown;
-      if (value !== null && value !== undefined) out.push({ file, index: i + 1, value });
+      if (!read.ok) failures.push(`${file}: document ${i + 1}: ${read.message}`);
+      else if (read.value !== null && read.value !== undefined) out.push({ file, index: i + 1, value: read.value });
     }
   });
   return out;

@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parseAllDocuments } from 'yaml';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
+import { yamlValue } from '../../shared/core/yaml-value.js';
 import { header, requestBody } from '../http/responses.js';
 
 /**
@@ -14,12 +15,6 @@ import { header, requestBody } from '../http/responses.js';
  * after) in one DynamoDB item, whose limit is 400 KB, so 64 KiB each leaves ample room.
  */
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
-/**
- * yaml's `maxAliasCount`: how often an anchored node may appear once expanded (its anchor and
- * every alias, times the aliases inside it), which bounds a "billion laughs" before the document
- * is built. yaml's default is 100; a policy needs few.
- */
-export const MAX_YAML_ALIAS_COUNT = 32;
 
 export type DocumentBody = { ok: true; document: unknown } | { ok: false; status: 400 | 413 | 415; reason: string; message: string };
 
@@ -41,16 +36,9 @@ export function readDocumentBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'i
   return { ok: false, status: 415, reason: 'UNSUPPORTED_MEDIA_TYPE', message: `content-type ${mediaType} is not supported: use application/json or application/yaml` };
 }
 
-/** The parsed document, refused when its JSON (what is stored) is over the limit or cannot exist. */
+/** The parsed document, refused when its JSON (what is stored) is over the limit. */
 function measured(document: unknown): DocumentBody {
-  let json: string;
-  try {
-    json = JSON.stringify(document);
-  } catch {
-    // Only YAML makes a cycle: an alias inside the node its anchor names.
-    return malformed('body is not valid YAML: an alias refers to a node that contains it');
-  }
-  const bytes = Buffer.byteLength(json, 'utf8');
+  const bytes = Buffer.byteLength(JSON.stringify(document), 'utf8');
   if (bytes > MAX_DOCUMENT_BYTES)
     return { ok: false, status: 413, reason: 'DOCUMENT_TOO_LARGE', message: `the document is ${bytes} bytes as JSON once parsed (YAML aliases expanded); a policy document is at most ${MAX_DOCUMENT_BYTES}` };
   return { ok: true, document };
@@ -63,14 +51,9 @@ function readYaml(text: string): DocumentBody {
   if (present.length !== 1) return malformed(`body holds ${present.length} YAML documents; send one per request (the CLI splits files)`);
   const doc = present[0]!;
   if (doc.errors.length > 0) return malformed(`body is not valid YAML: ${doc.errors.map((e) => e.message.split('\n')[0]).join('; ')}`);
-  try {
-    return { ok: true, document: doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT }) as unknown };
-  } catch (error) {
-    // yaml's only word for "aliases expand too far" is this message (an unknown anchor is a ReferenceError too).
-    if (error instanceof ReferenceError && error.message.startsWith('Excessive alias count'))
-      return { ok: false, status: 413, reason: 'DOCUMENT_TOO_LARGE', message: `YAML aliases expand the document too far: an anchored node may appear at most ${MAX_YAML_ALIAS_COUNT} times, counting the aliases inside it` };
-    return malformed(`body is not valid YAML: ${(error as Error).message}`);
-  }
+  const read = yamlValue(doc);
+  if (read.ok) return { ok: true, document: read.value };
+  return read.problem === 'too-large' ? { ok: false, status: 413, reason: 'DOCUMENT_TOO_LARGE', message: read.message } : malformed(`body is not valid YAML: ${read.message}`);
 }
 
 const malformed = (message: string): DocumentBody => ({ ok: false, status: 400, reason: 'MALFORMED_BODY', message });

@@ -70,4 +70,19 @@ describe('readDocuments', () => {
 
     expect(documents.map((d) => JSON.stringify(d.value))).toEqual(['{"labels":{"__proto__":"x"}}', '{"labels":{"__proto__":"x"}}']);
   });
+
+  it('names YAML documents whose aliases the API would refuse, or that cannot be sent as JSON, before sending any', async () => {
+    await writeFile(join(dir, 'a.yaml'), 'a: *nowhere\n');
+    await writeFile(join(dir, 'b.yaml'), `a: &a x\nb: [${Array(40).fill('*a').join(', ')}]\n`);
+    await writeFile(join(dir, 'c.yaml'), 'metadata: &m { labels: *m }\n');
+
+    const failure = await readDocuments(['.'], dir).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DocumentsError);
+    expect((failure as DocumentsError).failures).toEqual([
+      expect.stringMatching(/^a\.yaml: document 1: Unresolved alias/),
+      expect.stringMatching(/^b\.yaml: document 1: YAML aliases expand the document too far/),
+      'c.yaml: document 1: an alias refers to a node that contains it',
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_YAML_ALIAS_COUNT, readDocumentBody } from '../../functions/policies/document-body.js';
+import { readDocumentBody } from '../../functions/policies/document-body.js';
+import { MAX_YAML_ALIAS_COUNT } from '../../shared/core/yaml-value.js';
 
 const yamlBody = (body: string) => ({ body, isBase64Encoded: false, headers: { 'content-type': 'application/yaml' } });
 const usesOf = (uses: number) => `a: &a [x]\nb: [${Array(uses).fill('*a').join(', ')}]\n`;
