@@ -15,8 +15,13 @@ const TASK_ARN = /^arn:(aws|aws-cn|aws-us-gov):ecs:[a-z0-9-]{1,25}:\d{12}:task\/
 
 const tags = z.record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(256)));
 const labels = z.record(z.string().check(z.regex(LABEL_KEY, 'must be a Kubernetes label key')), z.string().check(z.regex(LABEL_VALUE, 'must be a Kubernetes label value')));
+/** `<namespace>/<name>`, each part as Kubernetes takes it (and so bounded, as the object form is). */
+const isGroupName = (value: string) => {
+  const [namespace, name, ...rest] = value.split('/');
+  return rest.length === 0 && namespaceName.safeParse(namespace).success && objectName.safeParse(name).success;
+};
 const groupRef = z.union([
-  z.string().check(z.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be <namespace>/<name>')),
+  z.string().check(z.refine(isGroupName, 'must be <namespace>/<name>: a DNS-1123 label of at most 63 characters, then a DNS-1123 subdomain of at most 253')),
   z.strictObject({ namespace: namespaceName, name: objectName }),
 ]);
 

@@ -301,6 +301,14 @@ describe('explain, and policies taking effect', () => {
     expect(task).toMatchObject({ status: 422, body: { problems: [{ pointer: '/taskArn' }] } });
   });
 
+  it('refuses a group named by a string whose namespace or name Kubernetes would not take', async () => {
+    for (const group of [`${'a'.repeat(5_000)}/ratings`, `bookinfo/${'r'.repeat(254)}`, 'bookinfo/-ratings']) {
+      const res = await call('POST', '/v1/explain', { body: { identity: identity('r', {}), group, groupLabels: {} } });
+
+      expect(res).toMatchObject({ status: 422, body: { problems: [{ pointer: '/group' }] } });
+    }
+  });
+
   it('refuses an invalid explain request with pointers', async () => {
     const res = await call('POST', '/v1/explain', { body: { identity: { account: '12', region: 'us-east-1', cluster: 'prod' }, extra: 1 } });
     expect(res.status).toBe(422);
