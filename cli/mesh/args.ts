@@ -213,13 +213,14 @@ function groupRef(value: string): { namespace: string; name: string } {
 }
 
 function pairs(list: string[], flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const item of list) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UsageError(`${flag} must be KEY=VALUE, not ${item}`);
     const key = item.slice(0, eq);
-    if (Object.hasOwn(out, key)) throw new UsageError(`${flag} ${key} given twice`);
-    out[key] = item.slice(eq + 1);
+    if (out.has(key)) throw new UsageError(`${flag} ${key} given twice`);
+    out.set(key, item.slice(eq + 1));
   }
-  return out;
+  // fromEntries keeps a key named __proto__ (sent as given; the API judges it), which assignment would drop.
+  return Object.fromEntries(out);
 }

@@ -7,6 +7,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { parseJsonStrict } from '../../shared/core/strict-json.js';
+import { yamlValue } from '../../shared/core/yaml-value.js';
 import { DocumentsError } from './errors.js';
 
 export interface SourceDocument {
@@ -58,20 +60,26 @@ function parseFile(file: string, text: string, failures: string[]): SourceDocume
   if (extname(file).toLowerCase() === '.json') {
     if (text.trim() === '') return [];
     try {
-      return [{ file, index: 1, value: JSON.parse(text) as unknown }];
+      JSON.parse(text); // for its error message, which says where
     } catch (error) {
       failures.push(`${file}: document 1: ${(error as Error).message}`);
       return [];
     }
+    // Strict as the API is: a repeated key would otherwise reach it as only its last value.
+    const parsed = parseJsonStrict(text);
+    if (parsed.ok) return [{ file, index: 1, value: parsed.value }];
+    failures.push(`${file}: document 1: ${parsed.detail}`);
+    return [];
   }
   const out: SourceDocument[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
     const [first] = doc.errors;
     if (first) failures.push(`${file}: document ${i + 1}: ${first.message.split('\n')[0]}`);
     else {
+      const read = yamlValue(doc);
       // `---` with nothing (or only comments) after it parses as a null document: skip it.
-      const value = doc.toJS() as unknown;
-      if (value !== null && value !== undefined) out.push({ file, index: i + 1, value });
+      if (!read.ok) failures.push(`${file}: document ${i + 1}: ${read.message}`);
+      else if (read.value !== null && read.value !== undefined) out.push({ file, index: i + 1, value: read.value });
     }
   });
   return out;

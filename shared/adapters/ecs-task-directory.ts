@@ -56,8 +56,8 @@ function toDescription(task: Task): EcsTaskDescription | undefined {
   if (!task.taskArn || !task.clusterArn || !task.taskDefinitionArn) return undefined;
   const eni = task.attachments?.find((a) => a.type === 'ElasticNetworkInterface');
   const ip = eni?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
-  const tags: Record<string, string> = {};
-  for (const tag of task.tags ?? []) if (tag.key !== undefined) tags[tag.key] = tag.value ?? '';
+  // fromEntries keeps a tag named __proto__, which assignment would drop.
+  const tags: Record<string, string> = Object.fromEntries((task.tags ?? []).flatMap((tag) => (tag.key === undefined ? [] : [[tag.key, tag.value ?? '']])));
   return {
     taskArn: task.taskArn,
     clusterArn: task.clusterArn,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { validateWorkloadEntry } from '../core/crd-validation.js';
+import { ownValue } from '../core/own-keys.js';
 import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
 import { MeshApiError, MeshPreconditionError, MeshValidationError } from '../errors.js';
 import type { MeshApi } from '../ports.js';
@@ -89,7 +90,7 @@ export class FileMeshApi implements MeshApi {
       const names = (await listFiles(join(root, ns), false)).filter((f) => f.endsWith('.yaml')).sort();
       for (const file of names) {
         const stored = await this.readEntry({ namespace: ns, name: file.slice(0, -'.yaml'.length) });
-        if (stored && Object.entries(labels).every(([k, v]) => stored.metadata.labels?.[k] === v)) entries.push(fromFile(stored));
+        if (stored && Object.entries(labels).every(([k, v]) => ownValue(stored.metadata.labels ?? {}, k) === v)) entries.push(fromFile(stored));
       }
     }
     return entries;

@@ -48,8 +48,8 @@ export class IamRoleDirectory implements RoleDirectory {
       // GetRole asks by name in whatever account the client is in: a same-named role of another
       // account is another principal and must never lend its tags to this one.
       if (parseArn(role.Arn)?.accountId !== arn.accountId) return undefined;
-      const tags: Record<string, string> = {};
-      for (const tag of role.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+      // fromEntries keeps a tag named __proto__, which assignment would drop.
+      const tags: Record<string, string> = Object.fromEntries((role.Tags ?? []).flatMap((tag) => (tag.Key ? [[tag.Key, tag.Value ?? '']] : [])));
       return { arn: role.Arn, name, roleId: role.RoleId, accountId: arn.accountId, tags };
     } catch (error) {
       if (error instanceof NoSuchEntityException || (error as { name?: string }).name === 'NoSuchEntity' || (error as { name?: string }).name === 'NoSuchEntityException') return undefined;

@@ -3,7 +3,7 @@
  * problem at once, each at its JSON pointer (RFC 6901), so an operator fixes a file in one pass.
  */
 import { OnboardingPolicySchema, type OnboardingPolicy } from './schemas.js';
-import { problemsOf, sortByPointer, type ValidationProblem } from './validation-problems.js';
+import { problemsOf, sortByPointer, withProtoKeyProblems, type ValidationProblem } from './validation-problems.js';
 
 export type PolicyValidation = { ok: true; policy: OnboardingPolicy } | { ok: false; problems: ValidationProblem[] };
 
@@ -15,7 +15,7 @@ export interface PolicyLocation {
 
 export function validatePolicyDocument(document: unknown, location?: PolicyLocation): PolicyValidation {
   const result = OnboardingPolicySchema.safeParse(document);
-  const problems = result.success ? [] : problemsOf(result.error.issues);
+  const problems = withProtoKeyProblems(document, result.success ? [] : problemsOf(result.error.issues));
   if (location) problems.push(...locationProblems(document, location));
   if (problems.length > 0) return { ok: false, problems: sortByPointer(problems) };
   return { ok: true, policy: (result as { data: OnboardingPolicy }).data };

@@ -5,6 +5,7 @@
  */
 import type { AwsMatcher, LabelSelector, OnboardingPolicy } from './schemas.js';
 import type { TaskIdentity } from './task.js';
+import { ownValue } from './own-keys.js';
 
 /** A policy as evaluation sees it: valid documents, or a stored one that failed validation. */
 export type EvaluatedPolicy = { name: string; policy: OnboardingPolicy } | { name: string; problem: string };
@@ -86,7 +87,7 @@ function matchAws(aws: AwsMatcher, id: TaskIdentity): string | undefined {
 
 function matchRoleTags(required: Record<string, string[]> | undefined, tags: Record<string, string>): string | undefined {
   for (const [key, values] of Object.entries(required ?? {})) {
-    const actual = tags[key];
+    const actual = ownValue(tags, key);
     if (actual === undefined) return `role tag ${key} missing`;
     if (values.length > 0 && !values.includes(actual)) return `role tag ${key}=${actual} not in [${values.join(', ')}]`;
   }
@@ -96,10 +97,11 @@ function matchRoleTags(required: Record<string, string[]> | undefined, tags: Rec
 /** Kubernetes LabelSelector semantics: every matchLabels pair and every expression must hold. */
 export function matchSelector(selector: LabelSelector, labels: Record<string, string>): string | undefined {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return `group label ${key}=${labels[key] ?? '(absent)'} is not ${value}`;
+    const actual = ownValue(labels, key);
+    if (actual !== value) return `group label ${key}=${actual ?? '(absent)'} is not ${value}`;
   }
   for (const expr of selector.matchExpressions ?? []) {
-    const actual = labels[expr.key];
+    const actual = ownValue(labels, expr.key);
     const values = expr.values ?? [];
     const ok =
       expr.operator === 'Exists' ? actual !== undefined

@@ -31,6 +31,9 @@ const literal = (pattern: RegExp, shape: string) =>
   );
 const optionalList = <T extends z.ZodMiniType>(item: T) => z.optional(z.array(item));
 
+/** Annotations are free text for people, not for evaluation: at most this many characters each. */
+export const MAX_ANNOTATION_VALUE = 4096;
+
 const labelKey = z.string().check(z.regex(LABEL_KEY, 'must be a Kubernetes label key (optional DNS prefix/, then 1-63 alphanumerics, -, _ or .)'));
 const labelValue = z.string().check(z.regex(LABEL_VALUE, 'must be a Kubernetes label value (at most 63 alphanumerics, -, _ or ., starting and ending alphanumeric)'));
 /** IAM tag limits: keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@; `aws:` is reserved. */
@@ -68,22 +71,30 @@ const labelSelector = z.strictObject({
 /** AWS's own limits on the names policies and explain requests carry. */
 export const ECS_CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 export const IAM_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-export const REGION_SHAPE = /^[a-z]{2}(-[a-z0-9]+)+$/;
+/** Region names (us-east-2, us-gov-west-1), at most 25 characters: the longest today has 14. */
+export const REGION_SHAPE = /^(?=.{1,25}$)[a-z]{2}(-[a-z0-9]+)+$/;
+/** Availability zone names, Local and Wavelength Zones included (us-west-2-lax-1a, us-east-1-wl1-bos-wlz-1), at most 32 characters. */
+export const ZONE_SHAPE = /^(?=.{1,32}$)[a-z]{2}(-[a-z0-9]+)+$/;
+
+const roleNames = optionalList(literal(IAM_ROLE_NAME, 'an IAM role name (1-64 characters of \\w+=,.@-), not an ARN'));
 
 const ecsMatcher = z.strictObject({
   clusters: optionalList(literal(ECS_CLUSTER_NAME, 'an ECS cluster name (1-255 letters, digits, - or _)')),
-  iamRoleNames: optionalList(literal(IAM_ROLE_NAME, 'an IAM role name (1-64 characters of \\w+=,.@-), not an ARN')),
+  iamRoleNames: roleNames,
   iamRoleTags: z.optional(z.record(iamTagKey, z.array(iamTagValue))),
 });
 
-/** Tetrate's schema also matches EC2 instances; we accept it but it never matches an ECS task. */
-const ec2Matcher = z.looseObject({});
+/**
+ * Tetrate's schema also matches EC2 instances, by role name. The field is accepted (and checked)
+ * so Tetrate documents apply unchanged, but an EC2 matcher never matches an ECS task.
+ */
+const ec2Matcher = z.strictObject({ iamRoleNames: roleNames });
 
 const awsMatcher = z.strictObject({
   partitions: optionalList(z.enum(['aws', 'aws-cn', 'aws-us-gov'])),
   accounts: z.array(literal(/^\d{12}$/, 'an explicit 12-digit account id')).check(z.minLength(1, 'must list at least one explicit 12-digit account id')),
-  regions: optionalList(literal(REGION_SHAPE, 'a region name such as us-east-2')),
-  zones: optionalList(literal(REGION_SHAPE, 'an availability zone name such as us-east-2b')),
+  regions: optionalList(literal(REGION_SHAPE, 'a region name such as us-east-2 (at most 25 characters)')),
+  zones: optionalList(literal(ZONE_SHAPE, 'an availability zone name such as us-east-2b (at most 32 characters)')),
   ecs: z.optional(ecsMatcher),
   ec2: z.optional(ec2Matcher),
 });
@@ -102,7 +113,8 @@ export const OnboardingPolicySchema = z.strictObject({
     name: objectName,
     namespace: namespaceName,
     labels: z.optional(z.record(labelKey, labelValue)),
-    annotations: z.optional(z.record(z.string(), z.string())),
+    // Kubernetes' syntax for annotation keys is the label key's; values are bounded here too.
+    annotations: z.optional(z.record(labelKey, z.string().check(z.maxLength(MAX_ANNOTATION_VALUE)))),
   }),
   spec: z.strictObject({ allow: z.array(allowRule) }),
 });

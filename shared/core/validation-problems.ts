@@ -33,3 +33,40 @@ export function sortByPointer(problems: ValidationProblem[]): ValidationProblem[
 export function describeProblems(problems: ValidationProblem[]): string {
   return problems.map((p) => `${p.pointer || '/'}: ${p.message}`).join('; ');
 }
+
+/**
+ * Every own key named `__proto__` in a parsed document, as a problem at its pointer. JSON.parse
+ * and the YAML parser keep such keys, but zod copies records by assignment, which drops them: the
+ * document stored would silently differ from the one accepted (a `__proto__` tag requirement
+ * would vanish). Iterative, so deep nesting cannot overflow the stack.
+ */
+export function protoKeyProblems(document: unknown): ValidationProblem[] {
+  interface Visit { value: unknown; key?: string; parent?: Visit }
+  const pointerOf = (visit: Visit): string => {
+    const path: string[] = [];
+    for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) path.push(at.key);
+    return jsonPointer(path.reverse());
+  };
+  const problems: ValidationProblem[] = [];
+  const pending: Visit[] = [{ value: document }];
+  // YAML aliases can make a node appear twice, or inside itself: visit each object once.
+  const seen = new Set<object>();
+  for (let visit = pending.pop(); visit; visit = pending.pop()) {
+    if (typeof visit.value !== 'object' || visit.value === null || seen.has(visit.value)) continue;
+    seen.add(visit.value);
+    for (const [key, value] of Object.entries(visit.value)) {
+      const child = { value, key, parent: visit };
+      if (key === '__proto__') problems.push({ pointer: pointerOf(child), message: 'key "__proto__": not allowed (a JavaScript object cannot keep it)' });
+      pending.push(child);
+    }
+  }
+  return problems;
+}
+
+/** `problems` plus the `__proto__` keys of `document`, which a schema cannot see: one problem per key. */
+export function withProtoKeyProblems(document: unknown, problems: ValidationProblem[]): ValidationProblem[] {
+  const proto = protoKeyProblems(document);
+  const pointers = new Set(proto.map((p) => p.pointer));
+  // A strict object also reports the key as an unknown field: say once, and why.
+  return [...problems.filter((p) => !pointers.has(p.pointer)), ...proto];
+}

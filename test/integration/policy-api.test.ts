@@ -37,6 +37,19 @@ async function call(method: string, path: string, options: { body?: unknown; yam
 }
 const policyPath = (name: string, ns = 'bookinfo') => `/v1/namespaces/${ns}/policies/${name}`;
 
+/** A valid policy whose annotations repeat one `bytes`-long scalar `uses` more times through YAML aliases. */
+function aliasedScalar(bytes: number, uses: number): string {
+  const aliases = Array.from({ length: uses }, (_, i) => `    a${i + 1}: *big`);
+  return ['apiVersion: ecsmesh.io/v1alpha1', 'kind: OnboardingPolicy', 'metadata:', '  name: allow-ratings', '  namespace: bookinfo', '  annotations:', `    a0: &big ${'x'.repeat(bytes)}`, ...aliases, 'spec: { allow: [] }', ''].join('\n');
+}
+
+/** `levels` anchors, each a list of `width` aliases of the one before: width^levels scalars once expanded. */
+function nestedAliases(levels: number, width: number): string {
+  const lines = ['apiVersion: ecsmesh.io/v1alpha1', 'kind: OnboardingPolicy', 'metadata: { name: allow-ratings, namespace: bookinfo }', 'spec: { allow: [] }', 'l0: &l0 lol'];
+  for (let i = 1; i <= levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
 beforeAll(async () => {
   p = await Pipeline.start('-policy-api');
   const store = new DynamoDbPolicyAdminStore(p.clients.dynamo, p.stack.policyTable, p.stack.policyAuditTable);
@@ -151,10 +164,36 @@ describe('policy API: invalid documents', () => {
     { case: 'an empty body', body: '', type: 'application/json', status: 400, reason: 'MALFORMED_BODY' },
     { case: 'an unsupported media type', body: 'x', type: 'text/plain', status: 415, reason: 'UNSUPPORTED_MEDIA_TYPE' },
     { case: 'a body over 64 KiB', body: `# ${'x'.repeat(70_000)}\n`, type: 'application/yaml', status: 413, reason: 'BODY_TOO_LARGE' },
+    { case: 'a 9 KB scalar aliased 11 times (100 KB parsed)', body: aliasedScalar(9_000, 11), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'a 30 KB scalar aliased 11 times', body: aliasedScalar(30_000, 11), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'a 30 KB scalar aliased 39 times', body: aliasedScalar(30_000, 39), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'nested aliases (a billion laughs)', body: nestedAliases(9, 9), type: 'application/yaml', status: 413, reason: 'DOCUMENT_TOO_LARGE' },
+    { case: 'a YAML alias inside its own anchor', body: 'apiVersion: ecsmesh.io/v1alpha1\nkind: OnboardingPolicy\nmetadata: &m { name: allow-ratings, namespace: bookinfo, labels: *m }\nspec: { allow: [] }\n', type: 'application/yaml', status: 400, reason: 'MALFORMED_BODY' },
   ])('answers $case with $status $reason', async ({ body, type, status, reason }) => {
     const res = await signedFetch(`${base}${policyPath('allow-ratings')}`, { method: 'PUT', headers: { 'content-type': type }, body }, { region: 'us-east-1', credentials });
     expect(res.status).toBe(status);
     expect(((await res.json()) as { reason: string }).reason).toBe(reason);
+  });
+
+  it('refuses a YAML document with __proto__ keys at their pointers and stores nothing', async () => {
+    const yaml = [
+      'apiVersion: ecsmesh.io/v1alpha1',
+      'kind: OnboardingPolicy',
+      'metadata: { name: allow-ratings, namespace: bookinfo }',
+      'spec:',
+      '  allow:',
+      `  - workloads: [{ aws: { accounts: ['${ACCOUNT}'], ecs: { iamRoleTags: { __proto__: [], team: [ratings] } } } }]`,
+      '    onboardTo: [{ workloadGroupSelector: { matchLabels: { app: ratings, __proto__: x } } }]',
+    ].join('\n');
+
+    const res = await signedFetch(`${base}${policyPath('allow-ratings')}`, { method: 'PUT', headers: { 'content-type': 'application/yaml', 'if-none-match': '*' }, body: yaml }, { region: 'us-east-1', credentials });
+
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { problems: { pointer: string }[] }).problems.map((q) => q.pointer)).toEqual([
+      '/spec/allow/0/onboardTo/0/workloadGroupSelector/matchLabels/__proto__',
+      '/spec/allow/0/workloads/0/aws/ecs/iamRoleTags/__proto__',
+    ]);
+    expect((await call('GET', policyPath('allow-ratings'))).status).toBe(404);
   });
 
   it('refuses a malformed If-Match and a bad path', async () => {
@@ -243,9 +282,77 @@ describe('explain, and policies taking effect', () => {
     }
   });
 
+  it('refuses role tags and group labels named __proto__ with pointers instead of dropping them', async () => {
+    const body = `{"identity":{"account":"${ACCOUNT}","region":"us-east-1","cluster":"prod","roleName":"r","roleTags":{"__proto__":"x"}},"group":"bookinfo/ratings","groupLabels":{"__proto__":"y"}}`;
+
+    const res = await signedFetch(`${base}/v1/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, { region: 'us-east-1', credentials });
+
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { problems: { pointer: string }[] }).problems.map((q) => q.pointer)).toEqual(['/groupLabels/__proto__', '/identity/roleTags/__proto__']);
+  });
+
+  it('refuses an explain request whose region, zone or task ARN is longer than AWS allows', async () => {
+    const long = `us-${'east'.repeat(1_250)}-1`;
+    const byIdentity = await call('POST', '/v1/explain', { body: { identity: { ...identity('r', {}), region: long, zone: `${long}a` }, group: 'bookinfo/ratings' } });
+    const task = await call('POST', '/v1/explain', { body: { taskArn: `arn:aws:ecs:${long}:${ACCOUNT}:task/prod/0123456789abcdef` } });
+
+    expect(byIdentity.status).toBe(422);
+    expect(byIdentity.body.problems.map((q: { pointer: string }) => q.pointer)).toEqual(['/identity/region', '/identity/zone']);
+    expect(task).toMatchObject({ status: 422, body: { problems: [{ pointer: '/taskArn' }] } });
+  });
+
+  it('refuses a group named by a string whose namespace or name Kubernetes would not take', async () => {
+    for (const group of [`${'a'.repeat(5_000)}/ratings`, `bookinfo/${'r'.repeat(254)}`, 'bookinfo/-ratings']) {
+      const res = await call('POST', '/v1/explain', { body: { identity: identity('r', {}), group, groupLabels: {} } });
+
+      expect(res).toMatchObject({ status: 422, body: { problems: [{ pointer: '/group' }] } });
+    }
+  });
+
   it('refuses an invalid explain request with pointers', async () => {
     const res = await call('POST', '/v1/explain', { body: { identity: { account: '12', region: 'us-east-1', cluster: 'prod' }, extra: 1 } });
     expect(res.status).toBe(422);
     expect(res.body.problems.map((q: { pointer: string }) => q.pointer)).toEqual(['/extra', '/identity/account', '/identity/roleArn']);
+  });
+});
+
+describe('keys named like Object.prototype members', () => {
+  const ns = 'proto-keys';
+  const needsTag = aPolicy({ name: 'needs-constructor-tag', namespace: ns, allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], ecs: { iamRoleTags: { constructor: [] } } } }], onboardTo: [{ workloadGroupSelector: {} }] }] });
+  const needsLabel = aPolicy({ name: 'needs-tostring-label', namespace: ns, allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], ecs: {} } }], onboardTo: [{ workloadGroupSelector: { matchExpressions: [{ key: 'toString', operator: 'Exists' }, { key: 'valueOf', operator: 'Exists' }] } }] }] });
+
+  beforeAll(async () => {
+    p.k8s.seed(aGroup({ namespace: ns, labels: {} }) as unknown as Parameters<typeof p.k8s.seed>[0]);
+    for (const policy of [needsTag, needsLabel]) expect((await call('PUT', policyPath(policy.metadata.name, ns), { body: policy, headers: { 'if-none-match': '*' } })).status).toBe(201);
+  });
+
+  it('refuses an identity whose role has no tags and whose group has no labels', async () => {
+    const res = await call('POST', '/v1/explain', { body: { identity: { account: ACCOUNT, region: 'us-east-1', cluster: 'prod', roleName: 'untagged', roleTags: {} }, group: `${ns}/ratings`, groupLabels: {} } });
+
+    expect(res).toMatchObject({ status: 200, body: { allowed: false, reason: 'POLICY_DENIED' } });
+    expect(res.body.trace).toEqual([
+      expect.objectContaining({ policy: 'needs-constructor-tag', result: 'no-match', reasons: ['rule 0: workloads: role tag constructor missing'] }),
+      expect.objectContaining({ policy: 'needs-tostring-label', result: 'no-match', reasons: ['rule 0: onboardTo: group label toString fails Exists []'] }),
+    ]);
+  });
+
+  it('refuses a task whose role has no tags into a group without labels, as task-events decides it', async () => {
+    const cluster = await p.createCluster('proto-keys');
+    const role = await p.createRole('proto-keys-untagged', {});
+    const [task] = await p.runTask(cluster, await p.registerTaskDefinition('proto-keys-untagged', { roleArn: role }), { tags: { 'ecsmesh.io/workload-group': `${ns}/ratings` } });
+    await p.pump();
+
+    expect(await p.record(task!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_DENIED' });
+    expect(await call('POST', '/v1/explain', { body: { taskArn: task } })).toMatchObject({ status: 200, body: { allowed: false, reason: 'POLICY_DENIED' } });
+  });
+
+  it('reads role tags named __proto__ and constructor from IAM as they are', async () => {
+    await p.createRole('proto-keys-tagged', Object.fromEntries([['__proto__', 'x'], ['constructor', 'y']]));
+
+    const res = await call('POST', '/v1/explain', { body: { identity: { account: ACCOUNT, region: 'us-east-1', cluster: 'prod', roleName: 'proto-keys-tagged' }, group: `${ns}/ratings` } });
+
+    expect(res.status).toBe(200);
+    expect(Object.entries(res.body.identity.role.tags as object).sort()).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
+    expect(res.body).toMatchObject({ allowed: true, policy: 'needs-constructor-tag' });
   });
 });

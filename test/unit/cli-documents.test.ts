@@ -53,4 +53,36 @@ describe('readDocuments', () => {
     expect(failures[1]).toMatch(/^bad\.json: document 1: /);
     expect(failures[2]).toBe('nope: cannot read: no such file or directory');
   });
+
+  it('refuses a JSON file that repeats a key, as the API would, instead of keeping the last value', async () => {
+    await writeFile(join(dir, 'dup.json'), '{"kind": "OnboardingPolicy", "kind": "Other"}');
+
+    const failure = await readDocuments(['dup.json'], dir).catch((error: unknown) => error);
+
+    expect((failure as DocumentsError).failures).toEqual(['dup.json: document 1: a JSON object repeats a key']);
+  });
+
+  it('keeps __proto__ keys of JSON and YAML files, so the API sees and refuses them', async () => {
+    await writeFile(join(dir, 'a.json'), '{"labels": {"__proto__": "x"}}');
+    await writeFile(join(dir, 'b.yaml'), 'labels: { __proto__: x }\n');
+
+    const documents = await readDocuments(['.'], dir);
+
+    expect(documents.map((d) => JSON.stringify(d.value))).toEqual(['{"labels":{"__proto__":"x"}}', '{"labels":{"__proto__":"x"}}']);
+  });
+
+  it('names YAML documents whose aliases the API would refuse, or that cannot be sent as JSON, before sending any', async () => {
+    await writeFile(join(dir, 'a.yaml'), 'a: *nowhere\n');
+    await writeFile(join(dir, 'b.yaml'), `a: &a x\nb: [${Array(40).fill('*a').join(', ')}]\n`);
+    await writeFile(join(dir, 'c.yaml'), 'metadata: &m { labels: *m }\n');
+
+    const failure = await readDocuments(['.'], dir).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DocumentsError);
+    expect((failure as DocumentsError).failures).toEqual([
+      expect.stringMatching(/^a\.yaml: document 1: Unresolved alias/),
+      expect.stringMatching(/^b\.yaml: document 1: YAML aliases expand the document too far/),
+      'c.yaml: document 1: an alias refers to a node that contains it',
+    ]);
+  });
 });

@@ -54,6 +54,15 @@ describe('explain', () => {
     });
   });
 
+  it('sends role tags and group labels named __proto__ or constructor as given, for the API to judge', async () => {
+    api.explain = () => ({ status: 200, body: { allowed: false, outcome: 'rejected', reason: 'POLICY_DENIED', detail: 'no', trace: [] } });
+
+    await cli('explain', '--account', '123456789012', '--identity-region', 'us-east-1', '--cluster', 'prod', '--role-name', 'r', '--role-tag', '__proto__=x', '--role-tag', 'constructor=y', '--group', 'bookinfo/ratings', '--group-label', '__proto__=z');
+
+    expect(api.requests[0]?.body).toContain('"roleTags":{"__proto__":"x","constructor":"y"}');
+    expect(api.requests[0]?.body).toContain('"groupLabels":{"__proto__":"z"}');
+  });
+
   it('prints a refusal with its reason and detail and still exits 0', async () => {
     api.explain = () => ({
       status: 200,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluatePolicy, type EvaluatedPolicy, type GroupFacts } from '../../shared/core/policy.js';
-import { OnboardingPolicySchema } from '../../shared/core/schemas.js';
+import { OnboardingPolicySchema, type LabelSelector } from '../../shared/core/schemas.js';
 import { aPolicy, anIdentity, ACCOUNT } from '../fixtures/builders.js';
 
 const group: GroupFacts = { namespace: 'bookinfo', name: 'ratings', labels: { app: 'ratings' } };
@@ -79,6 +79,43 @@ describe('evaluatePolicy', () => {
 
     expect(evaluatePolicy(named(kong), anIdentity({ roleTags: { 'kuma.io/type': 'dataplane', 'kuma.io/mesh': 'default' } }), group).allowed).toBe(true);
     expect(evaluatePolicy(named(kong), anIdentity({ roleTags: { 'kuma.io/type': 'dataplane' } }), group).allowed).toBe(false);
+  });
+});
+
+describe('evaluatePolicy with keys named like Object.prototype members', () => {
+  const requireTag = (key: string, values: string[] = []) =>
+    aPolicy({ allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], ecs: { iamRoleTags: Object.fromEntries([[key, values]]) } } }], onboardTo: [{ workloadGroupSelector: {} }] }] });
+  const selectGroup = (selector: LabelSelector) => aPolicy({ allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], ecs: {} } }], onboardTo: [{ workloadGroupSelector: selector }] }] });
+  const keys = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__', '__defineGetter__'];
+
+  it.each(keys)('denies a role without tags when the policy requires a role tag %s', (key) => {
+    const decision = evaluatePolicy(named(requireTag(key)), anIdentity({ roleTags: {} }), group);
+
+    expect(decision).toMatchObject({ allowed: false, misses: [{ reasons: [`rule 0: workloads: role tag ${key} missing`] }] });
+  });
+
+  it.each(keys)('allows a role that does carry the required tag %s', (key) => {
+    const decision = evaluatePolicy(named(requireTag(key, ['yes'])), anIdentity({ roleTags: Object.fromEntries([[key, 'yes']]) }), group);
+
+    expect(decision.allowed).toBe(true);
+  });
+
+  it.each(keys)('denies a group without labels for %s Exists', (key) => {
+    const decision = evaluatePolicy(named(selectGroup({ matchExpressions: [{ key, operator: 'Exists' }] })), anIdentity(), { ...group, labels: {} });
+
+    expect(decision.allowed).toBe(false);
+  });
+
+  it.each(keys)('allows a group without labels for %s DoesNotExist', (key) => {
+    const decision = evaluatePolicy(named(selectGroup({ matchExpressions: [{ key, operator: 'DoesNotExist' }] })), anIdentity(), { ...group, labels: {} });
+
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('says a label named like a prototype member is absent, not a function', () => {
+    const decision = evaluatePolicy(named(selectGroup({ matchLabels: { constructor: 'x' } })), anIdentity(), { ...group, labels: {} });
+
+    expect(decision).toMatchObject({ allowed: false, misses: [{ reasons: ['rule 0: onboardTo: group label constructor=(absent) is not x'] }] });
   });
 });
 
