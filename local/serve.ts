@@ -30,6 +30,9 @@ stack.events.start();
 stack.consumer.start();
 // On AWS an EventBridge schedule runs token maintenance; locally, once a minute.
 const maintenance = setInterval(() => void stack.maintainTokens().catch((e: unknown) => console.error('[token-maintenance]', e)), 60_000);
+// On AWS the reconciler runs every reconcileIntervalMinutes; locally every RECONCILE_INTERVAL_SECONDS (60).
+const reconcileEvery = Number(process.env.RECONCILE_INTERVAL_SECONDS ?? 60) * 1000;
+const reconciling = setInterval(() => void stack.reconcileNow().catch((e: unknown) => console.error('[reconcile]', e)), reconcileEvery);
 
 mkdirSync(resolve('.local'), { recursive: true });
 // `npm run invoke` and the CLI find the running stack here.
@@ -47,6 +50,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   clearInterval(maintenance);
+  clearInterval(reconciling);
   console.log(`\n[local] ${signal}: stopping`);
   setTimeout(() => {
     console.error('[local] shutdown took over 15 s; exiting anyway');

@@ -25,6 +25,8 @@ export interface RunningLocalStack {
   routes: Route[];
   /** The token-maintenance function, run on a schedule on AWS. */
   maintainTokens(): Promise<unknown>;
+  /** The reconcile function's scheduled pass, run every few minutes on AWS. */
+  reconcileNow(): Promise<unknown>;
   /** Publishes what changed in ECS and feeds the queue to task-events until it is empty. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const auth = await import('../functions/auth/handler.js');
     const policies = await import('../functions/policies/handler.js');
     const explain = await import('../functions/explain/handler.js');
+    const reconcile = await import('../functions/reconcile/handler.js');
     const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -85,7 +88,9 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
         { method: 'DELETE', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
         { method: 'GET', path: '/v1/namespaces/{namespace}/policies/{name}/history', handler: http(policies.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/explain', handler: http(explain.handler), auth: 'iam' },
+        { method: 'POST', path: '/v1/reconcile', handler: http(reconcile.handler), auth: 'iam' },
       ],
+      reconcileNow: () => (reconcile.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('reconcile'), { functionName: 'reconcile' }),
       maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),
       async settle() {
         await events.pollOnce();

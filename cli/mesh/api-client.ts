@@ -5,24 +5,7 @@
 import type * as z from 'zod/mini';
 import { signedFetch, type AwsCredentialsLike, type CredentialSource } from '../api/signed-fetch.js';
 import { AnswerError, ApiError, CredentialsError, UnreachableError } from './errors.js';
-import {
-  DeleteAnswerSchema,
-  describeIssues,
-  EnrollmentListSchema,
-  EnrollmentRecordSchema,
-  ErrorBodySchema,
-  ExplainAnswerSchema,
-  HistoryListSchema,
-  PolicyItemSchema,
-  PolicyListSchema,
-  PutAnswerSchema,
-  type DeleteAnswer,
-  type EnrollmentRecord,
-  type ExplainAnswer,
-  type HistoryItem,
-  type PolicyItem,
-  type PutAnswer,
-} from './schemas.js';
+import { DeleteAnswerSchema, describeIssues, EnrollmentListSchema, EnrollmentRecordSchema, ErrorBodySchema, ExplainAnswerSchema, HistoryListSchema, PolicyItemSchema, PolicyListSchema, PutAnswerSchema, type DeleteAnswer, type EnrollmentRecord, type ExplainAnswer, type HistoryItem, type PolicyItem, type PutAnswer, ReconcileReportSchema, type ReconcileReport } from './schemas.js';
 
 export interface ApiClientOptions {
   /** The API's base URL, stage path included (`https://id.execute-api.eu-west-1.amazonaws.com/prod`). */
@@ -62,6 +45,12 @@ export interface EnrollmentQuery {
   limit?: number;
 }
 
+export interface ReconcileRequest {
+  clusters?: string[];
+  namespace?: string;
+  dryRun: boolean;
+}
+
 export interface ApiClient {
   listPolicies(namespace: string): Promise<PolicyItem[]>;
   /** The policy and its ETag (the quoted revision), for a conditional PUT. */
@@ -72,6 +61,7 @@ export interface ApiClient {
   explain(request: ExplainRequest): Promise<ExplainAnswer>;
   listEnrollments(query: EnrollmentQuery): Promise<EnrollmentRecord[]>;
   getEnrollment(taskId: string): Promise<EnrollmentRecord>;
+  reconcile(request: ReconcileRequest): Promise<ReconcileReport>;
 }
 
 interface Call {
@@ -124,6 +114,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     explain: async (request) => (await send({ method: 'POST', path: '/v1/explain', body: request }, ExplainAnswerSchema)).value,
     listEnrollments: async (query) => (await send({ method: 'GET', path: '/v1/enrollments', query: { ...query } }, EnrollmentListSchema)).value.items,
     getEnrollment: async (taskId) => (await send({ method: 'GET', path: `/v1/enrollments/${encodeURIComponent(taskId)}` }, EnrollmentRecordSchema)).value,
+    reconcile: async (request) => (await send({ method: 'POST', path: '/v1/reconcile', body: request }, ReconcileReportSchema)).value,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { namespaceName, objectName } from '../../shared/core/schemas.js';
-import type { EnrollmentQuery, ExplainIdentity, ExplainRequest } from './api-client.js';
+import type { EnrollmentQuery, ExplainIdentity, ExplainRequest, ReconcileRequest } from './api-client.js';
 import { UsageError } from './errors.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output.js';
 
@@ -32,6 +32,7 @@ const OPTIONS = {
   'launch-type': { type: 'string' },
   group: { type: 'string' },
   'group-label': { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -55,7 +56,8 @@ export type Command =
   | { name: 'policy history'; ref: PolicyRef; limit?: number }
   | { name: 'explain'; request: ExplainRequest }
   | { name: 'enrollments list'; query: EnrollmentQuery }
-  | { name: 'enrollments get'; taskId: string };
+  | { name: 'enrollments get'; taskId: string }
+  | { name: 'reconcile'; request: ReconcileRequest };
 
 export interface Invocation {
   apiUrl?: string;
@@ -87,6 +89,14 @@ const COMMANDS: Record<Exclude<Command['name'], 'help'>, { options: readonly Opt
     },
   },
   'enrollments get': { options: [], build: (_v, args) => ({ name: 'enrollments get', taskId: taskId(one(args, 'enrollments get', 'TASK_ID_OR_ARN')) }) },
+  reconcile: {
+    options: ['cluster', 'namespace', 'dry-run'],
+    build: (v, args) => {
+      none(args, 'reconcile');
+      const request: ReconcileRequest = { dryRun: v['dry-run'] ?? false, ...(v.cluster ? { clusters: [v.cluster] } : {}), ...(v.namespace ? { namespace: namespace(v.namespace) } : {}) };
+      return { name: 'reconcile', request };
+    },
+  },
 };
 
 function parse(argv: string[]) {
@@ -108,7 +118,8 @@ export function parseInvocation(argv: string[]): Invocation {
   if (values.help || positionals.length === 0) return { ...globals, command: { name: 'help' } };
 
   const [group = '', ...rest] = positionals;
-  const name = group === 'explain' ? 'explain' : `${group} ${rest[0] ?? ''}`.trim();
+  const single = group === 'explain' || group === 'reconcile';
+  const name = single ? group : `${group} ${rest[0] ?? ''}`.trim();
   const spec = (COMMANDS as Record<string, (typeof COMMANDS)[keyof typeof COMMANDS] | undefined>)[name];
   if (!spec) {
     const verbs = Object.keys(COMMANDS).filter((c) => c.startsWith(`${group} `)).map((c) => c.slice(group.length + 1));
@@ -117,7 +128,7 @@ export function parseInvocation(argv: string[]): Invocation {
   const given = (Object.keys(values) as OptionName[]).filter((o) => values[o] !== undefined && !GLOBAL_OPTIONS.includes(o) && !spec.options.includes(o));
   if (given.length > 0) throw new UsageError(`${name} does not take ${given.map((o) => `--${o}`).join(', ')}`);
   if (output !== 'table' && name === 'policy apply') throw new UsageError('policy apply prints one line per document; -o is not supported');
-  return { ...globals, command: spec.build(values, group === 'explain' ? rest : rest.slice(1)) };
+  return { ...globals, command: spec.build(values, single ? rest : rest.slice(1)) };
 }
 
 function isOutputFormat(value: string): value is OutputFormat {

@@ -12,6 +12,7 @@ import { applyPolicies } from './commands/policy-apply.js';
 import { getPolicy, listPolicies, policyHistory } from './commands/policy-read.js';
 import { explain } from './commands/explain.js';
 import { getEnrollment, listEnrollments } from './commands/enrollments.js';
+import { reconcile } from './commands/reconcile.js';
 import type { CommandContext } from './commands/context.js';
 import { USAGE } from './usage.js';
 
@@ -72,6 +73,8 @@ function run(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): 
       return listEnrollments(command.query, ctx);
     case 'enrollments get':
       return getEnrollment(command.taskId, ctx);
+    case 'reconcile':
+      return reconcile(command.request, ctx);
     default:
       return assertNever(command);
   }

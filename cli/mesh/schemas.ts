@@ -103,3 +103,15 @@ interface Issue {
 export function describeIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${/received undefined$/.test(i.message) ? 'required' : i.message}`).join('; ');
 }
+
+export const ReconcileReportSchema = z.looseObject({
+  dryRun: z.boolean(),
+  clusters: z.array(z.string()),
+  tasksSeen: z.number(),
+  tasksJudged: z.number(),
+  complete: z.boolean(),
+  counts: z.record(z.string(), z.number()),
+  repairs: z.array(z.looseObject({ taskId: z.string(), taskArn: z.string(), kind: z.string(), why: z.string(), applied: z.boolean(), error: z.optional(z.string()) })),
+  durationMs: z.number(),
+});
+export type ReconcileReport = z.infer<typeof ReconcileReportSchema>;

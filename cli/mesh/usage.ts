@@ -19,6 +19,11 @@ Decisions:
   enrollments list [--cluster C] [-n NS] [--phase P] [--limit N]
   enrollments get TASK_ID|TASK_ARN
 
+Repairs:
+  reconcile [--cluster C] [-n NS] [--dry-run]
+                                             run a reconcile pass now and print what was (with
+                                             --dry-run: would be) repaired, by kind, task by task
+
 Global flags (anywhere):
   --api-url URL        the API's base URL (else ECS_MESH_API_URL)
   --region R           region to sign for (else AWS_REGION, AWS_DEFAULT_REGION, or the region of an

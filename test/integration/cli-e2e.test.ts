@@ -3,7 +3,7 @@
  * chain (here the environment), against `npm run local`, applying the README's example files.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -123,6 +123,26 @@ describe('ecs-mesh against npm run local', () => {
     const explained = await cli('explain', '--task-arn', taskArn);
     expect(explained.stdout).toContain('ALLOWED by policy allow-ratings rule 0');
   }, 90_000);
+
+  it('reconciles on demand: a dry run reports an entry deleted by hand, a real run puts it back', async () => {
+    const listed = await cli('enrollments', 'list', '--cluster', 'demo', '-o', 'json');
+    const enrolled = (JSON.parse(listed.stdout) as { taskId: string; entryName: string; namespace: string; phase: string }[]).find((r) => r.phase === 'enrolled')!;
+    const entryFiles = () => readdirSync(join(dir, 'mesh', 'workloadentries'), { recursive: true }).map(String).filter((f) => f.includes(enrolled.entryName));
+    for (const file of entryFiles()) rmSync(join(dir, 'mesh', 'workloadentries', file));
+    expect(entryFiles()).toEqual([]);
+
+    const dry = await cli('reconcile', '--cluster', 'demo', '--dry-run');
+    expect(dry, dry.stderr).toMatchObject({ code: 0 });
+    expect(dry.stdout).toContain('DRY RUN: would repair 1');
+    expect(dry.stdout).toMatch(new RegExp(`${enrolled.taskId}\\s+missing\\s+no`));
+    expect(entryFiles()).toEqual([]);
+
+    const real = await cli('reconcile', '--cluster', 'demo', '-o', 'json');
+    expect(JSON.parse(real.stdout)).toMatchObject({ dryRun: false, counts: { missing: 1 }, repairs: [{ taskId: enrolled.taskId, kind: 'missing', applied: true }] });
+    expect(entryFiles().length).toBe(1);
+    const record = JSON.parse((await cli('enrollments', 'get', enrolled.taskId, '-o', 'json')).stdout);
+    expect(record).toMatchObject({ phase: 'enrolled', repair: { kind: 'missing' } });
+  }, 60_000);
 
   it('fails clearly without credentials the API accepts', async () => {
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh.ts', 'policy', 'list', '-n', 'bookinfo'], {

@@ -15,6 +15,8 @@ describe('parseInvocation', () => {
     { case: 'several -f', argv: ['policy', 'apply', '-f', 'a.yaml', '--file', 'dir'], command: { name: 'policy apply', files: ['a.yaml', 'dir'] } },
     { case: 'a task ARN for enrollments get', argv: ['enrollments', 'get', 'arn:aws:ecs:us-east-1:123456789012:task/prod/0123abcd'], command: { name: 'enrollments get', taskId: '0123abcd' } },
     { case: 'enrollments filters', argv: ['enrollments', 'list', '--cluster', 'prod', '-n', 'bookinfo', '--phase', 'rejected'], command: { name: 'enrollments list', query: { cluster: 'prod', namespace: 'bookinfo', phase: 'rejected' } } },
+    { case: 'reconcile, dry, for one cluster', argv: ['reconcile', '--cluster', 'prod', '--dry-run'], command: { name: 'reconcile', request: { dryRun: true, clusters: ['prod'] } } },
+    { case: 'reconcile for a namespace', argv: ['reconcile', '-n', 'bookinfo'], command: { name: 'reconcile', request: { dryRun: false, namespace: 'bookinfo' } } },
     { case: '--help after a command', argv: ['policy', 'get', '--help'], command: { name: 'help' } },
     { case: 'nothing', argv: [], command: { name: 'help' } },
   ])('parses $case', ({ argv, command }) => {
@@ -36,6 +38,8 @@ describe('parseInvocation', () => {
     { case: 'a non-numeric --if-match', argv: ['policy', 'delete', 'a/b', '--if-match', '"3"'], message: '--if-match must be an integer ≥ 0, not "3"' },
     { case: 'two names', argv: ['policy', 'get', 'a/b', 'a/c'], message: 'policy get takes exactly one NAME' },
     { case: 'not a task id', argv: ['enrollments', 'get', 'task/../x y'], message: 'is neither an ECS task id nor a task ARN' },
+    { case: 'reconcile with an argument', argv: ['reconcile', 'now'], message: 'reconcile takes no argument, got now' },
+    { case: 'reconcile with a flag of another command', argv: ['reconcile', '--phase', 'enrolled'], message: 'reconcile does not take --phase' },
   ])('refuses $case', ({ argv, message }) => {
     expect(() => parseInvocation(argv)).toThrow(message);
   });
