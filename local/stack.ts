@@ -84,8 +84,8 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
         { method: 'POST', path: '/v1/auth/exchange', handler: http(auth.handler) },
         { method: 'GET', path: '/v1/namespaces/{namespace}/policies', handler: http(policies.handler), auth: 'iam' },
         { method: 'GET', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
-        { method: 'PUT', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
-        { method: 'DELETE', path: '/v1/namespaces/{namespace}/policies/{name}', handler: http(policies.handler), auth: 'iam' },
+        { method: 'PUT', path: '/v1/namespaces/{namespace}/policies/{name}', handler: withPolicyStream(http(policies.handler), reconcile.handler), auth: 'iam' },
+        { method: 'DELETE', path: '/v1/namespaces/{namespace}/policies/{name}', handler: withPolicyStream(http(policies.handler), reconcile.handler), auth: 'iam' },
         { method: 'GET', path: '/v1/namespaces/{namespace}/policies/{name}/history', handler: http(policies.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/explain', handler: http(explain.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/reconcile', handler: http(reconcile.handler), auth: 'iam' },
@@ -108,6 +108,23 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     await moto.stop();
     throw error;
   }
+}
+
+/**
+ * The local stand-in for the policy table's DynamoDB stream (moto runs no event source mapping):
+ * after a write the API answered with success, the reconciler gets the stream record AWS would
+ * send, keys only, and re-evaluates that namespace. Its failure is logged, as a stream retry would be.
+ */
+function withPolicyStream(handler: HttpHandler, reconcile: unknown): HttpHandler {
+  return async (event, context) => {
+    const result = await handler(event, context);
+    const namespace = event.pathParameters?.namespace;
+    if ((result.statusCode ?? 500) < 300 && namespace) {
+      const record = { eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { namespace: { S: namespace }, name: { S: event.pathParameters?.name ?? '' } } } };
+      void (reconcile as (e: unknown, c: unknown) => Promise<unknown>)({ Records: [record] }, { functionName: 'reconcile' }).catch((e: unknown) => console.error('[reconcile: policy stream]', e));
+    }
+    return result;
+  };
 }
 
 /** The event EventBridge Scheduler sends a scheduled Lambda. */

@@ -1,7 +1,9 @@
 /**
  * reconcile Lambda (docs/architecture.md, "Reconciler"): an EventBridge schedule runs a pass
- * over every cluster, carrying on from the stored cursor; `POST /v1/reconcile` (IAM-authorized)
- * runs one on demand, optionally dry, for given clusters or a namespace.
+ * over every cluster, carrying on from the stored cursor; the policy table's stream runs one for
+ * the namespace a policy write touched, and IAM's CloudTrail events one for the role that changed
+ * (revocation without waiting for the schedule); `POST /v1/reconcile` (IAM-authorized) runs one
+ * on demand, optionally dry, for given clusters or a namespace.
  */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -16,10 +18,11 @@ import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import { json, problem, requestBody } from '../http/responses.js';
 import { parseReconcileRequest } from './request.js';
+import { passesFor } from './triggers.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-type ReconcileTrigger = APIGatewayProxyEventV2WithIAMAuthorizer | { source?: string; 'detail-type'?: string };
+type ReconcileTrigger = APIGatewayProxyEventV2WithIAMAuthorizer | Record<string, unknown>;
 
 const isHttp = (event: ReconcileTrigger): event is APIGatewayProxyEventV2WithIAMAuthorizer => 'requestContext' in event && (event as { requestContext?: { http?: unknown } }).requestContext?.http !== undefined;
 
@@ -33,11 +36,15 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
     metrics.publishStoredMetrics();
     log.info('reconcile pass', { dryRun: report.dryRun, clusters: report.clusters.length, tasksSeen: report.tasksSeen, tasksJudged: report.tasksJudged, complete: report.complete, counts: report.counts, durationMs: report.durationMs });
   };
-  return middy(async (event: ReconcileTrigger): Promise<APIGatewayProxyStructuredResultV2 | ReconcileReport> => {
+  return middy(async (event: ReconcileTrigger): Promise<APIGatewayProxyStructuredResultV2 | ReconcileReport[]> => {
     if (!isHttp(event)) {
-      const report = await reconcileTasks({ ...scheduled, useCursor: true }, deps, new Date());
-      record(report);
-      return report;
+      const reports: ReconcileReport[] = [];
+      for (const pass of passesFor(event)) {
+        const report = await reconcileTasks({ ...scheduled, ...pass }, deps, new Date());
+        record(report);
+        reports.push(report);
+      }
+      return reports;
     }
     const caller = event.requestContext.authorizer?.iam?.userArn;
     if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: reconcile requires AWS_IAM (SigV4) authorization');

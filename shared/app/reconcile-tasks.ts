@@ -8,7 +8,7 @@ import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
 import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
-import { clusterNameFromArn, type EcsTaskDescription } from '../core/task.js';
+import { clusterNameFromArn, roleNameFromArn, type EcsTaskDescription } from '../core/task.js';
 import { ANNOTATIONS, buildWorkloadEntry, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
@@ -36,6 +36,8 @@ export interface ReconcileOptions {
   clusters?: readonly string[];
   /** Only tasks whose record or entry is in this namespace (a policy of it changed). */
   namespace?: string;
+  /** Only tasks whose record names this task role (its tags changed, or it was deleted). */
+  roleName?: string;
   dryRun?: boolean;
   /** Carry on from (and save) the stored cursor: the scheduled pass does, an on-demand one does not. */
   useCursor?: boolean;
@@ -101,7 +103,11 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
   const slice = ids.slice(0, deps.settings.maxTasksPerPass);
   const complete = slice.length === ids.length;
   const records = await deps.enrollments.getMany(slice);
-  const scoped = options.namespace === undefined ? slice : slice.filter((id) => entries.has(id) || records.get(id)?.namespace === options.namespace);
+  const scoped = slice.filter(
+    (id) =>
+      (options.namespace === undefined || entries.has(id) || records.get(id)?.namespace === options.namespace) &&
+      (options.roleName === undefined || roleNameFromArn(records.get(id)?.roleArn ?? '') === options.roleName),
+  );
   const described = await describeLimited(scoped.map((id) => known.get(id)!), deps);
 
   const ensureToken = deps.serviceTokens?.();

@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
+import { UntagRoleCommand } from '@aws-sdk/client-iam';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createReconcileHandler } from '../../functions/reconcile/handler.js';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import { buildReconcileDeps } from '../../shared/adapters/wiring.js';
 import { reconcileTasks, type ReconcileDeps } from '../../shared/app/reconcile-tasks.js';
@@ -225,6 +229,43 @@ describe('reconcile: every difference repaired through the decision code', () =>
 
     expect(report.repairs).toEqual([expect.objectContaining({ kind: 'missing', applied: false })]);
     expect(entryOf(taskArn)).toBeUndefined();
+  });
+});
+
+describe('revocation without waiting for the schedule, through the reconcile handler', () => {
+  const handler = () => createReconcileHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'reconcile' }));
+  const invoke = (event: unknown) => (handler() as unknown as (e: unknown, c: unknown) => Promise<{ counts: Record<string, number> }[]>)(event, { functionName: 'reconcile' });
+
+  it('re-evaluates the namespace a policy stream record names', async () => {
+    const taskArn = await enrolledTask();
+    await p.putPolicy(aPolicy({ allow: [] }));
+    try {
+      const reports = await invoke({ Records: [{ eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { namespace: { S: 'bookinfo' }, name: { S: 'allow-ratings' } } } }] });
+
+      expect(reports.map((r) => r.counts.revoked)).toEqual([1]);
+      expect(entryOf(taskArn)).toBeUndefined();
+      expect(await p.record(taskArn)).toMatchObject({ phase: 'rejected', reason: 'POLICY_REVOKED' });
+    } finally {
+      await p.putPolicy(aPolicy());
+    }
+  });
+
+  it("re-evaluates the tasks of a role whose tag IAM's CloudTrail event says was removed, and only those", async () => {
+    const otherRole = await p.createRole('ratings-canary', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+    const otherDef = await p.registerTaskDefinition('ratings-canary', { roleArn: otherRole });
+    const kept = await enrolledTask();
+    const [revoked] = await p.runTask('prod', otherDef);
+    await p.pump();
+    await p.clients.iam.send(new UntagRoleCommand({ RoleName: 'ratings-canary', TagKeys: ['team'] }));
+    // Break the kept task's entry too: a pass for the other role must not touch it.
+    const keptEntry = entryOf(kept)!;
+    p.k8s.adminDelete('WorkloadEntry', keptEntry.metadata.namespace, keptEntry.metadata.name);
+
+    const reports = await invoke({ source: 'aws.iam', 'detail-type': 'AWS API Call via CloudTrail', detail: { eventSource: 'iam.amazonaws.com', eventName: 'UntagRole', requestParameters: { roleName: 'ratings-canary', tagKeys: ['team'] } } });
+
+    expect(reports.map((r) => r.counts)).toEqual([expect.objectContaining({ revoked: 1, missing: 0 })]);
+    expect(entryOf(revoked!)).toBeUndefined();
+    expect(await p.record(revoked!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_REVOKED' });
   });
 });
 

@@ -241,15 +241,24 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('consumes the queue in batches, reporting failed items individually', () => {
     const mappings = ofType(t, 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    const [[, mapping]] = mappings as [[string, Json]];
-    expect(mapping.Properties).toMatchObject({
+    const queue = mappings.filter(([, m]) => (m as Json).Properties.EventSourceArn['Fn::GetAtt']?.[0] === 'TaskEventsQueue');
+    expect(queue).toHaveLength(1);
+    expect((queue[0]![1] as Json).Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': ['TaskEventsQueue', 'Arn'] },
       FunctionName: { 'Fn::GetAtt': ['TaskEventsLambdaFunction', 'Arn'] },
       BatchSize: 10,
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  it('sends every policy write to the reconciler through the policy table stream, and IAM role changes through EventBridge', () => {
+    expect(t.Resources.PolicyTable!.Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
+    const stream = ofType(t, 'AWS::Lambda::EventSourceMapping').find(([, m]) => (m as Json).Properties.EventSourceArn['Fn::GetAtt']?.[0] === 'PolicyTable');
+    expect((stream?.[1] as Json | undefined)?.Properties).toMatchObject({ FunctionName: { 'Fn::GetAtt': ['ReconcileLambdaFunction', 'Arn'] }, StartingPosition: 'LATEST' });
+    const iamRule = ofType(t, 'AWS::Events::Rule').find(([, r]) => (r as Json).Properties.EventPattern?.source?.[0] === 'aws.iam');
+    expect((iamRule?.[1] as Json | undefined)?.Properties.EventPattern.detail.eventName.sort()).toEqual(['DeleteRole', 'TagRole', 'UntagRole', 'UpdateAssumeRolePolicy']);
+    expect((iamRule?.[1] as Json | undefined)?.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['ReconcileLambdaFunction', 'Arn'] });
   });
 
   it('keeps policies and enrollments in DynamoDB, enrollments expiring on expiresAt', () => {
