@@ -110,6 +110,8 @@ export interface EnrollmentFilter {
   clusterName?: string;
   namespace?: string;
   phase?: string;
+  /** Only records the reconciler repaired, of this kind. */
+  repairKind?: string;
   limit?: number;
 }
 

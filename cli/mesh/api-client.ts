@@ -42,6 +42,7 @@ export interface EnrollmentQuery {
   cluster?: string;
   namespace?: string;
   phase?: string;
+  repair?: string;
   limit?: number;
 }
 

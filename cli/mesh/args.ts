@@ -33,6 +33,7 @@ const OPTIONS = {
   group: { type: 'string' },
   'group-label': { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
+  repair: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -81,10 +82,10 @@ const COMMANDS: Record<Exclude<Command['name'], 'help'>, { options: readonly Opt
   },
   explain: { options: ['cluster', 'task-arn', 'group', 'group-label', ...IDENTITY_OPTIONS], build: (v, args) => (none(args, 'explain'), { name: 'explain', request: explainRequest(v) }) },
   'enrollments list': {
-    options: ['cluster', 'namespace', 'phase', 'limit'],
+    options: ['cluster', 'namespace', 'phase', 'repair', 'limit'],
     build: (v, args) => {
       none(args, 'enrollments list');
-      const query: EnrollmentQuery = { ...optional('cluster', v.cluster), ...optional('namespace', v.namespace), ...optional('phase', v.phase), ...optional('limit', count(v.limit, '--limit', 1)) };
+      const query: EnrollmentQuery = { ...optional('cluster', v.cluster), ...optional('namespace', v.namespace), ...optional('phase', v.phase), ...optional('repair', v.repair), ...optional('limit', count(v.limit, '--limit', 1)) };
       return { name: 'enrollments list', query };
     },
   },

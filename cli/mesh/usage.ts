@@ -16,7 +16,9 @@ Decisions:
           --group NS/NAME [--group-label k=v ...]
                                              would this task or identity be admitted to the group,
                                              and why (exit 0 whether allowed or refused)
-  enrollments list [--cluster C] [-n NS] [--phase P] [--limit N]
+  enrollments list [--cluster C] [-n NS] [--phase P] [--repair KIND] [--limit N]
+                                             --repair: records the reconciler repaired (missing,
+                                             drifted, revoked, group-gone, orphaned, stale-record)
   enrollments get TASK_ID|TASK_ARN
 
 Repairs:

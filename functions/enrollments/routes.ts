@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import { PHASES } from '../../shared/core/enrollment.js';
+import { REPAIR_KINDS } from '../../shared/core/reconcile.js';
 import type { EnrollmentStore } from '../../shared/ports.js';
 import { json, problem } from '../http/responses.js';
 
@@ -14,6 +15,8 @@ const ListQuery = z.strictObject({
   cluster: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
   namespace: z.optional(z.string().check(z.minLength(1), z.maxLength(63))),
   phase: z.optional(z.enum(PHASES)),
+  /** Records the reconciler repaired, of this kind. */
+  repair: z.optional(z.enum(REPAIR_KINDS)),
   limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
 });
 const TaskId = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an ECS task id'));
@@ -31,7 +34,7 @@ export async function routeEnrollmentRequest(event: APIGatewayProxyEventV2, stor
   }
   const query = ListQuery.safeParse(event.queryStringParameters ?? {});
   if (!query.success) return problem(400, 'INVALID_QUERY', query.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
-  const { cluster, namespace, phase, limit } = query.data;
-  const items = await store.list({ clusterName: cluster, namespace, phase, limit });
+  const { cluster, namespace, phase, repair, limit } = query.data;
+  const items = await store.list({ clusterName: cluster, namespace, phase, repairKind: repair, limit });
   return json(200, { items, count: items.length });
 }

@@ -151,6 +151,11 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
       values[`:${field}`] = value;
       clauses.push(`#${field} = :${field}`);
     }
+    if (filter.repairKind !== undefined) {
+      Object.assign(names, { '#repair': 'repair', '#kind': 'kind' });
+      values[':repairKind'] = filter.repairKind;
+      clauses.push('#repair.#kind = :repairKind');
+    }
     const limit = filter.limit ?? 1000;
     const items: EnrollmentRecord[] = [];
     let start: Record<string, unknown> | undefined;

@@ -29,6 +29,8 @@ beforeAll(async () => {
   await p.deps.enrollments.put(aRecord({ taskId: 'aaaa', phase: 'enrolled', namespace: 'bookinfo', clusterName: 'prod' }));
   await p.deps.enrollments.put(aRecord({ taskId: 'bbbb', phase: 'rejected', reason: 'POLICY_DENIED', namespace: 'bookinfo', clusterName: 'prod' }));
   await p.deps.enrollments.put(aRecord({ taskId: 'cccc', phase: 'enrolled', namespace: 'shop', clusterName: 'staging' }));
+  const at = new Date().toISOString();
+  await p.deps.enrollments.putReconciled(aRecord({ taskId: 'dddd', phase: 'rejected', reason: 'POLICY_REVOKED', namespace: 'shop', clusterName: 'staging', lastReconciledAt: at, repair: { kind: 'revoked', at, why: 'x' } }), 1);
 });
 
 afterAll(() => p.stop());
@@ -46,9 +48,11 @@ describe('GET /v1/enrollments', () => {
 
   it.each([
     { case: 'by cluster', query: { cluster: 'prod' }, ids: ['aaaa', 'bbbb'] },
-    { case: 'by namespace', query: { namespace: 'shop' }, ids: ['cccc'] },
+    { case: 'by namespace', query: { namespace: 'shop' }, ids: ['cccc', 'dddd'] },
     { case: 'by phase', query: { phase: 'enrolled' }, ids: ['aaaa', 'cccc'] },
     { case: 'by cluster and phase', query: { cluster: 'prod', phase: 'rejected' }, ids: ['bbbb'] },
+    { case: 'by the repair the reconciler made', query: { repair: 'revoked' }, ids: ['dddd'] },
+    { case: 'by a repair no record had', query: { repair: 'drifted' }, ids: [] },
   ])('filters $case', async ({ query, ids }) => {
     const res = await get('/v1/enrollments', query);
 
@@ -58,6 +62,7 @@ describe('GET /v1/enrollments', () => {
 
   it.each([
     { case: 'an unknown phase', query: { phase: 'exploded' } },
+    { case: 'an unknown repair kind', query: { repair: 'fixed' } },
     { case: 'an unknown parameter', query: { colour: 'red' } },
     { case: 'a limit of zero', query: { limit: '0' } },
   ])('refuses $case with 400 INVALID_QUERY', async ({ query }) => {

@@ -43,7 +43,7 @@ export class InMemoryEnrollmentStore implements EnrollmentStore {
 
   async list(filter: EnrollmentFilter) {
     return [...this.records.values()].filter(
-      (r) => (!filter.clusterName || r.clusterName === filter.clusterName) && (!filter.namespace || r.namespace === filter.namespace) && (!filter.phase || r.phase === filter.phase),
+      (r) => (!filter.clusterName || r.clusterName === filter.clusterName) && (!filter.namespace || r.namespace === filter.namespace) && (!filter.phase || r.phase === filter.phase) && (!filter.repairKind || r.repair?.kind === filter.repairKind),
     );
   }
 }
