@@ -42,6 +42,12 @@ const EnvSchema = z
     SIGNING_ALG: z._default(z.enum(['RS256', 'ES256']), 'RS256'),
     /** How long a Lambda keeps the signing keys (private key included) in memory. */
     KEY_CACHE_SECONDS: seconds(300),
+    /**
+     * How long a rotated-in key is published before it signs. The default covers istiod's JWKS
+     * refresh (20 min) + discovery's cache (30 s) + the JWKS max-age (300 s), with margin; Kuma
+     * deployments that roll static keys into the CP config need hours or days.
+     */
+    KEY_PREPUBLISH_SECONDS: seconds(3600),
     DATA_PLANE_TOKEN_LIFETIME_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(60)), 86_400),
     ONBOARDING_TOKEN_LIFETIME_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(60)), 3600),
     /** A service's token secret is deleted after it has had no allowed task this long. */

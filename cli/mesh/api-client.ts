@@ -13,13 +13,17 @@ import {
   ErrorBodySchema,
   ExplainAnswerSchema,
   HistoryListSchema,
+  KeyListSchema,
   PolicyItemSchema,
   PolicyListSchema,
   PutAnswerSchema,
+  RotateAnswerSchema,
   type DeleteAnswer,
   type EnrollmentRecord,
   type ExplainAnswer,
   type HistoryItem,
+  type KeyChange,
+  type KeyItem,
   type PolicyItem,
   type PutAnswer,
 } from './schemas.js';
@@ -72,6 +76,9 @@ export interface ApiClient {
   explain(request: ExplainRequest): Promise<ExplainAnswer>;
   listEnrollments(query: EnrollmentQuery): Promise<EnrollmentRecord[]>;
   getEnrollment(taskId: string): Promise<EnrollmentRecord>;
+  /** Every published signing key, of one claim profile or all. */
+  listKeys(profile?: string): Promise<KeyItem[]>;
+  rotateKeys(request: { profile?: string; emergency?: boolean }): Promise<KeyChange[]>;
 }
 
 interface Call {
@@ -124,6 +131,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     explain: async (request) => (await send({ method: 'POST', path: '/v1/explain', body: request }, ExplainAnswerSchema)).value,
     listEnrollments: async (query) => (await send({ method: 'GET', path: '/v1/enrollments', query: { ...query } }, EnrollmentListSchema)).value.items,
     getEnrollment: async (taskId) => (await send({ method: 'GET', path: `/v1/enrollments/${encodeURIComponent(taskId)}` }, EnrollmentRecordSchema)).value,
+    listKeys: async (profile) => (await send({ method: 'GET', path: '/v1/keys', query: { profile } }, KeyListSchema)).value.items,
+    rotateKeys: async (request) => (await send({ method: 'POST', path: '/v1/keys/rotate', body: request }, RotateAnswerSchema)).value.changes,
   };
 }
 

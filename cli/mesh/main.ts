@@ -12,6 +12,7 @@ import { applyPolicies } from './commands/policy-apply.js';
 import { getPolicy, listPolicies, policyHistory } from './commands/policy-read.js';
 import { explain } from './commands/explain.js';
 import { getEnrollment, listEnrollments } from './commands/enrollments.js';
+import { exportKeys, listKeys, rotateKeys } from './commands/keys.js';
 import type { CommandContext } from './commands/context.js';
 import { USAGE } from './usage.js';
 
@@ -72,6 +73,12 @@ function run(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): 
       return listEnrollments(command.query, ctx);
     case 'enrollments get':
       return getEnrollment(command.taskId, ctx);
+    case 'keys list':
+      return listKeys(command.selection, ctx);
+    case 'keys export':
+      return exportKeys(command.format, command.selection, ctx);
+    case 'keys rotate':
+      return rotateKeys(command.request, ctx);
     default:
       return assertNever(command);
   }

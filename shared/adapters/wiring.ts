@@ -20,7 +20,7 @@ import { IamRoleDirectory } from './iam-role-directory.js';
 import { withCachedWorkloadGroups } from './cached-mesh-api.js';
 import { createMeshApi } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
-import { createKeyStore } from './key-store-factory.js';
+import { createKeyStores } from './key-store-factory.js';
 import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
 import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-service-token.js';
 import type { ExchangeDeps } from '../app/exchange-token.js';
@@ -53,7 +53,7 @@ export function createAwsClients(config: Config): AwsClients {
 export function buildServiceTokenDeps(config: Config, log: Log, clients: Pick<AwsClients, 'secrets'>): ServiceTokenDeps {
   return {
     vault: new SecretsManagerTokenVault(clients.secrets, config.TOKEN_SECRET_PREFIX),
-    signer: createKeyStore(config, clients.secrets),
+    signers: createKeyStores(config, clients.secrets),
     log,
     issuer: config.ISSUER_URL,
     audiences: config.TOKEN_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
@@ -84,7 +84,7 @@ export async function buildExchangeDeps(
     enrollments: enrollment.enrollments,
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
     guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
-    signer: tokens.signer,
+    signers: tokens.signers,
     log,
     settings: {
       audience: config.AUTH_AUDIENCE,
