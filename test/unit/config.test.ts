@@ -20,4 +20,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(names);
   });
+
+  it('publishes a rotated-in key for an hour before it signs unless told otherwise, and never a negative time', () => {
+    expect(loadConfig({}).KEY_PREPUBLISH_SECONDS).toBe(3600);
+    expect(loadConfig({ KEY_PREPUBLISH_SECONDS: '172800' }).KEY_PREPUBLISH_SECONDS).toBe(172_800);
+    expect(() => loadConfig({ KEY_PREPUBLISH_SECONDS: '-1' })).toThrow('KEY_PREPUBLISH_SECONDS');
+  });
 });
