@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the main job end to end on the local AWS, from nothing. Tasks launched with
  * RunTask are enrolled as WorkloadEntries, one is stopped and removed, and a task whose role
- * lacks the required tag is refused with its reason. Exits non-zero if any step misbehaves.
+ * lacks the required tag is refused with its reason. Then a signing key is rotated in two phases,
+ * with time compressed by settings. Exits non-zero if any step misbehaves.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -51,6 +52,10 @@ spec:
 rmSync(meshDir, { recursive: true, force: true });
 // The story reads better without the auth function's EMF metric lines (npm run local keeps them).
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+// Time compressed for the rotation (step 11): a rotated-in key is published 20 s before it signs
+// (1 h by default) and tokens live 60 s (24 h and 1 h), so the old key retires about a minute later.
+const PREPUBLISH_SECONDS = 20;
+Object.assign(process.env, { KEY_PREPUBLISH_SECONDS: String(PREPUBLISH_SECONDS), KEY_CACHE_SECONDS: '1', DATA_PLANE_TOKEN_LIFETIME_SECONDS: '60', ONBOARDING_TOKEN_LIFETIME_SECONDS: '60' });
 const port = await freePort();
 const api = `http://127.0.0.1:${port}`;
 const stack = await startLocalStack({ meshDir, logLevel: 'ERROR', issuerUrl: api });
@@ -73,7 +78,10 @@ try {
 
   say('2. OnboardingPolicies applied with the operator CLI (SigV4 to the policy API)');
   // The operator's CLI, as a process: `npm run ecs-mesh -- <args>` with ECS_MESH_API_URL set.
-  const ecsMesh = async (...args: string[]) => {
+  const ecsMesh = (...args: string[]) => ecsMeshRun(true, args);
+  /** The same, printing nothing: for answers the demo reads rather than shows. */
+  const ecsMeshQuiet = (...args: string[]) => ecsMeshRun(false, args);
+  async function ecsMeshRun(print: boolean, args: string[]) {
     const cli = spawn(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh.ts', ...args], {
       env: { PATH: process.env.PATH ?? '', ECS_MESH_API_URL: api, AWS_ACCESS_KEY_ID: LOCAL_OPERATOR.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_OPERATOR.secretAccessKey, AWS_REGION: 'us-east-1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,10 +90,10 @@ try {
     cli.stdout.on('data', (c: Buffer) => (out += c.toString()));
     cli.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise<number | null>((done) => cli.once('exit', done));
-    console.log(`  $ ecs-mesh ${args.join(' ')}\n${out.trimEnd().replace(/^/gm, '    ')}`);
-    if (code !== 0) fail(`ecs-mesh ${args.join(' ')} exited ${code}`);
+    if (print) console.log(`  $ ecs-mesh ${args.join(' ')}\n${out.trimEnd().replace(/^/gm, '    ')}`);
+    if (code !== 0) fail(`ecs-mesh ${args.join(' ')} exited ${code}: ${out}`);
     return out;
-  };
+  }
   console.log(readFileSync('examples/policies/bookinfo.yaml', 'utf8').split('\n---')[0]!.replace(/^/gm, '  '));
   await ecsMesh('policy', 'apply', '-f', 'examples/policies/');
 
@@ -185,6 +193,49 @@ try {
   console.log(`  ${String(stopped.taskId)}: ${String(stopped.phase)} (${String(stopped.detail)})`);
   console.log(`  entries left: ${entries().map((e) => e.file).join(', ')}`);
   if (stopped.phase !== 'deregistered' || entries().length !== 1) fail('the stopped task was not deregistered');
+
+  say(`11. A key rotation in two phases (time compressed: KEY_PREPUBLISH_SECONDS=${PREPUBLISH_SECONDS}, tokens live 60 s)`);
+  const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri), { cooldownDuration: 0, cacheMaxAge: 0 });
+  const publishedKids = async () => ((await (await fetch(discovery.jwks_uri)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  const perTaskToken = async (when: string) => {
+    const run = await agentRun(ratingsTasks[1]!, ratingsRole);
+    if (run.status !== 0) fail(`the agent exited ${run.status} ${when}: ${run.log}`);
+    const token = readFileSync(run.tokenPath, 'utf8');
+    const { protectedHeader, payload } = await jwtVerify(token, jwks, { issuer: api, audience: 'istio-ca' });
+    console.log(`  a per-task token ${when}: signed at ${new Date(payload.iat! * 1000).toISOString()} with ${protectedHeader.kid}, verified through ${discovery.jwks_uri}`);
+    return { token, kid: protectedHeader.kid, signedAt: payload.iat! * 1000 };
+  };
+  const oldKid = (await perTaskToken('before the rotation')).kid;
+  await ecsMesh('keys', 'list', '--token-profile', 'istio');
+  const rotation = JSON.parse(await ecsMesh('keys', 'rotate', '--token-profile', 'istio', '-o', 'json')) as { pendingKid: string; activatesAt: string }[];
+  const { pendingKid, activatesAt } = rotation[0]!;
+  // Discovery keeps the keys up to min(KEY_CACHE_SECONDS, 30 s): what the prepublish time absorbs.
+  for (let i = 0; i < 20 && !(await publishedKids()).includes(pendingKid); i++) await new Promise((r) => setTimeout(r, 250));
+  console.log(`  JWKS now: ${(await publishedKids()).join(', ')} (the pending key is published before it signs)`);
+  if (!(await publishedKids()).includes(pendingKid)) fail('the pending key is not in the JWKS');
+  await ecsMesh('keys', 'list', '--token-profile', 'istio');
+  const during = await perTaskToken('while the new key is pending');
+  // iat is in whole seconds: a token whose second ended before the activation must be the old key's.
+  if (during.signedAt + 1000 <= Date.parse(activatesAt) && during.kid !== oldKid) fail('a pending key signed a token');
+  console.log(`  waiting until ${activatesAt}, when the pending key starts signing...`);
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(activatesAt) - Date.now()) + 1500));
+  const after = await perTaskToken('once the new key signs');
+  if (after.kid !== pendingKid) fail('the new key does not sign after its pending time');
+  await jwtVerify(during.token, jwks, { issuer: api, audience: 'istio-ca' });
+  console.log(`  the token signed with ${oldKid} still verifies: the old key is retiring, still published`);
+  await ecsMesh('keys', 'list', '--token-profile', 'istio');
+  const retiring = JSON.parse(await ecsMeshQuiet('keys', 'list', '--token-profile', 'istio', '-o', 'json')) as { kid: string; state: string; retiresAt?: string }[];
+  const retiresAt = retiring.find((k) => k.kid === oldKid)?.retiresAt;
+  if (!retiresAt) fail('the old key has no retirement time');
+  console.log(`  waiting until ${retiresAt}, when every token the old key signed has expired...`);
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(retiresAt!) - Date.now()) + 1500));
+  const finalKids = await publishedKids();
+  console.log(`  JWKS now: ${finalKids.join(', ')} (the old key is retired)`);
+  if (finalKids.includes(oldKid!) || !finalKids.includes(pendingKid)) fail('the old key was not retired, or the new one is missing');
+  await perTaskToken('after the old key retired');
+  console.log('  Kuma reads static PEM keys from its CP config: this is what to paste there (own keys, own kids):');
+  await ecsMesh('keys', 'rotate', '--token-profile', 'kuma');
+  await ecsMesh('keys', 'export', '--format', 'pem', '--token-profile', 'kuma');
 
   say('Listing: GET /v1/enrollments?cluster=demo');
   const list = (await (await operatorGet('/v1/enrollments?cluster=demo')).json()) as { items: Record<string, unknown>[] };

@@ -63,6 +63,12 @@ const SIGNING_KEYS = {
   SIGNING_ALG: z._default(z.enum(['RS256', 'ES256']), 'RS256'),
   /** How long a Lambda keeps the signing keys (private key included) in memory. */
   KEY_CACHE_SECONDS: seconds(300),
+  /**
+   * How long a rotated-in key is published before it signs. The default covers istiod's JWKS
+   * refresh (20 min) + discovery's cache (30 s) + the JWKS max-age (300 s), with margin; Kuma
+   * deployments that roll static keys into the CP config need hours or days.
+   */
+  KEY_PREPUBLISH_SECONDS: seconds(3600),
   DATA_PLANE_TOKEN_LIFETIME_SECONDS: lifetime(86_400),
   ONBOARDING_TOKEN_LIFETIME_SECONDS: lifetime(3600),
 };
@@ -122,7 +128,7 @@ export const FUNCTION_SETTINGS = {
   explain: { ...RUNTIME, ...POLICY_TABLE, ...MESH, ...TASK_IDENTITY },
   auth: { ...RUNTIME, ...POLICY_READS, ...ENROLLMENT_TABLE, ...MESH, ...TASK_IDENTITY, ...TOKENS, ...EXCHANGE },
   discovery: { ...RUNTIME, TOKEN_SECRET_PREFIX: SIGNING_KEYS.TOKEN_SECRET_PREFIX, KEY_CACHE_SECONDS: SIGNING_KEYS.KEY_CACHE_SECONDS, ...ISSUER },
-  keys: { ...RUNTIME, ...SIGNING_KEYS },
+  keys: { ...RUNTIME, ...SIGNING_KEYS, TOKEN_PROFILE: TOKENS.TOKEN_PROFILE },
   tokenMaintenance: {
     ...RUNTIME,
     ...ENROLLMENT_TABLE,

@@ -6,7 +6,7 @@ import type { EnrollmentRecord, IssuedToken } from './core/enrollment.js';
 import type { OnboardingPolicy } from './core/schemas.js';
 import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from './core/kubernetes-types.js';
 import type { EcsTaskDescription, TaskDefinitionFacts, RoleFacts } from './core/task.js';
-import type { PublicJwk, ServiceTokenDocument, SignedToken } from './core/tokens.js';
+import type { PublicJwk, ServiceTokenDocument, SignedToken, TokenProfile } from './core/tokens.js';
 import type { StsCall } from './core/exchange.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
@@ -148,10 +148,13 @@ export interface DeadLetterSink {
   setAside(body: string, reason: string, detail: string): Promise<void>;
 }
 
-/** Signs JWTs with the control plane's active key (created on first use). */
+/** Signs JWTs with one key set's active key (created on first use). */
 export interface TokenSigner {
   sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken>;
 }
+
+/** One signer per claim profile: each profile has its own keys, so no token passes the other's verifiers. */
+export type TokenSigners = Readonly<Record<TokenProfile, TokenSigner>>;
 
 /** The public keys to publish: the active one and retired ones whose tokens may still be live. */
 export interface PublishedKeys {

@@ -5,7 +5,30 @@
 import type * as z from 'zod/mini';
 import { signedFetch, type AwsCredentialsLike, type CredentialSource } from '../api/signed-fetch.js';
 import { AnswerError, ApiError, CredentialsError, UnreachableError } from './errors.js';
-import { DeleteAnswerSchema, describeIssues, EnrollmentListSchema, EnrollmentRecordSchema, ErrorBodySchema, ExplainAnswerSchema, HistoryListSchema, PolicyItemSchema, PolicyListSchema, PutAnswerSchema, type DeleteAnswer, type EnrollmentRecord, type ExplainAnswer, type HistoryItem, type PolicyItem, type PutAnswer, ReconcileReportSchema, type ReconcileReport } from './schemas.js';
+import {
+  DeleteAnswerSchema,
+  describeIssues,
+  EnrollmentListSchema,
+  EnrollmentRecordSchema,
+  ErrorBodySchema,
+  ExplainAnswerSchema,
+  HistoryListSchema,
+  KeyListSchema,
+  PolicyItemSchema,
+  PolicyListSchema,
+  PutAnswerSchema,
+  ReconcileReportSchema,
+  RotateAnswerSchema,
+  type DeleteAnswer,
+  type EnrollmentRecord,
+  type ExplainAnswer,
+  type HistoryItem,
+  type KeyChange,
+  type KeyItem,
+  type PolicyItem,
+  type PutAnswer,
+  type ReconcileReport,
+} from './schemas.js';
 
 export interface ApiClientOptions {
   /** The API's base URL, stage path included (`https://id.execute-api.eu-west-1.amazonaws.com/prod`). */
@@ -63,6 +86,9 @@ export interface ApiClient {
   listEnrollments(query: EnrollmentQuery): Promise<EnrollmentRecord[]>;
   getEnrollment(taskId: string): Promise<EnrollmentRecord>;
   reconcile(request: ReconcileRequest): Promise<ReconcileReport>;
+  /** Every published signing key, of one claim profile or all. */
+  listKeys(profile?: string): Promise<KeyItem[]>;
+  rotateKeys(request: { profile?: string; emergency?: boolean }): Promise<KeyChange[]>;
 }
 
 interface Call {
@@ -116,6 +142,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     listEnrollments: async (query) => (await send({ method: 'GET', path: '/v1/enrollments', query: { ...query } }, EnrollmentListSchema)).value.items,
     getEnrollment: async (taskId) => (await send({ method: 'GET', path: `/v1/enrollments/${encodeURIComponent(taskId)}` }, EnrollmentRecordSchema)).value,
     reconcile: async (request) => (await send({ method: 'POST', path: '/v1/reconcile', body: request }, ReconcileReportSchema)).value,
+    listKeys: async (profile) => (await send({ method: 'GET', path: '/v1/keys', query: { profile } }, KeyListSchema)).value.items,
+    rotateKeys: async (request) => (await send({ method: 'POST', path: '/v1/keys/rotate', body: request }, RotateAnswerSchema)).value.changes,
   };
 }
 

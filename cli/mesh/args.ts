@@ -8,6 +8,9 @@ import { namespaceName, objectName } from '../../shared/core/schemas.js';
 import type { EnrollmentQuery, ExplainIdentity, ExplainRequest, ReconcileRequest } from './api-client.js';
 import { UsageError } from './errors.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output.js';
+import { EXPORT_FORMATS, type ExportFormat, type KeySelection } from './commands/keys.js';
+
+const TOKEN_PROFILES = ['istio', 'kuma'] as const;
 
 const OPTIONS = {
   'api-url': { type: 'string' },
@@ -34,6 +37,11 @@ const OPTIONS = {
   'group-label': { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
   repair: { type: 'string' },
+  // Not --profile: that global flag names the AWS profile the CLI signs with.
+  'token-profile': { type: 'string' },
+  format: { type: 'string' },
+  kid: { type: 'string' },
+  emergency: { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -58,7 +66,10 @@ export type Command =
   | { name: 'explain'; request: ExplainRequest }
   | { name: 'enrollments list'; query: EnrollmentQuery }
   | { name: 'enrollments get'; taskId: string }
-  | { name: 'reconcile'; request: ReconcileRequest };
+  | { name: 'reconcile'; request: ReconcileRequest }
+  | { name: 'keys list'; selection: KeySelection }
+  | { name: 'keys export'; format: ExportFormat; selection: KeySelection }
+  | { name: 'keys rotate'; request: { profile?: string; emergency?: boolean } };
 
 export interface Invocation {
   apiUrl?: string;
@@ -98,6 +109,23 @@ const COMMANDS: Record<Exclude<Command['name'], 'help'>, { options: readonly Opt
       return { name: 'reconcile', request };
     },
   },
+  'keys list': { options: ['token-profile', 'kid'], build: (v, args) => (none(args, 'keys list'), { name: 'keys list', selection: keySelection(v) }) },
+  'keys export': {
+    options: ['format', 'token-profile', 'kid'],
+    build: (v, args) => {
+      none(args, 'keys export');
+      const format = required(v.format, '--format pem|jwks');
+      if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not ${format}`);
+      const selection = keySelection(v);
+      // One JWKS trusted by a verifier would let either profile's tokens pass it: never mix them.
+      if (format === 'jwks' && selection.profile === undefined) throw new UsageError('--format jwks needs --token-profile istio|kuma: a JWKS of both profiles would let one profile\'s tokens pass the other\'s verifiers');
+      return { name: 'keys export', format: format as ExportFormat, selection };
+    },
+  },
+  'keys rotate': {
+    options: ['token-profile', 'emergency'],
+    build: (v, args) => (none(args, 'keys rotate'), { name: 'keys rotate', request: { ...optional('profile', tokenProfile(v['token-profile'])), ...optional('emergency', v.emergency) } }),
+  },
 };
 
 function parse(argv: string[]) {
@@ -129,6 +157,7 @@ export function parseInvocation(argv: string[]): Invocation {
   const given = (Object.keys(values) as OptionName[]).filter((o) => values[o] !== undefined && !GLOBAL_OPTIONS.includes(o) && !spec.options.includes(o));
   if (given.length > 0) throw new UsageError(`${name} does not take ${given.map((o) => `--${o}`).join(', ')}`);
   if (output !== 'table' && name === 'policy apply') throw new UsageError('policy apply prints one line per document; -o is not supported');
+  if (output !== 'table' && name === 'keys export') throw new UsageError('keys export prints the --format asked for; -o is not supported');
   return { ...globals, command: spec.build(values, single ? rest : rest.slice(1)) };
 }
 
@@ -216,6 +245,15 @@ function explainRequest(v: Values): ExplainRequest {
     ...optional('roleTags', v['role-tag'] === undefined ? undefined : pairs(v['role-tag'], '--role-tag')),
   };
   return { identity, group: required(group, '--group NAMESPACE/NAME (with an identity)'), ...optional('groupLabels', labels) };
+}
+
+function tokenProfile(value: string | undefined): string | undefined {
+  if (value !== undefined && !(TOKEN_PROFILES as readonly string[]).includes(value)) throw new UsageError(`--token-profile must be one of ${TOKEN_PROFILES.join(', ')}, not ${value}`);
+  return value;
+}
+
+function keySelection(v: Values): KeySelection {
+  return { ...optional('profile', tokenProfile(v['token-profile'])), ...optional('kid', v.kid) };
 }
 
 function groupRef(value: string): { namespace: string; name: string } {

@@ -13,6 +13,7 @@ import { getPolicy, listPolicies, policyHistory } from './commands/policy-read.j
 import { explain } from './commands/explain.js';
 import { getEnrollment, listEnrollments } from './commands/enrollments.js';
 import { reconcile } from './commands/reconcile.js';
+import { exportKeys, listKeys, rotateKeys } from './commands/keys.js';
 import type { CommandContext } from './commands/context.js';
 import { USAGE } from './usage.js';
 
@@ -75,6 +76,12 @@ function run(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): 
       return getEnrollment(command.taskId, ctx);
     case 'reconcile':
       return reconcile(command.request, ctx);
+    case 'keys list':
+      return listKeys(command.selection, ctx);
+    case 'keys export':
+      return exportKeys(command.format, command.selection, ctx);
+    case 'keys rotate':
+      return rotateKeys(command.request, ctx);
     default:
       return assertNever(command);
   }

@@ -86,6 +86,33 @@ export const EnrollmentRecordSchema = z.looseObject({
 export type EnrollmentRecord = z.infer<typeof EnrollmentRecordSchema>;
 export const EnrollmentListSchema = z.looseObject({ items: z.array(EnrollmentRecordSchema), count: z.number() });
 
+const PublicJwkSchema = z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), n: z.optional(z.string()), e: z.optional(z.string()), crv: z.optional(z.string()), x: z.optional(z.string()), y: z.optional(z.string()) });
+
+/** A published signing key: `pending` (not signing yet), `active` or `retiring`. */
+export const KeyItemSchema = z.looseObject({
+  profile: z.string(),
+  kid: z.string(),
+  alg: z.string(),
+  state: z.string(),
+  activatesAt: z.optional(z.string()),
+  retiresAt: z.optional(z.string()),
+  jwk: PublicJwkSchema,
+});
+export type KeyItem = z.infer<typeof KeyItemSchema>;
+export const KeyListSchema = z.looseObject({ items: z.array(KeyItemSchema), count: z.number() });
+
+export const KeyChangeSchema = z.looseObject({
+  profile: z.string(),
+  outcome: z.string(),
+  activeKid: z.string(),
+  pendingKid: z.optional(z.string()),
+  activatesAt: z.optional(z.string()),
+  retiredKids: z.array(z.string()),
+  prunedKids: z.array(z.string()),
+});
+export type KeyChange = z.infer<typeof KeyChangeSchema>;
+export const RotateAnswerSchema = z.looseObject({ changes: z.array(KeyChangeSchema) });
+
 /** Every error body: ours carry `reason`; API Gateway's own carry only `message`. */
 export const ErrorBodySchema = z.looseObject({
   reason: z.optional(z.string()),

@@ -26,6 +26,17 @@ Repairs:
                                              run a reconcile pass now and print what was (with
                                              --dry-run: would be) repaired, by kind, task by task
 
+Signing keys (each claim profile has its own):
+  keys list [--token-profile istio|kuma]     every published key: pending (not signing yet),
+                                             active or retiring, with its times
+  keys export --format pem|jwks [--token-profile istio|kuma] [--kid KID]
+                                             the public keys, e.g. for Kuma's CP config (pem);
+                                             jwks needs --token-profile
+  keys rotate [--token-profile istio|kuma] [--emergency]
+                                             publish a pending successor that signs after
+                                             KEY_PREPUBLISH_SECONDS; --emergency signs at once
+                                             (verifiers that have not refreshed refuse new tokens)
+
 Global flags (anywhere):
   --api-url URL        the API's base URL (else ECS_MESH_API_URL)
   --region R           region to sign for (else AWS_REGION, AWS_DEFAULT_REGION, or the region of an

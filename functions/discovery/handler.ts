@@ -21,9 +21,9 @@ export function createDiscoveryHandler(keys: PublishedKeys, issuerUrl: string, l
     .use(internalErrorAs500(logger, 'discovery request'));
 }
 
-// A signer may use a new key as soon as it is active, and a verifier that meets its unknown kid
-// refetches the JWKS: this container must not answer from a much older copy, so it keeps the
-// keys at most 30 s whatever KEY_CACHE_SECONDS the signers use.
+// A first or emergency key signs at once, and a verifier that meets its unknown kid refetches the
+// JWKS: this container must not answer from a much older copy, so it keeps the keys at most 30 s
+// whatever KEY_CACHE_SECONDS the signers use (KEY_PREPUBLISH_SECONDS' default counts it in).
 const PUBLIC_KEY_CACHE_SECONDS = 30;
 
 const config = loadConfig('discovery');

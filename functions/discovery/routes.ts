@@ -11,11 +11,11 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 /** Claims our two profiles put in tokens (istio: sub/aud/iss…; kuma: Name, Mesh, Tags, Type). */
 const CLAIMS_SUPPORTED = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'Name', 'Mesh', 'Tags', 'Type'];
 
-// 300 s is safe for retired keys: one is published until every token it signed has expired, so
-// a stale cached JWKS never lacks a key a live token needs. A brand-new key, though, is
-// published the moment it becomes active, so a verifier holding a cached JWKS may meet an
-// unknown kid for up to max-age; istiod and jose's remote JWKS refetch on an unknown kid, so
-// that costs one extra fetch, not a rejected token.
+// 300 s is safe both ways: a retired key is published until every token it signed has expired,
+// and a rotated-in key is published as pending for KEY_PREPUBLISH_SECONDS (default 1 h, more than
+// istiod's 20-minute refresh + this max-age + discovery's 30 s cache) before it signs, so a
+// cached JWKS never lacks a key a live token needs. Only the first key of a new stack (and an
+// emergency rotation) signs at once; verifiers that refetch on an unknown kid cope with that.
 const CACHE_CONTROL = 'public, max-age=300';
 
 const json = (statusCode: number, body: unknown, cache = true): APIGatewayProxyStructuredResultV2 => ({

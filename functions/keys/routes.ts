@@ -1,40 +1,102 @@
 /**
- * Signing key rotation (DESIGN §6), by schedule or on demand through the IAM-authorized
- * `POST /v1/keys/rotate`. Every rotation is audited with kids only, never key material.
+ * Signing keys (DESIGN §6), by schedule or through the IAM-authorized operator routes:
+ * - `POST /v1/keys/rotate` `{ profile?, emergency? }` adds a pending successor to each profile's
+ *   key set (it signs KEY_PREPUBLISH_SECONDS later; at once with `emergency`);
+ * - `GET /v1/keys[?profile=istio|kuma]` lists every published key with its state, so operators
+ *   can roll the pending key into verifiers that do not read our JWKS (Kuma's CP config).
+ * Every rotation is audited with kids only, never key material.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import '../../shared/core/zod-messages.js';
 import type { Log } from '../../shared/app/log.js';
+import type { PublicKeyStatus } from '../../shared/core/public-key-set.js';
 import type { KeySetChange } from '../../shared/core/signing-keys.js';
-import { json } from '../http/responses.js';
+import { TOKEN_PROFILES, type TokenProfile } from '../../shared/core/tokens.js';
+import { json, problem, requestBody } from '../http/responses.js';
 
 export const ROTATE_PATH = '/v1/keys/rotate';
+export const KEYS_PATH = '/v1/keys';
 
-/** What the keys Lambda needs from the key store. */
+/** What the keys Lambda needs from one profile's key store. */
 export interface KeyRotator {
-  /** Makes a new key active and prunes keys past their retirement. */
-  rotate(now: Date): Promise<KeySetChange>;
+  /** Adds a pending successor (or the first key) and prunes keys past their retirement. */
+  rotate(now: Date, options?: { emergency?: boolean }): Promise<KeySetChange>;
+  /** `undefined` when the profile has no key set yet. */
+  prune(now: Date): Promise<KeySetChange | undefined>;
+}
+
+/** What the keys Lambda reads to list keys: the public sets only. */
+export interface KeyLister {
+  statuses(now: Date): Promise<PublicKeyStatus[]>;
+}
+
+export interface KeysDeps {
+  stores: Readonly<Record<TokenProfile, KeyRotator>>;
+  published: Readonly<Record<TokenProfile, KeyLister>>;
+  /** The deployment's profile (TOKEN_PROFILE): its key set is created by a rotation when missing. */
+  defaultProfile: TokenProfile;
+  log: Log;
 }
 
 export type KeysEvent = ScheduledEvent | APIGatewayProxyEventV2WithIAMAuthorizer;
+
+/** One profile's change, as answered and audited. */
+export type ProfileChange = KeySetChange & { profile: TokenProfile };
+
+const RotateBody = z.strictObject({ profile: z.optional(z.enum(TOKEN_PROFILES)), emergency: z.optional(z.boolean()) });
+const ListQuery = z.strictObject({ profile: z.optional(z.enum(TOKEN_PROFILES)) });
 
 /** An EventBridge schedule's invocation (rule with `schedule: rate(...)` or `cron(...)`). */
 export function isScheduledEvent(event: KeysEvent): event is ScheduledEvent {
   return 'source' in event && event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event';
 }
 
-/** Rotates and writes the audit line; `trigger` says who asked (the schedule or an IAM principal). */
-export async function rotateAudited(store: KeyRotator, log: Log, trigger: string, now: Date): Promise<KeySetChange> {
-  const change = await store.rotate(now);
-  log.info('signing keys rotated', { audit: 'signing-keys', trigger, ...change });
-  return change;
+/**
+ * Rotates `profile`, or every profile that has a key set plus the deployment's own (created when
+ * missing), and writes one audit line per profile. `trigger` says who asked.
+ */
+export async function rotateAudited(deps: KeysDeps, trigger: string, now: Date, request: { profile?: TokenProfile; emergency?: boolean } = {}): Promise<ProfileChange[]> {
+  const emergency = request.emergency === true;
+  const changes: ProfileChange[] = [];
+  for (const profile of request.profile ? [request.profile] : TOKEN_PROFILES) {
+    const store = deps.stores[profile];
+    // A profile nobody uses gets no key set from a schedule: prune answers whether it has one.
+    if (!request.profile && profile !== deps.defaultProfile && !(await store.prune(now))) continue;
+    const change = { profile, ...(await store.rotate(now, { emergency })) };
+    deps.log[emergency ? 'warn' : 'info']('signing keys rotated', { audit: 'signing-keys', trigger, emergency, ...change });
+    changes.push(change);
+  }
+  return changes;
 }
 
-
-/** Answers POST /v1/keys/rotate with `{ outcome, activeKid, retiredKids, prunedKids }`. */
-export async function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, store: KeyRotator, log: Log, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
+/** Answers POST /v1/keys/rotate with `{ changes: [...] }` and GET /v1/keys with `{ items, count }`. */
+export async function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: KeysDeps, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
   const http = event.requestContext?.http;
-  if (http?.path !== ROTATE_PATH) return json(404, { reason: 'NOT_FOUND', message: 'no such route' });
-  if (http.method !== 'POST') return json(405, { reason: 'METHOD_NOT_ALLOWED', message: 'only POST is supported' });
+  if (http?.path === KEYS_PATH) {
+    if (http.method !== 'GET') return problem(405, 'METHOD_NOT_ALLOWED', 'only GET is supported');
+    const query = ListQuery.safeParse(event.queryStringParameters ?? {});
+    if (!query.success) return problem(400, 'INVALID_QUERY', issues(query.error.issues));
+    const items = [];
+    for (const profile of query.data.profile ? [query.data.profile] : TOKEN_PROFILES)
+      for (const status of await deps.published[profile].statuses(now)) items.push({ profile, ...status });
+    return json(200, { items, count: items.length });
+  }
+  if (http?.path !== ROTATE_PATH) return problem(404, 'NOT_FOUND', 'no such route');
+  if (http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
+  const text = requestBody(event).trim();
+  let parsed: unknown = {};
+  try {
+    if (text) parsed = JSON.parse(text);
+  } catch {
+    return problem(400, 'MALFORMED_BODY', 'the body must be JSON: {"profile"?: "istio"|"kuma", "emergency"?: true}');
+  }
+  const body = RotateBody.safeParse(parsed);
+  if (!body.success) return problem(400, 'MALFORMED_BODY', issues(body.error.issues));
   const caller = event.requestContext.authorizer?.iam?.userArn ?? 'unknown caller';
-  return json(200, await rotateAudited(store, log, caller, now));
+  return json(200, { changes: await rotateAudited(deps, caller, now, body.data) });
+}
+
+function issues(list: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return list.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
 }

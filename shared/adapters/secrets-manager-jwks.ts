@@ -1,10 +1,10 @@
 /**
- * The public keys in their own secret, `<prefix>/jwks`. Signers publish to it before they
+ * A profile's public keys in their own secret, `<prefix>/jwks[-kuma]`. Signers publish to it before they
  * sign with a key; discovery reads only it, so the Lambda serving the JWKS never holds a
  * private key (its IAM role cannot read the signing keys).
  */
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parsePublicKeySet, publicKeysAt, supersedes, type PublicKeySet } from '../core/public-key-set.js';
+import { parsePublicKeySet, publicKeysAt, statusesAt, supersedes, type PublicKeySet, type PublicKeyStatus } from '../core/public-key-set.js';
 import type { PublicJwk } from '../core/tokens.js';
 import type { PublishedKeys } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
@@ -27,11 +27,22 @@ export class SecretsManagerJwks implements PublishedKeys {
     this.cache = new ExpiringCache(cacheSeconds * 1000, clock);
   }
 
-  /** The JWKS at `now`; empty until a signer has published. */
+  /** The JWKS at `now` (pending keys included); empty until a signer or a rotation has published. */
   async publicKeys(now: Date): Promise<PublicJwk[]> {
+    const set = await this.published();
+    return set ? publicKeysAt(set, now) : [];
+  }
+
+  /** Every published key with its state at `now` (for `GET /v1/keys`); empty before the first key. */
+  async statuses(now: Date): Promise<PublicKeyStatus[]> {
+    const set = await this.published();
+    return set ? statusesAt(set, now) : [];
+  }
+
+  private async published(): Promise<PublicKeySet | undefined> {
     const set = await this.cache.getOrLoad('jwks', async () => (await this.read())?.set);
     if (!set) this.cache.delete('jwks');
-    return set ? publicKeysAt(set, now) : [];
+    return set;
   }
 
   /** Publishes `next` unless what is published is as new; concurrent publishers make one version. */

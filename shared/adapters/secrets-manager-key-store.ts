@@ -1,7 +1,8 @@
 /**
- * The signing keys in one Secrets Manager secret, `<prefix>/signing-keys` (DESIGN §6). Every
- * write names the version it replaces (a ClientRequestToken derived from it), so concurrent
- * writers that read the same version make one new version and the others learn they lost.
+ * One claim profile's signing keys in one Secrets Manager secret (`<prefix>/signing-keys` for
+ * istio, `<prefix>/signing-keys-kuma` for kuma; DESIGN §6). Every write names the version it
+ * replaces (a ClientRequestToken derived from it), so concurrent writers that read the same
+ * version make one new version and the others learn they lost.
  */
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
@@ -9,7 +10,7 @@ import type { PublishedKeys, TokenSigner } from '../ports.js';
 import type { PublicJwk, SignedToken } from '../core/tokens.js';
 import { ControlPlaneError } from '../errors.js';
 import {
-  activeKey, newKeySet, parseKeySet, pruneKeySet, publishedKeys, retiringKids, rotateKeySet, SigningKeySchema,
+  newKeySet, parseKeySet, pruneKeySet, publishedKeys, rotateKeySet, signingKeyAt, SigningKeySchema, summarize,
   type KeySet, type KeySetChange, type SigningAlg, type SigningKey,
 } from '../core/signing-keys.js';
 import { ExpiringCache } from './expiring-cache.js';
@@ -24,8 +25,10 @@ export interface SecretsManagerKeyStoreOptions {
   alg: SigningAlg;
   /** How long the key set (private key included) stays in this container's memory. */
   cacheSeconds: number;
-  /** How long a replaced key stays published: see `rotateKeySet`. */
+  /** How long a replaced key stays published once its successor signs: see `rotateKeySet`. */
   retireAfterSeconds: number;
+  /** How long a rotated-in key is published before it signs (KEY_PREPUBLISH_SECONDS). */
+  prepublishSeconds: number;
   /** Where the public keys are published before any token is signed with them. */
   jwks?: { publish(set: PublicKeySet): Promise<void> };
 }
@@ -33,7 +36,9 @@ export interface SecretsManagerKeyStoreOptions {
 export const SIGNING_KEYS_TAGS = { 'ecsmesh.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/kind': 'signing-keys' } as const;
 
 interface Stored { set: KeySet; versionId: string }
-interface Loaded extends Stored { key: SigningKey; signingKey: Awaited<ReturnType<typeof importJWK>> }
+type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
+/** A loaded set and its keys imported on first use (the signing key can change while cached). */
+interface Loaded extends Stored { imported: Map<string, Promise<ImportedKey>> }
 
 /** Thrown inside a load so that "no key set yet" is never cached (failed loads are not). */
 class NoKeySetYet extends Error {}
@@ -53,25 +58,45 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     this.cache = new ExpiringCache<Loaded>(options.cacheSeconds * 1000, clock);
   }
 
-  /** Signs with the active key; the first signer ever creates the key set. */
+  /** Signs with the key active at `now` (never a pending one); the first signer ever creates the key set. */
   async sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken> {
-    const { key, signingKey } = (await this.current(now, true))!;
-    const token = await new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(signingKey);
+    const loaded = (await this.current(now, true))!;
+    const key = signingKeyAt(loaded.set.keys, now);
+    // Only a hand-edited set can get here: the first key signs at once and a successor only adds.
+    if (!key) throw new ControlPlaneError('SIGNING_KEYS_INVALID', `secret ${this.options.secretName} has no key that signs at ${now.toISOString()}`, { retryable: false });
+    let imported = loaded.imported.get(key.kid);
+    if (!imported) loaded.imported.set(key.kid, (imported = importJWK(key.privateJwk as JWK, key.alg)));
+    const token = await new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(await imported);
     return { token, kid: key.kid, alg: key.alg };
   }
 
-  /** The JWKS; empty until the first token is signed (a public read never creates keys). */
+  /** The published keys at `now`; empty until the first key exists (a public read never creates keys). */
   async publicKeys(now: Date): Promise<PublicJwk[]> {
     const loaded = await this.current(now, false);
     return loaded ? publishedKeys(loaded.set, now) : [];
   }
 
-  /** Makes a new key active and prunes expired ones, from a fresh read (never the cache). */
-  async rotate(now: Date): Promise<KeySetChange> {
+  /**
+   * Adds a successor from a fresh read (never the cache), published at once: it signs
+   * `prepublishSeconds` later, or at once with `emergency`. On a new stack it creates the first
+   * key, which signs at once (see newKeySet). Keys past their retirement are pruned on the way.
+   */
+  async rotate(now: Date, options: { emergency?: boolean } = {}): Promise<KeySetChange> {
     const stored = await this.read();
-    if (!stored) return { ...summary((await this.create(now)).set), outcome: 'created' };
-    const rotated = rotateKeySet(stored.set, await generateSigningKey(this.options.alg, now), now, this.options.retireAfterSeconds);
-    return this.replace(stored, pruneKeySet(rotated, now), 'rotated');
+    if (!stored) {
+      const created = await this.create(now);
+      // Published now, not when the first token is signed: verifiers can be configured first.
+      await this.options.jwks?.publish(toPublicKeySet(created.set));
+      return summarize(created.set, now, 'created');
+    }
+    const times = { prepublishSeconds: this.options.prepublishSeconds, retireAfterSeconds: this.options.retireAfterSeconds, emergency: options.emergency === true };
+    const next = rotateKeySet(stored.set, await generateSigningKey(this.options.alg, now), now, times);
+    const pruned = pruneKeySet(next.set, now);
+    if (!next.rotated && pruned.keys.length === stored.set.keys.length) {
+      await this.options.jwks?.publish(toPublicKeySet(stored.set));
+      return summarize(stored.set, now, 'unchanged');
+    }
+    return this.replace(stored, pruned, next.rotated ? 'rotated' : 'pruned', now);
   }
 
   /** Drops keys past their `retiresAt`; `undefined` when there is no key set yet. */
@@ -79,8 +104,8 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     const stored = await this.read();
     if (!stored) return undefined;
     const pruned = pruneKeySet(stored.set, now);
-    if (pruned.keys.length === stored.set.keys.length) return { ...summary(stored.set), outcome: 'unchanged' };
-    return this.replace(stored, pruned, 'pruned');
+    if (pruned.keys.length === stored.set.keys.length) return summarize(stored.set, now, 'unchanged');
+    return this.replace(stored, pruned, 'pruned', now);
   }
 
   private async current(now: Date, create: boolean): Promise<Loaded | undefined> {
@@ -98,8 +123,7 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     if (!stored) throw new NoKeySetYet();
     // Never sign with a key verifiers cannot find: publishing is a no-op when it is there already.
     await this.options.jwks?.publish(toPublicKeySet(stored.set));
-    const key = activeKey(stored.set);
-    return { ...stored, key, signingKey: await importJWK(key.privateJwk as JWK, key.alg) };
+    return { ...stored, imported: new Map() };
   }
 
   private async read(): Promise<Stored | undefined> {
@@ -134,7 +158,7 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     }
   }
 
-  private async replace(stored: Stored, next: KeySet, outcome: 'rotated' | 'pruned'): Promise<KeySetChange> {
+  private async replace(stored: Stored, next: KeySet, outcome: 'rotated' | 'pruned', now: Date): Promise<KeySetChange> {
     const written = await this.put(next, stored.versionId);
     // This container signs with the new set from its next call on, not after its cache expires.
     this.cache.delete(CACHE_KEY);
@@ -142,9 +166,9 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     if (current) await this.options.jwks?.publish(toPublicKeySet(current));
     if (written) {
       const kept = new Set(next.keys.map((k) => k.kid));
-      return { ...summary(next), outcome, prunedKids: stored.set.keys.map((k) => k.kid).filter((kid) => !kept.has(kid)) };
+      return summarize(next, now, outcome, stored.set.keys.map((k) => k.kid).filter((kid) => !kept.has(kid)));
     }
-    return { ...summary(current ?? stored.set), outcome: 'superseded' };
+    return summarize(current ?? stored.set, now, 'superseded');
   }
 
   /** `false` when another writer replaced the same version first. */
@@ -164,10 +188,6 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
       return translateAwsError(error, 'PutSecretValue on the signing keys');
     }
   }
-}
-
-function summary(set: KeySet): KeySetChange {
-  return { outcome: 'unchanged', activeKid: set.activeKid, retiredKids: retiringKids(set), prunedKids: [] };
 }
 
 async function generateSigningKey(alg: SigningAlg, now: Date): Promise<SigningKey> {

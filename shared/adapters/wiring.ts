@@ -23,7 +23,7 @@ import { IamRoleDirectory } from './iam-role-directory.js';
 import { withCachedWorkloadGroups } from './cached-mesh-api.js';
 import { createMeshApi } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
-import { createKeyStore } from './key-store-factory.js';
+import { createKeyStores } from './key-store-factory.js';
 import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
 import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-service-token.js';
 import type { ExchangeDeps } from '../app/exchange-token.js';
@@ -43,7 +43,7 @@ export interface AwsClients {
 
 type ClientSettings = Settings<'AWS_REGION' | 'AWS_ENDPOINT_URL'>;
 type TokenSettings = Settings<
-  'TOKEN_SECRET_PREFIX' | 'SIGNING_ALG' | 'KEY_CACHE_SECONDS' | 'DATA_PLANE_TOKEN_LIFETIME_SECONDS' | 'ONBOARDING_TOKEN_LIFETIME_SECONDS' | 'ISSUER_URL' | 'TOKEN_AUDIENCES' | 'MESH_NAME' | 'TOKEN_PROFILE'
+  'TOKEN_SECRET_PREFIX' | 'SIGNING_ALG' | 'KEY_CACHE_SECONDS' | 'KEY_PREPUBLISH_SECONDS' | 'DATA_PLANE_TOKEN_LIFETIME_SECONDS' | 'ONBOARDING_TOKEN_LIFETIME_SECONDS' | 'ISSUER_URL' | 'TOKEN_AUDIENCES' | 'MESH_NAME' | 'TOKEN_PROFILE'
 >;
 type MeshSettings = ClientSettings &
   Settings<'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS' | 'WORKLOAD_GROUP_CACHE_SECONDS'>;
@@ -83,7 +83,7 @@ export function createAwsClients(config: ClientSettings): AwsClients {
 export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: Pick<AwsClients, 'secrets'>): ServiceTokenDeps {
   return {
     vault: new SecretsManagerTokenVault(clients.secrets, config.TOKEN_SECRET_PREFIX),
-    signer: createKeyStore(config, clients.secrets),
+    signers: createKeyStores(config, clients.secrets),
     log,
     issuer: config.ISSUER_URL,
     audiences: config.TOKEN_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
@@ -112,7 +112,7 @@ export async function buildExchangeDeps(
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
     guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
-    signer: tokens.signer,
+    signers: tokens.signers,
     log,
     settings: {
       audience: config.AUTH_AUDIENCE,

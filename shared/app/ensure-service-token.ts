@@ -8,13 +8,14 @@ import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
 import { groupKey, needsRefresh, serviceTokenDocument } from '../core/service-token.js';
 import { profileFor, serviceTokenClaims } from '../core/token-claims.js';
 import type { ServiceTokenDocument, TokenProfile } from '../core/tokens.js';
-import type { ServiceTokenVault, TokenSigner } from '../ports.js';
+import type { ServiceTokenVault, TokenSigners } from '../ports.js';
 import type { Log } from './log.js';
 
 /** What minting a service token needs, built once per Lambda container. */
 export interface ServiceTokenDeps {
   vault: ServiceTokenVault;
-  signer: TokenSigner;
+  /** The profile's signer signs its tokens: each profile has its own key set. */
+  signers: TokenSigners;
   log: Log;
   issuer: string;
   audiences: readonly string[];
@@ -47,7 +48,7 @@ export async function ensureServiceToken(group: WorkloadGroup, deps: ServiceToke
   if (current && !needsRefresh(current, now) && current.profile === profile) return summary('fresh', current);
 
   const claims = serviceTokenClaims({ profile, group, issuer: deps.issuer, audiences: deps.audiences, mesh: deps.meshName, now, lifetimeSeconds: deps.lifetimeSeconds, jti: (deps.newTokenId ?? randomUUID)() });
-  const signed = await deps.signer.sign(claims, now);
+  const signed = await deps.signers[profile].sign(claims, now);
   const document = serviceTokenDocument(signed, claims, profile, ref);
   const written = await deps.vault.write(ref, document, stored?.versionId);
 

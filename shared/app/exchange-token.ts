@@ -10,7 +10,7 @@ import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.
 import { profileFor } from '../core/token-claims.js';
 import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
-import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigner } from '../ports.js';
+import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
@@ -35,7 +35,7 @@ export interface ExchangeDeps extends DecisionDeps {
   sts: CallerIdentityVerifier;
   guard: ExchangeGuard;
   enrollments: Pick<EnrollmentStore, 'attachToken'>;
-  signer: TokenSigner;
+  signers: TokenSigners;
   log: Log;
   settings: ExchangeSettings;
   digest: (s: string) => string;
@@ -124,7 +124,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const entryName = workloadEntryName(group.metadata.name, exchange.taskId);
   const jti = deps.newTokenId();
   const claims = onboardingTokenClaims({ profile, group, issuer: settings.issuer, audiences: settings.audiences, mesh: settings.meshName, now, lifetimeSeconds: settings.lifetimeSeconds, jti, taskArn: task.taskArn, entryName });
-  const signed = await deps.signer.sign(claims, now);
+  const signed = await deps.signers[profile].sign(claims, now);
   const issuedAt = new Date(claims.iat * 1000).toISOString();
   const expiresAt = new Date(claims.exp * 1000).toISOString();
   const recorded = await deps.enrollments.attachToken(

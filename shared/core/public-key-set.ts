@@ -1,11 +1,12 @@
 /**
- * The public half of the key set, kept in its own secret `<prefix>/jwks` so that discovery
- * serves the JWKS without ever reading a private key (DESIGN §6: the private key never leaves
- * the Lambdas that sign). Signers publish it from the private set before they sign with a key.
+ * The public half of a profile's key set, kept in its own secret (`<prefix>/jwks` for istio,
+ * `<prefix>/jwks-kuma` for kuma) so that discovery and the keys listing never read a private key
+ * (DESIGN §6: the private key never leaves the Lambdas that sign). Signers publish it from the
+ * private set before they sign with a key, and a rotation publishes its pending key at once.
  */
 import * as z from 'zod/mini';
 import './zod-messages.js';
-import { activeKey, isRetired, toPublicJwk, type KeySet } from './signing-keys.js';
+import { activationTime, keyStates, type KeySet, type KeyState, toPublicJwk } from './signing-keys.js';
 import type { PublicJwk } from './tokens.js';
 
 // Strict: exactly the public members, so a private one (d, p, q, ...) cannot even be read back.
@@ -22,34 +23,63 @@ const PublicJwkSchema = z.strictObject({
 });
 
 export const PublicKeySetSchema = z.object({
-  activeKid: z.string().check(z.minLength(1)),
-  /** When the active key was made: orders sets, so an older one never replaces a newer one. */
-  activeCreatedAt: z.iso.datetime(),
-  keys: z.array(z.object({ jwk: PublicJwkSchema, retiresAt: z.optional(z.iso.datetime()) })),
+  /** The newest key's creation: orders sets, so an older one never replaces a newer one. */
+  newestCreatedAt: z.optional(z.iso.datetime()),
+  /** What earlier versions wrote in its place (their newest key was the active one). */
+  activeCreatedAt: z.optional(z.iso.datetime()),
+  activeKid: z.optional(z.string()),
+  keys: z.array(z.object({ jwk: PublicJwkSchema, activatesAt: z.optional(z.iso.datetime()), retiresAt: z.optional(z.iso.datetime()) })),
 });
 export type PublicKeySet = z.infer<typeof PublicKeySetSchema>;
 
-/** The public view of a key set: every key's public members and retirement time. */
+/** One published key with its state, as `GET /v1/keys` lists it. */
+export interface PublicKeyStatus {
+  kid: string;
+  alg: string;
+  state: KeyState;
+  activatesAt?: string;
+  retiresAt?: string;
+  jwk: PublicJwk;
+}
+
+/** The public view of a key set: every key's public members, activation and retirement times. */
 export function toPublicKeySet(set: KeySet): PublicKeySet {
+  const newest = Math.max(...set.keys.map((k) => Date.parse(k.createdAt)));
   return {
-    activeKid: set.activeKid,
-    activeCreatedAt: activeKey(set).createdAt,
-    keys: set.keys.map((k) => ({ jwk: toPublicJwk(k), ...(k.retiresAt ? { retiresAt: k.retiresAt } : {}) })),
+    newestCreatedAt: new Date(newest).toISOString(),
+    keys: set.keys.map((k) => ({
+      jwk: toPublicJwk(k),
+      activatesAt: new Date(activationTime(k)).toISOString(),
+      ...(k.retiresAt ? { retiresAt: k.retiresAt } : {}),
+    })),
   };
 }
 
-/** The JWKS at `now`: the active key and retired keys whose tokens may still be live. */
+/** The JWKS at `now`: pending, active and retiring keys; retired ones are gone. */
 export function publicKeysAt(set: PublicKeySet, now: Date): PublicJwk[] {
-  return set.keys.filter((k) => k.jwk.kid === set.activeKid || !isRetired(k, now)).map((k) => k.jwk);
+  return statusesAt(set, now).map((s) => s.jwk);
+}
+
+/** Every published key with its state at `now`. */
+export function statusesAt(set: PublicKeySet, now: Date): PublicKeyStatus[] {
+  const times = set.keys.map((k) => ({ ...k, kid: k.jwk.kid, createdAt: legacyActivation(set, k) }));
+  return keyStates(times, now).map(({ key, state }) => ({
+    kid: key.kid,
+    alg: key.jwk.alg,
+    state,
+    ...(key.activatesAt ? { activatesAt: key.activatesAt } : {}),
+    ...(key.retiresAt ? { retiresAt: key.retiresAt } : {}),
+    jwk: key.jwk,
+  }));
 }
 
 /**
- * Whether `next` should replace what is published. Only a newer active key does: a set with
- * the same active key differs at most by keys pruned after expiry, which publicKeysAt already
+ * Whether `next` should replace what is published. Only a set with a newer key does: a set with
+ * the same newest key differs at most by keys pruned after expiry, which publicKeysAt already
  * hides, and a signer holding an older set must never take a newer key off the JWKS.
  */
 export function supersedes(next: PublicKeySet, published: PublicKeySet | undefined): boolean {
-  return !published || Date.parse(next.activeCreatedAt) > Date.parse(published.activeCreatedAt);
+  return !published || version(next) > version(published);
 }
 
 /** Reads the stored public set; `undefined` when it is not a valid one. */
@@ -60,4 +90,15 @@ export function parsePublicKeySet(text: string): PublicKeySet | undefined {
   } catch {
     return undefined;
   }
+}
+
+function version(set: PublicKeySet): number {
+  return Date.parse(set.newestCreatedAt ?? set.activeCreatedAt ?? '') || 0;
+}
+
+// A set from before pending keys: its active key signs (since the epoch, as far as we know), and
+// the keys it replaced are retiring; none is pending.
+function legacyActivation(set: PublicKeySet, key: PublicKeySet['keys'][number]): string {
+  if (key.activatesAt) return key.activatesAt;
+  return key.jwk.kid === set.activeKid ? (set.activeCreatedAt ?? new Date(0).toISOString()) : new Date(0).toISOString();
 }

@@ -1,7 +1,14 @@
 /**
- * The control plane's signing keys (DESIGN §6), kept as one JSON document in the secret
- * `<prefix>/signing-keys`. One key signs; keys it replaced stay published until every token
- * they may have signed has expired, then they are pruned.
+ * One claim profile's signing keys (DESIGN §6), kept as one JSON document in its own secret.
+ * A key goes through three states, all decided by its times so no write is needed to move on:
+ *
+ *   pending   published, not signing yet      now < activatesAt
+ *   active    the one key that signs           the newest key whose activatesAt has passed
+ *   retiring  published, no longer signing    replaced; pruned once retiresAt has passed
+ *
+ * A rotation adds a pending key that signs only `prepublishSeconds` later, so every verifier has
+ * had the time to fetch it (istiod's JWKS refresh, HTTP caches, or an operator rolling Kuma's
+ * CP config) before the first token signed with it exists.
  */
 import * as z from 'zod/mini';
 import './zod-messages.js';
@@ -9,6 +16,9 @@ import type { PublicJwk } from './tokens.js';
 
 export const SIGNING_ALGS = ['RS256', 'ES256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+export const KEY_STATES = ['pending', 'active', 'retiring'] as const;
+export type KeyState = (typeof KEY_STATES)[number];
 
 // Only these members of a public key are ever published: an allow-list, so a private member
 // (d, p, q, dp, dq, qi) stored by mistake in `publicJwk` still never leaves the control plane.
@@ -21,27 +31,55 @@ export const SigningKeySchema = z.object({
   kid: z.string().check(z.minLength(1)),
   alg: z.enum(SIGNING_ALGS),
   createdAt: z.iso.datetime(),
+  /** When it starts signing; absent in sets written before pending keys existed (= createdAt). */
+  activatesAt: z.optional(z.iso.datetime()),
   privateJwk: jwk,
   publicJwk: jwk,
-  /** Set when the key stops signing: it is published until then and pruned after. */
+  /** Set when a successor is added: published until then and pruned after. */
   retiresAt: z.optional(z.iso.datetime()),
 });
 export type SigningKey = z.infer<typeof SigningKeySchema>;
 
 export const KeySetSchema = z
-  .object({ activeKid: z.string().check(z.minLength(1)), keys: z.array(SigningKeySchema).check(z.minLength(1)) })
+  .object({
+    /** Written by earlier versions, which had no pending keys; the times say the same, so it is ignored. */
+    activeKid: z.optional(z.string()),
+    keys: z.array(SigningKeySchema).check(z.minLength(1)),
+  })
   .check(
     z.superRefine((set, ctx) => {
-      if (!set.keys.some((k) => k.kid === set.activeKid)) ctx.addIssue({ code: 'custom', path: ['activeKid'], message: 'names no key of the set' });
       if (new Set(set.keys.map((k) => k.kid)).size !== set.keys.length) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'kids must be unique' });
     }),
   );
-export type KeySet = z.infer<typeof KeySetSchema>;
+export type KeySet = { keys: SigningKey[] };
 
-/** What a rotation or prune did; `retiredKids` no longer sign but are still published. */
+/** What decides a key's state: the same on the private set and on its published public view. */
+export interface KeyTimes {
+  kid: string;
+  createdAt?: string;
+  activatesAt?: string;
+  retiresAt?: string;
+}
+
+/** Durations a rotation needs, in seconds. */
+export interface RotationTimes {
+  /** How long a new key is published before it signs (KEY_PREPUBLISH_SECONDS). */
+  prepublishSeconds: number;
+  /** How long a replaced key stays published once its successor signs: see retirementDelaySeconds. */
+  retireAfterSeconds: number;
+  /** Key compromise: the new key signs at once and keys that never signed are dropped. */
+  emergency?: boolean;
+}
+
+/** What a rotation or prune did, by kid only (never key material). */
 export interface KeySetChange {
+  /** created: first key (signs at once); rotated: a successor was added; unchanged: one is already pending. */
   outcome: 'created' | 'rotated' | 'pruned' | 'unchanged' | 'superseded';
   activeKid: string;
+  /** The key that will sign next, and from when. */
+  pendingKid?: string;
+  activatesAt?: string;
+  /** Keys that no longer sign but are still published. */
   retiredKids: string[];
   prunedKids: string[];
 }
@@ -55,55 +93,75 @@ export function parseKeySet(text: string): { ok: true; value: KeySet } | { ok: f
     return { ok: false, detail: 'not JSON' };
   }
   const result = KeySetSchema.safeParse(json);
-  if (result.success) return { ok: true, value: result.data };
+  if (result.success) return { ok: true, value: { keys: result.data.keys } };
   return { ok: false, detail: result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`).join('; ') };
 }
 
-/** A key set holding only `key`, which signs. */
+/**
+ * A key set holding only `key`, which signs at once. On a new stack no verifier can hold any key
+ * of ours yet, so waiting would delay the first token without making any token verifiable sooner;
+ * the key is published before it signs all the same (the store does that).
+ */
 export function newKeySet(key: SigningKey): KeySet {
-  return { activeKid: key.kid, keys: [key] };
+  return { keys: [{ ...withoutTimes(key), activatesAt: key.createdAt }] };
 }
 
-/** The key that signs new tokens. */
-export function activeKey(set: KeySet): SigningKey {
-  const key = set.keys.find((k) => k.kid === set.activeKid);
-  // KeySetSchema guarantees it; a set built by hand without it is a programming error.
-  if (!key) throw new Error(`key set has no active key ${set.activeKid}`);
-  return key;
+/** When a key signs from. */
+export function activationTime(key: KeyTimes): number {
+  return Date.parse(key.activatesAt ?? key.createdAt ?? '');
+}
+
+/** The key that signs at `now`: the newest one activated and not retired; `undefined` if none is. */
+export function signingKeyAt<K extends KeyTimes>(keys: readonly K[], now: Date): K | undefined {
+  let best: K | undefined;
+  for (const key of keys) {
+    if (activationTime(key) > now.getTime() || isRetired(key, now)) continue;
+    if (!best || activationTime(key) > activationTime(best)) best = key;
+  }
+  return best;
+}
+
+/** The state of each published key at `now`; retired keys are left out. */
+export function keyStates<K extends KeyTimes>(keys: readonly K[], now: Date): { key: K; state: KeyState }[] {
+  const signing = signingKeyAt(keys, now);
+  return keys
+    .filter((k) => !isRetired(k, now))
+    .map((key) => ({ key, state: key === signing ? 'active' : activationTime(key) > now.getTime() ? 'pending' : 'retiring' }));
+}
+
+/** The pending key, if a rotation is waiting for its activation. */
+export function pendingKeyAt<K extends KeyTimes>(keys: readonly K[], now: Date): K | undefined {
+  return keyStates(keys, now).find((s) => s.state === 'pending')?.key;
 }
 
 /**
- * Makes `newKey` the signing key. The previous one retires `retireAfterSeconds` from `now`:
- * pass the longest token lifetime plus the signers' key cache time, because a Lambda may keep
- * signing with its cached previous key until its cache expires, and every token signed so must
- * stay verifiable until it expires.
+ * Adds `newKey` as the successor. It signs `prepublishSeconds` from `now` (at once in an
+ * emergency); the key signing now retires `retireAfterSeconds` after that, so every token it
+ * signed until then, from any container's cache, stays verifiable until it expires.
+ * A rotation while a key is already pending changes nothing: schedules and retries never stack
+ * keys, and the pending key's clock is not reset. An emergency drops the pending keys, which
+ * never signed, along with their trust in a possibly compromised store.
  */
-export function rotateKeySet(set: KeySet, newKey: SigningKey, now: Date, retireAfterSeconds: number): KeySet {
+export function rotateKeySet(set: KeySet, newKey: SigningKey, now: Date, times: RotationTimes): { set: KeySet; rotated: boolean } {
   if (set.keys.some((k) => k.kid === newKey.kid)) throw new Error(`key ${newKey.kid} is already in the set`);
-  const retiresAt = new Date(now.getTime() + retireAfterSeconds * 1000).toISOString();
-  const keys = set.keys.map((k) => (k.kid === set.activeKid ? { ...k, retiresAt } : k));
-  // A key that becomes active signs until the next rotation: whatever retiresAt it came with goes.
-  const { retiresAt: _ignored, ...active } = newKey;
-  // Each active key is strictly newer than the one it replaces, even within one clock tick: the
-  // published JWKS is ordered by it (see supersedes in public-key-set.ts).
-  const previous = Date.parse(activeKey(set).createdAt);
-  if (Date.parse(active.createdAt) <= previous) active.createdAt = new Date(previous + 1).toISOString();
-  return { activeKid: newKey.kid, keys: [active, ...keys] };
+  if (!times.emergency && pendingKeyAt(set.keys, now)) return { set, rotated: false };
+  const kept = times.emergency ? set.keys.filter((k) => activationTime(k) <= now.getTime()) : set.keys;
+  const activatesAt = now.getTime() + (times.emergency ? 0 : times.prepublishSeconds * 1000);
+  const retiresAt = new Date(activatesAt + times.retireAfterSeconds * 1000).toISOString();
+  const current = signingKeyAt(kept, now);
+  const keys = kept.map((k) => (k === current ? { ...k, retiresAt } : k));
+  // Each key is strictly newer than every other, even within one clock tick: the published
+  // JWKS is ordered by it (see supersedes in public-key-set.ts).
+  const newest = Math.max(...set.keys.map((k) => Date.parse(k.createdAt)));
+  const createdAt = Math.max(Date.parse(newKey.createdAt), newest + 1);
+  const added = { ...withoutTimes(newKey), createdAt: new Date(createdAt).toISOString(), activatesAt: new Date(Math.max(activatesAt, createdAt)).toISOString() };
+  return { set: { keys: [added, ...keys] }, rotated: true };
 }
 
-/** Drops retired keys whose `retiresAt` has passed; the signing key is always kept. */
+/** Drops keys whose `retiresAt` has passed; the signing key is always kept. */
 export function pruneKeySet(set: KeySet, now: Date): KeySet {
-  return { ...set, keys: set.keys.filter((k) => k.kid === set.activeKid || !isRetired(k, now)) };
-}
-
-/** Kids of the keys that no longer sign but are still published. */
-export function retiringKids(set: KeySet): string[] {
-  return set.keys.filter((k) => k.kid !== set.activeKid).map((k) => k.kid);
-}
-
-/** The JWKS: the signing key and every retired key not yet past its `retiresAt`, public members only. */
-export function publishedKeys(set: KeySet, now: Date): PublicJwk[] {
-  return set.keys.filter((k) => k.kid === set.activeKid || !isRetired(k, now)).map(toPublicJwk);
+  const signing = signingKeyAt(set.keys, now);
+  return { keys: set.keys.filter((k) => k === signing || !isRetired(k, now)) };
 }
 
 /** How long a replaced key stays published: a token's whole life after the last signer let go of the key. */
@@ -112,8 +170,26 @@ export function retirementDelaySeconds(tokenLifetimesSeconds: number[], keyCache
 }
 
 /** Whether a retired key's tokens have all expired. */
-export function isRetired(key: Pick<SigningKey, 'retiresAt'>, now: Date): boolean {
+export function isRetired(key: Pick<KeyTimes, 'retiresAt'>, now: Date): boolean {
   return key.retiresAt !== undefined && Date.parse(key.retiresAt) <= now.getTime();
+}
+
+/** The change's summary at `now`: kids and times only. */
+export function summarize(set: KeySet, now: Date, outcome: KeySetChange['outcome'], prunedKids: string[] = []): KeySetChange {
+  const states = keyStates(set.keys, now);
+  const pending = states.find((s) => s.state === 'pending')?.key;
+  return {
+    outcome,
+    activeKid: signingKeyAt(set.keys, now)?.kid ?? '',
+    ...(pending ? { pendingKid: pending.kid, activatesAt: pending.activatesAt ?? pending.createdAt } : {}),
+    retiredKids: states.filter((s) => s.state === 'retiring').map((s) => s.key.kid),
+    prunedKids,
+  };
+}
+
+/** The JWKS at `now`: pending, active and retiring keys, public members only. */
+export function publishedKeys(set: KeySet, now: Date): PublicJwk[] {
+  return keyStates(set.keys, now).map((s) => toPublicJwk(s.key));
 }
 
 /** A key's public members only (see PUBLIC_MEMBERS). */
@@ -124,4 +200,9 @@ export function toPublicJwk(key: SigningKey): PublicJwk {
     if (typeof value === 'string') published[member] = value;
   }
   return published;
+}
+
+function withoutTimes(key: SigningKey): SigningKey {
+  const { retiresAt: _retires, activatesAt: _activates, ...rest } = key;
+  return rest;
 }

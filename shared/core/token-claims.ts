@@ -11,6 +11,12 @@ export const WORKLOAD_GROUP_CLAIM = 'ecsmesh.io/workload-group';
 export const MESH_CLAIM = 'ecsmesh.io/mesh';
 /** The tag a Kuma/Kong Mesh control plane matches against the data plane's service. */
 export const KUMA_SERVICE_TAG = 'kuma.io/service';
+/**
+ * The data-plane label Kuma ≥ 2.14 derives a MeshIdentity's SPIFFE ID from. A data plane that
+ * carries it, under such an identity, is refused unless its token's `Workload` claim equals it
+ * (pkg/xds/auth/universal/authenticator.go, validateWorkload).
+ */
+export const KUMA_WORKLOAD_LABEL = 'kuma.io/workload';
 
 /** Registered claims both profiles carry (seconds since the epoch). */
 type TimedClaims = { iat: number; nbf: number; exp: number; jti: string };
@@ -27,6 +33,8 @@ export type IstioServiceTokenClaims = TimedClaims & {
 /**
  * Kuma's `DataplaneClaims` (pkg/tokens/builtin/issuer/token.go). Kuma checks only the fields that
  * are set: an empty `Name` binds the token to no single data plane, which makes it service-wide.
+ * `Workload` is set only when the group gives its data planes a `kuma.io/workload` label: Kuma
+ * refuses a workload-bound token for a data plane without that label.
  */
 export type KumaServiceTokenClaims = TimedClaims & {
   iss: string;
@@ -34,6 +42,7 @@ export type KumaServiceTokenClaims = TimedClaims & {
   Mesh: string;
   Tags: Record<string, string[]>;
   Type: 'dataplane';
+  Workload?: string;
 };
 
 /** The claim set of one profile. */
@@ -70,12 +79,22 @@ export function serviceTokenClaims(input: ServiceTokenClaimsInput): ServiceToken
     case 'kuma':
       // Kuma's validator sets no issuer or audience option, so `iss` is parsed and ignored;
       // we keep it so the token still says who minted it.
-      return { ...timed, iss: input.issuer, Name: '', Mesh: input.mesh, Tags: { [KUMA_SERVICE_TAG]: [name] }, Type: 'dataplane' };
+      return { ...timed, iss: input.issuer, Name: '', Mesh: input.mesh, Tags: { [KUMA_SERVICE_TAG]: [name] }, Type: 'dataplane', ...kumaWorkload(group) };
     default: {
       const unreachable: never = input.profile;
       throw new Error(`unknown token profile ${String(unreachable)}`);
     }
   }
+}
+
+/**
+ * The group's `kuma.io/workload` label (spec.metadata.labels over spec.template.labels, as the
+ * entries get them) as the `Workload` claim. Only the group decides it: a task's label tags can
+ * add labels, but must never choose the workload identity its token is bound to.
+ */
+function kumaWorkload(group: WorkloadGroup): { Workload?: string } {
+  const workload = group.spec.metadata?.labels?.[KUMA_WORKLOAD_LABEL] ?? group.spec.template?.labels?.[KUMA_WORKLOAD_LABEL];
+  return workload ? { Workload: workload } : {};
 }
 
 /** The profile a group's tokens use, and the annotation value ignored on the way (for the log). */

@@ -9,10 +9,12 @@ import { localAwsConfig } from '../support/local-aws.js';
 const sm = () => new SecretsManagerClient(localAwsConfig());
 const setup = (prefix: string) => {
   const jwks = new SecretsManagerJwks(sm(), `${prefix}/jwks`, 0);
-  const signer = (alg: 'RS256' | 'ES256' = 'RS256') => new SecretsManagerKeyStore(sm(), { secretName: `${prefix}/signing-keys`, alg, cacheSeconds: 0, retireAfterSeconds: 3600, jwks });
+  const signer = (alg: 'RS256' | 'ES256' = 'RS256') => new SecretsManagerKeyStore(sm(), { secretName: `${prefix}/signing-keys`, alg, cacheSeconds: 0, retireAfterSeconds: 3600, prepublishSeconds: 600, jwks });
   return { jwks, signer };
 };
 const now = new Date('2026-11-23T10:00:00.000Z');
+// Once the rotated-in key has been published for its 600 s.
+const later = new Date(now.getTime() + 600_000);
 
 describe('the public JWKS secret', () => {
   it('holds the signing key before the first token exists, and public members only', async () => {
@@ -27,18 +29,20 @@ describe('the public JWKS secret', () => {
     await expect(jwtVerify(token, createLocalJWKSet({ keys }))).resolves.toBeDefined();
   });
 
-  it('publishes a rotated key with the retiring one, and a signer with an older set never takes it down', async () => {
+  it('publishes a rotated-in key while it is pending, and a signer with an older set never takes it down', async () => {
     const { jwks, signer } = setup('jwks-rotate');
     const stale = signer();
     const old = await stale.sign({ sub: 'before' }, now);
 
     const rotation = await signer().rotate(now);
     await stale.sign({ sub: 'still cached' }, now); // cacheSeconds 0: re-reads, so it now holds the new set
-    const fresh = await signer().sign({ sub: 'after' }, now);
+    const pendingKeys = await jwks.publicKeys(now);
+    const fresh = await signer().sign({ sub: 'after' }, later);
 
-    const keys = await jwks.publicKeys(now);
-    expect(keys.map((k) => k.kid).sort()).toEqual([old.kid, rotation.activeKid].sort());
-    expect(fresh.kid).toBe(rotation.activeKid);
+    expect(pendingKeys.map((k) => k.kid)).toEqual([rotation.pendingKid, old.kid]);
+    const keys = await jwks.publicKeys(later);
+    expect(keys.map((k) => k.kid)).toEqual([rotation.pendingKid, old.kid]);
+    expect(fresh.kid).toBe(rotation.pendingKid);
     for (const t of [old.token, fresh.token]) await expect(jwtVerify(t, createLocalJWKSet({ keys }))).resolves.toBeDefined();
   });
 });

@@ -284,6 +284,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       'DELETE /v1/namespaces/{namespace}/policies/{name}',
       'GET /v1/enrollments',
       'GET /v1/enrollments/{taskId}',
+      'GET /v1/keys',
       'GET /v1/namespaces/{namespace}/policies',
       'GET /v1/namespaces/{namespace}/policies/{name}',
       'GET /v1/namespaces/{namespace}/policies/{name}/history',
@@ -317,6 +318,9 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
         for (const resource of asArray(grant.Resource as string)) expect(resource.startsWith(prefix), `${id}: ${resource}`).toBe(true);
     // Discovery serves the JWKS without being able to read a private key.
     expect(secretGrants('DiscoveryRole')).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: `${prefix}jwks-??????` })]);
+    // Each profile's own key set and public keys, exactly those four secrets, for the signers and the keys function.
+    const keySecrets = ['signing-keys', 'jwks', 'signing-keys-kuma', 'jwks-kuma'].map((name) => `${prefix}${name}-??????`);
+    for (const id of ['AuthRole', 'KeysRole']) expect(secretGrants(id).map((g) => asArray(g.Resource as string))).toEqual([keySecrets]);
   });
 
   it('runs every function on nodejs22.x arm64 with only the settings shared/config.ts reads for it', () => {

@@ -24,6 +24,8 @@ const NOW = new Date('2026-03-01T12:00:00.000Z');
 const later = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 
 let signer: TestTokenSigner;
+/** The kuma profile's own keys: a kuma token must never come from the istio key set. */
+let kumaSigner: TestTokenSigner;
 const logs: MemoryLog[] = [];
 const minted = new Set<string>();
 
@@ -37,7 +39,7 @@ function depsWith(overrides: Partial<Omit<ServiceTokenDeps, 'log'>> = {}): Servi
   logs.push(log);
   return {
     vault: new SecretsManagerTokenVault(client(), PREFIX),
-    signer,
+    signers: { istio: signer, kuma: kumaSigner },
     issuer: 'https://mesh.example.com',
     audiences: ['istio-ca'],
     meshName: 'prod-mesh',
@@ -62,6 +64,7 @@ async function versionCount(ref: ObjectRef): Promise<number> {
 
 beforeAll(async () => {
   signer = await TestTokenSigner.create('test-key-1');
+  kumaSigner = await TestTokenSigner.create('test-kuma-key-1');
 });
 
 describe('ensureServiceToken against Secrets Manager', () => {
@@ -152,16 +155,17 @@ describe('ensureServiceToken against Secrets Manager', () => {
     await storedSecret(refOf(group));
   });
 
-  it('mints Kuma dataplane claims, RS256 with a kid header, for a group annotated with the kuma profile', async () => {
+  it('mints Kuma dataplane claims with the kuma keys, RS256 with a kid header, for a group annotated with the kuma profile', async () => {
     const base = aGroup({ name: 'payments', namespace: 'shop' });
     const group: WorkloadGroup = { ...base, metadata: { ...base.metadata, annotations: { [TOKEN_PROFILE_ANNOTATION]: 'kuma' } } };
 
     await ensureServiceToken(group, depsWith(), NOW);
 
     const document = await storedSecret(refOf(group));
-    expect(document).toMatchObject({ profile: 'kuma' });
-    const { payload, header } = await signer.verify(document.token, later(60));
-    expect(header).toEqual({ alg: 'RS256', kid: 'test-key-1', typ: 'JWT' });
+    expect(document).toMatchObject({ profile: 'kuma', kid: 'test-kuma-key-1' });
+    await expect(signer.verify(document.token, later(60))).rejects.toThrow();
+    const { payload, header } = await kumaSigner.verify(document.token, later(60));
+    expect(header).toEqual({ alg: 'RS256', kid: 'test-kuma-key-1', typ: 'JWT' });
     expect(payload).toEqual({
       iss: 'https://mesh.example.com',
       Name: '',

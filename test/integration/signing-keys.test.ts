@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { SecretsManagerKeyStore, type SecretsManagerKeyStoreOptions } from '../../shared/adapters/secrets-manager-key-store.js';
+import { SecretsManagerJwks } from '../../shared/adapters/secrets-manager-jwks.js';
 import { parseKeySet } from '../../shared/core/signing-keys.js';
 import { createDiscoveryHandler } from '../../functions/discovery/handler.js';
 import { createKeysHandler } from '../../functions/keys/handler.js';
@@ -15,6 +16,8 @@ const TOKEN_SECONDS = 60;
 const CACHE_SECONDS = 30;
 // What the handlers wire: the longest token lifetime plus the signers' key cache time.
 const RETIRE_AFTER = TOKEN_SECONDS + CACHE_SECONDS;
+// KEY_PREPUBLISH_SECONDS, compressed: a rotated-in key is published this long before it signs.
+const PREPUBLISH = 120;
 const ISSUER = 'https://mesh.example.com';
 
 let sm: SecretsManagerClient;
@@ -23,7 +26,7 @@ const aSecretName = (alg = 'rs') => `ecs-mesh-test-${alg}-${Date.now()}-${++name
 
 /** One store is one Lambda container: its own cache, its own clock. */
 function aStore(secretName: string, options: Partial<SecretsManagerKeyStoreOptions> = {}, clock: () => number = Date.now) {
-  return new SecretsManagerKeyStore(sm, { secretName, alg: 'RS256', cacheSeconds: CACHE_SECONDS, retireAfterSeconds: RETIRE_AFTER, ...options }, clock);
+  return new SecretsManagerKeyStore(sm, { secretName, alg: 'RS256', cacheSeconds: CACHE_SECONDS, retireAfterSeconds: RETIRE_AFTER, prepublishSeconds: PREPUBLISH, ...options }, clock);
 }
 
 const claims = (now: Date, sub = 'system:serviceaccount:bookinfo:ratings') => ({ iss: ISSUER, sub, aud: 'istio-ca', iat: now.getTime() / 1000, exp: now.getTime() / 1000 + TOKEN_SECONDS });
@@ -88,7 +91,7 @@ describe('SecretsManagerKeyStore', () => {
     for (const s of signed) await expect(verify(s.token, name, T0)).resolves.toBeDefined();
   });
 
-  it('keeps an old token verifiable until its key retires, then prunes the key', async () => {
+  it('publishes a rotated-in key as pending, signs with it only after KEY_PREPUBLISH_SECONDS, and prunes the old key later', async () => {
     const name = aSecretName();
     let clock = T0.getTime();
     const signer = aStore(name, {}, () => clock);
@@ -96,21 +99,63 @@ describe('SecretsManagerKeyStore', () => {
 
     const rotation = await aStore(name).rotate(at(10));
 
-    expect(rotation).toEqual({ outcome: 'rotated', activeKid: expect.any(String), retiredKids: [old.kid], prunedKids: [] });
-    expect(rotation.activeKid).not.toBe(old.kid);
-    expect(kidOf((await aStore(name).sign(claims(at(10)), at(10))).token)).toBe(rotation.activeKid);
-    // A container that cached the old key signs with it until its cache expires: why keys retire late.
-    expect(kidOf((await signer.sign(claims(at(20)), at(20))).token)).toBe(old.kid);
+    expect(rotation).toEqual({ outcome: 'rotated', activeKid: old.kid, pendingKid: expect.any(String), activatesAt: at(10 + PREPUBLISH).toISOString(), retiredKids: [], prunedKids: [] });
+    const pending = rotation.pendingKid!;
+    // Published at once, before any token is signed with it...
+    expect((await aStore(name).publicKeys(at(10))).map((k) => k.kid)).toEqual([pending, old.kid]);
+    // ...and not signing: every container keeps the old key until the pending one activates.
+    expect(kidOf((await aStore(name).sign(claims(at(10)), at(10))).token)).toBe(old.kid);
+    expect(kidOf((await aStore(name).sign(claims(at(9 + PREPUBLISH)), at(9 + PREPUBLISH))).token)).toBe(old.kid);
+    expect(kidOf((await aStore(name).sign(claims(at(10 + PREPUBLISH)), at(10 + PREPUBLISH))).token)).toBe(pending);
+    // A container whose cache predates the rotation signs with the old key until its cache expires.
+    expect(kidOf((await signer.sign(claims(at(10 + PREPUBLISH)), at(10 + PREPUBLISH))).token)).toBe(old.kid);
     clock += (CACHE_SECONDS + 1) * 1000;
-    expect(kidOf((await signer.sign(claims(at(41)), at(41))).token)).toBe(rotation.activeKid);
+    expect(kidOf((await signer.sign(claims(at(11 + PREPUBLISH)), at(11 + PREPUBLISH))).token)).toBe(pending);
     await expect(verify(old.token, name, at(TOKEN_SECONDS - 1))).resolves.toBeDefined();
-    expect((await aStore(name).publicKeys(at(10 + RETIRE_AFTER - 1))).map((k) => k.kid)).toContain(old.kid);
+    const retires = 10 + PREPUBLISH + RETIRE_AFTER;
+    expect((await aStore(name).publicKeys(at(retires - 1))).map((k) => k.kid)).toContain(old.kid);
 
-    const pruned = await aStore(name).prune(at(10 + RETIRE_AFTER));
+    const pruned = await aStore(name).prune(at(retires));
 
-    expect(pruned).toEqual({ outcome: 'pruned', activeKid: rotation.activeKid, retiredKids: [], prunedKids: [old.kid] });
-    expect((await aStore(name).publicKeys(at(10 + RETIRE_AFTER))).map((k) => k.kid)).toEqual([rotation.activeKid]);
+    expect(pruned).toEqual({ outcome: 'pruned', activeKid: pending, retiredKids: [], prunedKids: [old.kid] });
+    expect((await aStore(name).publicKeys(at(retires))).map((k) => k.kid)).toEqual([pending]);
     await expect(verify(old.token, name, at(TOKEN_SECONDS - 1))).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+  });
+
+  it('adds no second key while one is pending', async () => {
+    const name = aSecretName();
+    await aStore(name).sign(claims(T0), T0);
+    const first = await aStore(name).rotate(at(5));
+
+    const second = await aStore(name).rotate(at(6));
+
+    expect(second).toMatchObject({ outcome: 'unchanged', pendingKid: first.pendingKid, activatesAt: first.activatesAt });
+    expect(await versionCount(name)).toBe(2);
+  });
+
+  it('signs with the new key at once in an emergency rotation', async () => {
+    const name = aSecretName();
+    const old = await aStore(name).sign(claims(T0), T0);
+
+    const rotation = await aStore(name).rotate(at(5), { emergency: true });
+
+    expect(rotation).toMatchObject({ outcome: 'rotated', retiredKids: [old.kid] });
+    expect(rotation.pendingKid).toBeUndefined();
+    expect(kidOf((await aStore(name).sign(claims(at(5)), at(5))).token)).toBe(rotation.activeKid);
+    expect(rotation.activeKid).not.toBe(old.kid);
+  });
+
+  it('creates and publishes the first key when a new stack is rotated before any token exists', async () => {
+    const name = aSecretName();
+    const jwks = new SecretsManagerJwks(sm, name.replace(/signing-keys$/, 'jwks'), 0);
+    const store = aStore(name, { jwks });
+
+    const created = await store.rotate(T0);
+
+    expect(created).toEqual({ outcome: 'created', activeKid: expect.any(String), retiredKids: [], prunedKids: [] });
+    expect((await jwks.publicKeys(T0)).map((k) => k.kid)).toEqual([created.activeKid]);
+    // The first key signs at once: no verifier can hold an earlier key of ours to be misled by.
+    expect((await aStore(name, { jwks }).sign(claims(T0), T0)).kid).toBe(created.activeKid);
   });
 
   it('makes one new version out of two concurrent rotations', async () => {
@@ -121,7 +166,7 @@ describe('SecretsManagerKeyStore', () => {
 
     expect(await versionCount(name)).toBe(2);
     expect(results.map((r) => r.outcome).sort()).toEqual(['rotated', 'superseded']);
-    expect(results[0]?.activeKid).toBe(results[1]?.activeKid);
+    expect(results[0]?.pendingKid).toBe(results[1]?.pendingKid);
   });
 
   it('leaves the key set alone when nothing is due for pruning', async () => {
@@ -188,54 +233,112 @@ describe('discovery handler', () => {
 });
 
 describe('keys handler', () => {
-  it('rotates on POST /v1/keys/rotate', async () => {
-    const name = aSecretName();
-    const first = await aStore(name).sign(claims(T0), T0);
-    const handler = createKeysHandler(aStore(name), logger());
+  /** Both profiles' stores and public keys under a fresh prefix, as the keys Lambda wires them. */
+  const keysDeps = (defaultProfile: 'istio' | 'kuma' = 'istio') => {
+    const prefix = `ecs-mesh-test-keys-${Date.now()}-${++names}`;
+    const published = { istio: new SecretsManagerJwks(sm, `${prefix}/jwks`, 0), kuma: new SecretsManagerJwks(sm, `${prefix}/jwks-kuma`, 0) };
+    const store = (profile: 'istio' | 'kuma') => aStore(`${prefix}/signing-keys${profile === 'kuma' ? '-kuma' : ''}`, { jwks: published[profile] });
+    return { deps: { stores: { istio: store('istio'), kuma: store('kuma') }, published, defaultProfile }, store, prefix };
+  };
+  const post = (body?: unknown) => ({ ...httpEvent('POST', '/v1/keys/rotate'), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const list = (query?: Record<string, string>) => ({ ...httpEvent('GET', '/v1/keys'), ...(query ? { queryStringParameters: query } : {}) });
+  type Item = { profile: string; kid: string; state: string; activatesAt?: string; jwk: { kid: string } };
 
-    const res = await call(handler, httpEvent('POST', '/v1/keys/rotate'));
+  it('adds a pending key on POST /v1/keys/rotate, and GET /v1/keys lists it before it signs', async () => {
+    const { deps, store } = keysDeps();
+    const first = await store('istio').sign(claims(new Date()), new Date());
+    const handler = createKeysHandler(deps, logger());
 
-    expect(res).toMatchObject({ status: 200, body: { outcome: 'rotated', retiredKids: [first.kid], prunedKids: [] } });
-    expect(res.body.activeKid).not.toBe(first.kid);
-    expect(await versionCount(name)).toBe(2);
+    const res = await call(handler, post({ profile: 'istio' }));
+
+    expect(res).toMatchObject({ status: 200, body: { changes: [{ profile: 'istio', outcome: 'rotated', activeKid: first.kid, retiredKids: [], prunedKids: [] }] } });
+    const [change] = res.body.changes as { pendingKid: string; activatesAt: string }[];
+    const listed = await call(handler, list());
+    expect((listed.body.items as Item[]).map((i) => [i.profile, i.kid, i.state])).toEqual([
+      ['istio', change!.pendingKid, 'pending'],
+      ['istio', first.kid, 'active'],
+    ]);
+    expect((listed.body.items as Item[])[0]).toMatchObject({ activatesAt: change!.activatesAt, jwk: { kid: change!.pendingKid } });
+    expect((await store('istio').sign(claims(new Date()), new Date())).kid).toBe(first.kid);
   });
 
-  it('rotates on its schedule', async () => {
-    const name = aSecretName();
-    const first = await aStore(name).sign(claims(T0), T0);
-    const handler = createKeysHandler(aStore(name), logger());
+  it('creates the first key of a new stack and publishes it at once, for the deployment\'s profile only', async () => {
+    const { deps, store } = keysDeps();
+    const handler = createKeysHandler(deps, logger());
 
-    const change = (await handler(scheduled as never, {} as Context)) as { outcome: string; activeKid: string; retiredKids: string[] };
+    const res = await call(handler, post());
 
-    expect(change).toMatchObject({ outcome: 'rotated', retiredKids: [first.kid] });
-    expect((await aStore(name).sign(claims(T0), T0)).kid).toBe(change.activeKid);
+    expect(res).toMatchObject({ status: 200, body: { changes: [{ profile: 'istio', outcome: 'created' }] } });
+    const [change] = res.body.changes as { activeKid: string }[];
+    const jwks = await call(createDiscoveryHandler(deps.published.istio, ISSUER, logger()), httpEvent('GET', '/.well-known/jwks.json'));
+    expect((jwks.body.keys as { kid: string }[]).map((k) => k.kid)).toEqual([change!.activeKid]);
+    expect((await store('istio').sign(claims(new Date()), new Date())).kid).toBe(change!.activeKid);
+    expect(await deps.published.kuma.statuses(new Date())).toEqual([]);
   });
 
-  it('refuses a GET', async () => {
-    const handler = createKeysHandler(aStore(aSecretName()), logger());
+  it('signs with the new key at once when the rotation is an emergency', async () => {
+    const { deps, store } = keysDeps();
+    const first = await store('kuma').sign(claims(new Date()), new Date());
+    const handler = createKeysHandler(deps, logger());
 
-    expect((await call(handler, httpEvent('GET', '/v1/keys/rotate'))).status).toBe(405);
+    const res = await call(handler, post({ profile: 'kuma', emergency: true }));
+
+    const [change] = res.body.changes as { activeKid: string; pendingKid?: string }[];
+    expect(change).toMatchObject({ profile: 'kuma', outcome: 'rotated', retiredKids: [first.kid] });
+    expect(change!.pendingKid).toBeUndefined();
+    expect((await store('kuma').sign(claims(new Date()), new Date())).kid).toBe(change!.activeKid);
+  });
+
+  it('rotates every profile that has keys on its schedule', async () => {
+    const { deps, store } = keysDeps();
+    const istio = await store('istio').sign(claims(new Date()), new Date());
+    const kuma = await store('kuma').sign(claims(new Date()), new Date());
+    const handler = createKeysHandler(deps, logger());
+
+    const changes = (await handler(scheduled as never, {} as Context)) as { profile: string; outcome: string; activeKid: string; pendingKid: string }[];
+
+    expect(changes.map((c) => [c.profile, c.outcome, c.activeKid])).toEqual([['istio', 'rotated', istio.kid], ['kuma', 'rotated', kuma.kid]]);
+    expect(new Set(changes.map((c) => c.pendingKid)).size).toBe(2);
+    expect((await call(handler, list({ profile: 'kuma' }))).body.items).toEqual([
+      expect.objectContaining({ profile: 'kuma', kid: changes[1]!.pendingKid, state: 'pending' }),
+      expect.objectContaining({ profile: 'kuma', kid: kuma.kid, state: 'active' }),
+    ]);
+  });
+
+  it.each([
+    { $case: 'a GET of the rotate route', event: httpEvent('GET', '/v1/keys/rotate'), status: 405 },
+    { $case: 'a POST of the listing', event: httpEvent('POST', '/v1/keys'), status: 405 },
+    { $case: 'an unknown profile', event: post({ profile: 'consul' }), status: 400 },
+    { $case: 'an unknown field', event: post({ emergncy: true }), status: 400 },
+    { $case: 'a body that is not JSON', event: { ...httpEvent('POST', '/v1/keys/rotate'), body: 'rotate!' }, status: 400 },
+    { $case: 'an unknown listing filter', event: list({ profil: 'kuma' }), status: 400 },
+  ])('refuses $case', async ({ event, status }) => {
+    const { deps } = keysDeps();
+
+    expect((await call(createKeysHandler(deps, logger()), event)).status).toBe(status);
   });
 
   it('audits each rotation by kid and never logs key material', async () => {
-    const name = aSecretName();
-    await aStore(name).sign(claims(T0), T0);
-    const handler = createKeysHandler(aStore(name), logger());
+    const { deps, store, prefix } = keysDeps();
+    await store('istio').sign(claims(new Date()), new Date());
+    const handler = createKeysHandler(deps, logger());
     logLines.length = 0;
 
-    await call(handler, httpEvent('POST', '/v1/keys/rotate'));
-    await handler(scheduled as never, {} as Context);
-    await call(createDiscoveryHandler(aStore(name), ISSUER, logger()), httpEvent('GET', '/.well-known/jwks.json'));
+    await call(handler, post());
+    await call(handler, post({ profile: 'istio', emergency: true }));
+    await call(createDiscoveryHandler(deps.published.istio, ISSUER, logger()), httpEvent('GET', '/.well-known/jwks.json'));
+    await call(handler, list());
 
-    const stored = parseKeySet((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString ?? '');
+    const stored = parseKeySet((await sm.send(new GetSecretValueCommand({ SecretId: `${prefix}/signing-keys` }))).SecretString ?? '');
     if (!stored.ok) throw new Error(stored.detail);
     const audits = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === 'signing-keys');
-    expect(audits.map((a) => [a.trigger, a.activeKid])).toEqual([
-      ['arn:aws:iam::123456789012:user/operator', stored.value.keys[1]?.kid],
-      ['schedule', stored.value.activeKid],
+    expect(audits.map((a) => [a.trigger, a.profile, a.emergency, a.outcome])).toEqual([
+      ['arn:aws:iam::123456789012:user/operator', 'istio', false, 'rotated'],
+      ['arn:aws:iam::123456789012:user/operator', 'istio', true, 'rotated'],
     ]);
+    expect(audits[1]?.activeKid).toBe(stored.value.keys[0]?.kid);
     const secrets = stored.value.keys.flatMap((k) => ['d', 'p', 'q', 'dp', 'dq', 'qi'].map((m) => k.privateJwk[m] as string));
-    expect(secrets).toHaveLength(18);
+    expect(secrets.length).toBeGreaterThanOrEqual(12);
     for (const value of secrets) for (const line of logLines) expect(line).not.toContain(value);
   });
 });

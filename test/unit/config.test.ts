@@ -53,4 +53,10 @@ describe('ISSUER_URL', () => {
   ])('is used in one spelling, without trailing slashes: %s', (given, used) => {
     expect(loadConfig('discovery', { ISSUER_URL: given }).ISSUER_URL).toBe(used);
   });
+
+  it('publishes a rotated-in key for an hour before it signs unless told otherwise, and never a negative time', () => {
+    expect(loadConfig('keys', {}).KEY_PREPUBLISH_SECONDS).toBe(3600);
+    expect(loadConfig('keys', { KEY_PREPUBLISH_SECONDS: '172800' }).KEY_PREPUBLISH_SECONDS).toBe(172_800);
+    expect(() => loadConfig('keys', { KEY_PREPUBLISH_SECONDS: '-1' })).toThrow('KEY_PREPUBLISH_SECONDS');
+  });
 });

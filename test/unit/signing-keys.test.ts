@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  activeKey, newKeySet, parseKeySet, pruneKeySet, publishedKeys, retirementDelaySeconds, retiringKids, rotateKeySet,
-  type KeySet, type SigningAlg, type SigningKey,
+  keyStates, newKeySet, parseKeySet, pruneKeySet, publishedKeys, retirementDelaySeconds, rotateKeySet, signingKeyAt, summarize,
+  type KeySet, type RotationTimes, type SigningAlg, type SigningKey,
 } from '../../shared/core/signing-keys.js';
 import { NOW } from '../fixtures/builders.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 const RETIRE_AFTER = 3600;
+const PREPUBLISH = 600;
+const TIMES: RotationTimes = { prepublishSeconds: PREPUBLISH, retireAfterSeconds: RETIRE_AFTER };
 const later = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 
 /** A key with fixed, fake members: the core never does cryptography, only bookkeeping. */
@@ -17,47 +19,92 @@ function aKey(kid: string, alg: SigningAlg = 'RS256', createdAt = NOW): SigningK
 }
 
 const kids = (set: KeySet, now: Date) => publishedKeys(set, now).map((k) => k.kid);
+const states = (set: KeySet, now: Date) => keyStates(set.keys, now).map((s) => [s.key.kid, s.state]);
+/** `old` signing since NOW, `new` rotated in at later(10). */
+const rotatedAt10 = (times: RotationTimes = TIMES) => rotateKeySet(newKeySet(aKey('old')), aKey('new', 'RS256', later(10)), later(10), times).set;
+
+describe('newKeySet', () => {
+  it('makes the first key sign at once: no verifier can hold an earlier key of ours', () => {
+    const set = newKeySet(aKey('first'));
+
+    expect(signingKeyAt(set.keys, NOW)?.kid).toBe('first');
+    expect(states(set, NOW)).toEqual([['first', 'active']]);
+  });
+});
 
 describe('rotateKeySet', () => {
-  it('makes the new key the signing key', () => {
-    const rotated = rotateKeySet(newKeySet(aKey('old')), aKey('new'), NOW, RETIRE_AFTER);
+  it('publishes the new key as pending, and the old one keeps signing until the new one activates', () => {
+    const set = rotatedAt10();
 
-    expect(activeKey(rotated).kid).toBe('new');
-    expect(rotated.activeKid).toBe('new');
+    expect(states(set, later(10))).toEqual([['new', 'pending'], ['old', 'active']]);
+    expect(kids(set, later(10))).toEqual(['new', 'old']);
+    expect(signingKeyAt(set.keys, later(10 + PREPUBLISH - 1))?.kid).toBe('old');
+    expect(signingKeyAt(set.keys, later(10 + PREPUBLISH))?.kid).toBe('new');
+    expect(states(set, later(10 + PREPUBLISH))).toEqual([['new', 'active'], ['old', 'retiring']]);
   });
 
-  it('retires the previous key retireAfterSeconds from now', () => {
-    const rotated = rotateKeySet(newKeySet(aKey('old')), aKey('new'), NOW, RETIRE_AFTER);
+  it('retires the previous key retireAfterSeconds after its successor starts signing', () => {
+    const set = rotatedAt10();
 
-    expect(rotated.keys.find((k) => k.kid === 'old')?.retiresAt).toBe(later(RETIRE_AFTER).toISOString());
-    expect(activeKey(rotated).retiresAt).toBeUndefined();
-    expect(retiringKids(rotated)).toEqual(['old']);
+    expect(set.keys.find((k) => k.kid === 'old')?.retiresAt).toBe(later(10 + PREPUBLISH + RETIRE_AFTER).toISOString());
+    expect(set.keys.find((k) => k.kid === 'new')?.retiresAt).toBeUndefined();
+    expect(kids(set, later(10 + PREPUBLISH + RETIRE_AFTER - 1))).toEqual(['new', 'old']);
+    expect(kids(set, later(10 + PREPUBLISH + RETIRE_AFTER))).toEqual(['new']);
+  });
+
+  it('adds nothing while a key is already pending, so retries and schedules never stack keys', () => {
+    const set = rotatedAt10();
+
+    const again = rotateKeySet(set, aKey('third', 'RS256', later(20)), later(20), TIMES);
+
+    expect(again).toEqual({ set, rotated: false });
+  });
+
+  it('rotates again once the pending key signs', () => {
+    const set = rotatedAt10();
+
+    const next = rotateKeySet(set, aKey('third', 'RS256', later(10 + PREPUBLISH)), later(10 + PREPUBLISH), TIMES);
+
+    expect(next.rotated).toBe(true);
+    expect(states(next.set, later(10 + PREPUBLISH))).toEqual([['third', 'pending'], ['new', 'active'], ['old', 'retiring']]);
+  });
+
+  it('in an emergency, signs with the new key at once and drops a pending key that never signed', () => {
+    const set = rotatedAt10();
+
+    const next = rotateKeySet(set, aKey('fresh', 'RS256', later(20)), later(20), { ...TIMES, emergency: true }).set;
+
+    expect(states(next, later(20))).toEqual([['fresh', 'active'], ['old', 'retiring']]);
+    // The replaced key's tokens stay verifiable until they expire, as in any rotation.
+    expect(next.keys.find((k) => k.kid === 'old')?.retiresAt).toBe(later(20 + RETIRE_AFTER).toISOString());
   });
 
   it('keeps the retiresAt of keys retired earlier', () => {
-    const twice = rotateKeySet(rotateKeySet(newKeySet(aKey('one')), aKey('two'), NOW, RETIRE_AFTER), aKey('three'), later(60), RETIRE_AFTER);
+    const set = rotatedAt10();
+    const third = rotateKeySet(set, aKey('third', 'RS256', later(700)), later(700), TIMES).set;
 
-    expect(twice.keys.map((k) => [k.kid, k.retiresAt])).toEqual([
-      ['three', undefined],
-      ['two', later(60 + RETIRE_AFTER).toISOString()],
-      ['one', later(RETIRE_AFTER).toISOString()],
+    expect(third.keys.map((k) => [k.kid, k.retiresAt])).toEqual([
+      ['third', undefined],
+      ['new', later(700 + PREPUBLISH + RETIRE_AFTER).toISOString()],
+      ['old', later(10 + PREPUBLISH + RETIRE_AFTER).toISOString()],
     ]);
   });
 
   it('refuses a key already in the set', () => {
-    expect(() => rotateKeySet(newKeySet(aKey('same')), aKey('same'), NOW, RETIRE_AFTER)).toThrow(/already in the set/);
+    expect(() => rotateKeySet(newKeySet(aKey('same')), aKey('same'), NOW, TIMES)).toThrow(/already in the set/);
+  });
+});
+
+describe('summarize', () => {
+  it('names the signing, pending and retiring keys', () => {
+    const set = rotatedAt10();
+
+    expect(summarize(set, later(10), 'rotated')).toEqual({ outcome: 'rotated', activeKid: 'old', pendingKid: 'new', activatesAt: later(10 + PREPUBLISH).toISOString(), retiredKids: [], prunedKids: [] });
+    expect(summarize(set, later(10 + PREPUBLISH), 'unchanged')).toEqual({ outcome: 'unchanged', activeKid: 'new', retiredKids: ['old'], prunedKids: [] });
   });
 });
 
 describe('publishedKeys', () => {
-  it('keeps the previous public key published until its retiresAt', () => {
-    const rotated = rotateKeySet(newKeySet(aKey('old')), aKey('new'), NOW, RETIRE_AFTER);
-
-    expect(kids(rotated, NOW)).toEqual(['new', 'old']);
-    expect(kids(rotated, later(RETIRE_AFTER - 1))).toEqual(['new', 'old']);
-    expect(kids(rotated, later(RETIRE_AFTER))).toEqual(['new']);
-  });
-
   it.each([
     { $case: 'RS256', alg: 'RS256' as const, expected: { kty: 'RSA', kid: 'k', alg: 'RS256', use: 'sig', n: 'n-k', e: 'AQAB' } },
     { $case: 'ES256', alg: 'ES256' as const, expected: { kty: 'EC', kid: 'k', alg: 'ES256', use: 'sig', crv: 'P-256', x: 'x-k', y: 'y-k' } },
@@ -78,7 +125,7 @@ describe('publishedKeys', () => {
   });
 
   it('publishes RS256 and ES256 keys side by side after a change of algorithm', () => {
-    const rotated = rotateKeySet(newKeySet(aKey('rsa', 'RS256')), aKey('ec', 'ES256'), NOW, RETIRE_AFTER);
+    const rotated = rotateKeySet(newKeySet(aKey('rsa', 'RS256')), aKey('ec', 'ES256'), NOW, TIMES).set;
 
     expect(publishedKeys(rotated, NOW).map((k) => [k.kid, k.alg, k.kty])).toEqual([
       ['ec', 'ES256', 'EC'],
@@ -88,36 +135,42 @@ describe('publishedKeys', () => {
 });
 
 describe('pruneKeySet', () => {
-  const rotated = rotateKeySet(newKeySet(aKey('old')), aKey('new'), NOW, RETIRE_AFTER);
+  const retired = 10 + PREPUBLISH + RETIRE_AFTER;
 
-  it('keeps a retired key before its retiresAt', () => {
-    expect(pruneKeySet(rotated, later(RETIRE_AFTER - 1)).keys.map((k) => k.kid)).toEqual(['new', 'old']);
+  it('keeps a retiring key before its retiresAt', () => {
+    expect(pruneKeySet(rotatedAt10(), later(retired - 1)).keys.map((k) => k.kid)).toEqual(['new', 'old']);
   });
 
   it('removes a retired key once its retiresAt has passed', () => {
-    const pruned = pruneKeySet(rotated, later(RETIRE_AFTER));
+    const pruned = pruneKeySet(rotatedAt10(), later(retired));
 
     expect(pruned.keys.map((k) => k.kid)).toEqual(['new']);
-    expect(pruned.activeKid).toBe('new');
+    expect(signingKeyAt(pruned.keys, later(retired))?.kid).toBe('new');
   });
 
-  it('always keeps the signing key', () => {
-    const odd: KeySet = { activeKid: 'a', keys: [{ ...aKey('a'), retiresAt: NOW.toISOString() }] };
-
-    expect(pruneKeySet(odd, later(1)).keys.map((k) => k.kid)).toEqual(['a']);
+  it('never removes a pending key', () => {
+    expect(pruneKeySet(rotatedAt10(), later(10)).keys.map((k) => k.kid)).toEqual(['new', 'old']);
   });
 });
 
 describe('parseKeySet', () => {
   it('reads a stored key set', () => {
-    const set = rotateKeySet(newKeySet(aKey('old', 'ES256')), aKey('new'), NOW, RETIRE_AFTER);
+    const set = rotateKeySet(newKeySet(aKey('old', 'ES256')), aKey('new'), NOW, TIMES).set;
 
     expect(parseKeySet(JSON.stringify(set))).toEqual({ ok: true, value: set });
   });
 
+  it('reads a set written before pending keys: its newest key signs, the others retire', () => {
+    const legacy = { activeKid: 'b', keys: [aKey('b', 'RS256', later(60)), { ...aKey('a'), retiresAt: later(3600).toISOString() }] };
+
+    const parsed = parseKeySet(JSON.stringify(legacy));
+
+    if (!parsed.ok) throw new Error(parsed.detail);
+    expect(states(parsed.value, later(61))).toEqual([['b', 'active'], ['a', 'retiring']]);
+  });
+
   it.each([
     { $case: 'not JSON', text: '{', detail: 'not JSON' },
-    { $case: 'activeKid names no key', text: JSON.stringify({ activeKid: 'x', keys: [aKey('k')] }), detail: 'activeKid: custom' },
     { $case: 'no keys', text: JSON.stringify({ activeKid: 'x', keys: [] }), detail: 'keys: too_small' },
     { $case: 'duplicate kids', text: JSON.stringify({ activeKid: 'k', keys: [aKey('k'), aKey('k')] }), detail: 'keys: custom' },
     { $case: 'unknown algorithm', text: JSON.stringify({ activeKid: 'k', keys: [{ ...aKey('k'), alg: 'HS256' }] }), detail: 'keys.0.alg: invalid_value' },

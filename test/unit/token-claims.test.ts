@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { profileFor, serviceTokenClaims, type ServiceTokenClaimsInput } from '../../shared/core/token-claims.js';
+import { onboardingTokenClaims } from '../../shared/core/onboarding-token.js';
 import { needsRefresh, parseServiceTokenDocument, serviceTokenDocument } from '../../shared/core/service-token.js';
 import { TOKEN_PROFILE_ANNOTATION, type ServiceTokenDocument } from '../../shared/core/tokens.js';
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
@@ -62,6 +63,20 @@ describe('serviceTokenClaims', () => {
     },
   ])('$case', ({ given, expected }) => {
     expect(serviceTokenClaims(given)).toEqual(expected);
+  });
+
+  it.each([
+    { $case: 'the entries\' labels (spec.metadata.labels)', group: aGroup({ entryLabels: { app: 'reviews', 'kuma.io/workload': 'reviews-v2' } }), expected: { Workload: 'reviews-v2' } },
+    { $case: 'the template labels', group: aGroup({ entryLabels: {}, template: { labels: { 'kuma.io/workload': 'reviews' } } }), expected: { Workload: 'reviews' } },
+    { $case: 'both, the entries\' labels winning as on the entries', group: aGroup({ entryLabels: { 'kuma.io/workload': 'a' }, template: { labels: { 'kuma.io/workload': 'b' } } }), expected: { Workload: 'a' } },
+  ])('kuma: binds the token to the workload the group labels its data planes with, from $case', ({ group, expected }) => {
+    expect(serviceTokenClaims(input({ profile: 'kuma', group }))).toMatchObject(expected);
+    expect(onboardingTokenClaims({ ...input({ profile: 'kuma', group }), taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/prod/abc', entryName: 'ratings-abc' })).toMatchObject({ ...expected, Name: 'ratings-abc' });
+  });
+
+  it('kuma: sets no Workload when the group gives none, since Kuma then refuses data planes without the label', () => {
+    expect(serviceTokenClaims(input({ profile: 'kuma' }))).not.toHaveProperty('Workload');
+    expect(serviceTokenClaims(input({ group: aGroup({ entryLabels: { 'kuma.io/workload': 'x' } }) }))).not.toHaveProperty('Workload');
   });
 
   it('floors a sub-second clock to whole seconds', () => {
