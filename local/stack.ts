@@ -114,15 +114,19 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
 /**
  * The local stand-in for the policy table's DynamoDB stream (moto runs no event source mapping):
  * after a write the API answered with success, the reconciler gets the stream record AWS would
- * send, keys only, and re-evaluates that namespace. Its failure is logged, as a stream retry would be.
+ * send, keys only, and re-evaluates that namespace. As on AWS, the record comes after a batching
+ * window longer than the reconciler's policy cache (all handlers share one locally: 5 s), so the
+ * pass reads the new policy. Its failure is logged, as a stream retry would be.
  */
 function withPolicyStream(handler: HttpHandler, reconcile: unknown): HttpHandler {
+  const windowMs = (Number(process.env.POLICY_CACHE_SECONDS ?? 5) + 1) * 1000;
   return async (event, context) => {
     const result = await handler(event, context);
     const namespace = event.pathParameters?.namespace;
     if ((result.statusCode ?? 500) < 300 && namespace) {
       const record = { eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { namespace: { S: namespace }, name: { S: event.pathParameters?.name ?? '' } } } };
-      void (reconcile as (e: unknown, c: unknown) => Promise<unknown>)({ Records: [record] }, { functionName: 'reconcile' }).catch((e: unknown) => console.error('[reconcile: policy stream]', e));
+      const deliver = () => (reconcile as (e: unknown, c: unknown) => Promise<unknown>)({ Records: [record] }, { functionName: 'reconcile' }).catch((e: unknown) => console.error('[reconcile: policy stream]', e));
+      setTimeout(() => void deliver(), windowMs).unref();
     }
     return result;
   };

@@ -2,7 +2,8 @@
  * `npm run demo`: the main job end to end on the local AWS, from nothing. Tasks launched with
  * RunTask are enrolled as WorkloadEntries, one is stopped and removed, and a task whose role
  * lacks the required tag is refused with its reason. Then a signing key is rotated in two phases,
- * with time compressed by settings. Exits non-zero if any step misbehaves.
+ * with time compressed by settings, and the reconciler repairs an entry deleted by hand and removes
+ * a task a narrowed policy no longer allows. Exits non-zero if any step misbehaves.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -236,6 +237,31 @@ try {
   console.log('  Kuma reads static PEM keys from its CP config: this is what to paste there (own keys, own kids):');
   await ecsMesh('keys', 'rotate', '--token-profile', 'kuma');
   await ecsMesh('keys', 'export', '--format', 'pem', '--token-profile', 'kuma');
+
+  say('12. The reconciler repairs what events cannot: an entry deleted by hand, a policy narrowed');
+  const [survivor] = entries();
+  if (!survivor) fail('no entry left to repair');
+  rmSync(join(meshDir, 'workloadentries', 'bookinfo', survivor!.file));
+  console.log(`  deleted ${meshDir}/workloadentries/bookinfo/${survivor!.file} by hand; no ECS event will ever bring it back`);
+  await ecsMesh('reconcile', '--cluster', 'demo', '--dry-run');
+  await ecsMesh('reconcile', '--cluster', 'demo');
+  if (!entries().some((e) => e.file === survivor!.file)) fail('the reconciler did not put the entry back');
+  console.log(`  ${meshDir}/workloadentries/bookinfo/${survivor!.file} is back`);
+  const survivorId = ratingsTasks[1]!.split('/').pop()!;
+  await ecsMesh('enrollments', 'get', survivorId);
+  // Narrowed: only team=payments now. The policy table's stream (npm run local: after each write)
+  // re-evaluates the namespace at once; the README states the bound (60 s).
+  const narrowed = readFileSync('examples/policies/bookinfo.yaml', 'utf8').split('\n---')[0]!.replace('team: [ratings]', 'team: [payments]');
+  writeFileSync(join(meshDir, 'narrowed.yaml'), narrowed);
+  const writtenAt = Date.now();
+  await ecsMesh('policy', 'apply', '-f', join(meshDir, 'narrowed.yaml'));
+  for (let i = 0; i < 240 && entries().some((e) => e.file === survivor!.file); i++) await new Promise((r) => setTimeout(r, 250));
+  const revokedAfter = (Date.now() - writtenAt) / 1000;
+  if (entries().some((e) => e.file === survivor!.file)) fail('the narrowed policy did not remove the task within 60 s');
+  console.log(`  the task left the mesh ${revokedAfter.toFixed(1)} s after the policy write (bound: 60 s)`);
+  await ecsMesh('enrollments', 'get', survivorId);
+  const revoked = JSON.parse(await ecsMeshQuiet('enrollments', 'get', survivorId, '-o', 'json')) as { phase: string; reason: string };
+  if (revoked.phase !== 'rejected' || revoked.reason !== 'POLICY_REVOKED') fail(`the revoked task is ${revoked.phase} ${revoked.reason}`);
 
   say('Listing: GET /v1/enrollments?cluster=demo');
   const list = (await (await operatorGet('/v1/enrollments?cluster=demo')).json()) as { items: Record<string, unknown>[] };

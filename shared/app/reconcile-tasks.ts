@@ -229,7 +229,7 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
     case 'group-gone': {
       await removeTaskEntries({ taskId, taskArn }, undefined, deps);
       const reason: Reason = repair.kind === 'group-gone' ? REASONS.WORKLOAD_GROUP_DELETED : REASONS.POLICY_REVOKED;
-      await deps.enrollments.putReconciled({ ...base, phase: 'rejected', reason, detail: `was ${record?.phase ?? 'in the mesh'}; now ${repair.reason}: ${repair.why}`, entryName: undefined, entryUid: undefined, ...marks }, fence);
+      await deps.enrollments.putReconciled({ ...base, phase: 'rejected', reason, detail: `was ${record?.phase ?? 'in the mesh'}; now ${repair.reason}: ${repair.why}`, entryName: undefined, entryUid: undefined, policy: undefined, rule: undefined, ...marks }, fence);
       return;
     }
     case 'orphaned':
