@@ -113,10 +113,12 @@ function decodePathParameters(raw: Record<string, string> | undefined): Record<s
 }
 
 function toEvent(req: IncomingMessage, url: URL, method: string, routeKey: string, params: Record<string, string> | undefined, body: string | undefined): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  // Built from entries, as API Gateway's JSON event is: a header or parameter named __proto__ or
+  // constructor is data, never a lookup into Object.prototype.
+  const headers: Record<string, string> = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(',') : v]])));
+  const joined = new Map<string, string>();
+  for (const [k, v] of url.searchParams) joined.set(k, joined.has(k) ? `${joined.get(k)},${v}` : v);
+  const query: Record<string, string> = Object.fromEntries(joined);
   const now = new Date();
   return {
     version: '2.0',

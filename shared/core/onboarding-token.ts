@@ -26,7 +26,7 @@ export function onboardingTokenClaims(input: OnboardingTokenInput): ServiceToken
 /** Whether every requested label is one the group or the task's label tags already give. */
 export function labelsAllowed(requested: Record<string, string>, allowed: Record<string, string>): string | undefined {
   for (const [key, value] of Object.entries(requested)) {
-    if (allowed[key] !== value) return `label ${key}=${value} is not among the labels the group and task allow`;
+    if (!Object.hasOwn(allowed, key) || allowed[key] !== value) return `label ${key}=${value} is not among the labels the group and task allow`;
   }
   return undefined;
 }

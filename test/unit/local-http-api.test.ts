@@ -13,6 +13,7 @@ beforeAll(async () => {
     [
       { method: 'POST', path: '/v1/echo', handler: async (event) => (seen.push(event.body?.length), { statusCode: 200, body: '"ok"' }) },
       { method: 'GET', path: '/v1/enrollments/{taskId}', handler: async (event) => (seen.push(event.pathParameters), { statusCode: 200, body: JSON.stringify(event.pathParameters) }) },
+      { method: 'GET', path: '/v1/echo-query', handler: async (event) => ({ statusCode: 200, body: JSON.stringify({ query: event.queryStringParameters, own: Object.keys(event.queryStringParameters ?? {}) }) }) },
     ],
     0,
   );
@@ -56,5 +57,13 @@ describe('local HTTP API, refusals API Gateway makes itself', () => {
 
   it('decodes a good percent-escape', async () => {
     expect(await send('GET', '/v1/enrollments/a%2Fb')).toEqual({ status: 200, json: { taskId: 'a/b' } });
+  });
+
+  it('passes query parameters named after Object.prototype members through as data, repeated ones joined', async () => {
+    const res = await send('GET', '/v1/echo-query?__proto__=a&constructor=b&toString=c&x=1&x=2');
+
+    // JSON.parse, not a literal: in a literal `__proto__:` sets the prototype instead of a key.
+    const query: unknown = JSON.parse('{"__proto__":"a","constructor":"b","toString":"c","x":"1,2"}');
+    expect(res).toEqual({ status: 200, json: { query, own: ['__proto__', 'constructor', 'toString', 'x'] } });
   });
 });
