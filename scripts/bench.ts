@@ -18,7 +18,7 @@ import { enrollTasks, type BatchItem } from '../shared/app/enroll-tasks.js';
 import type { Log } from '../shared/app/log.js';
 import { taskIdFromArn } from '../shared/core/task.js';
 import { bootstrapLocalStack } from '../local/bootstrap.js';
-import { countCalls } from '../local/call-counter.js';
+import { countCalls } from '../shared/adapters/aws-call-counter.js';
 import { LOCAL_AWS_ENV, startMoto } from '../local/moto.js';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 5);

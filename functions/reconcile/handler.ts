@@ -12,6 +12,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
+import { countCalls } from '../../shared/adapters/aws-call-counter.js';
 import { buildReconcileDeps, createAwsClients } from '../../shared/adapters/wiring.js';
 import { reconcileTasks, type ReconcileDeps, type ReconcileOptions, type ReconcileReport } from '../../shared/app/reconcile-tasks.js';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
@@ -27,19 +28,24 @@ type ReconcileTrigger = APIGatewayProxyEventV2WithIAMAuthorizer | Record<string,
 const isHttp = (event: ReconcileTrigger): event is APIGatewayProxyEventV2WithIAMAuthorizer => 'requestContext' in event && (event as { requestContext?: { http?: unknown } }).requestContext?.http !== undefined;
 
 /** Builds the handler around ready dependencies (tests and the local stack use this). */
-export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metrics: Metrics, scheduled: Pick<ReconcileOptions, 'clusters'> = {}) {
+export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metrics: Metrics, scheduled: Pick<ReconcileOptions, 'clusters'> = {}, awsCalls: ReadonlyMap<string, number> = new Map()) {
   const log = powertoolsLog(logger);
+  const totalCalls = () => [...awsCalls.values()].reduce((a, b) => a + b, 0);
+  let callsBefore = 0;
   const record = (report: ReconcileReport) => {
+    const calls = totalCalls() - callsBefore;
+    metrics.addMetric('reconcile_aws_calls', MetricUnit.Count, calls);
     for (const [kind, count] of Object.entries(report.counts)) metrics.addMetric(`repair_${kind}`, MetricUnit.Count, count);
     metrics.addMetric('reconcile_tasks_seen', MetricUnit.Count, report.tasksSeen);
     metrics.addMetric('reconcile_duration', MetricUnit.Milliseconds, report.durationMs);
     metrics.publishStoredMetrics();
-    log.info('reconcile pass', { dryRun: report.dryRun, clusters: report.clusters.length, tasksSeen: report.tasksSeen, tasksJudged: report.tasksJudged, complete: report.complete, counts: report.counts, durationMs: report.durationMs });
+    log.info('reconcile pass', { dryRun: report.dryRun, clusters: report.clusters.length, tasksSeen: report.tasksSeen, tasksJudged: report.tasksJudged, complete: report.complete, counts: report.counts, durationMs: report.durationMs, awsCalls: calls });
   };
   return middy(async (event: ReconcileTrigger): Promise<APIGatewayProxyStructuredResultV2 | ReconcileReport[]> => {
     if (!isHttp(event)) {
       const reports: ReconcileReport[] = [];
       for (const pass of passesFor(event)) {
+        callsBefore = totalCalls();
         const report = await reconcileTasks({ ...scheduled, ...pass }, deps, new Date());
         record(report);
         reports.push(report);
@@ -55,6 +61,7 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
     if (!body.ok) return problem(400, 'MALFORMED_BODY', `body must be one JSON object: ${body.detail}`);
     const parsed = parseReconcileRequest(body.value);
     if (!parsed.ok) return problem(422, 'INVALID_REQUEST', `the request has ${parsed.problems.length} problem(s)`, { problems: parsed.problems });
+    callsBefore = totalCalls();
     const report = await reconcileTasks(parsed.options, deps, new Date());
     log.info('reconcile requested', { caller, dryRun: report.dryRun });
     record(report);
@@ -67,10 +74,15 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
 const config = loadConfig('reconcile');
 const logger = new Logger({ serviceName: 'reconcile', logLevel: config.LOG_LEVEL });
 const clusters = config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean);
+const clients = createAwsClients(config);
+// Every AWS call of a pass is counted, for the reconcile_aws_calls metric (the README's cost model).
+const awsCalls = new Map<string, number>();
+countCalls({ ...clients }, awsCalls);
 
 export const handler = createReconcileHandler(
-  buildReconcileDeps(config, powertoolsLog(logger), createAwsClients(config)),
+  buildReconcileDeps(config, powertoolsLog(logger), clients),
   logger,
   new Metrics({ namespace: 'EcsMeshOnboarding', serviceName: 'reconcile' }),
   clusters.length ? { clusters } : {},
+  awsCalls,
 );

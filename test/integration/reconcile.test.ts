@@ -3,7 +3,7 @@
  * the fencing against newer events (both orders), bounded passes with a cursor, dry runs, and
  * backoff on DescribeTasks throttling.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -248,6 +248,20 @@ describe('revocation without waiting for the schedule, through the reconcile han
     } finally {
       await p.putPolicy(aPolicy());
     }
+  });
+
+  it('counts the AWS calls of each pass in its metrics', async () => {
+    await enrolledTask();
+    const metrics = new Metrics({ namespace: 'test', serviceName: 'reconcile' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    const counted = createReconcileHandler(deps, new Logger({ logLevel: 'SILENT' }), metrics, {}, p.calls) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+    const before = [...p.calls.values()].reduce((a, b) => a + b, 0);
+
+    await counted({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, { functionName: 'reconcile' });
+
+    const made = [...p.calls.values()].reduce((a, b) => a + b, 0) - before;
+    expect(made).toBeGreaterThan(3);
+    expect(added).toHaveBeenCalledWith('reconcile_aws_calls', 'Count', made);
   });
 
   it("re-evaluates the tasks of a role whose tag IAM's CloudTrail event says was removed, and only those", async () => {

@@ -24,7 +24,7 @@ import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { processTaskEventBatch, type TaskEventsDeps } from '../../functions/task-events/process-batch.js';
 import { createTaskEventsHandler } from '../../functions/task-events/handler.js';
 import { EcsEventSource } from '../../local/ecs-event-source.js';
-import { countCalls } from '../../local/call-counter.js';
+import { countCalls } from '../../shared/adapters/aws-call-counter.js';
 import { reportTaskVersions } from '../../local/ecs-task-versions.js';
 import { ECS_TASKS_TRUST_POLICY, bootstrapLocalStack, localNames, type LocalStack } from '../../local/bootstrap.js';
 import { KubernetesApiDouble } from './kubernetes-api-double.js';

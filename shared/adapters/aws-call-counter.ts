@@ -1,4 +1,4 @@
-/** Counts AWS SDK calls per `<client>:<Command>`, for cost assertions and benchmarks. */
+/** Counts AWS SDK calls per `<client>:<Command>`: the reconciler reports its calls per pass, tests and benchmarks assert costs. */
 import type { ECSClient } from '@aws-sdk/client-ecs';
 
 type AnyClient = { middlewareStack: ECSClient['middlewareStack'] };
