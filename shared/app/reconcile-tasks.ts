@@ -97,17 +97,17 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
     }
   }
 
-  // Bounded work, in task-id order from the cursor.
-  const after = options.useCursor ? await deps.cursor?.load() : undefined;
-  const ids = [...known.keys()].sort().filter((id) => after === undefined || id > after);
-  const slice = ids.slice(0, deps.settings.maxTasksPerPass);
-  const complete = slice.length === ids.length;
-  const records = await deps.enrollments.getMany(slice);
-  const scoped = slice.filter(
+  // The scope first (a namespace's or a role's tasks), then bounded work in task-id order from the cursor.
+  const records = await deps.enrollments.getMany([...known.keys()]);
+  const inScopeIds = [...known.keys()].sort().filter(
     (id) =>
       (options.namespace === undefined || entries.has(id) || records.get(id)?.namespace === options.namespace) &&
       (options.roleName === undefined || roleNameFromArn(records.get(id)?.roleArn ?? '') === options.roleName),
   );
+  const after = options.useCursor ? await deps.cursor?.load() : undefined;
+  const ids = inScopeIds.filter((id) => after === undefined || id > after);
+  const scoped = ids.slice(0, deps.settings.maxTasksPerPass);
+  const complete = scoped.length === ids.length;
   const described = await describeLimited(scoped.map((id) => known.get(id)!), deps);
 
   const ensureToken = deps.serviceTokens?.();
@@ -138,7 +138,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
       deps.log.error('reconcile repair failed; the next pass retries it', { taskId, kind: repair.kind, error: outcome.error });
     }
   }
-  if (options.useCursor && !options.dryRun) await deps.cursor?.save(complete ? undefined : slice.at(-1));
+  if (options.useCursor && !options.dryRun) await deps.cursor?.save(complete ? undefined : scoped.at(-1));
 
   const counts = Object.fromEntries(REPAIR_KINDS.map((k) => [k, repairs.filter((r) => r.kind === k).length])) as Record<RepairKind, number>;
   for (const r of repairs) deps.log.info('reconcile repair', { taskId: r.taskId, kind: r.kind, why: r.why, applied: r.applied, dryRun: options.dryRun ?? false, ...(r.error ? { error: r.error } : {}) });
