@@ -127,7 +127,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
     repairs.push(outcome);
     if (options.dryRun) continue;
     try {
-      await applyRepair(repair, { taskId, taskArn, task, record, ecs, fence, decision: judged?.decision }, { ...deps, ensureToken }, now);
+      await applyRepair(repair, { taskId, taskArn, task, record, ecs, fence, decision: judged?.decision, entries: taskEntries }, { ...deps, ensureToken }, now);
       outcome.applied = true;
     } catch (error) {
       if (error instanceof VersionConflictError) {
@@ -186,6 +186,8 @@ interface RepairTarget {
   ecs: EcsView;
   fence: number;
   decision: EnrollmentDecision | undefined;
+  /** The task's managed entries as the pass listed them. */
+  entries: readonly WorkloadEntry[];
 }
 
 async function applyRepair(repair: Repair, target: RepairTarget, deps: ReconcileDeps & { ensureToken?: ServiceTokenEnsurer }, now: Date): Promise<void> {
@@ -200,6 +202,9 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
       const entry = repair.entry;
       if (decision?.outcome === 'enrolled') await deps.ensureToken?.(decision.group, now);
       const applied = await applyConverged(entry, taskArn, deps);
+      // Entries of another group (the task's tag changed) go, under the usual ownership checks.
+      for (const other of target.entries.filter((e) => e.metadata.name !== entry.metadata.name || e.metadata.namespace !== entry.metadata.namespace))
+        await removeTaskEntries({ taskId, taskArn }, { entryName: other.metadata.name, namespace: other.metadata.namespace }, deps);
       const enrolled: EnrollmentRecord = {
         ...base,
         phase: 'enrolled',

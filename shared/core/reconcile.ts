@@ -81,12 +81,13 @@ function judgeRunning({ verdict, record, entries }: TaskFacts): Repair | undefin
       : { kind: 'revoked', reason: verdict.reason, why: verdict.detail };
   }
   const want = verdict.entry;
-  const have = entries.find((e) => e.metadata.name === want.metadata.name && e.metadata.namespace === want.metadata.namespace);
+  const have = entries.find((e) => sameRef(e, want));
   if (!have) return { kind: 'missing', entry: want, why: record?.phase === 'enrolled' ? 'the entry is gone from the mesh' : 'an allowed running task has no entry' };
   const drift = entryDrift(want, have);
   if (drift) return { kind: 'drifted', entry: want, why: drift };
-  // An entry under another name (an older group of the task) is left for a later pass; the record
-  // is repaired when it does not say enrolled.
+  // The task's group changed (its tag did): the entry of the old group goes, the new one stays.
+  const elsewhere = entries.find((e) => !sameRef(e, want));
+  if (elsewhere) return { kind: 'drifted', entry: want, why: `the task also has entry ${elsewhere.metadata.namespace}/${elsewhere.metadata.name} of another group` };
   if (record?.phase !== 'enrolled') return { kind: 'missing', entry: want, why: `the entry is in the mesh but the record says ${record?.phase ?? 'nothing'}` };
   return undefined;
 }
@@ -103,6 +104,8 @@ export function entryDrift(want: WorkloadEntry, have: WorkloadEntry): string | u
   if (!sameJson(annotations(want), annotations(have))) return 'its annotations differ';
   return undefined;
 }
+
+const sameRef = (a: WorkloadEntry, b: WorkloadEntry) => a.metadata.name === b.metadata.name && a.metadata.namespace === b.metadata.namespace;
 
 /** The version a repair is written under (see the fencing invariant above). */
 export function reconcileFence(ecs: EcsView, record: EnrollmentRecord | undefined): number {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
-import { UntagRoleCommand } from '@aws-sdk/client-iam';
+import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createReconcileHandler } from '../../functions/reconcile/handler.js';
@@ -204,6 +204,23 @@ describe('reconcile: every difference repaired through the decision code', () =>
 
     expect(report.repairs).toEqual([expect.objectContaining({ kind: 'drifted', applied: true })]);
     expect(entryOf(taskArn)?.spec.weight).toBeUndefined();
+  });
+
+  it("drifted: moves a task to its role's new group, and removes the entry of the old one", async () => {
+    const movingRole = await p.createRole('moving-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+    const [taskArn] = await p.runTask('prod', await p.registerTaskDefinition('moving', { roleArn: movingRole }));
+    await p.pump();
+    p.k8s.seed({ ...GROUP, metadata: { ...GROUP.metadata, name: 'ratings-v2' } });
+    await p.clients.iam.send(new TagRoleCommand({ RoleName: 'moving-task', Tags: [{ Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ratings-v2' }] }));
+    try {
+      const report = await reconcileTasks({}, deps, new Date());
+
+      expect(report.repairs).toEqual([expect.objectContaining({ taskId: taskIdOf(taskArn!), kind: 'missing', applied: true })]);
+      expect(p.entries().filter((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn).map((e) => e.metadata.name)).toEqual([`ratings-v2-${taskIdOf(taskArn!)}`]);
+      expect((await reconcileTasks({}, deps, new Date())).repairs).toEqual([]);
+    } finally {
+      p.k8s.adminDelete('WorkloadGroup', 'bookinfo', 'ratings-v2');
+    }
   });
 
   it('group gone: removes the entries of a deleted WorkloadGroup and records why', async () => {

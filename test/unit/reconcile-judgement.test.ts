@@ -33,6 +33,7 @@ describe('judgeTask', () => {
     ['group gone', { verdict: { allowed: false as const, reason: 'WORKLOAD_GROUP_NOT_FOUND', detail: 'x', groupGone: true }, record: enrolled }, 'group-gone'],
     ['orphaned (stopped)', { ecs: { state: 'stopped' as const, version: 5 }, entries: [entry], record: enrolled }, 'orphaned'],
     ['stale record', { ecs: { state: 'stopped' as const, version: 5 }, record: enrolled }, 'stale-record'],
+    ['drifted (an entry of the old group left after a tag change)', { verdict: allowed, record: enrolled, entries: [entry, { ...entry, metadata: { ...entry.metadata, name: 'reviews-0123456789abcdef0123456789abcdef' } }] }, 'drifted'],
     ['orphaned (tombstone with an entry left behind)', { verdict: allowed, entries: [entry], record: aRecord({ phase: 'draining' }) }, 'orphaned'],
   ] as const)('calls for %s', (_name, facts, kind) => {
     expect(judge(facts as Partial<TaskFacts>)?.kind).toBe(kind);
