@@ -10,7 +10,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // One moto server for the run (DESIGN §9); files run one at a time and each starts
+          // One moto server for the run (docs/architecture.md#local-aws); files run one at a time and each starts
           // from a reset moto, so no file sees another's resources.
           globalSetup: ['test/support/global-setup-moto.ts'],
           setupFiles: ['test/support/reset-moto.ts'],

@@ -1,5 +1,5 @@
 /**
- * The agent's `OnboardingConfiguration` document (Tetrate's field names, DESIGN §7), given inline
+ * The agent's `OnboardingConfiguration` document (Tetrate's field names, docs/architecture.md#exchange), given inline
  * as JSON or YAML or as `@/path/to/file`. Unknown fields are refused so a typo never goes unnoticed.
  */
 import * as z from 'zod/mini';

@@ -1,5 +1,5 @@
 /**
- * Signing key rotation (DESIGN §6), by schedule or on demand through the IAM-authorized
+ * Signing key rotation (docs/architecture.md#tokens), by schedule or on demand through the IAM-authorized
  * `POST /v1/keys/rotate`. Every rotation is audited with kids only, never key material.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';

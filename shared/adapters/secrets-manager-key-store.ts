@@ -1,5 +1,5 @@
 /**
- * The signing keys in one Secrets Manager secret, `<prefix>/signing-keys` (DESIGN §6). Every
+ * The signing keys in one Secrets Manager secret, `<prefix>/signing-keys` (docs/architecture.md#tokens). Every
  * write names the version it replaces (a ClientRequestToken derived from it), so concurrent
  * writers that read the same version make one new version and the others learn they lost.
  */

@@ -125,7 +125,7 @@ export function buildExplainDeps(config: Config, log: Log, clients: AwsClients, 
 }
 
 /**
- * Role tags are read in the role's own account (DESIGN §3): our own account with our client,
+ * Role tags are read in the role's own account (docs/architecture.md#policy): our own account with our client,
  * another one through CROSS_ACCOUNT_ROLE_NAME assumed there.
  */
 function iamClientForAccount(config: Config, clients: AwsClients): (accountId: string, partition: string) => Promise<IAMClient> {

@@ -1,5 +1,5 @@
 /**
- * The auth exchange (DESIGN §7): a sidecar proves its task's IAM identity with a signed
+ * The auth exchange (docs/architecture.md#exchange): a sidecar proves its task's IAM identity with a signed
  * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (parsing,
  * rate limits, replay) so no hostile or looping client spends the account's STS quota.
  */

@@ -1,5 +1,5 @@
 /**
- * Proves the caller is the task it claims to be (DESIGN §7). STS's answer alone proves only
+ * Proves the caller is the task it claims to be (docs/architecture.md#exchange). STS's answer alone proves only
  * "some session of a role with this name": the role is looked up now and its RoleId compared
  * (a role deleted and recreated under the same name is another principal), the session name
  * must be the task's id (ECS names task-role sessions after the task), and ECS must say that

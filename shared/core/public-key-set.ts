@@ -1,6 +1,6 @@
 /**
  * The public half of the key set, kept in its own secret `<prefix>/jwks` so that discovery
- * serves the JWKS without ever reading a private key (DESIGN §6: the private key never leaves
+ * serves the JWKS without ever reading a private key (docs/architecture.md#tokens: the private key never leaves
  * the Lambdas that sign). Signers publish it from the private set before they sign with a key.
  */
 import * as z from 'zod/mini';

@@ -1,5 +1,5 @@
 /**
- * The control plane's signing keys (DESIGN §6), kept as one JSON document in the secret
+ * The control plane's signing keys (docs/architecture.md#tokens), kept as one JSON document in the secret
  * `<prefix>/signing-keys`. One key signs; keys it replaced stay published until every token
  * they may have signed has expired, then they are pruned.
  */
