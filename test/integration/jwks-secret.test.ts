@@ -4,39 +4,42 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { SecretsManagerKeyStore } from '../../shared/adapters/secrets-manager-key-store.js';
 import { SecretsManagerJwks } from '../../shared/adapters/secrets-manager-jwks.js';
 import { localAwsConfig } from '../support/local-aws.js';
+import { asFunction, type FunctionName } from '../support/aws-call-recorder.js';
 
 // Discovery reads only `<prefix>/jwks`: the signers must have published there before they sign.
 const sm = () => new SecretsManagerClient(localAwsConfig());
 const setup = (prefix: string) => {
   const jwks = new SecretsManagerJwks(sm(), `${prefix}/jwks`, 0);
   const signer = (alg: 'RS256' | 'ES256' = 'RS256') => new SecretsManagerKeyStore(sm(), { secretName: `${prefix}/signing-keys`, alg, cacheSeconds: 0, retireAfterSeconds: 3600, jwks });
-  return { jwks, signer };
+  // For the IAM check: the auth exchange signs, keys rotates, discovery reads the public keys.
+  const as = <T>(fn: FunctionName, work: () => Promise<T>) => asFunction({ fn, params: { TokenSecretPrefix: prefix } }, work);
+  return { jwks, signer, as };
 };
 const now = new Date('2026-11-23T10:00:00.000Z');
 
 describe('the public JWKS secret', () => {
   it('holds the signing key before the first token exists, and public members only', async () => {
-    const { jwks, signer } = setup('jwks-first');
+    const { jwks, signer, as } = setup('jwks-first');
 
-    const { token, kid } = await signer().sign({ sub: 'x' }, now);
+    const { token, kid } = await as('auth', () => signer().sign({ sub: 'x' }, now));
 
     const stored = (await sm().send(new GetSecretValueCommand({ SecretId: 'jwks-first/jwks' }))).SecretString!;
     expect(stored).not.toMatch(/"(d|p|q|dp|dq|qi)"/);
-    const keys = await jwks.publicKeys(now);
+    const keys = await as('discovery', () => jwks.publicKeys(now));
     expect(keys.map((k) => k.kid)).toEqual([kid]);
     await expect(jwtVerify(token, createLocalJWKSet({ keys }))).resolves.toBeDefined();
   });
 
   it('publishes a rotated key with the retiring one, and a signer with an older set never takes it down', async () => {
-    const { jwks, signer } = setup('jwks-rotate');
+    const { jwks, signer, as } = setup('jwks-rotate');
     const stale = signer();
-    const old = await stale.sign({ sub: 'before' }, now);
+    const old = await as('auth', () => stale.sign({ sub: 'before' }, now));
 
-    const rotation = await signer().rotate(now);
-    await stale.sign({ sub: 'still cached' }, now); // cacheSeconds 0: re-reads, so it now holds the new set
-    const fresh = await signer().sign({ sub: 'after' }, now);
+    const rotation = await as('keys', () => signer().rotate(now));
+    await as('auth', () => stale.sign({ sub: 'still cached' }, now)); // cacheSeconds 0: re-reads, so it now holds the new set
+    const fresh = await as('auth', () => signer().sign({ sub: 'after' }, now));
 
-    const keys = await jwks.publicKeys(now);
+    const keys = await as('discovery', () => jwks.publicKeys(now));
     expect(keys.map((k) => k.kid).sort()).toEqual([old.kid, rotation.activeKid].sort());
     expect(fresh.kid).toBe(rotation.activeKid);
     for (const t of [old.token, fresh.token]) await expect(jwtVerify(t, createLocalJWKSet({ keys }))).resolves.toBeDefined();

@@ -8,6 +8,7 @@ import { parseKeySet } from '../../shared/core/signing-keys.js';
 import { createDiscoveryHandler } from '../../functions/discovery/handler.js';
 import { createKeysHandler } from '../../functions/keys/handler.js';
 import { localAwsConfig } from '../support/local-aws.js';
+import { asHandler } from '../support/aws-call-recorder.js';
 
 const T0 = new Date('2026-11-23T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -25,6 +26,10 @@ const aSecretName = (alg = 'rs') => `ecs-mesh-test-${alg}-${Date.now()}-${++name
 function aStore(secretName: string, options: Partial<SecretsManagerKeyStoreOptions> = {}, clock: () => number = Date.now) {
   return new SecretsManagerKeyStore(sm, { secretName, alg: 'RS256', cacheSeconds: CACHE_SECONDS, retireAfterSeconds: RETIRE_AFTER, ...options }, clock);
 }
+
+/** The keys function over the key set `secretName` (`<prefix>/signing-keys`), its calls recorded for the IAM check. */
+const keysHandler = (secretName: string) =>
+  asHandler({ fn: 'keys', params: { TokenSecretPrefix: secretName.replace(/\/signing-keys$/, '') } }, createKeysHandler(aStore(secretName), logger()));
 
 const claims = (now: Date, sub = 'system:serviceaccount:bookinfo:ratings') => ({ iss: ISSUER, sub, aud: 'istio-ca', iat: now.getTime() / 1000, exp: now.getTime() / 1000 + TOKEN_SECONDS });
 
@@ -191,7 +196,7 @@ describe('keys handler', () => {
   it('rotates on POST /v1/keys/rotate', async () => {
     const name = aSecretName();
     const first = await aStore(name).sign(claims(T0), T0);
-    const handler = createKeysHandler(aStore(name), logger());
+    const handler = keysHandler(name);
 
     const res = await call(handler, httpEvent('POST', '/v1/keys/rotate'));
 
@@ -203,7 +208,7 @@ describe('keys handler', () => {
   it('rotates on its schedule', async () => {
     const name = aSecretName();
     const first = await aStore(name).sign(claims(T0), T0);
-    const handler = createKeysHandler(aStore(name), logger());
+    const handler = keysHandler(name);
 
     const change = (await handler(scheduled as never, {} as Context)) as { outcome: string; activeKid: string; retiredKids: string[] };
 
@@ -211,8 +216,18 @@ describe('keys handler', () => {
     expect((await aStore(name).sign(claims(T0), T0)).kid).toBe(change.activeKid);
   });
 
+  it('creates the key set on POST /v1/keys/rotate when there is none yet', async () => {
+    const name = aSecretName();
+    const handler = keysHandler(name);
+
+    const res = await call(handler, httpEvent('POST', '/v1/keys/rotate'));
+
+    expect(res).toMatchObject({ status: 200, body: { outcome: 'created' } });
+    expect(await versionCount(name)).toBe(1);
+  });
+
   it('refuses a GET', async () => {
-    const handler = createKeysHandler(aStore(aSecretName()), logger());
+    const handler = keysHandler(aSecretName());
 
     expect((await call(handler, httpEvent('GET', '/v1/keys/rotate'))).status).toBe(405);
   });
@@ -220,7 +235,7 @@ describe('keys handler', () => {
   it('audits each rotation by kid and never logs key material', async () => {
     const name = aSecretName();
     await aStore(name).sign(claims(T0), T0);
-    const handler = createKeysHandler(aStore(name), logger());
+    const handler = keysHandler(name);
     logLines.length = 0;
 
     await call(handler, httpEvent('POST', '/v1/keys/rotate'));
