@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const SKIPPED = new Set(['.git', 'node_modules', '.venv', '.serverless', '.esbuild', '.local', 'dist', 'coverage', 'vendor']);
+const SKIPPED = new Set(['.git', 'node_modules', '.venv', '.serverless', '.esbuild', '.local', 'dist', 'coverage', 'vendor', '.vitest-aws-calls']);
 const TEXT = /\.(ts|mjs|js|json|ya?ml|md)$/;
 
 /** Every text file of the repository (generated and vendored folders left out). */
 function repoFiles(dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    if (SKIPPED.has(entry.name)) return [];
+    if (SKIPPED.has(entry.name) || entry.name.startsWith('.vitest-report')) return [];
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return repoFiles(path);
     return TEXT.test(entry.name) && entry.name !== 'package-lock.json' ? [path] : [];
