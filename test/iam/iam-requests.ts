@@ -74,14 +74,14 @@ function dynamodb(op: string, input: Input): IamRequest[] {
 function ecs(op: string, input: Input): IamRequest[] {
   switch (op) {
     case 'DescribeTasks': {
-      // The resource is each task's ARN; `ecs:cluster` is the cluster's ARN.
-      const cluster = clusterArn(input.cluster);
-      const clusterName = cluster.split('/').pop();
-      return (input.tasks as string[]).map((task) => ({
-        action: 'ecs:DescribeTasks',
-        resource: task.startsWith('arn:') ? task : `arn:${PARTITION}:ecs:${REGION}:${ACCOUNT}:task/${clusterName}/${task}`,
-        context: { 'ecs:cluster': task.startsWith('arn:') ? clusterArn(`arn:${PARTITION}:ecs:${REGION}:${task.split(':')[4]}:cluster/${task.split('/')[1]}`) : cluster },
-      }));
+      // The resource is each task's ARN (arn:<partition>:ecs:<region>:<account>:task/<cluster>/<id>);
+      // `ecs:cluster` is its cluster's ARN.
+      const clusterName = clusterArn(input.cluster).split('/').pop();
+      return (input.tasks as string[]).map((task) => {
+        const taskArn = task.startsWith('arn:') ? task : `arn:${PARTITION}:ecs:${REGION}:${ACCOUNT}:task/${clusterName}/${task}`;
+        const [, partition, , region, account] = taskArn.split(':');
+        return { action: 'ecs:DescribeTasks', resource: taskArn, context: { 'ecs:cluster': `arn:${partition}:ecs:${region}:${account}:cluster/${taskArn.split('/')[1]}` } };
+      });
     }
     case 'DescribeTaskDefinition':
       return [{ action: 'ecs:DescribeTaskDefinition', resource: '*', context: {} }];

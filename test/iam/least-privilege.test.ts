@@ -178,6 +178,15 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
     if (complete) expect(unexercised.sort()).toEqual(NOT_EXERCISED.map((g) => grantKey(g.role, g.sid, g.action)).sort());
   });
 
+  it('evaluates conditions too: with ecsClusters set, DescribeTasks is allowed in those clusters only', async () => {
+    const role = rolePolicy(template, 'taskEvents', { params: { EcsClusters: 'prod,staging' } });
+    const describe = (cluster: string) => iamRequestsOf({ client: 'ECSClient', command: 'DescribeTasksCommand', input: { cluster, tasks: ['0f1e2d3c'] } })[0]!;
+
+    const results = [await allowed(role.roleArn, role.statements, describe('staging')), await allowed(role.roleArn, role.statements, describe('dev'))];
+
+    expect(results).toEqual([true, false]);
+  });
+
   it('grants no "*" action, and a "*" resource only to actions without resource-level permissions, each listed in the README', async () => {
     const statements = functionsOf(template).flatMap((fn) => rolePolicy(template, fn, { params: ALL_OPTIONAL_GRANTS }).statements.map((s) => ({ fn, s })));
     const wildcardActions = new Set<string>();
