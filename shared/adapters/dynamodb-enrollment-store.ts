@@ -103,7 +103,9 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
       } catch (error) {
         if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
       }
-      if (await this.get(task.taskId)) return false; // it exists, so it is a tombstone
+      const existing = await this.get(task.taskId);
+      if (existing && isTombstone(existing.phase)) return false;
+      if (existing) continue; // written since the update was refused (the task's first event): try again
       // No event processed yet for this task: a version-0 record that the first event supersedes.
       await this.put({ ...task, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING, detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString() }).catch((error: unknown) => {
         if (!(error instanceof VersionConflictError)) throw error;
