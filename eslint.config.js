@@ -17,7 +17,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
-    // The core stays free of I/O and SDK types (ports and adapters; see ../shared/STYLE.md).
+    // The core stays free of I/O and SDK types (ports and adapters; see docs/architecture.md#layout).
     files: ['shared/core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',

@@ -1,6 +1,6 @@
 /**
  * `ecs-mesh-agent`: the ECS sidecar that trades the task role for an onboarding token and keeps it
- * fresh on disk for the proxy (DESIGN §7). Usage: `ecs-mesh-agent [--once]`; configured by env.
+ * fresh on disk for the proxy (docs/architecture.md#exchange). Usage: `ecs-mesh-agent [--once]`; configured by env.
  */
 import { loadAgentConfig, type AgentConfig } from './agent/config.js';
 import { AgentConfigError } from './agent/errors.js';

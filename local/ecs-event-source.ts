@@ -1,5 +1,5 @@
 /**
- * The local stand-in for ECS's event stream (DESIGN §9): moto's ECS emits no events, so this
+ * The local stand-in for ECS's event stream (docs/architecture.md#local-aws): moto's ECS emits no events, so this
  * polls the local ECS and publishes "ECS Task State Change" events through EventBridge the way
  * AWS does (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html).
  */

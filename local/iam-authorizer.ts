@@ -63,7 +63,7 @@ export async function verifyIamRequest(request: IncomingSignedRequest, now: Date
   // The signer takes its date from x-amz-date, so that header must exist and be signed.
   if (!signedHeaders.includes('host')) return refuse('host is not a signed header');
   if (!signedHeaders.includes('x-amz-date')) return refuse('x-amz-date is not a signed header');
-  const missing = signedHeaders.find((name) => !Object.hasOwn(request.headers, name));
+  const missing = signedHeaders.find((name) => !Object.hasOwn(request.headers, name) || request.headers[name] === undefined);
   if (missing) return refuse(`signed header ${missing} is missing`);
   const signingDate = parseAmzDate(request.headers['x-amz-date'] ?? '');
   if (!signingDate.ok) return refuse(signingDate.detail);

@@ -1,5 +1,5 @@
 /**
- * Starts moto in server mode on a free 127.0.0.1 port (DESIGN §9). The SDK clients reach it
+ * Starts moto in server mode on a free 127.0.0.1 port (docs/architecture.md#local-aws). The SDK clients reach it
  * through `AWS_ENDPOINT_URL`, the same code path as production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Copies the `openAPIV3Schema` of the served storage version `v1` of each Istio CRD in
- * ../shared/istio-crds/ into shared/core/istio-crds.json, so Lambdas can validate at runtime
- * without ../shared. Run after replacing the CRD files; a unit test catches drift.
+ * vendor/istio-crds/ (see its README for the upstream source and version) into
+ * shared/core/istio-crds.json, the copy the Lambdas bundle to validate at runtime. Run after
+ * replacing the CRD files; a unit test catches drift.
  *
  * Usage: node scripts/extract-istio-crds.mjs [--check]
  */
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CRD_DIR = resolve(repoRoot, '../shared/istio-crds');
+export const CRD_DIR = join(repoRoot, 'vendor/istio-crds');
 export const OUTPUT_FILE = join(repoRoot, 'shared/core/istio-crds.json');
 const KINDS = ['WorkloadEntry', 'WorkloadGroup'];
 const VERSION = 'v1';

@@ -2,7 +2,7 @@
 // the moto .venv is installed by the commands that need it), then runs the command.
 // Plain Node on purpose: it must run before node_modules exists.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +14,8 @@ const COMMANDS = {
   local: ['tsx', 'local/serve.ts'],
   invoke: ['tsx', 'scripts/invoke.ts'],
   test: ['node', 'scripts/test.mjs'],
+  // The same tests on Node 22 (the Lambda runtime's major), from the npm registry's `node` package.
+  'test:node22': ['node22', 'scripts/test.mjs'],
   package: ['node', 'scripts/package.mjs'],
   deploy: ['node', 'scripts/deploy.mjs'],
   bench: ['tsx', 'scripts/bench.ts'],
@@ -33,8 +35,10 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
 }
 
 const [runner, script] = COMMANDS[command];
-const argv = runner === 'tsx' ? ['--import', 'tsx', script, ...args] : [script, ...args];
-const child = spawn(process.execPath, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+const node22 = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).config.node22;
+const [bin, argv] =
+  runner === 'node22' ? ['npx', ['--yes', '-p', `node@${node22}`, '--', 'node', script, ...args]] : [process.execPath, runner === 'tsx' ? ['--import', 'tsx', script, ...args] : [script, ...args]];
+const child = spawn(bin, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
 // Pass Ctrl-C / SIGTERM on so the command can stop what it started (moto, servers).
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -34,7 +34,7 @@ const POLICY_READS = { ...POLICY_TABLE, POLICY_CACHE_SECONDS: seconds(5) };
 const POLICY_AUDIT_TABLE = { POLICY_AUDIT_TABLE: z._default(nonEmpty(), 'ecs-mesh-policy-audit') };
 const ENROLLMENT_TABLE = { ENROLLMENT_TABLE: z._default(nonEmpty(), 'ecs-mesh-enrollments') };
 
-/** The mesh's Kubernetes API (DESIGN §5); checked together by `meshRules`. */
+/** The mesh's Kubernetes API (docs/architecture.md#mesh-api); checked together by `meshRules`. */
 const MESH = {
   MESH_API: z._default(z.enum(['file', 'kubernetes']), 'file'),
   MESH_FILE_DIR: z._default(nonEmpty(), '.local/mesh'),
@@ -92,7 +92,7 @@ const TOKENS = {
   MESH_NAME: z._default(nonEmpty(), 'default'),
 };
 
-/** The auth exchange (DESIGN §7). */
+/** The auth exchange (docs/architecture.md#exchange). */
 const EXCHANGE = {
   /** This deployment's server ID: agents sign it in the x-ecsmesh-server-id header. */
   AUTH_AUDIENCE: z._default(nonEmpty(), 'ecs-mesh-onboarding'),

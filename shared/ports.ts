@@ -161,7 +161,7 @@ export interface PublishedKeys {
   publicKeys(now: Date): Promise<PublicJwk[]>;
 }
 
-/** Per-service data-plane token secrets in Secrets Manager (DESIGN §6). */
+/** Per-service data-plane token secrets in Secrets Manager (docs/architecture.md#tokens). */
 export interface ServiceTokenVault {
   /** `undefined` when the secret does not exist; `document` is undefined when it is unreadable. */
   read(group: ObjectRef): Promise<{ document: ServiceTokenDocument | undefined; versionId: string } | undefined>;
@@ -175,7 +175,7 @@ export interface ServiceTokenVault {
   remove(group: ObjectRef): Promise<void>;
 }
 
-/** What STS says about a signed GetCallerIdentity (DESIGN §7). */
+/** What STS says about a signed GetCallerIdentity (docs/architecture.md#exchange). */
 export interface CallerIdentity {
   arn: string;
   /** For an assumed role: `<RoleId>:<session name>`. */

@@ -1,4 +1,4 @@
-/** The agent's failures, each with a stable code for its log line (DESIGN §7). */
+/** The agent's failures, each with a stable code for its log line (docs/architecture.md#exchange). */
 
 /** The configuration cannot work: the agent exits 2 without contacting anything. */
 export class AgentConfigError extends Error {

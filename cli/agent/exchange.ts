@@ -1,5 +1,5 @@
 /**
- * Sends the exchange request and reads the answer (DESIGN §7): 200 is a token; a 4xx is a
+ * Sends the exchange request and reads the answer (docs/architecture.md#exchange): 200 is a token; a 4xx is a
  * refusal `{ reason, message }`, permanent unless retrying can change it; 5xx is transient.
  */
 import { decodeJwt } from 'jose';

@@ -1,4 +1,4 @@
-/** One full exchange: task ARN, task-role credentials, signature, POST (DESIGN §7). */
+/** One full exchange: task ARN, task-role credentials, signature, POST (docs/architecture.md#exchange). */
 import type { AgentConfig } from './config.js';
 import { createContainerCredentialsProvider } from './credentials.js';
 import { AgentTransientError } from './errors.js';

@@ -1,5 +1,5 @@
 /**
- * Builds the exchange request (DESIGN §7): a SigV4-signed `sts:GetCallerIdentity` in the wire format
+ * Builds the exchange request (docs/architecture.md#exchange): a SigV4-signed `sts:GetCallerIdentity` in the wire format
  * of Vault's and Consul's AWS IAM auth. The agent never sends it to STS itself; the server rebuilds
  * it from these signed parts and does.
  */

@@ -1,4 +1,4 @@
-/** auth Lambda: POST /v1/auth/exchange, a signed GetCallerIdentity for an onboarding token (DESIGN §7). */
+/** auth Lambda: POST /v1/auth/exchange, a signed GetCallerIdentity for an onboarding token (docs/architecture.md#exchange). */
 import { randomUUID, createHash } from 'node:crypto';
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';

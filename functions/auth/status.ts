@@ -1,6 +1,6 @@
 import { EXCHANGE_REASONS, type ExchangeReason } from '../../shared/core/reasons.js';
 
-/** The one place an exchange refusal becomes an HTTP status (DESIGN §7). */
+/** The one place an exchange refusal becomes an HTTP status (docs/architecture.md#exchange). */
 export const EXCHANGE_STATUS: Record<ExchangeReason, number> = {
   [EXCHANGE_REASONS.MALFORMED_REQUEST]: 400,
   [EXCHANGE_REASONS.SIGNATURE_MALFORMED]: 400,

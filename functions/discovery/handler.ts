@@ -1,4 +1,4 @@
-/** discovery Lambda: the issuer's public metadata and JWKS (DESIGN §6), no authorization. */
+/** discovery Lambda: the issuer's public metadata and JWKS (docs/architecture.md#tokens), no authorization. */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

@@ -1,5 +1,5 @@
 /**
- * Issuer discovery (DESIGN §6): the OpenID provider metadata and the JWKS, public and
+ * Issuer discovery (docs/architecture.md#tokens): the OpenID provider metadata and the JWKS, public and
  * unauthenticated, so istiod, Kuma and any JWT library can find and verify our tokens.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';

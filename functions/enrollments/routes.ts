@@ -1,5 +1,5 @@
 /**
- * Enrollment status (DESIGN §8): "why is my task not in the mesh?". Query parameters are
+ * Enrollment status (docs/architecture.md#policy-api): "why is my task not in the mesh?". Query parameters are
  * validated at the edge; answers are JSON with a stable `reason` on every error.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';

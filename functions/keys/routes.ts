@@ -1,5 +1,5 @@
 /**
- * Signing keys (DESIGN §6), by schedule or through the IAM-authorized operator routes:
+ * Signing keys (docs/architecture.md#tokens), by schedule or through the IAM-authorized operator routes:
  * - `POST /v1/keys/rotate` `{ profile?, emergency? }` adds a pending successor to each profile's
  *   key set (it signs KEY_PREPUBLISH_SECONDS later; at once with `emergency`);
  * - `GET /v1/keys[?profile=istio|kuma]` lists every published key with its state, so operators

@@ -1,5 +1,5 @@
 /**
- * The policy routes of the HTTP API (DESIGN §8), behind AWS_IAM authorization: list, get, put,
+ * The policy routes of the HTTP API (docs/architecture.md#policy-api), behind AWS_IAM authorization: list, get, put,
  * delete and history of a namespace's OnboardingPolicies. Reads return the revision as ETag;
  * writes take it back in If-Match. Every change is audited with the caller's ARN.
  */

@@ -1,5 +1,5 @@
 /**
- * reconcile Lambda (docs/architecture.md, "Reconciler"): an EventBridge schedule runs a pass
+ * reconcile Lambda (docs/architecture.md#reconciler): an EventBridge schedule runs a pass
  * over every cluster, carrying on from the stored cursor; the policy table's stream runs one for
  * the namespace a policy write touched, and IAM's CloudTrail events one for the role that changed
  * (revocation without waiting for the schedule); `POST /v1/reconcile` (IAM-authorized) runs one

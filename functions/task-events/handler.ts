@@ -1,4 +1,4 @@
-/** task-events Lambda: ECS Task State Change events from SQS (DESIGN §4). */
+/** task-events Lambda: ECS Task State Change events from SQS (docs/architecture.md#enrollment). */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

@@ -1,5 +1,5 @@
 /**
- * Reads one SQS message body as an EventBridge "ECS Task State Change" event (DESIGN §4).
+ * Reads one SQS message body as an EventBridge "ECS Task State Change" event (docs/architecture.md#enrollment).
  * Shape: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
  * AWS says new fields may appear at any time, so every object is loose; only what the
  * pipeline relies on is checked.

@@ -1,4 +1,4 @@
-/** token-maintenance Lambda: scheduled refresh and cleanup of per-service token secrets (DESIGN §6). */
+/** token-maintenance Lambda: scheduled refresh and cleanup of per-service token secrets (docs/architecture.md#tokens). */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

@@ -1,6 +1,6 @@
 /**
  * WorkloadGroups change rarely and every enrollment reads one: cache them briefly per
- * container (DESIGN §4). Entries are never cached; they are what we write.
+ * container (docs/architecture.md#enrollment). Entries are never cached; they are what we write.
  */
 import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
 import type { MeshApi } from '../ports.js';

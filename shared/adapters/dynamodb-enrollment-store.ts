@@ -1,7 +1,7 @@
 /**
  * Enrollment records in DynamoDB, one item per task id. Every write is conditional on the
  * event version so a stale or repeated event never overwrites a newer state, and a tombstone
- * (draining / deregistered) is never replaced by a live phase (DESIGN §4).
+ * (draining / deregistered) is never replaced by a live phase (docs/architecture.md#enrollment).
  */
 import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';

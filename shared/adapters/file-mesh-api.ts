@@ -1,5 +1,5 @@
 /**
- * MeshApi over a directory of YAML manifests (DESIGN §5: the local default, also usable for GitOps).
+ * MeshApi over a directory of YAML manifests (docs/architecture.md#mesh-api: the local default, also usable for GitOps).
  * WorkloadGroups are read from `<dir>/workloadgroups/**` (multi-document files allowed); entries are
  * written one per file to `<dir>/workloadentries/<namespace>/<name>.yaml`.
  *

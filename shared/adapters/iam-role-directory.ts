@@ -1,7 +1,7 @@
 /**
  * IAM role reads in the role's own account. Tags are cached keyed by the role's unique id
  * (RoleId), never by name alone: a role deleted and recreated under the same name is another
- * principal and must not inherit the old one's tags (DESIGN §3).
+ * principal and must not inherit the old one's tags (docs/architecture.md#policy).
  */
 import { GetRoleCommand, NoSuchEntityException, type IAMClient } from '@aws-sdk/client-iam';
 import type { RoleFacts } from '../core/task.js';

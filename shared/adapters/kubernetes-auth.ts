@@ -1,5 +1,5 @@
 /**
- * Bearer tokens for the mesh's Kubernetes API (DESIGN §5): an EKS IAM token minted from our
+ * Bearer tokens for the mesh's Kubernetes API (docs/architecture.md#mesh-api): an EKS IAM token minted from our
  * own credentials, or a static token kept in Secrets Manager. Token values never appear in errors.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';

@@ -1,5 +1,5 @@
 /**
- * MeshApi over the mesh cluster's Kubernetes API server (DESIGN §5): server-side apply with a fixed
+ * MeshApi over the mesh cluster's Kubernetes API server (docs/architecture.md#mesh-api): server-side apply with a fixed
  * field manager, deletes with preconditions, label-selector lists. Plain node:https, no client library.
  */
 import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
@@ -63,7 +63,7 @@ export class KubernetesMeshApi implements MeshApi {
     const what = `WorkloadEntry ${entry.metadata.namespace}/${entry.metadata.name}`;
     const checked = validateWorkloadEntry(configuration);
     if (!checked.ok) throw new MeshValidationError(`${what} is invalid`, checked.problems);
-    // force: the entry is ours alone (DESIGN §5), so another manager's stale claim must not block it;
+    // force: the entry is ours alone (docs/architecture.md#mesh-api), so another manager's stale claim must not block it;
     // fieldValidation=Strict makes the server refuse unknown fields instead of silently pruning them.
     const query = new URLSearchParams({ fieldManager: this.fieldManager, force: 'true', fieldValidation: 'Strict' });
     const answer = await this.request('PATCH', `${objectPath('workloadentries', entry.metadata)}?${query}`, {

@@ -1,4 +1,4 @@
-/** Chooses the mesh adapter from config (DESIGN §5): `kubernetes` in production, `file` locally. */
+/** Chooses the mesh adapter from config (docs/architecture.md#mesh-api): `kubernetes` in production, `file` locally. */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { Settings } from '../config.js';
 import { ConfigError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * One claim profile's signing keys in one Secrets Manager secret (`<prefix>/signing-keys` for
- * istio, `<prefix>/signing-keys-kuma` for kuma; DESIGN §6). Every write names the version it
+ * istio, `<prefix>/signing-keys-kuma` for kuma; docs/architecture.md#tokens). Every write names the version it
  * replaces (a ClientRequestToken derived from it), so concurrent writers that read the same
  * version make one new version and the others learn they lost.
  */

@@ -1,6 +1,6 @@
 /**
  * Per-service data-plane token secrets in Secrets Manager, named `<prefix>/<namespace>/<group>`
- * (DESIGN §6). Concurrent Lambdas that read the same version and mint at once must leave one
+ * (docs/architecture.md#tokens). Concurrent Lambdas that read the same version and mint at once must leave one
  * new version: each write carries a ClientRequestToken derived from the version it replaces,
  * so Secrets Manager accepts the first and answers ResourceExistsException to the others
  * (a token that is already a version, with a different value).

@@ -115,6 +115,7 @@ export async function buildExchangeDeps(
     signers: tokens.signers,
     log,
     settings: {
+      region: config.AWS_REGION,
       audience: config.AUTH_AUDIENCE,
       maxAgeSeconds: config.EXCHANGE_MAX_AGE_SECONDS,
       maxSkewSeconds: config.EXCHANGE_MAX_SKEW_SECONDS,
@@ -176,7 +177,7 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
 
 /**
  * Tasks, task definitions and task roles (with their tags), each read in its own account
- * (DESIGN §3): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
+ * (docs/architecture.md#policy): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
  */
 export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } {
   const forAccount = clientsForAccount(config, clients);

@@ -1,6 +1,6 @@
 /**
  * Resolves a running task's identity and requested group, then evaluates policy
- * (DESIGN §3–4). Returns the decision as data; only infrastructure failures throw.
+ * (docs/architecture.md#policy, #enrollment). Returns the decision as data; only infrastructure failures throw.
  */
 import { REASONS, type Reason } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskIdentity, TaskStateChangeEvent } from '../core/task.js';
@@ -48,7 +48,7 @@ export async function decideEnrollment(
   deps: DecisionDeps,
 ): Promise<EnrollmentDecision> {
   const definition = await deps.tasks.describeTaskDefinition(task.taskDefinitionArn);
-  // RunTask's override wins over the task definition (DESIGN §3).
+  // RunTask's override wins over the task definition (docs/architecture.md#policy).
   const roleArn = task.overrideTaskRoleArn ?? definition.taskRoleArn;
   if (!roleArn) {
     const request = requestedWorkloadGroup(task.tags, {});

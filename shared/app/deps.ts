@@ -2,7 +2,7 @@ import type { WorkloadGroup } from '../core/kubernetes-types.js';
 import type { EnrollmentStore, MeshApi, PolicyStore, RoleDirectory, TaskDirectory } from '../ports.js';
 import type { Log } from './log.js';
 
-/** Makes sure a service's data-plane token exists and is fresh (DESIGN §6). */
+/** Makes sure a service's data-plane token exists and is fresh (docs/architecture.md#tokens). */
 export type ServiceTokenEnsurer = (group: WorkloadGroup, now: Date) => Promise<{ outcome: string; kid: string; expiresAt: string }>;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Processes one batch of ECS Task State Change events (DESIGN §4). Per task only the newest
+ * Processes one batch of ECS Task State Change events (docs/architecture.md#enrollment). Per task only the newest
  * event of the batch is acted on (older ones are superseded by it); the enrollment record is
  * written last, conditionally on version, so a failure anywhere leaves it where it was and
  * the record is retried.

@@ -1,5 +1,5 @@
 /**
- * Makes sure a service's data-plane token secret exists and is fresh (DESIGN §4, §6), so a
+ * Makes sure a service's data-plane token secret exists and is fresh (docs/architecture.md#enrollment, #tokens), so a
  * sidecar that reads it at start can start. Many Lambdas may do this at once for one service:
  * the vault's write replaces exactly the version read, and the losers are told 'superseded'.
  */

@@ -1,5 +1,5 @@
 /**
- * The policy half of an enrollment decision (DESIGN §3): the group's labels (from the mesh, or
+ * The policy half of an enrollment decision (docs/architecture.md#policy): the group's labels (from the mesh, or
  * given for a what-if), the namespace's policies, and a trace of every policy's verdict. Both
  * task-events and explain come through here, so they cannot disagree.
  */

@@ -1,5 +1,5 @@
 /**
- * The auth exchange (DESIGN §7): a sidecar proves its task's IAM identity with a signed
+ * The auth exchange (docs/architecture.md#exchange): a sidecar proves its task's IAM identity with a signed
  * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (the
  * per-source limit, parsing, replay) so no hostile client spends the account's STS quota; the
  * per-task limit counts only callers STS has proven, so naming a task spends nothing of its own.
@@ -17,6 +17,8 @@ import type { Log } from './log.js';
 import { checkCallerClaim, verifyTaskCaller } from './verify-task-caller.js';
 
 export interface ExchangeSettings {
+  /** The deployment's region: the only one whose tasks the exchange describes. */
+  region: string;
   audience: string;
   maxAgeSeconds: number;
   maxSkewSeconds: number;
@@ -97,7 +99,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
     if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
     return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
-  const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts);
+  const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts, settings.region);
   if (!claim.ok) return claim;
   // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
   // by naming it; a looping agent is still stopped before the IAM and ECS calls.

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/explain` (DESIGN §3, §8): would this task, or this identity, be allowed into this
+ * `POST /v1/explain` (docs/architecture.md#policy, #policy-api): would this task, or this identity, be allowed into this
  * group, and why. A task is decided by the very function task-events uses; an identity skips
  * only what a task adds (its network and address) and meets the same policy evaluation.
  */
@@ -57,7 +57,7 @@ async function explainTask(subject: { taskArn: string; clusterName: string }, gr
   const clusterArn = `arn:${arn.partition}:ecs:${arn.region}:${arn.accountId}:cluster/${subject.clusterName}`;
   const task = (await deps.tasks.describeTasks(clusterArn, [subject.taskArn])).get(taskId);
   if (!task) return refusal(REASONS.TASK_NOT_FOUND, `ECS does not know task ${taskId} in cluster ${subject.clusterName} (stopped over an hour ago, or never existed)`);
-  // A named group stands in for the task's tag; the task tag wins over the role's, as in DESIGN §3.
+  // A named group stands in for the task's tag; the task tag wins over the role's, as in docs/architecture.md#policy.
   const tags = group ? { ...task.tags, [WORKLOAD_GROUP_TAG]: `${group.namespace}/${group.name}` } : task.tags;
   const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
   const status = { lastStatus: task.lastStatus, desiredStatus: task.desiredStatus };

@@ -1,5 +1,5 @@
 /**
- * Scheduled upkeep of the per-service token secrets (DESIGN §4, §6): a token of a service that
+ * Scheduled upkeep of the per-service token secrets (docs/architecture.md#enrollment, #tokens): a token of a service that
  * has enrolled tasks is refreshed before it expires; the secret of a service that has had no
  * task for TOKEN_SECRET_IDLE_SECONDS is removed (with a recovery window).
  */

@@ -1,5 +1,5 @@
 /**
- * The policy API's use cases (DESIGN §8): optimistic concurrency on the policy's revision,
+ * The policy API's use cases (docs/architecture.md#policy-api): optimistic concurrency on the policy's revision,
  * no-op writes detected (so `apply` of an unchanged file leaves no audit entry), and every
  * change written with its audit entry.
  */

@@ -1,5 +1,5 @@
 /**
- * One reconcile pass (docs/architecture.md, "Reconciler"): the truth from ECS, what we believe
+ * One reconcile pass (docs/architecture.md#reconciler): the truth from ECS, what we believe
  * (records, managed entries), every task judged by `judgeTask` and repaired through the same
  * decision code and conditional writes as task-events. Bounded: at most `maxTasksPerPass` tasks
  * per invocation, in task-id order, carrying on from a stored cursor.

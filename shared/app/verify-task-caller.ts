@@ -1,5 +1,5 @@
 /**
- * Proves the caller is the task it claims to be (docs/architecture.md, "Auth exchange"). STS's
+ * Proves the caller is the task it claims to be (docs/architecture.md#exchange). STS's
  * answer alone proves only "some session of a role with this name". In two steps:
  * - `checkCallerClaim` (no calls): the caller is an assumed role of an allowed account, in the
  *   task's partition and account, whose session is named after the claimed task (ECS names
@@ -32,13 +32,15 @@ export interface AssumedRoleCaller {
 const refuse = (reason: ExchangeReason, detail: string): Refusal => ({ ok: false, reason, detail });
 
 /** What STS's answer proves about the caller, checked against the claimed task without any call. */
-export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: string; taskId: string }, allowedAccounts: readonly string[]): CheckedClaim {
+export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: string; taskId: string }, allowedAccounts: readonly string[], region: string): CheckedClaim {
   const assumed = parseAssumedRole(caller.arn);
   if (!assumed) return refuse(EXCHANGE_REASONS.PRINCIPAL_TYPE, 'the caller is not an assumed IAM role (task roles are)');
   if (!allowedAccounts.includes(assumed.account)) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
   const taskArn = parseArn(claimed.taskArn);
   if (!taskArn || taskArn.accountId !== assumed.account) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, 'the task is not in the caller’s account');
   if (taskArn.partition !== assumed.partition) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `the task is in partition ${taskArn.partition}, the caller in ${assumed.partition}`);
+  // ECS is asked in this deployment's region only: a claim elsewhere is refused before any call.
+  if (taskArn.region !== region) return refuse(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `the task ARN names region ${taskArn.region}; this deployment serves ${region}`);
   if (assumed.session !== claimed.taskId) return refuse(EXCHANGE_REASONS.SESSION_MISMATCH, 'the role session is not this task’s (ECS names it after the task id)');
   return { ok: true, caller: { ...assumed, arn: caller.arn } };
 }

@@ -1,5 +1,5 @@
 /**
- * Validates Kubernetes custom resources the way the API server does for a CRD (DESIGN §4):
+ * Validates Kubernetes custom resources the way the API server does for a CRD (docs/architecture.md#workload-entry):
  * the structural OpenAPI schema (ajv), every `x-kubernetes-validations` CEL rule, unknown fields
  * (as with `fieldValidation=Strict`), and the object's own apiVersion, kind and metadata.
  */

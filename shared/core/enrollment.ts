@@ -1,5 +1,5 @@
 /**
- * The enrollment lifecycle of one task (DESIGN §4). ECS delivers Task State Change events at
+ * The enrollment lifecycle of one task (docs/architecture.md#enrollment). ECS delivers Task State Change events at
  * least once and out of order; `detail.version` grows with every change of a task, so the
  * record keeps the highest version applied and anything older or equal changes nothing.
  * A stopping or stopped task leaves a tombstone that no later event can undo.

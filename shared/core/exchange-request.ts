@@ -1,5 +1,5 @@
 /**
- * Validation of an auth-exchange request (DESIGN §7), read top to bottom: decode, then small
+ * Validation of an auth-exchange request (docs/architecture.md#exchange), read top to bottom: decode, then small
  * named checks that return early, each saying which attack it stops. Prior art: Vault's
  * `builtin/credential/aws/path_login.go` and consul-awsauth's `token.go`. The signature itself is
  * verified by STS when the server sends the rebuilt request; what we check here is what STS

@@ -1,5 +1,5 @@
 /**
- * Decoding of the exchange request's wire format (Vault/Consul AWS IAM auth, DESIGN §7): sizes
+ * Decoding of the exchange request's wire format (Vault/Consul AWS IAM auth, docs/architecture.md#exchange): sizes
  * first, then strict JSON, strict base64, strict UTF-8, and the header map. Nothing here judges
  * what the STS request asks for; exchange-request.ts does.
  *

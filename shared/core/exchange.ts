@@ -1,4 +1,4 @@
-/** The auth exchange's contract (DESIGN §7): what a validated request carries. */
+/** The auth exchange's contract (docs/architecture.md#exchange): what a validated request carries. */
 import type { ObjectRef } from './kubernetes-types.js';
 import type { ExchangeReason } from './reasons.js';
 

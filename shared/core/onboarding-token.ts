@@ -1,5 +1,5 @@
 /**
- * Claims of a per-task onboarding token (DESIGN §6–7): the service token's profile claims,
+ * Claims of a per-task onboarding token (docs/architecture.md#tokens, #exchange): the service token's profile claims,
  * bound to one task and its WorkloadEntry so it can be told apart from (and outlives no
  * longer than) the task it was issued to.
  */

@@ -1,5 +1,5 @@
 /**
- * Policy evaluation (DESIGN §3): a rule allows when any of its `workloads` matches the task's
+ * Policy evaluation (docs/architecture.md#policy): a rule allows when any of its `workloads` matches the task's
  * identity and any of its `onboardTo` selectors matches the WorkloadGroup's labels. A policy
  * only ever grants groups of its own namespace. Every "no" says why, per policy and rule.
  */

@@ -1,7 +1,7 @@
 /**
  * The public half of a profile's key set, kept in its own secret (`<prefix>/jwks` for istio,
  * `<prefix>/jwks-kuma` for kuma) so that discovery and the keys listing never read a private key
- * (DESIGN §6: the private key never leaves the Lambdas that sign). Signers publish it from the
+ * (docs/architecture.md#tokens: the private key never leaves the Lambdas that sign). Signers publish it from the
  * private set before they sign with a key, and a rotation publishes its pending key at once.
  */
 import * as z from 'zod/mini';

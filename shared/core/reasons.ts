@@ -37,7 +37,7 @@ export const REASONS = {
 } as const;
 
 /**
- * Refusals of the auth exchange (DESIGN §7), each answered with a 4xx (the handler's table maps
+ * Refusals of the auth exchange (docs/architecture.md#exchange), each answered with a 4xx (the handler's table maps
  * them to statuses). Details never hold a signature, a token or STS's body.
  */
 export const EXCHANGE_REASONS = {

@@ -1,5 +1,5 @@
 /**
- * The reconciler's judgement of one task (docs/architecture.md, "Reconciler"): what ECS says
+ * The reconciler's judgement of one task (docs/architecture.md#reconciler): what ECS says
  * now, what the policies say now, what the mesh holds and what the record says, turned into at
  * most one repair. Pure: the pass gathers the facts, this decides, the pass repairs.
  *

@@ -1,5 +1,5 @@
 /**
- * Schemas of the documents this project owns (DESIGN §3). Types are derived from them so
+ * Schemas of the documents this project owns (docs/architecture.md#policy). Types are derived from them so
  * each shape has one source.
  */
 import * as z from 'zod/mini';

@@ -1,5 +1,5 @@
 /**
- * The stored per-service token document (DESIGN §6): how it is read back, built and aged.
+ * The stored per-service token document (docs/architecture.md#tokens): how it is read back, built and aged.
  * `ServiceTokenDocument` in tokens.ts stays the one source of the shape; the schema below is
  * checked against it at compile time.
  */

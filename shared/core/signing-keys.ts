@@ -1,5 +1,5 @@
 /**
- * One claim profile's signing keys (DESIGN §6), kept as one JSON document in its own secret.
+ * One claim profile's signing keys (docs/architecture.md#tokens), kept as one JSON document in its own secret.
  * A key goes through three states, all decided by its times so no write is needed to move on:
  *
  *   pending   published, not signing yet      now < activatesAt

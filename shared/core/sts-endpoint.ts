@@ -1,5 +1,5 @@
 /**
- * Where the server may send a client's signed `sts:GetCallerIdentity` (DESIGN §7): an exact
+ * Where the server may send a client's signed `sts:GetCallerIdentity` (docs/architecture.md#exchange): an exact
  * allow-list of AWS STS hosts, never a prefix/suffix test. A looser test made the server an open
  * proxy for signed requests (Vault CVE-2020-16250; aws-iam-authenticator CVE-2022-2385).
  * Hosts: https://docs.aws.amazon.com/general/latest/gr/sts.html

@@ -35,7 +35,7 @@ export interface RoleFacts {
   tags: Record<string, string>;
 }
 
-/** Who a task is and where it runs: what policies are evaluated against (DESIGN §3). */
+/** Who a task is and where it runs: what policies are evaluated against (docs/architecture.md#policy). */
 export interface TaskIdentity {
   partition: string;
   accountId: string;

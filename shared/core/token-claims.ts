@@ -1,5 +1,5 @@
 /**
- * Claims of the per-service data-plane token, by claim profile (DESIGN §6). Pure: the time,
+ * Claims of the per-service data-plane token, by claim profile (docs/architecture.md#token-claims). Pure: the time,
  * the token id and the deployment's settings come in as arguments.
  */
 import type { WorkloadGroup } from './kubernetes-types.js';

@@ -1,4 +1,4 @@
-/** Token shapes shared by signing, the per-service data-plane tokens and discovery (DESIGN §6). */
+/** Token shapes shared by signing, the per-service data-plane tokens and discovery (docs/architecture.md#tokens). */
 
 export const TOKEN_PROFILES = ['istio', 'kuma'] as const;
 export type TokenProfile = (typeof TOKEN_PROFILES)[number];

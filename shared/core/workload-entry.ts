@@ -1,5 +1,5 @@
 /**
- * Builds the WorkloadEntry for an enrolled task (DESIGN §4). The name comes from the task,
+ * Builds the WorkloadEntry for an enrolled task (docs/architecture.md#workload-entry). The name comes from the task,
  * never from its IP, so a new task that reuses an address gets its own entry.
  */
 import { WORKLOAD_ENTRY_API_VERSION, type ObjectRef, type WorkloadEntry, type WorkloadGroup } from './kubernetes-types.js';

@@ -40,7 +40,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-e2e-'));
   mkdirSync(join(dir, 'mesh', 'workloadgroups'), { recursive: true });
   writeFileSync(join(dir, 'mesh', 'workloadgroups', 'ratings.yaml'), 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: { name: ratings, namespace: bookinfo, uid: u-1, labels: { app: ratings } }\nspec: { template: { serviceAccount: bookinfo-ratings } }\n');
-  local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh') });
+  // No background reconcile: the test runs its own passes and must see the entry it deleted missing.
+  local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), RECONCILE_INTERVAL_SECONDS: '3600' });
 }, 120_000);
 
 afterAll(async () => {

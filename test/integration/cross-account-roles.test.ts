@@ -4,8 +4,9 @@ import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, buildTaskReaders, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildExplainDeps, buildTaskReaders, createAwsClients } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
+import { asFunction } from '../support/aws-call-recorder.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
 
@@ -37,25 +38,36 @@ async function taskIn(accountId: string) {
   return { clusterArn, taskArn: run.tasks![0]!.taskArn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn! };
 }
 
+/** The task directory auth wires, its calls recorded for the IAM check as the auth role's. */
 const tasksWith = (crossAccountRoleName: string | undefined) => {
   const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
-  return buildTaskReaders(config, createAwsClients(config)).tasks;
+  const tasks = buildTaskReaders(config, createAwsClients(config)).tasks;
+  const scope = { fn: 'auth' as const, params: (crossAccountRoleName ? { CrossAccountRoleName: crossAccountRoleName } : {}) as Record<string, string> };
+  return {
+    describeTasks: (clusterArn: string, arns: string[]) => asFunction(scope, () => tasks.describeTasks(clusterArn, arns)),
+    describeTaskDefinition: (arn: string) => asFunction(scope, () => tasks.describeTaskDefinition(arn)),
+  };
 };
 
-const rolesWith = (crossAccountRoleName: string | undefined) => {
-  const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
-  return buildEnrollmentDeps(config, new MemoryLog(), createAwsClients(config)).roles;
+/** The role directory task-events (or explain) wires, its calls recorded for the IAM check. */
+const rolesWith = (crossAccountRoleName: string | undefined, fn: 'taskEvents' | 'explain' = 'taskEvents') => {
+  const env = { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) };
+  const roles = fn === 'explain' ? buildExplainDeps(loadConfig('explain', env), createAwsClients(loadConfig('explain', env))).roles : buildEnrollmentDeps(loadConfig('taskEvents', env), new MemoryLog(), createAwsClients(loadConfig('taskEvents', env))).roles;
+  const scope = { fn, params: (crossAccountRoleName ? { CrossAccountRoleName: crossAccountRoleName } : {}) as Record<string, string> };
+  return { getRole: (arn: string) => asFunction(scope, () => roles.getRole(arn)) };
 };
 
 describe('task roles in other accounts', () => {
-  it("reads a role's tags in its own account through the cross-account role", async () => {
+  it("reads a role's tags in its own account through the cross-account role, as explain does too", async () => {
     const other = await iamIn(OTHER_ACCOUNT);
     await other.send(new CreateRoleCommand({ RoleName: 'ecs-mesh-reader', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY }));
     const created = await other.send(new CreateRoleCommand({ RoleName: 'payments-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'team', Value: 'payments' }] }));
 
     const role = await rolesWith('ecs-mesh-reader').getRole(`arn:aws:iam::${OTHER_ACCOUNT}:role/payments-task`);
+    const asExplain = await rolesWith('ecs-mesh-reader', 'explain').getRole(`arn:aws:iam::${OTHER_ACCOUNT}:role/payments-task`);
 
     expect(role).toMatchObject({ accountId: OTHER_ACCOUNT, name: 'payments-task', roleId: created.Role!.RoleId, tags: { team: 'payments' } });
+    expect(asExplain).toEqual(role);
   });
 
   it('never lends a same-named role of its own account to a role of another account', async () => {
@@ -88,7 +100,10 @@ describe('task roles in other accounts', () => {
   it("cannot see another account's task without the cross-account role", async () => {
     const { clusterArn, taskArn } = await taskIn(OTHER_ACCOUNT);
 
-    const found = await tasksWith(undefined).describeTasks(clusterArn, [taskArn]);
+    // Not recorded for the IAM check: that AWS would deny this call (our role reads our account
+    // only) is the point; moto, which enforces no IAM, shows the task invisible instead.
+    const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint });
+    const found = await buildTaskReaders(config, createAwsClients(config)).tasks.describeTasks(clusterArn, [taskArn]);
 
     expect(found.size).toBe(0);
   });

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createEnrollmentsHandler } from '../../functions/enrollments/handler.js';
+import { asHandler } from '../support/aws-call-recorder.js';
 import { aRecord } from '../fixtures/builders.js';
 import { Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline;
-let handler: ReturnType<typeof createEnrollmentsHandler>;
+let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const get = async (path: string, query?: Record<string, string | undefined>) => {
   const taskId = /^\/v1\/enrollments\/(.+)$/.exec(path)?.[1];
@@ -25,7 +26,7 @@ const get = async (path: string, query?: Record<string, string | undefined>) => 
 
 beforeAll(async () => {
   p = await Pipeline.start('-enrollments-api');
-  handler = createEnrollmentsHandler(p.deps.enrollments, new Logger({ logLevel: 'SILENT' }));
+  handler = asHandler(p.scope('enrollments'), createEnrollmentsHandler(p.deps.enrollments, new Logger({ logLevel: 'SILENT' })));
   await p.deps.enrollments.put(aRecord({ taskId: 'aaaa', phase: 'enrolled', namespace: 'bookinfo', clusterName: 'prod' }));
   await p.deps.enrollments.put(aRecord({ taskId: 'bbbb', phase: 'rejected', reason: 'POLICY_DENIED', namespace: 'bookinfo', clusterName: 'prod' }));
   await p.deps.enrollments.put(aRecord({ taskId: 'cccc', phase: 'enrolled', namespace: 'shop', clusterName: 'staging' }));

@@ -11,8 +11,10 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambd
 import { stringify } from 'yaml';
 import { createPoliciesHandler } from '../../functions/policies/handler.js';
 import { createExplainHandler } from '../../functions/explain/handler.js';
+import { asHandler } from '../support/aws-call-recorder.js';
 import { DynamoDbPolicyAdminStore } from '../../shared/adapters/dynamodb-policy-admin-store.js';
 import { DynamoDbPolicyStore } from '../../shared/adapters/dynamodb-policy-store.js';
+import { EcsTaskDirectory } from '../../shared/adapters/ecs-task-directory.js';
 import { startHttpApi, type HttpHandler } from '../../local/http-api.js';
 import { LOCAL_OPERATOR } from '../../local/iam-authorizer.js';
 import { signedFetch } from '../../cli/api/signed-fetch.js';
@@ -53,8 +55,8 @@ function nestedAliases(levels: number, width: number): string {
 beforeAll(async () => {
   p = await Pipeline.start('-policy-api');
   const store = new DynamoDbPolicyAdminStore(p.clients.dynamo, p.stack.policyTable, p.stack.policyAuditTable);
-  const policies = createPoliciesHandler(store, new Logger({ logLevel: 'SILENT' })) as unknown as HttpHandler;
-  const explain = createExplainHandler({ ...p.deps, policies: new DynamoDbPolicyStore(p.clients.dynamo, p.stack.policyTable, 0) }, new Logger({ logLevel: 'SILENT' })) as unknown as HttpHandler;
+  const policies = asHandler(p.scope('policies'), createPoliciesHandler(store, new Logger({ logLevel: 'SILENT' }))) as unknown as HttpHandler;
+  const explain = asHandler(p.scope('explain'), createExplainHandler({ ...p.deps, tasks: new EcsTaskDirectory(p.clients.ecs), policies: new DynamoDbPolicyStore(p.clients.dynamo, p.stack.policyTable, 0) }, new Logger({ logLevel: 'SILENT' }))) as unknown as HttpHandler;
   server = await startHttpApi(
     [
       { method: 'GET', path: '/v1/namespaces/{namespace}/policies', handler: policies, auth: 'iam' },

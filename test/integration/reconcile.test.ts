@@ -11,7 +11,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createReconcileHandler } from '../../functions/reconcile/handler.js';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import { buildReconcileDeps } from '../../shared/adapters/wiring.js';
-import { reconcileTasks, type ReconcileDeps } from '../../shared/app/reconcile-tasks.js';
+import { reconcileTasks as reconcileUnrecorded, type ReconcileDeps, type ReconcileOptions } from '../../shared/app/reconcile-tasks.js';
+import { asFunction, asHandler } from '../support/aws-call-recorder.js';
 import { loadConfig } from '../../shared/config.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { UpstreamThrottledError } from '../../shared/errors.js';
@@ -22,6 +23,8 @@ import { MemoryLog } from '../support/memory-log.js';
 import { Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline;
+/** A pass, its AWS calls recorded as the reconcile role's for the IAM check. */
+const reconcileTasks = (options: ReconcileOptions, d: ReconcileDeps, now: Date) => asFunction(p.scope('reconcile'), () => reconcileUnrecorded(options, d, now));
 let clusterArn: string;
 let taskDef: string;
 let deps: ReconcileDeps;
@@ -250,7 +253,7 @@ describe('reconcile: every difference repaired through the decision code', () =>
 });
 
 describe('revocation without waiting for the schedule, through the reconcile handler', () => {
-  const handler = () => createReconcileHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'reconcile' }));
+  const handler = () => asHandler(p.scope('reconcile'), createReconcileHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'reconcile' })));
   const invoke = (event: unknown) => (handler() as unknown as (e: unknown, c: unknown) => Promise<{ counts: Record<string, number> }[]>)(event, { functionName: 'reconcile' });
 
   it('re-evaluates the namespace a policy stream record names', async () => {
@@ -271,7 +274,7 @@ describe('revocation without waiting for the schedule, through the reconcile han
     await enrolledTask();
     const metrics = new Metrics({ namespace: 'test', serviceName: 'reconcile' });
     const added = vi.spyOn(metrics, 'addMetric');
-    const counted = createReconcileHandler(deps, new Logger({ logLevel: 'SILENT' }), metrics, {}, p.calls) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+    const counted = asHandler(p.scope('reconcile'), createReconcileHandler(deps, new Logger({ logLevel: 'SILENT' }), metrics, {}, p.calls)) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
     const before = [...p.calls.values()].reduce((a, b) => a + b, 0);
 
     await counted({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, { functionName: 'reconcile' });
@@ -339,7 +342,7 @@ describe('reconcile never undoes a newer event (fencing)', () => {
     await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 6, lastStatus: 'RUNNING' })]);
     const record = await p.record(taskArn);
 
-    await expect(deps.enrollments.putReconciled({ ...record!, phase: 'rejected', reason: 'POLICY_REVOKED', detail: 'x' }, 3)).rejects.toThrow(/newer|not newer/);
+    await expect(asFunction(p.scope('reconcile'), () => deps.enrollments.putReconciled({ ...record!, phase: 'rejected', reason: 'POLICY_REVOKED', detail: 'x' }, 3))).rejects.toThrow(/newer|not newer/);
     expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', version: 6 });
   });
 });

@@ -17,6 +17,7 @@ import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.j
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { TestTokenSigner } from '../support/test-token-signer.js';
+import { asFunction, type FunctionName } from '../support/aws-call-recorder.js';
 
 const PREFIX = 'ecs-mesh-test';
 const LIFETIME = 86_400;
@@ -32,6 +33,9 @@ const minted = new Set<string>();
 const client = () => new SecretsManagerClient(localAwsConfig());
 const secretName = (ref: ObjectRef) => `${PREFIX}/${ref.namespace}/${ref.name}`;
 const refOf = (group: WorkloadGroup): ObjectRef => ({ namespace: group.metadata.namespace, name: group.metadata.name });
+/** Runs as `fn` configured with `prefix`, for the IAM check: task-events mints, token-maintenance refreshes and removes. */
+const as = <T>(fn: FunctionName, work: () => T, prefix = PREFIX): T => asFunction({ fn, params: { TokenSecretPrefix: prefix } }, work);
+const ensure = (...args: Parameters<typeof ensureServiceToken>) => as('taskEvents', () => ensureServiceToken(...args));
 
 /** Fresh deps as one Lambda container would build them; every log is kept to check for leaks. */
 function depsWith(overrides: Partial<Omit<ServiceTokenDeps, 'log'>> = {}): ServiceTokenDeps & { log: MemoryLog } {
@@ -71,7 +75,7 @@ describe('ensureServiceToken against Secrets Manager', () => {
   it('creates the secret with its tags and the documented JSON, holding a verifiable istio token', async () => {
     const group = aGroup({ name: 'ratings', namespace: 'bookinfo' });
 
-    const result = await ensureServiceToken(group, depsWith(), NOW);
+    const result = await ensure(group, depsWith(), NOW);
 
     expect(result).toEqual({ outcome: 'minted', kid: 'test-key-1', expiresAt: later(LIFETIME).toISOString() });
     const document = await storedSecret(refOf(group));
@@ -97,7 +101,7 @@ describe('ensureServiceToken against Secrets Manager', () => {
   it('makes exactly one secret version when 50 Lambdas create the token at once', async () => {
     const group = aGroup({ name: 'burst-create' });
 
-    const results = await Promise.all(Array.from({ length: 50 }, () => createServiceTokenEnsurer(depsWith())(group, NOW)));
+    const results = await as('taskEvents', () => Promise.all(Array.from({ length: 50 }, () => createServiceTokenEnsurer(depsWith())(group, NOW))));
 
     expect(await versionCount(refOf(group))).toBe(1);
     // One wins; the others lost the race ('superseded') or read the winner's token ('fresh').
@@ -109,10 +113,10 @@ describe('ensureServiceToken against Secrets Manager', () => {
 
   it('makes exactly one new version when 50 Lambdas refresh a due token at once', async () => {
     const group = aGroup({ name: 'burst-refresh' });
-    await ensureServiceToken(group, depsWith(), NOW);
+    await ensure(group, depsWith(), NOW);
     const due = later(LIFETIME * 0.8);
 
-    const results = await Promise.all(Array.from({ length: 50 }, () => createServiceTokenEnsurer(depsWith())(group, due)));
+    const results = await as('taskEvents', () => Promise.all(Array.from({ length: 50 }, () => createServiceTokenEnsurer(depsWith())(group, due))));
 
     expect(await versionCount(refOf(group))).toBe(2);
     expect(results.filter((r) => r.outcome === 'minted')).toHaveLength(1);
@@ -132,9 +136,9 @@ describe('ensureServiceToken against Secrets Manager', () => {
       list: () => vault.list(),
       remove: (ref) => vault.remove(ref),
     };
-    const ensure = createServiceTokenEnsurer({ ...deps, vault: counting });
+    const ensureOnce = createServiceTokenEnsurer({ ...deps, vault: counting });
 
-    const results = await Promise.all(Array.from({ length: 50 }, () => ensure(group, NOW)));
+    const results = await as('taskEvents', () => Promise.all(Array.from({ length: 50 }, () => ensureOnce(group, NOW))));
 
     expect(calls).toEqual({ read: 1, write: 1 });
     expect(new Set(results.map((r) => r.outcome))).toEqual(new Set(['minted']));
@@ -146,9 +150,9 @@ describe('ensureServiceToken against Secrets Manager', () => {
     { $case: 'a token outside it is kept', age: LIFETIME * (2 / 3) - 1, outcome: 'fresh', versions: 1 },
   ])('$case', async ({ age, outcome, versions }) => {
     const group = aGroup({ name: `window-${outcome}` });
-    await ensureServiceToken(group, depsWith(), NOW);
+    await ensure(group, depsWith(), NOW);
 
-    const result = await ensureServiceToken(group, depsWith(), later(age));
+    const result = await ensure(group, depsWith(), later(age));
 
     expect(result.outcome).toBe(outcome);
     expect(await versionCount(refOf(group))).toBe(versions);
@@ -159,7 +163,7 @@ describe('ensureServiceToken against Secrets Manager', () => {
     const base = aGroup({ name: 'payments', namespace: 'shop' });
     const group: WorkloadGroup = { ...base, metadata: { ...base.metadata, annotations: { [TOKEN_PROFILE_ANNOTATION]: 'kuma' } } };
 
-    await ensureServiceToken(group, depsWith(), NOW);
+    await ensure(group, depsWith(), NOW);
 
     const document = await storedSecret(refOf(group));
     expect(document).toMatchObject({ profile: 'kuma', kid: 'test-kuma-key-1' });
@@ -181,10 +185,10 @@ describe('ensureServiceToken against Secrets Manager', () => {
 
   it('re-mints a fresh token when the group switches profile', async () => {
     const base = aGroup({ name: 'switching' });
-    await ensureServiceToken(base, depsWith(), NOW);
+    await ensure(base, depsWith(), NOW);
     const kuma: WorkloadGroup = { ...base, metadata: { ...base.metadata, annotations: { [TOKEN_PROFILE_ANNOTATION]: 'kuma' } } };
 
-    const result = await ensureServiceToken(kuma, depsWith(), later(60));
+    const result = await ensure(kuma, depsWith(), later(60));
 
     expect(result.outcome).toBe('minted');
     expect(await storedSecret(refOf(base))).toMatchObject({ profile: 'kuma' });
@@ -193,11 +197,11 @@ describe('ensureServiceToken against Secrets Manager', () => {
   it('restores a secret scheduled for deletion and writes a new token into it', async () => {
     const group = aGroup({ name: 'comeback' });
     const vault = new SecretsManagerTokenVault(client(), PREFIX);
-    await ensureServiceToken(group, depsWith(), NOW);
+    await ensure(group, depsWith(), NOW);
     await vault.remove(refOf(group));
     expect(await vault.read(refOf(group))).toBeUndefined();
 
-    const result = await ensureServiceToken(group, depsWith(), later(3600));
+    const result = await ensure(group, depsWith(), later(3600));
 
     expect(result.outcome).toBe('minted');
     expect(await storedSecret(refOf(group))).toMatchObject({ issuedAt: later(3600).toISOString() });
@@ -222,7 +226,7 @@ describe('maintainServiceTokens', () => {
     const live = aGroup({ name: 'live', namespace: 'shop' });
     const idle = aGroup({ name: 'idle', namespace: 'shop' });
     const recent = aGroup({ name: 'recent', namespace: 'shop' });
-    for (const group of [live, idle, recent]) await ensureServiceToken(group, depsWith({ vault: vaultOf() }), NOW);
+    for (const group of [live, idle, recent]) await as('taskEvents', () => ensureServiceToken(group, depsWith({ vault: vaultOf() }), NOW), prefix);
     const idleSeconds = 7 * 86_400;
     const runAt = later(idleSeconds + 3600);
     const enrollments = new InMemoryEnrollmentStore();
@@ -232,7 +236,7 @@ describe('maintainServiceTokens', () => {
     const groups = new Map([live, idle, recent].map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
     const mesh = { getWorkloadGroup: async (ref: ObjectRef) => groups.get(`${ref.namespace}/${ref.name}`) };
 
-    const summary = await maintainServiceTokens({ ...depsWith({ vault: vaultOf() }), enrollments, mesh, idleSeconds }, runAt);
+    const summary = await as('tokenMaintenance', () => maintainServiceTokens({ ...depsWith({ vault: vaultOf() }), enrollments, mesh, idleSeconds }, runAt), prefix);
 
     expect(summary).toEqual({ refreshed: 1, removed: 1, kept: 1, failed: 0 });
     expect((await vaultOf().read(refOf(live)))?.document).toMatchObject({ issuedAt: runAt.toISOString() });

@@ -8,6 +8,7 @@ import { SecretsManagerJwks } from '../../shared/adapters/secrets-manager-jwks.j
 import { parseKeySet } from '../../shared/core/signing-keys.js';
 import { createDiscoveryHandler } from '../../functions/discovery/handler.js';
 import { createKeysHandler } from '../../functions/keys/handler.js';
+import { asHandler } from '../support/aws-call-recorder.js';
 import { localAwsConfig } from '../support/local-aws.js';
 
 const T0 = new Date('2026-11-23T10:00:00.000Z');
@@ -234,11 +235,16 @@ describe('discovery handler', () => {
 
 describe('keys handler', () => {
   /** Both profiles' stores and public keys under a fresh prefix, as the keys Lambda wires them. */
+  const prefixes = new WeakMap<object, string>();
+  /** The prefix keysDeps made the deps for: the stack param the keys role is resolved with. */
+  const prefixOf = (deps: object) => prefixes.get(deps) ?? 'ecs-mesh';
   const keysDeps = (defaultProfile: 'istio' | 'kuma' = 'istio') => {
     const prefix = `ecs-mesh-test-keys-${Date.now()}-${++names}`;
     const published = { istio: new SecretsManagerJwks(sm, `${prefix}/jwks`, 0), kuma: new SecretsManagerJwks(sm, `${prefix}/jwks-kuma`, 0) };
     const store = (profile: 'istio' | 'kuma') => aStore(`${prefix}/signing-keys${profile === 'kuma' ? '-kuma' : ''}`, { jwks: published[profile] });
-    return { deps: { stores: { istio: store('istio'), kuma: store('kuma') }, published, defaultProfile }, store, prefix };
+    const deps = { stores: { istio: store('istio'), kuma: store('kuma') }, published, defaultProfile };
+    prefixes.set(deps, prefix);
+    return { deps, store, prefix };
   };
   const post = (body?: unknown) => ({ ...httpEvent('POST', '/v1/keys/rotate'), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const list = (query?: Record<string, string>) => ({ ...httpEvent('GET', '/v1/keys'), ...(query ? { queryStringParameters: query } : {}) });
@@ -247,7 +253,7 @@ describe('keys handler', () => {
   it('adds a pending key on POST /v1/keys/rotate, and GET /v1/keys lists it before it signs', async () => {
     const { deps, store } = keysDeps();
     const first = await store('istio').sign(claims(new Date()), new Date());
-    const handler = createKeysHandler(deps, logger());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
 
     const res = await call(handler, post({ profile: 'istio' }));
 
@@ -264,7 +270,7 @@ describe('keys handler', () => {
 
   it('creates the first key of a new stack and publishes it at once, for the deployment\'s profile only', async () => {
     const { deps, store } = keysDeps();
-    const handler = createKeysHandler(deps, logger());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
 
     const res = await call(handler, post());
 
@@ -279,7 +285,7 @@ describe('keys handler', () => {
   it('signs with the new key at once when the rotation is an emergency', async () => {
     const { deps, store } = keysDeps();
     const first = await store('kuma').sign(claims(new Date()), new Date());
-    const handler = createKeysHandler(deps, logger());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
 
     const res = await call(handler, post({ profile: 'kuma', emergency: true }));
 
@@ -293,7 +299,7 @@ describe('keys handler', () => {
     const { deps, store } = keysDeps();
     const istio = await store('istio').sign(claims(new Date()), new Date());
     const kuma = await store('kuma').sign(claims(new Date()), new Date());
-    const handler = createKeysHandler(deps, logger());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
 
     const changes = (await handler(scheduled as never, {} as Context)) as { profile: string; outcome: string; activeKid: string; pendingKid: string }[];
 
@@ -315,13 +321,13 @@ describe('keys handler', () => {
   ])('refuses $case', async ({ event, status }) => {
     const { deps } = keysDeps();
 
-    expect((await call(createKeysHandler(deps, logger()), event)).status).toBe(status);
+    expect((await call(asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger())), event)).status).toBe(status);
   });
 
   it('audits each rotation by kid and never logs key material', async () => {
     const { deps, store, prefix } = keysDeps();
     await store('istio').sign(claims(new Date()), new Date());
-    const handler = createKeysHandler(deps, logger());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
     logLines.length = 0;
 
     await call(handler, post());

@@ -19,6 +19,7 @@ import type { StsCall } from '../../shared/core/exchange.js';
 import { localAwsConfig } from './local-aws.js';
 import { MemoryLog } from './memory-log.js';
 import type { Pipeline } from './pipeline.js';
+import { asFunction, asHandler } from './aws-call-recorder.js';
 
 export const AUDIENCE = 'test-deployment';
 
@@ -49,11 +50,12 @@ export async function startExchange(p: Pipeline, overrides: Record<string, strin
   });
   const log = new MemoryLog();
   const mesh = new KubernetesMeshApi({ baseUrl: p.k8s.url, token: async () => 'test-mesh-token', timeoutMs: 2000 });
-  const deps = await buildExchangeDeps(config, log, p.clients, { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID, mesh });
+  const as = p.scope('auth', { TokenSecretPrefix: config.TOKEN_SECRET_PREFIX });
+  const deps = await asFunction(as, () => buildExchangeDeps(config, log, p.clients, { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID, mesh }));
   const stsCalls: string[] = [];
   const real = deps.sts;
   deps.sts = { verify: (call: StsCall) => (stsCalls.push(call.url), real.verify(call)) };
-  const handler = createAuthHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'auth' }));
+  const handler = asHandler(as, createAuthHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'auth' })));
   return {
     deps,
     stsCalls,

@@ -1,6 +1,6 @@
 /**
  * A Kubernetes API server double on loopback for `networking.istio.io/v1` WorkloadEntries and
- * WorkloadGroups (DESIGN §5): bearer-token auth, Status errors, resourceVersion/uid, preconditions,
+ * WorkloadGroups (docs/architecture.md#mesh-api): bearer-token auth, Status errors, resourceVersion/uid, preconditions,
  * label selectors, server-side apply, and validation against the Istio CRD YAML. Given RBAC rules
  * (a ClusterRole's), it refuses with 403 what they do not grant, as a real server would.
  *

@@ -30,6 +30,7 @@ import { ECS_TASKS_TRUST_POLICY, bootstrapLocalStack, localNames, type LocalStac
 import { KubernetesApiDouble } from './kubernetes-api-double.js';
 import { clusterRolesIn } from './kubernetes/rbac.js';
 import { localAwsConfig } from './local-aws.js';
+import { asFunction, type CallScope, type FunctionName } from './aws-call-recorder.js';
 import { sqsEventOf } from '../fixtures/ecs-events.js';
 
 export const ACCOUNT = '123456789012';
@@ -75,6 +76,16 @@ export class Pipeline {
 
   async stop(): Promise<void> {
     await this.k8s.stop();
+  }
+
+  /** Who makes a call, for the IAM check: `fn` with this stack's tables and queues as its resources. */
+  scope(fn: FunctionName, params: Record<string, string> = {}): CallScope {
+    const s = this.stack;
+    return {
+      fn,
+      params: { TokenSecretPrefix: 'ecs-mesh', ...params },
+      names: { PolicyTable: s.policyTable, EnrollmentTable: s.enrollmentTable, AuthTable: s.authTable, PolicyAuditTable: s.policyAuditTable, TaskEventsQueue: s.queueName, TaskEventsDeadLetterQueue: s.deadLetterQueueName },
+    };
   }
 
   callCount(key: string): number {
@@ -148,7 +159,7 @@ export class Pipeline {
       if (messages.length === 0) return { failed };
       const event = sqsEventOf(messages.map((m) => m.Body ?? ''));
       event.Records.forEach((r, i) => (r.messageId = messages[i]!.MessageId!));
-      const result = await this.handler(event, {} as Context);
+      const result = await asFunction(this.scope('taskEvents'), () => this.handler(event, {} as Context));
       const failedIds = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       failed.push(...failedIds);
       const done = messages.filter((m) => !failedIds.has(m.MessageId!));
@@ -168,7 +179,7 @@ export class Pipeline {
         if (typeof detail?.taskArn === 'string' && typeof detail.version === 'number') this.delivered.set(detail.taskArn, Math.max(this.delivered.get(detail.taskArn) ?? 0, detail.version));
       }
     const event: SQSEvent = sqsEventOf(envelopes.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
-    return processTaskEventBatch(event.Records, this.deps, new Date());
+    return asFunction(this.scope('taskEvents'), () => processTaskEventBatch(event.Records, this.deps, new Date()));
   }
 
   async record(taskArn: string): Promise<EnrollmentRecord | undefined> {

@@ -7,7 +7,7 @@ import { readIstioCrdSchemas } from '../support/kubernetes/istio-crd-validators.
 const repoRoot = new URL('../../', import.meta.url);
 
 describe('File: shared/core/istio-crds.json', () => {
-  it('equals a fresh extraction from ../shared/istio-crds', async () => {
+  it('equals a fresh extraction from vendor/istio-crds', async () => {
     const run = promisify(execFile);
 
     const check = run(process.execPath, ['scripts/extract-istio-crds.mjs', '--check'], { cwd: repoRoot });

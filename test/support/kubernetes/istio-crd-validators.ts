@@ -1,11 +1,11 @@
-/** Validators built straight from the Istio CRD YAML in ../shared/istio-crds/ (not the JSON copy). */
+/** Validators built straight from the Istio CRD YAML in vendor/istio-crds/ (not the JSON copy). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { createCrdValidator, type CrdValidator } from '../../../shared/core/crd-validation.js';
 
-/** Where the reference CRDs live: `../shared/istio-crds` relative to the repository root. */
-export const ISTIO_CRD_DIR = fileURLToPath(new URL('../../../../shared/istio-crds/', import.meta.url));
+/** Where the reference CRDs live: the vendored copy, `vendor/istio-crds` in the repository. */
+export const ISTIO_CRD_DIR = fileURLToPath(new URL('../../../vendor/istio-crds/', import.meta.url));
 
 /** The resources the double serves, by URL plural. */
 export const ISTIO_RESOURCES = {

@@ -1,0 +1,241 @@
+// Least privilege, proven: every AWS call each function made during the integration tests
+// (recorded by test/support/aws-call-recorder.ts) is evaluated against that function's role in
+// the generated CloudFormation template (`npm run package`), with a real IAM policy evaluator
+// (@cloud-copilot/iam-simulate). moto enforces no IAM, so this is where a missing grant shows.
+// The test also lists the grants no test exercised, and checks the `*` resources against the
+// README's table.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { isWildcardOnlyAction, runSimulation } from '@cloud-copilot/iam-simulate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALL_LOG, OWN_ACCESS_KEY, type FileMarker, type RecordedCall } from '../support/aws-call-recorder.js';
+import { ACCOUNT, iamRequestsOf, type IamRequest } from './iam-requests.js';
+import { functionsOf, rolePolicy, type Statement, type Template } from './template.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/**
+ * Grants that AWS itself uses on the function's behalf, so no code of ours (and no test) calls
+ * them: the Lambda runtime writes the function's logs, and the SQS event source mapping polls and
+ * deletes with the function's role.
+ */
+const USED_BY_AWS: { role?: string; sid: string; why: string }[] = [
+  { sid: 'Logs', why: 'the Lambda runtime writes the function logs with its role' },
+  { role: 'TaskEventsRole', sid: 'ConsumeQueue', why: 'the SQS event source mapping receives and deletes with the function role' },
+  { role: 'ReconcileRole', sid: 'PolicyStream', why: "the DynamoDB stream event source mapping reads the policy table's stream with the function role" },
+];
+
+/**
+ * Grants no integration test exercises yet, each with the reason it is kept. Keep this list exact:
+ * an entry a test starts to exercise fails the check too, unless `race` says a race in the tests
+ * exercises it only sometimes.
+ */
+const NOT_EXERCISED: { role: string; sid: string; action: string; why: string; race?: true }[] = [
+  {
+    role: 'TaskEventsRole',
+    sid: 'WriteEnrollments',
+    action: 'dynamodb:GetItem',
+    why: 'read after a version conflict while enrolling (shared/app/enroll-running-task.ts), which only the concurrent-batch tests may happen to provoke',
+    race: true,
+  },
+  {
+    role: 'AuthRole',
+    sid: 'SignTokens',
+    action: 'secretsmanager:PutSecretValue',
+    why: 'a signer publishes its key to a JWKS secret that exists without it (after a failed publish); in the tests the JWKS is always current',
+  },
+  ...['CreateSecret', 'TagResource', 'DescribeSecret', 'RestoreSecret'].map((a) => ({
+    role: 'TokenMaintenanceRole',
+    sid: 'MaintainServiceTokens',
+    action: `secretsmanager:${a}`,
+    why: 'the refresh goes through the vault write, which re-creates or restores a secret deleted since it was listed; the tests do not race a deletion',
+  })),
+  ...['CreateSecret', 'PutSecretValue', 'TagResource', 'DescribeSecret', 'RestoreSecret'].map((a) => ({
+    role: 'ReconcileRole',
+    sid: 'MintServiceTokens',
+    action: `secretsmanager:${a}`,
+    why: "a pass that enrolls a task whose events were all lost mints its service's token if it has none; whether task-events minted it first depends on the order of the tests",
+    race: true as const,
+  })),
+  {
+    role: 'ReconcileRole',
+    sid: 'AssumeCrossAccountReader',
+    action: 'sts:AssumeRole',
+    why: "the reconciler reads a member account's tasks and roles through the same reader as task-events, explain and auth, which the cross-account tests exercise; its own passes run in one account",
+  },
+  {
+    role: 'TokenMaintenanceRole',
+    sid: 'ReadEnrollments',
+    action: 'dynamodb:Scan',
+    why: "the maintenance tests use an in-memory enrollment store; the DynamoDB store's list (a Scan) is exercised by the enrollments function",
+  },
+];
+
+/**
+ * Actions whose only resource type is optional and absent from our calls, so IAM authorizes them on
+ * "*": AWS's own example policies grant ecs:ListTasks on "*" narrowed by the `ecs:cluster` condition
+ * (a ListTasks without containerInstance names no container instance).
+ */
+const WILDCARD_BY_AWS_EXAMPLE = new Set(['ecs:ListTasks']);
+
+/** Params that turn every optional grant on, to list all grants. */
+const ALL_OPTIONAL_GRANTS = { CrossAccountRoleName: 'ecs-mesh-reader', MeshK8sTokenSecretId: 'mesh/token', EcsClusters: '', TokenSecretPrefix: 'ecs-mesh' };
+
+/** The `*`-resource table of the README's "Least privilege" section: action → reason. */
+function readmeWildcardTable(): Map<string, string> {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.split(/^### Least privilege$/m)[1]?.split(/^#{2,3} /m)[0] ?? '';
+  const rows = [...section.matchAll(/^\| `([a-z0-9-]+:[A-Za-z]+)` \|([^|]+)\|/gm)];
+  return new Map(rows.map((m) => [m[1]!, m[2]!.trim()]));
+}
+
+interface Lines {
+  calls: RecordedCall[];
+  files: Set<string>;
+}
+function readCallLog(): Lines {
+  if (!existsSync(CALL_LOG)) throw new Error(`${CALL_LOG} is missing: run the integration tests first (npm test runs them before this check)`);
+  const lines = readFileSync(CALL_LOG, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as RecordedCall | FileMarker);
+  return {
+    calls: lines.filter((l): l is RecordedCall => l.kind === 'call'),
+    files: new Set(lines.filter((l): l is FileMarker => l.kind === 'file').map((l) => l.file)),
+  };
+}
+
+async function packageTemplate(dir: string): Promise<Template> {
+  const env = { ...process.env };
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL']) delete env[name];
+  // The params a real deploy sets (see serverless.yml); the roles' Refs are resolved per call below.
+  const params = ['meshK8sUrl=https://mesh.example.com', 'meshK8sAuth=bearer', 'meshK8sTokenSecretId=mesh/token', 'crossAccountRoleName=ecs-mesh-reader', 'authAudience=test-deployment', 'authAllowedAccounts=123456789012'];
+  await promisify(execFile)(process.execPath, ['scripts/package.mjs', '--stage', 'ci', '--region', 'us-east-1', '--package', dir, ...params.map((p) => `--param=${p}`)], {
+    cwd: root,
+    env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+}
+
+async function allowed(roleArn: string, statements: Statement[], request: IamRequest): Promise<boolean> {
+  const result = await runSimulation(
+    {
+      request: { principal: `${roleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/test`, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: request.context },
+      identityPolicies: [{ name: 'role', policy: { Version: '2012-10-17', Statement: statements } }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`iam-simulate refused ${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`);
+  return result.overallResult === 'Allowed';
+}
+
+/** One distinct thing a function asked IAM for, with what it was resolved against. */
+interface Check {
+  fn: string;
+  call: RecordedCall;
+  request: IamRequest;
+}
+const keyOf = (c: Check) => JSON.stringify([c.fn, c.call.params, c.call.names, c.request]);
+const grantKey = (role: string, sid: string | undefined, action: string) => `${role} ${sid ?? '(no Sid)'} ${action}`;
+
+describe('Least privilege: the AWS calls of the integration tests against the generated template', () => {
+  let dir: string;
+  let template: Template;
+  let log: Lines;
+  let checks: Check[];
+  const exercised = new Set<string>();
+  const denied: string[] = [];
+
+  beforeAll(async () => {
+    log = readCallLog();
+    dir = mkdtempSync(join(tmpdir(), 'ecs-mesh-iam-'));
+    template = await packageTemplate(dir);
+    const unique = new Map<string, Check>();
+    for (const call of log.calls.filter((c) => c.accessKeyId === OWN_ACCESS_KEY))
+      for (const request of iamRequestsOf(call)) {
+        const check = { fn: call.fn, call, request };
+        unique.set(keyOf(check), check);
+      }
+    checks = [...unique.values()];
+    for (const { fn, call, request } of checks) {
+      const role = rolePolicy(template, fn, call);
+      if (!(await allowed(role.roleArn, role.statements, request))) {
+        denied.push(`${fn} (${role.roleId}): ${request.action} on ${request.resource}${Object.keys(request.context).length ? ` ${JSON.stringify(request.context)}` : ''} [${call.file.split('/').pop()}]`);
+        continue;
+      }
+      // Which statements allow it on their own: those grants are exercised.
+      for (const statement of role.statements.filter((s) => asArray(s.Action).includes(request.action)))
+        if (await allowed(role.roleArn, [statement], request)) exercised.add(grantKey(role.roleId, statement.Sid, request.action));
+    }
+  }, 300_000);
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  it('allows every call each function made, and every function made some', () => {
+    const fns = new Set(checks.map((c) => c.fn));
+
+    expect(denied, `calls the roles do not allow:\n${denied.join('\n')}`).toEqual([]);
+    expect(functionsOf(template).filter((fn) => !fns.has(fn))).toEqual([]);
+  });
+
+  it('makes calls with other credentials only where a role was assumed for them (the cross-account reader)', () => {
+    const foreign = log.calls.filter((c) => c.accessKeyId !== OWN_ACCESS_KEY);
+
+    // What deploy/member-account-role.yaml grants: the task role, the task and its definition.
+    expect([...new Set(foreign.map((c) => `${c.client}:${c.command}`))].sort()).toEqual(foreign.length ? ['ECSClient:DescribeTaskDefinitionCommand', 'ECSClient:DescribeTasksCommand', 'IAMClient:GetRoleCommand'] : []);
+  });
+
+  it('exercises every grant, but those AWS uses for the function and those listed as not yet exercised', () => {
+    const all = functionsOf(template).flatMap((fn) => {
+      const role = rolePolicy(template, fn, { params: ALL_OPTIONAL_GRANTS });
+      return role.statements.flatMap((s) => asArray(s.Action).map((action) => ({ role: role.roleId, sid: s.Sid, action })));
+    });
+    const byAws = (g: { role: string; sid?: string }) => USED_BY_AWS.some((u) => u.sid === g.sid && (!u.role || u.role === g.role));
+
+    const unexercised = all.filter((g) => !byAws(g) && !exercised.has(grantKey(g.role, g.sid, g.action))).map((g) => grantKey(g.role, g.sid, g.action));
+
+    console.log(`grants no integration test exercised (${unexercised.length}):\n  ${unexercised.join('\n  ') || '(none)'}`);
+    const integrationFiles = readdirSync(join(root, 'test/integration')).filter((f) => f.endsWith('.test.ts'));
+    const complete = integrationFiles.every((f) => [...log.files].some((file) => file.endsWith(`/test/integration/${f}`)));
+    // Only a run of every integration file can tell what is not exercised.
+    if (!complete) return;
+    const listed = NOT_EXERCISED.map((g) => ({ key: grantKey(g.role, g.sid, g.action), race: g.race }));
+    expect(unexercised.filter((g) => !listed.some((l) => l.key === g))).toEqual([]);
+    // A listed grant that the tests now exercise must leave the list.
+    expect(listed.filter((l) => !l.race && !unexercised.includes(l.key)).map((l) => l.key)).toEqual([]);
+  });
+
+  it('evaluates conditions too: with ecsClusters set, DescribeTasks is allowed in those clusters only', async () => {
+    const role = rolePolicy(template, 'taskEvents', { params: { EcsClusters: 'prod,staging' } });
+    const describe = (cluster: string) => iamRequestsOf({ client: 'ECSClient', command: 'DescribeTasksCommand', input: { cluster, tasks: ['0f1e2d3c'] } })[0]!;
+
+    const results = [await allowed(role.roleArn, role.statements, describe('staging')), await allowed(role.roleArn, role.statements, describe('dev'))];
+
+    expect(results).toEqual([true, false]);
+  });
+
+  it('grants no "*" action, and a "*" resource only to actions without resource-level permissions, each listed in the README', async () => {
+    const statements = functionsOf(template).flatMap((fn) => rolePolicy(template, fn, { params: ALL_OPTIONAL_GRANTS }).statements.map((s) => ({ fn, s })));
+    const wildcardActions = new Set<string>();
+
+    for (const { fn, s } of statements) {
+      expect(s.Effect, `${fn}: ${JSON.stringify(s)}`).toBe('Allow');
+      expect(s).not.toHaveProperty('NotAction');
+      expect(s).not.toHaveProperty('NotResource');
+      for (const action of asArray(s.Action)) expect(action, `${fn}: ${action}`).not.toContain('*');
+      if (asArray(s.Resource).includes('*'))
+        for (const action of asArray(s.Action)) {
+          const [service, name] = action.split(':') as [string, string];
+          if (!WILDCARD_BY_AWS_EXAMPLE.has(action))
+            expect(await isWildcardOnlyAction(service, name), `${fn}: ${action} on "*" but it supports resource-level permissions`).toBe(true);
+          wildcardActions.add(action);
+        }
+    }
+
+    expect([...readmeWildcardTable().keys()].sort()).toEqual([...wildcardActions].sort());
+  });
+});
