@@ -48,6 +48,20 @@ describe('SimulatedQueue', () => {
     expect(queue.now).toBeGreaterThanOrEqual(90);
   });
 
+  it('redrives dead letters with their receive count reset', async () => {
+    const queue = new SimulatedQueue(SETTINGS);
+    queue.send('poison', 0);
+    await queue.runUntil(Infinity, async (batch) => batch.map((m) => m.id));
+    const receives: number[] = [];
+
+    const moved = queue.redriveDeadLetters();
+    await queue.runUntil(Infinity, async (batch) => (receives.push(...batch.map((m) => m.receiveCount)), []));
+
+    expect(moved).toBe(1);
+    expect(receives).toEqual([1]);
+    expect(queue.deadLetters).toEqual([]);
+  });
+
   it('redelivers the whole batch when the handler throws', async () => {
     const queue = new SimulatedQueue({ ...SETTINGS, concurrency: 1 });
     for (const body of ['a', 'b', 'c']) queue.send(body, 0);

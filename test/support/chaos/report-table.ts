@@ -29,7 +29,9 @@ export function formatChaosTable(r: ChaosReport): string {
   rows.push(['pass duration', `${(r.pass.durationMs / 1000).toFixed(1)} s`]);
   rows.push(['AWS calls in the pass', `${r.pass.awsCalls}: ${join(r.pass.awsCallsByCommand)}`]);
   rows.push(['Kubernetes API requests in the pass', r.pass.meshRequests]);
-  section('after the pass (must be 0)');
+  section('then the DLQ redriven, faults on');
+  rows.push(['messages redriven / back on the DLQ', `${r.deadLettered} / ${r.deadLetteredAfterRedrive}`]);
+  section('after the pass and the redrive (must be 0)');
   rows.push(['entries expected (running, allowed)', r.afterPass.expected]);
   for (const [name, n] of Object.entries(r.mustBeZero)) rows.push([name, n === 0 ? '0' : `${n}  ✗`]);
   rows.push(['wall time', `${r.wallSeconds} s`]);

@@ -3,35 +3,31 @@
  * real event sequences delivered at least once (duplicated, shuffled, some dropped) through SQS's
  * semantics, faults between the functions and AWS and the mesh, a mesh outage longer than the
  * queue's retry window, changes of policy, tags and groups in the middle, then ONE reconcile pass,
- * after which the mesh and the records must be exactly what the truth calls for.
+ * after which the mesh and the records must be exactly what the truth calls for, and stay so when
+ * the DLQ is redriven.
  */
 import { join } from 'node:path';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { ECSClient, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { processTaskEventBatch, type TaskEventsDeps } from '../../../functions/task-events/process-batch.js';
+import { processTaskEventBatch } from '../../../functions/task-events/process-batch.js';
 import { bootstrapLocalStack, localNames, type ClientSettings } from '../../../local/bootstrap.js';
-import { countCalls } from '../../../local/call-counter.js';
 import { EcsEventSource, type TaskStateChangeEnvelope } from '../../../local/ecs-event-source.js';
-import { reportTaskVersions } from '../../../local/ecs-task-versions.js';
-import { KubernetesMeshApi } from '../../../shared/adapters/kubernetes-mesh-api.js';
-import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients } from '../../../shared/adapters/wiring.js';
-import type { Log } from '../../../shared/app/log.js';
 import { reconcileTasks, type ReconcileReport } from '../../../shared/app/reconcile-tasks.js';
-import { loadConfig } from '../../../shared/config.js';
 import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
 import { sqsEventOf } from '../../fixtures/ecs-events.js';
 import { KubernetesApiDouble } from '../kubernetes-api-double.js';
 import { clusterRolesIn } from '../kubernetes/rbac.js';
-import { FaultInjector, injectSdkFaults, withMeshFaults } from './faults.js';
+import { FaultInjector } from './faults.js';
+import { MESH_TOKEN, quietLog, reconcileDeps, taskEventsDeps } from './functions.js';
 import { seededRandom, type Random } from './random.js';
 import { SimulatedQueue, type BatchHandler } from './simulated-queue.js';
 import { compareMesh, compareRecords, compareSnapshots, runningTasks, snapshotRecords, type MeshComparison, type RecordHistory } from './truth.js';
-import { buildWorld, changeWorld, type World } from './world.js';
+import { buildWorld, changeWorld, runTasks } from './world.js';
 
 export interface ChaosOptions {
   tasks: number;
@@ -64,7 +60,6 @@ const QUEUE = { visibilityTimeoutSeconds: 30, maxReceiveCount: 5, batchSize: 10,
 const WAVE_SECONDS = 300;
 /** Longer than the queue's retry window (5 receives, 30 s apart), so some messages reach the DLQ. */
 const OUTAGE = { start: WAVE_SECONDS + 60, seconds: QUEUE.visibilityTimeoutSeconds * QUEUE.maxReceiveCount + 60 };
-const MESH_TOKEN = 'chaos-mesh-token';
 
 export interface ChaosReport {
   options: ChaosOptions;
@@ -74,9 +69,11 @@ export interface ChaosReport {
   faults: { total: number; byTarget: Record<string, number> };
   outage: { virtualSeconds: number; retryWindowSeconds: number };
   deadLettered: number;
+  deadLetteredAfterRedrive: number;
   beforePass: MeshComparison;
   pass: { durationMs: number; tasksSeen: number; repairs: ReconcileReport['counts']; failedRepairs: number; awsCalls: number; awsCallsByCommand: Record<string, number>; meshRequests: number };
   afterPass: MeshComparison;
+  afterRedrive: MeshComparison;
   records: RecordHistory & { disagreeing: number; aheadOfEcs: number };
   /** Every figure here must be 0. */
   mustBeZero: Record<string, number>;
@@ -174,10 +171,21 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     const after = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
     compareSnapshots(drained, after, history, note);
     const afterPass = compareMesh(world, running, entriesOf(k8s));
-    const records = { ...history, ...compareRecords(world, running, after, ecsVersion, note) };
+    const deadLettered = queue.deadLetters.length;
+
+    // The mesh is back, so an operator redrives the DLQ, faults and all. These events are older
+    // than what the pass wrote: they must change nothing (the reconciler's fencing, at scale).
+    faults.enabled = true;
+    queue.redriveDeadLetters();
+    await queue.runUntil(Infinity, handle);
+    faults.enabled = false;
+    const redriven = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
+    compareSnapshots(after, redriven, history, note);
+    const afterRedrive = compareMesh(world, running, entriesOf(k8s));
+    const records = { ...history, ...compareRecords(world, running, redriven, ecsVersion, note) };
     const failedRepairs = pass.repairs.filter((r) => !r.applied).length;
     for (const r of pass.repairs.filter((r) => !r.applied).slice(0, 5)) note(`repair failed: ${r.kind} ${r.taskId}: ${r.error ?? ''}`);
-    examples.push(...afterPass.examples);
+    examples.push(...afterPass.examples, ...afterRedrive.examples.map((e) => `after the redrive: ${e}`));
     return {
       options,
       tasks: { run: first.length + second.length, stopped: stopped.length, runningAtEnd: running.size, expectedInMesh: afterPass.expected },
@@ -185,7 +193,8 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
       changes,
       faults: { total: faults.total(), byTarget: Object.fromEntries([...faults.injected].sort()) },
       outage: { virtualSeconds: OUTAGE.seconds, retryWindowSeconds: QUEUE.visibilityTimeoutSeconds * QUEUE.maxReceiveCount },
-      deadLettered: queue.deadLetters.length,
+      deadLettered,
+      deadLetteredAfterRedrive: queue.deadLetters.length,
       beforePass,
       pass: {
         durationMs: pass.durationMs,
@@ -197,12 +206,14 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
         meshRequests,
       },
       afterPass,
+      afterRedrive,
       records,
       mustBeZero: {
         missing: afterPass.missing,
         stale: afterPass.stale,
         drifted: afterPass.drifted,
         'wrongly present': afterPass.wronglyPresent,
+        'differences after the DLQ redrive': afterRedrive.missing + afterRedrive.stale + afterRedrive.drifted + afterRedrive.wronglyPresent,
         'records disagreeing': records.disagreeing,
         'records lost': records.lost,
         'records moved backwards': records.movedBackwards,
@@ -219,58 +230,6 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
   }
 }
 
-type Stack = Awaited<ReturnType<typeof bootstrapLocalStack>>;
-
-/** task-events as deployed: default caches, its clients behind the fault injector. */
-function taskEventsDeps(endpoint: string, stack: Stack, k8s: KubernetesApiDouble, faults: FaultInjector, log: Log, source: EcsEventSource, calls: Map<string, number>): TaskEventsDeps {
-  const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
-  const clients = createAwsClients(config);
-  reportTaskVersions(clients.ecs, (arn) => source.versionOf(arn));
-  countCalls({ ...clients }, calls);
-  injectSdkFaults({ ...clients }, faults);
-  const mesh = withMeshFaults(new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 }), faults);
-  return { ...buildEnrollmentDeps(config, log, clients, mesh), deadLetters: undefined };
-}
-
-/** The reconciler of a cold container: every task in one pass, no grace (the events are all in). */
-function reconcileDeps(endpoint: string, stack: Stack, k8s: KubernetesApiDouble, maxTasks: number, calls: Map<string, number>, log: Log, source: EcsEventSource) {
-  const config = loadConfig('reconcile', {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: 'us-east-1',
-    POLICY_TABLE: stack.policyTable,
-    ENROLLMENT_TABLE: stack.enrollmentTable,
-    AUTH_TABLE: stack.authTable,
-    RECONCILE_GRACE_SECONDS: '0',
-    RECONCILE_MAX_TASKS: String(maxTasks),
-  });
-  const clients = createAwsClients(config);
-  reportTaskVersions(clients.ecs, (arn) => source.versionOf(arn));
-  countCalls({ ...clients }, calls);
-  return buildReconcileDeps(config, log, clients, new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 5000 }));
-}
-
-/** Runs `count` tasks spread over the services and clusters; remembers their ids. */
-async function runTasks(world: World, ecs: ECSClient, subnet: string, count: number, taskArns: Map<string, string>): Promise<{ cluster: string; taskArn: string }[]> {
-  const pairs = world.services.flatMap((service) => world.clusters.map((cluster) => ({ service, cluster })));
-  const started: { cluster: string; taskArn: string }[] = [];
-  for (let p = 0; p < pairs.length; p++) {
-    const { service, cluster } = pairs[p]!;
-    let left = Math.floor(count / pairs.length) + (p < count % pairs.length ? 1 : 0);
-    while (left > 0) {
-      const n = Math.min(10, left);
-      left -= n;
-      const out = await ecs.send(
-        new RunTaskCommand({ cluster, taskDefinition: service.taskDefinitionArn, count: n, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-12345678'] } } }),
-      );
-      for (const task of out.tasks ?? []) {
-        started.push({ cluster, taskArn: task.taskArn! });
-        taskArns.set(task.taskArn!.split('/').pop()!, task.taskArn!);
-      }
-    }
-  }
-  return started;
-}
-
 /** Deletes `count` managed entries as an operator would with kubectl. */
 function handDelete(k8s: KubernetesApiDouble, random: Random, count: number): number {
   const victims = random.shuffle(entriesOf(k8s)).slice(0, count);
@@ -279,8 +238,3 @@ function handDelete(k8s: KubernetesApiDouble, random: Random, count: number): nu
 }
 
 const entriesOf = (k8s: KubernetesApiDouble) => k8s.objects('WorkloadEntry') as unknown as WorkloadEntry[];
-
-function quietLog(): Log {
-  const nothing = () => {};
-  return { debug: nothing, info: nothing, warn: nothing, error: nothing };
-}

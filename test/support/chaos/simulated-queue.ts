@@ -49,6 +49,13 @@ export class SimulatedQueue {
     this.insert({ id: `m-${this.nextId++}`, body, receiveCount: 0, visibleAt: at });
   }
 
+  /** Moves every dead letter back to the queue, visible now, its receive count reset (SQS's DLQ redrive); returns how many. */
+  redriveDeadLetters(): number {
+    const moved = this.deadLetters.splice(0);
+    for (const message of moved) this.insert({ ...message, receiveCount: 0, visibleAt: this.now });
+    return moved.length;
+  }
+
   /**
    * Runs rounds until virtual time `until` (or, when it is Infinity, until the queue is empty);
    * `beforeRound` sees the clock first, to start or end an outage.

@@ -4,7 +4,7 @@
  * made in the middle of the run. What the mesh should hold is computed from this model and from
  * ECS, not from the reconciler's code.
  */
-import { CreateClusterCommand, RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, UntagRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ECS_TASKS_TRUST_POLICY } from '../../../local/bootstrap.js';
@@ -133,4 +133,26 @@ export async function changeWorld(world: World, clients: WorldClients, k8s: Kube
 /** Whether the task may be in the mesh now, per the model. */
 export function allowedNow(world: World, service: Service, clusterName: string): boolean {
   return !service.groupDeleted && service.teamTagged && (world.allowedClusters.get(service.namespace) ?? []).includes(clusterName);
+}
+
+/** Runs `count` tasks spread over the services and clusters; remembers their ids. */
+export async function runTasks(world: World, ecs: ECSClient, subnet: string, count: number, taskArns: Map<string, string>): Promise<{ cluster: string; taskArn: string }[]> {
+  const pairs = world.services.flatMap((service) => world.clusters.map((cluster) => ({ service, cluster })));
+  const started: { cluster: string; taskArn: string }[] = [];
+  for (let p = 0; p < pairs.length; p++) {
+    const { service, cluster } = pairs[p]!;
+    let left = Math.floor(count / pairs.length) + (p < count % pairs.length ? 1 : 0);
+    while (left > 0) {
+      const n = Math.min(10, left);
+      left -= n;
+      const out = await ecs.send(
+        new RunTaskCommand({ cluster, taskDefinition: service.taskDefinitionArn, count: n, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-12345678'] } } }),
+      );
+      for (const task of out.tasks ?? []) {
+        started.push({ cluster, taskArn: task.taskArn! });
+        taskArns.set(task.taskArn!.split('/').pop()!, task.taskArn!);
+      }
+    }
+  }
+  return started;
 }
