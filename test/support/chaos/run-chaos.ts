@@ -185,6 +185,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     const records = { ...history, ...compareRecords(world, running, redriven, ecsVersion, note) };
     const failedRepairs = pass.repairs.filter((r) => !r.applied).length;
     for (const r of pass.repairs.filter((r) => !r.applied).slice(0, 5)) note(`repair failed: ${r.kind} ${r.taskId}: ${r.error ?? ''}`);
+    for (const u of pass.unjudged.slice(0, 5)) note(`unjudged: ${u.taskId}: ${u.error}`);
     examples.push(...afterPass.examples, ...afterRedrive.examples.map((e) => `after the redrive: ${e}`));
     return {
       options,
@@ -220,6 +221,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
         'tombstones revived': records.revived,
         'records ahead of ECS': records.aheadOfEcs,
         'repairs failed': failedRepairs,
+        'tasks left unjudged': pass.unjudged.length,
       },
       examples,
       wallSeconds: Math.round((Date.now() - started) / 1000),
