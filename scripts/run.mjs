@@ -19,6 +19,7 @@ const COMMANDS = {
   package: ['node', 'scripts/package.mjs'],
   deploy: ['node', 'scripts/deploy.mjs'],
   bench: ['tsx', 'scripts/bench.ts'],
+  chaos: ['tsx', 'scripts/chaos.ts'],
   agent: ['tsx', 'cli/ecs-mesh-agent.ts'],
   'ecs-mesh': ['tsx', 'cli/ecs-mesh.ts'],
 };

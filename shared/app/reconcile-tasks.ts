@@ -63,6 +63,8 @@ export interface ReconcileReport {
   complete: boolean;
   counts: Record<RepairKind, number>;
   repairs: RepairOutcome[];
+  /** Tasks whose policy, role or group could not be read this pass; the next one judges them again. */
+  unjudged: { taskId: string; taskArn: string; error: string }[];
   durationMs: number;
 }
 
@@ -112,6 +114,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
 
   const ensureToken = deps.serviceTokens?.();
   const repairs: RepairOutcome[] = [];
+  const unjudged: ReconcileReport['unjudged'] = [];
   for (const taskId of scoped) {
     const { taskArn } = known.get(taskId)!;
     const task = described.get(taskId);
@@ -120,7 +123,17 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
     const ecs = ecsViewOf(task);
     const fence = reconcileFence(ecs, record);
     // A tombstone is final: a task ECS still lists as running after its stop event is not re-enrolled.
-    const judged = ecs.state === 'running' && task && !(record && isTombstone(record.phase)) ? await verdictFor(task, fence, deps) : undefined;
+    let judged: Awaited<ReturnType<typeof verdictFor>> | undefined;
+    try {
+      judged = ecs.state === 'running' && task && !(record && isTombstone(record.phase)) ? await verdictFor(task, fence, deps) : undefined;
+    } catch (error) {
+      // One task's facts failing to load (a throttled GetRole, a mesh timeout) must not cost the
+      // rest of the pass its repairs: at 10,000 tasks some read always fails.
+      const message = (error as Error).message;
+      unjudged.push({ taskId, taskArn, error: message });
+      deps.log.error('could not judge the task; the next pass retries it', { taskId, error: message });
+      continue;
+    }
     const repair = judgeTask({ ecs, verdict: judged?.verdict, record, entries: taskEntries, lastTouchedMs: lastTouched(record, taskEntries) }, now, deps.settings.graceSeconds);
     if (!repair) continue;
     const outcome: RepairOutcome = { taskId, taskArn, kind: repair.kind, why: repair.why, applied: false };
@@ -142,7 +155,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
 
   const counts = Object.fromEntries(REPAIR_KINDS.map((k) => [k, repairs.filter((r) => r.kind === k).length])) as Record<RepairKind, number>;
   for (const r of repairs) deps.log.info('reconcile repair', { taskId: r.taskId, kind: r.kind, why: r.why, applied: r.applied, dryRun: options.dryRun ?? false, ...(r.error ? { error: r.error } : {}) });
-  return { dryRun: options.dryRun ?? false, clusters, tasksSeen: known.size, tasksJudged: scoped.length, complete, counts, repairs, durationMs: Date.now() - started };
+  return { dryRun: options.dryRun ?? false, clusters, tasksSeen: known.size, tasksJudged: scoped.length, complete, counts, repairs, unjudged, durationMs: Date.now() - started };
 }
 
 async function scopeClusters(options: ReconcileOptions, deps: ReconcileDeps): Promise<string[]> {

@@ -381,6 +381,28 @@ describe('reconcile at scale: bounded work and ECS limits', () => {
     expect(report.tasksJudged).toBeGreaterThan(0);
   });
 
+  it('reports a task whose facts fail to load and still repairs the others', async () => {
+    const [first, second] = [await enrolledTask(), await enrolledTask()];
+    for (const taskArn of [first, second]) {
+      const entry = entryOf(taskArn)!;
+      p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
+    }
+    const flaky = reconcileDeps();
+    const getRole = flaky.roles.getRole.bind(flaky.roles);
+    let reads = 0;
+    flaky.roles = { getRole: async (arn) => (reads++ === 0 ? Promise.reject(new Error('iam:GetRole: socket hang up')) : getRole(arn)) } as typeof flaky.roles;
+
+    const report = await reconcileTasks({}, flaky, new Date());
+
+    expect(report.unjudged).toEqual([expect.objectContaining({ error: 'iam:GetRole: socket hang up' })]);
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'missing', applied: true })]);
+    const unjudged = report.unjudged[0]!.taskArn;
+    expect(entryOf(unjudged)).toBeUndefined();
+    expect(entryOf([first, second].find((t) => t !== unjudged)!)).toBeDefined();
+    // The next pass judges it again.
+    expect((await reconcileTasks({}, deps, new Date())).repairs).toEqual([expect.objectContaining({ taskArn: unjudged, kind: 'missing', applied: true })]);
+  });
+
   it('keeps DescribeTasks under the configured rate', async () => {
     await p.runTask('prod', taskDef);
     await p.runTask('staging', taskDef);

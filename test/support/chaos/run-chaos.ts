@@ -1,0 +1,242 @@
+/**
+ * The chaos run of issue 12 (`npm run chaos`, and a small one in `npm test`): thousands of tasks'
+ * real event sequences delivered at least once (duplicated, shuffled, some dropped) through SQS's
+ * semantics, faults between the functions and AWS and the mesh, a mesh outage longer than the
+ * queue's retry window, changes of policy, tags and groups in the middle, then ONE reconcile pass,
+ * after which the mesh and the records must be exactly what the truth calls for, and stay so when
+ * the DLQ is redriven.
+ */
+import { join } from 'node:path';
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { processTaskEventBatch } from '../../../functions/task-events/process-batch.js';
+import { bootstrapLocalStack, localNames, type ClientSettings } from '../../../local/bootstrap.js';
+import { EcsEventSource, type TaskStateChangeEnvelope } from '../../../local/ecs-event-source.js';
+import { reconcileTasks, type ReconcileReport } from '../../../shared/app/reconcile-tasks.js';
+import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
+import { sqsEventOf } from '../../fixtures/ecs-events.js';
+import { KubernetesApiDouble } from '../kubernetes-api-double.js';
+import { clusterRolesIn } from '../kubernetes/rbac.js';
+import { FaultInjector } from './faults.js';
+import { MESH_TOKEN, quietLog, reconcileDeps, taskEventsDeps } from './functions.js';
+import { seededRandom, type Random } from './random.js';
+import { SimulatedQueue, type BatchHandler } from './simulated-queue.js';
+import { compareMesh, compareRecords, compareSnapshots, runningTasks, snapshotRecords, type MeshComparison, type RecordHistory } from './truth.js';
+import { buildWorld, changeWorld, runTasks } from './world.js';
+
+export interface ChaosOptions {
+  tasks: number;
+  services: number;
+  clusters: number;
+  namespaces: number;
+  seed: number;
+  /** Share of calls to AWS and to the mesh that fail. */
+  faultRate: number;
+  /** Share of events never delivered. */
+  dropRate: number;
+  /** Each delivered event arrives 1..maxCopies times. */
+  maxCopies: number;
+  /** Share of the first wave's tasks stopped in the middle. */
+  stopFraction: number;
+  /** Entries deleted by hand in the middle. */
+  handDeletes: number;
+  /** Batches the harness hands to task-events at once (real time, against the local AWS). */
+  concurrency: number;
+}
+
+export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = { tasks: 2400, services: 40, clusters: 3, namespaces: 4, seed: 12, faultRate: 0.03, dropRate: 0.1, maxCopies: 3, stopFraction: 0.25, handDeletes: 8, concurrency: 4 };
+
+/**
+ * As serverless.yml's queue: 30 s visibility, redrive to the DLQ after 5 receives; up to 20
+ * batches of 10 every 2 virtual seconds, well above the events' rate, as Lambda scales out.
+ */
+const QUEUE = { visibilityTimeoutSeconds: 30, maxReceiveCount: 5, batchSize: 10, roundSeconds: 2, concurrency: 20 };
+/** Each wave's events arrive over this many virtual seconds. */
+const WAVE_SECONDS = 300;
+/** Longer than the queue's retry window (5 receives, 30 s apart), so some messages reach the DLQ. */
+const OUTAGE = { start: WAVE_SECONDS + 60, seconds: QUEUE.visibilityTimeoutSeconds * QUEUE.maxReceiveCount + 60 };
+
+export interface ChaosReport {
+  options: ChaosOptions;
+  tasks: { run: number; stopped: number; runningAtEnd: number; expectedInMesh: number };
+  events: { published: number; dropped: number; duplicates: number; deliveries: number; receives: number; redeliveries: number; awsCalls: Record<string, number> };
+  changes: string[];
+  faults: { total: number; byTarget: Record<string, number> };
+  outage: { virtualSeconds: number; retryWindowSeconds: number };
+  deadLettered: number;
+  deadLetteredAfterRedrive: number;
+  beforePass: MeshComparison;
+  pass: { durationMs: number; tasksSeen: number; repairs: ReconcileReport['counts']; failedRepairs: number; awsCalls: number; awsCallsByCommand: Record<string, number>; meshRequests: number };
+  afterPass: MeshComparison;
+  afterRedrive: MeshComparison;
+  records: RecordHistory & { disagreeing: number; aheadOfEcs: number };
+  /** Every figure here must be 0. */
+  mustBeZero: Record<string, number>;
+  examples: string[];
+  wallSeconds: number;
+}
+
+/** Runs the scenario against the local AWS at `endpoint` and a fresh Kubernetes API double. */
+export async function runChaos(options: ChaosOptions, endpoint: string, report: (line: string) => void = () => {}): Promise<ChaosReport> {
+  const started = Date.now();
+  const progress = (line: string) => report(`${((Date.now() - started) / 1000).toFixed(0)} s: ${line}`);
+  const random = seededRandom(options.seed);
+  const aws: ClientSettings = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const stack = await bootstrapLocalStack(aws, localNames(`-chaos-${options.seed}-${options.tasks}`));
+  const rbac = clusterRolesIn(join(import.meta.dirname, '..', '..', '..', 'deploy', 'kubernetes', 'rbac.yaml')).get('ecs-mesh-onboarding-writer');
+  const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN, rbac });
+  try {
+    // The harness's own clients: ECS itself, the operators' changes, the truth. No faults.
+    const ecs = new ECSClient(aws);
+    const truth = { ecs, iam: new IAMClient(aws), dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(aws)) };
+    const world = await buildWorld(options, truth, k8s, stack.policyTable);
+    const faults = new FaultInjector(random, options.faultRate);
+    const envelopes: TaskStateChangeEnvelope[] = [];
+    const bus = 'chaos-events';
+    await new EventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
+    const source = new EcsEventSource({ ecs, eventBridge: new EventBridgeClient(aws), eventBusName: bus, clusters: world.clusters, onEvent: (e) => void envelopes.push(e) });
+    const taskArns = new Map<string, string>();
+    const ecsVersion = (taskId: string) => source.versionOf(taskArns.get(taskId) ?? '');
+
+    const log = quietLog();
+    const eventCalls = new Map<string, number>();
+    const deps = taskEventsDeps(endpoint, stack, k8s, faults, log, source, eventCalls);
+    const queue = new SimulatedQueue({ ...QUEUE, parallelism: options.concurrency });
+    const handle: BatchHandler = async (batch) => {
+      const records: SQSRecord[] = sqsEventOf(batch.map((m) => m.body)).Records.map((r, i) => ({ ...r, messageId: batch[i]!.id, attributes: { ...r.attributes, ApproximateReceiveCount: String(batch[i]!.receiveCount) } }));
+      const out = await processTaskEventBatch(records, deps, new Date());
+      return out.batchItemFailures.map((f) => f.itemIdentifier);
+    };
+    const outage = (now: number) => k8s.setOutage(now >= OUTAGE.start && now < OUTAGE.start + OUTAGE.seconds ? 503 : undefined);
+    const events = { published: 0, dropped: 0, duplicates: 0, deliveries: 0 };
+    const schedule = (from: number) => {
+      const batch = envelopes.splice(0);
+      events.published += batch.length;
+      for (const envelope of batch) {
+        if (random.chance(options.dropRate)) {
+          events.dropped += 1;
+          continue;
+        }
+        const copies = random.int(1, options.maxCopies);
+        events.duplicates += copies - 1;
+        events.deliveries += copies;
+        for (let c = 0; c < copies; c++) queue.send(JSON.stringify(envelope), from + random.next() * WAVE_SECONDS);
+      }
+    };
+
+    const subnet = (await new EC2Client(aws).send(new DescribeSubnetsCommand({}))).Subnets?.[0]?.SubnetId ?? '';
+    const waveA = Math.round(options.tasks * 0.75);
+    const first = await runTasks(world, ecs, subnet, waveA, taskArns);
+    await source.pollOnce();
+    schedule(0);
+    progress(`wave 1: ${first.length} tasks running, ${events.published} events published; delivering...`);
+    await queue.runUntil(WAVE_SECONDS, handle, outage);
+
+    const history: RecordHistory = { lost: 0, movedBackwards: 0, revived: 0 };
+    const examples: string[] = [];
+    const note = (line: string) => void (examples.length < 20 && examples.push(line));
+    const midway = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
+
+    const stopped = random.shuffle(first).slice(0, Math.round(first.length * options.stopFraction));
+    for (const { cluster, taskArn } of stopped) await ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: 'Scaling activity (chaos)' }));
+    const second = await runTasks(world, ecs, subnet, options.tasks - waveA, taskArns);
+    const changes = await changeWorld(world, truth, k8s, stack.policyTable);
+    changes.push(`${handDelete(k8s, random, options.handDeletes)} entries deleted by hand`);
+    changes.unshift(`${stopped.length} tasks stopped, ${second.length} more started`);
+    await source.pollOnce();
+    schedule(WAVE_SECONDS);
+    progress(`wave 2: ${changes.join('; ')}; delivering through a ${OUTAGE.seconds} s mesh outage...`);
+    await queue.runUntil(Infinity, handle, outage);
+    k8s.setOutage(undefined);
+
+    const drained = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
+    compareSnapshots(midway, drained, history, note);
+    const running = await runningTasks(world, ecs);
+    const beforePass = compareMesh(world, running, entriesOf(k8s));
+    progress(`events drained (${queue.deadLetters.length} on the DLQ); before the pass: ${beforePass.missing} missing, ${beforePass.stale} stale, ${beforePass.drifted} drifted, ${beforePass.wronglyPresent} wrongly present; one reconcile pass...`);
+
+    // A fresh container's reconciler, with no fault: the pass is what must converge.
+    faults.enabled = false;
+    const passCalls = new Map<string, number>();
+    const reconcile = reconcileDeps(endpoint, stack, k8s, options.tasks * 2, passCalls, log, source);
+    const meshBefore = k8s.requests.length;
+    const pass = await reconcileTasks({}, reconcile, new Date());
+    const meshRequests = k8s.requests.length - meshBefore;
+
+    const after = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
+    compareSnapshots(drained, after, history, note);
+    const afterPass = compareMesh(world, running, entriesOf(k8s));
+    const deadLettered = queue.deadLetters.length;
+
+    // The mesh is back, so an operator redrives the DLQ, faults and all. These events are older
+    // than what the pass wrote: they must change nothing (the reconciler's fencing, at scale).
+    faults.enabled = true;
+    queue.redriveDeadLetters();
+    await queue.runUntil(Infinity, handle);
+    faults.enabled = false;
+    const redriven = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
+    compareSnapshots(after, redriven, history, note);
+    const afterRedrive = compareMesh(world, running, entriesOf(k8s));
+    const records = { ...history, ...compareRecords(world, running, redriven, ecsVersion, note) };
+    const failedRepairs = pass.repairs.filter((r) => !r.applied).length;
+    for (const r of pass.repairs.filter((r) => !r.applied).slice(0, 5)) note(`repair failed: ${r.kind} ${r.taskId}: ${r.error ?? ''}`);
+    for (const u of pass.unjudged.slice(0, 5)) note(`unjudged: ${u.taskId}: ${u.error}`);
+    examples.push(...afterPass.examples, ...afterRedrive.examples.map((e) => `after the redrive: ${e}`));
+    return {
+      options,
+      tasks: { run: first.length + second.length, stopped: stopped.length, runningAtEnd: running.size, expectedInMesh: afterPass.expected },
+      events: { ...events, receives: queue.receives, redeliveries: queue.redeliveries, awsCalls: Object.fromEntries([...eventCalls].sort()) },
+      changes,
+      faults: { total: faults.total(), byTarget: Object.fromEntries([...faults.injected].sort()) },
+      outage: { virtualSeconds: OUTAGE.seconds, retryWindowSeconds: QUEUE.visibilityTimeoutSeconds * QUEUE.maxReceiveCount },
+      deadLettered,
+      deadLetteredAfterRedrive: queue.deadLetters.length,
+      beforePass,
+      pass: {
+        durationMs: pass.durationMs,
+        tasksSeen: pass.tasksSeen,
+        repairs: pass.counts,
+        failedRepairs,
+        awsCalls: [...passCalls.values()].reduce((a, b) => a + b, 0),
+        awsCallsByCommand: Object.fromEntries([...passCalls].sort()),
+        meshRequests,
+      },
+      afterPass,
+      afterRedrive,
+      records,
+      mustBeZero: {
+        missing: afterPass.missing,
+        stale: afterPass.stale,
+        drifted: afterPass.drifted,
+        'wrongly present': afterPass.wronglyPresent,
+        'differences after the DLQ redrive': afterRedrive.missing + afterRedrive.stale + afterRedrive.drifted + afterRedrive.wronglyPresent,
+        'records disagreeing': records.disagreeing,
+        'records lost': records.lost,
+        'records moved backwards': records.movedBackwards,
+        'tombstones revived': records.revived,
+        'records ahead of ECS': records.aheadOfEcs,
+        'repairs failed': failedRepairs,
+        'tasks left unjudged': pass.unjudged.length,
+      },
+      examples,
+      wallSeconds: Math.round((Date.now() - started) / 1000),
+    };
+  } finally {
+    k8s.setOutage(undefined);
+    await k8s.stop();
+  }
+}
+
+/** Deletes `count` managed entries as an operator would with kubectl. */
+function handDelete(k8s: KubernetesApiDouble, random: Random, count: number): number {
+  const victims = random.shuffle(entriesOf(k8s)).slice(0, count);
+  for (const e of victims) k8s.adminDelete('WorkloadEntry', e.metadata.namespace, e.metadata.name);
+  return victims.length;
+}
+
+const entriesOf = (k8s: KubernetesApiDouble) => k8s.objects('WorkloadEntry') as unknown as WorkloadEntry[];

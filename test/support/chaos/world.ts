@@ -1,0 +1,158 @@
+/**
+ * The scenario's world and its own model of it: clusters, services (one WorkloadGroup, IAM role
+ * and task definition each) spread over namespaces, one policy per namespace, and the changes
+ * made in the middle of the run. What the mesh should hold is computed from this model and from
+ * ECS, not from the reconciler's code.
+ */
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { CreateRoleCommand, UntagRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ECS_TASKS_TRUST_POLICY } from '../../../local/bootstrap.js';
+import type { OnboardingPolicy } from '../../../shared/core/schemas.js';
+import type { KubernetesApiDouble } from '../kubernetes-api-double.js';
+
+export const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+
+export interface Template {
+  serviceAccount: string;
+  network: string;
+  ports: Record<string, number>;
+  /** The group's spec.metadata.labels, which every entry carries. */
+  labels: Record<string, string>;
+}
+
+export interface Service {
+  name: string;
+  namespace: string;
+  roleArn: string;
+  roleName: string;
+  taskDefinitionArn: string;
+  template: Template;
+  /** The role still has the `team` tag the namespace's policy asks for. */
+  teamTagged: boolean;
+  groupDeleted: boolean;
+}
+
+export interface World {
+  clusters: string[];
+  services: Service[];
+  /** Per namespace, the clusters its policy allows now. */
+  allowedClusters: Map<string, string[]>;
+  policyRevision: number;
+}
+
+export interface WorldClients {
+  ecs: ECSClient;
+  iam: IAMClient;
+  dynamo: DynamoDBDocumentClient;
+}
+
+const templateOf = (service: string): Template => ({ serviceAccount: service, network: 'vpc-chaos', ports: { http: 8080 }, labels: { app: service, version: 'v1' } });
+
+function groupOf(service: Service) {
+  const { template } = service;
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadGroup',
+    metadata: { name: service.name, namespace: service.namespace, labels: { app: service.name } },
+    spec: { metadata: { labels: template.labels }, template: { serviceAccount: template.serviceAccount, network: template.network, ports: template.ports } },
+  };
+}
+
+/** Creates the clusters, roles, task definitions, groups and policies. */
+export async function buildWorld(options: { clusters: number; services: number; namespaces: number }, clients: WorldClients, k8s: KubernetesApiDouble, policyTable: string): Promise<World> {
+  const clusters = Array.from({ length: options.clusters }, (_, i) => `chaos-${i}`);
+  for (const clusterName of clusters) await clients.ecs.send(new CreateClusterCommand({ clusterName }));
+  const services: Service[] = [];
+  for (let i = 0; i < options.services; i++) {
+    const name = `svc-${i}`;
+    const namespace = `ns-${i % options.namespaces}`;
+    const roleName = `chaos-${name}`;
+    const role = await clients.iam.send(
+      new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: `${namespace}/${name}` }, { Key: 'team', Value: name }] }),
+    );
+    const definition = await clients.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: roleName,
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        taskRoleArn: role.Role!.Arn!,
+        containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/docker/library/nginx:latest', essential: true, memory: 256 }],
+      }),
+    );
+    const service: Service = { name, namespace, roleName, roleArn: role.Role!.Arn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn!, template: templateOf(name), teamTagged: true, groupDeleted: false };
+    k8s.seed(groupOf(service) as never);
+    services.push(service);
+  }
+  const world: World = { clusters, services, allowedClusters: new Map(), policyRevision: 0 };
+  for (const namespace of new Set(services.map((s) => s.namespace))) await putPolicy(world, namespace, clusters, clients.dynamo, policyTable);
+  return world;
+}
+
+/** The namespace's policy: its services' `team` tags, on the given clusters, onto any group of the namespace. */
+async function putPolicy(world: World, namespace: string, clusters: string[], dynamo: DynamoDBDocumentClient, table: string): Promise<void> {
+  const teams = world.services.filter((s) => s.namespace === namespace).map((s) => s.name);
+  const policy: OnboardingPolicy = {
+    apiVersion: 'ecsmesh.io/v1alpha1',
+    kind: 'OnboardingPolicy',
+    metadata: { name: 'allow-chaos', namespace },
+    spec: { allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], regions: [REGION], ecs: { clusters, iamRoleTags: { team: teams } } } }], onboardTo: [{ workloadGroupSelector: {} }] }] },
+  };
+  world.policyRevision += 1;
+  await dynamo.send(new PutCommand({ TableName: table, Item: { namespace, name: 'allow-chaos', revision: world.policyRevision, document: JSON.stringify(policy) } }));
+  world.allowedClusters.set(namespace, clusters);
+}
+
+/** The changes made in the middle of the run, each remembered in the model; returns what was done. */
+export async function changeWorld(world: World, clients: WorldClients, k8s: KubernetesApiDouble, policyTable: string): Promise<string[]> {
+  const [, untagged, retemplated, deleted] = world.services;
+  const narrowed = world.services[0]!;
+  const kept = world.clusters.slice(0, -1);
+  await putPolicy(world, narrowed.namespace, kept, clients.dynamo, policyTable);
+
+  await clients.iam.send(new UntagRoleCommand({ RoleName: untagged!.roleName, TagKeys: ['team'] }));
+  untagged!.teamTagged = false;
+
+  retemplated!.template = { serviceAccount: `${retemplated!.name}-v2`, network: 'vpc-chaos', ports: { http: 9090, grpc: 9091 }, labels: { app: retemplated!.name, version: 'v2' } };
+  const current = k8s.objects('WorkloadGroup').find((g) => g.metadata.name === retemplated!.name)!;
+  k8s.adminReplace({ ...current, spec: groupOf(retemplated!).spec } as never);
+
+  k8s.adminDelete('WorkloadGroup', deleted!.namespace, deleted!.name);
+  deleted!.groupDeleted = true;
+  return [
+    `policy ${narrowed.namespace}/allow-chaos narrowed to clusters ${kept.join(',')}`,
+    `role ${untagged!.roleName}: tag team removed (UntagRole)`,
+    `group ${retemplated!.namespace}/${retemplated!.name}: ports, serviceAccount and labels changed`,
+    `group ${deleted!.namespace}/${deleted!.name} deleted`,
+  ];
+}
+
+/** Whether the task may be in the mesh now, per the model. */
+export function allowedNow(world: World, service: Service, clusterName: string): boolean {
+  return !service.groupDeleted && service.teamTagged && (world.allowedClusters.get(service.namespace) ?? []).includes(clusterName);
+}
+
+/** Runs `count` tasks spread over the services and clusters; remembers their ids. */
+export async function runTasks(world: World, ecs: ECSClient, subnet: string, count: number, taskArns: Map<string, string>): Promise<{ cluster: string; taskArn: string }[]> {
+  const pairs = world.services.flatMap((service) => world.clusters.map((cluster) => ({ service, cluster })));
+  const started: { cluster: string; taskArn: string }[] = [];
+  for (let p = 0; p < pairs.length; p++) {
+    const { service, cluster } = pairs[p]!;
+    let left = Math.floor(count / pairs.length) + (p < count % pairs.length ? 1 : 0);
+    while (left > 0) {
+      const n = Math.min(10, left);
+      left -= n;
+      const out = await ecs.send(
+        new RunTaskCommand({ cluster, taskDefinition: service.taskDefinitionArn, count: n, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-12345678'] } } }),
+      );
+      for (const task of out.tasks ?? []) {
+        started.push({ cluster, taskArn: task.taskArn! });
+        taskArns.set(task.taskArn!.split('/').pop()!, task.taskArn!);
+      }
+    }
+  }
+  return started;
+}

@@ -1,0 +1,160 @@
+/**
+ * The chaos harness's own machinery, so its zeros mean something: the simulated queue keeps SQS's
+ * semantics, and the mesh comparison sees each kind of difference.
+ */
+import { describe, expect, it } from 'vitest';
+import { SimulatedQueue, type QueuedMessage } from '../support/chaos/simulated-queue.js';
+import { compareMesh, compareSnapshots, type RunningTask } from '../support/chaos/truth.js';
+import type { Service, World } from '../support/chaos/world.js';
+import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
+
+const SETTINGS = { visibilityTimeoutSeconds: 30, maxReceiveCount: 3, batchSize: 10, concurrency: 2, parallelism: 1, roundSeconds: 1 };
+
+describe('SimulatedQueue', () => {
+  it('redelivers a failed item after the visibility timeout and deletes the rest', async () => {
+    const queue = new SimulatedQueue(SETTINGS);
+    queue.send('a', 0);
+    queue.send('b', 0);
+    const seen: [string, number, number][] = [];
+    let failedOnce = false;
+
+    await queue.runUntil(Infinity, async (batch) => {
+      for (const m of batch) seen.push([m.body, m.receiveCount, queue.now]);
+      const a = batch.find((m) => m.body === 'a');
+      if (a && !failedOnce) {
+        failedOnce = true;
+        return [a.id];
+      }
+      return [];
+    });
+
+    expect(seen).toEqual([['a', 1, 0], ['b', 1, 0], ['a', 2, 30]]);
+    expect(queue.deadLetters).toEqual([]);
+    expect(queue.redeliveries).toBe(1);
+  });
+
+  it('moves a message to the DLQ on the receive after maxReceiveCount', async () => {
+    const queue = new SimulatedQueue(SETTINGS);
+    queue.send('poison', 0);
+    const receives: number[] = [];
+
+    await queue.runUntil(Infinity, async (batch) => {
+      receives.push(...batch.map((m) => m.receiveCount));
+      return batch.map((m) => m.id);
+    });
+
+    expect(receives).toEqual([1, 2, 3]);
+    expect(queue.deadLetters.map((m: QueuedMessage) => [m.body, m.receiveCount])).toEqual([['poison', 4]]);
+    expect(queue.now).toBeGreaterThanOrEqual(90);
+  });
+
+  it('redrives dead letters with their receive count reset', async () => {
+    const queue = new SimulatedQueue(SETTINGS);
+    queue.send('poison', 0);
+    await queue.runUntil(Infinity, async (batch) => batch.map((m) => m.id));
+    const receives: number[] = [];
+
+    const moved = queue.redriveDeadLetters();
+    await queue.runUntil(Infinity, async (batch) => (receives.push(...batch.map((m) => m.receiveCount)), []));
+
+    expect(moved).toBe(1);
+    expect(receives).toEqual([1]);
+    expect(queue.deadLetters).toEqual([]);
+  });
+
+  it('redelivers the whole batch when the handler throws', async () => {
+    const queue = new SimulatedQueue({ ...SETTINGS, concurrency: 1 });
+    for (const body of ['a', 'b', 'c']) queue.send(body, 0);
+    let calls = 0;
+
+    await queue.runUntil(Infinity, async () => {
+      if (calls++ === 0) throw new Error('function crashed');
+      return [];
+    });
+
+    expect(queue.handlerErrors).toBe(1);
+    expect(queue.redeliveries).toBe(3);
+    expect(queue.receives).toBe(6);
+  });
+
+  it('stops at the given virtual time, leaving later messages queued', async () => {
+    const queue = new SimulatedQueue(SETTINGS);
+    queue.send('early', 5);
+    queue.send('late', 100);
+    const bodies: string[] = [];
+
+    await queue.runUntil(50, async (batch) => (bodies.push(...batch.map((m) => m.body)), []));
+
+    expect(bodies).toEqual(['early']);
+    expect(queue.depth).toBe(1);
+    expect(queue.now).toBe(50);
+  });
+});
+
+const service = (name: string, over: Partial<Service> = {}): Service => ({
+  name,
+  namespace: 'ns-0',
+  roleArn: '',
+  roleName: '',
+  taskDefinitionArn: name,
+  template: { serviceAccount: name, network: 'vpc-chaos', ports: { http: 8080 }, labels: { app: name, version: 'v1' } },
+  teamTagged: true,
+  groupDeleted: false,
+  ...over,
+});
+
+const task = (id: string, svc: Service, clusterName = 'chaos-0'): RunningTask => ({ taskArn: `arn:aws:ecs:us-east-1:123456789012:task/${clusterName}/${id}`, taskId: id, clusterName, service: svc, address: `10.0.0.${id.length}` });
+
+function entryFor(t: RunningTask, over: Record<string, unknown> = {}): WorkloadEntry {
+  const { template } = t.service;
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadEntry',
+    metadata: { name: `${t.service.name}-${t.taskId}`, namespace: t.service.namespace, labels: { ...template.labels, 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding' }, annotations: { 'ecsmesh.io/task-arn': t.taskArn } },
+    spec: { address: t.address, labels: template.labels, serviceAccount: template.serviceAccount, network: template.network, ports: template.ports, ...over },
+  } as WorkloadEntry;
+}
+
+describe('compareMesh', () => {
+  const ok = service('ok');
+  const revoked = service('revoked', { teamTagged: false });
+  const world: World = { clusters: ['chaos-0', 'chaos-1'], services: [ok, revoked], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
+
+  it('finds nothing when the mesh is the truth', () => {
+    const t = task('aaa', ok);
+
+    const result = compareMesh(world, new Map([[t.taskArn, t]]), [entryFor(t)]);
+
+    expect(result).toMatchObject({ expected: 1, missing: 0, stale: 0, drifted: 0, wronglyPresent: 0 });
+  });
+
+  const running = task('aaa', ok);
+  const gone = task('bbb', ok);
+  const untagged = task('ccc', revoked);
+  const offPolicy = task('ddd', ok, 'chaos-1');
+  it.each([
+    { case: 'an allowed running task without an entry', kind: 'missing', tasks: [running], entries: [] },
+    { case: 'an entry of a task ECS no longer runs', kind: 'stale', tasks: [running], entries: [entryFor(running), entryFor(gone)] },
+    { case: 'an entry with the old template', kind: 'drifted', tasks: [running], entries: [entryFor(running, { ports: { http: 1 } })] },
+    { case: 'an entry of a task whose role lost its tag', kind: 'wronglyPresent', tasks: [running, untagged], entries: [entryFor(running), entryFor(untagged)] },
+    { case: 'an entry of a task on a cluster the policy no longer allows', kind: 'wronglyPresent', tasks: [running, offPolicy], entries: [entryFor(running), entryFor(offPolicy)] },
+    { case: 'a second entry of an allowed task', kind: 'wronglyPresent', tasks: [running], entries: [entryFor(running), { ...entryFor(running), metadata: { ...entryFor(running).metadata, namespace: 'ns-1' } }] },
+  ] as const)('counts $case', ({ kind, tasks, entries }) => {
+    const result = compareMesh(world, new Map(tasks.map((t) => [t.taskArn, t])), entries);
+
+    expect(result[kind]).toBe(1);
+    for (const other of (['missing', 'stale', 'drifted', 'wronglyPresent'] as const).filter((k) => k !== kind)) expect(result[other], other).toBe(0);
+  });
+});
+
+describe('compareSnapshots', () => {
+  it('counts records lost, moved backwards, and tombstones turned live', () => {
+    const before = new Map([['a', { version: 3, phase: 'enrolled' }], ['b', { version: 5, phase: 'enrolled' }], ['c', { version: 5, phase: 'deregistered' }], ['d', { version: 2, phase: 'pending' }]]);
+    const after = new Map([['b', { version: 4, phase: 'enrolled' }], ['c', { version: 5, phase: 'enrolled' }], ['d', { version: 3, phase: 'enrolled' }]]);
+    const into = { lost: 0, movedBackwards: 0, revived: 0 };
+
+    compareSnapshots(before, after, into, () => {});
+
+    expect(into).toEqual({ lost: 1, movedBackwards: 1, revived: 1 });
+  });
+});
