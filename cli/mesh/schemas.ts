@@ -139,6 +139,7 @@ export const ReconcileReportSchema = z.looseObject({
   complete: z.boolean(),
   counts: z.record(z.string(), z.number()),
   repairs: z.array(z.looseObject({ taskId: z.string(), taskArn: z.string(), kind: z.string(), why: z.string(), applied: z.boolean(), error: z.optional(z.string()) })),
+  unjudged: z._default(z.array(z.looseObject({ taskId: z.string(), error: z.string() })), []),
   durationMs: z.number(),
 });
 export type ReconcileReport = z.infer<typeof ReconcileReportSchema>;

@@ -37,9 +37,11 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
     metrics.addMetric('reconcile_aws_calls', MetricUnit.Count, calls);
     for (const [kind, count] of Object.entries(report.counts)) metrics.addMetric(`repair_${kind}`, MetricUnit.Count, count);
     metrics.addMetric('reconcile_tasks_seen', MetricUnit.Count, report.tasksSeen);
+    // Tasks whose facts could not be read this pass (the next judges them again).
+    metrics.addMetric('reconcile_unjudged', MetricUnit.Count, report.unjudged.length);
     metrics.addMetric('reconcile_duration', MetricUnit.Milliseconds, report.durationMs);
     metrics.publishStoredMetrics();
-    log.info('reconcile pass', { dryRun: report.dryRun, clusters: report.clusters.length, tasksSeen: report.tasksSeen, tasksJudged: report.tasksJudged, complete: report.complete, counts: report.counts, durationMs: report.durationMs, awsCalls: calls });
+    log.info('reconcile pass', { dryRun: report.dryRun, clusters: report.clusters.length, tasksSeen: report.tasksSeen, tasksJudged: report.tasksJudged, complete: report.complete, counts: report.counts, unjudged: report.unjudged.length, durationMs: report.durationMs, awsCalls: calls });
   };
   return middy(async (event: ReconcileTrigger): Promise<APIGatewayProxyStructuredResultV2 | ReconcileReport[]> => {
     if (!isHttp(event)) {

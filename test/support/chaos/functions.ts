@@ -4,7 +4,7 @@
  */
 import type { EcsEventSource } from '../../../local/ecs-event-source.js';
 import type { bootstrapLocalStack } from '../../../local/bootstrap.js';
-import { countCalls } from '../../../local/call-counter.js';
+import { countCalls } from '../../../shared/adapters/aws-call-counter.js';
 import { reportTaskVersions } from '../../../local/ecs-task-versions.js';
 import type { TaskEventsDeps } from '../../../functions/task-events/process-batch.js';
 import { KubernetesMeshApi } from '../../../shared/adapters/kubernetes-mesh-api.js';
