@@ -282,12 +282,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const byAuth = (iam: boolean) => routes.filter((r) => (r.AuthorizationType === 'AWS_IAM') === iam).map((r) => r.RouteKey).sort();
     expect(byAuth(true)).toEqual([
       'DELETE /v1/namespaces/{namespace}/policies/{name}',
+      'GET /v1/dlq',
       'GET /v1/enrollments',
       'GET /v1/enrollments/{taskId}',
       'GET /v1/keys',
       'GET /v1/namespaces/{namespace}/policies',
       'GET /v1/namespaces/{namespace}/policies/{name}',
       'GET /v1/namespaces/{namespace}/policies/{name}/history',
+      'POST /v1/dlq/replay',
       'POST /v1/explain',
       'POST /v1/keys/rotate',
       'POST /v1/reconcile',
@@ -474,7 +476,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'DlqRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');
@@ -494,6 +496,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const roles = ofType(t, 'AWS::IAM::Role').map(([id]) => id);
     expect((xray.Properties.Roles as Json[]).map((r) => r.Ref).sort()).toEqual(roles.sort());
     expect(xray.Properties.PolicyDocument.Statement).toEqual([{ Sid: 'WriteTraces', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }]);
+  });
+
+  it('lets the dlq function read and delete only the DLQ, and send only to the task-events queue', () => {
+    const statements = roleStatements(t, 'DlqRole');
+    expect(actionsOn(statements, { 'Fn::GetAtt': ['TaskEventsDeadLetterQueue', 'Arn'] }).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']);
+    expect(actionsOn(statements, { 'Fn::GetAtt': ['TaskEventsQueue', 'Arn'] })).toEqual(['sqs:SendMessage']);
+    expect(statements.flatMap((st) => asArray(st.Action as string)).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage']);
+    expect(lambdaEnvironment(t, 'DlqLambdaFunction')).toMatchObject({ DEAD_LETTER_QUEUE_URL: 'ref:TaskEventsDeadLetterQueue', TASK_EVENTS_QUEUE_URL: 'ref:TaskEventsQueue' });
   });
 
   it('alarms on errors and throttles of every function, the queues, the rule and exchange 5xx, all without a topic by default', () => {
