@@ -49,6 +49,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       // The exchange sends the agents' signed GetCallerIdentity to moto instead of AWS STS.
       STS_LOCAL_ENDPOINT: moto.endpoint,
       DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      TASK_EVENTS_QUEUE_URL: resources.queueUrl,
       MESH_API: 'file',
       MESH_FILE_DIR: meshDir,
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
@@ -63,6 +64,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const policies = await import('../functions/policies/handler.js');
     const explain = await import('../functions/explain/handler.js');
     const reconcile = await import('../functions/reconcile/handler.js');
+    const dlq = await import('../functions/dlq/handler.js');
     const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -90,6 +92,8 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
         { method: 'GET', path: '/v1/namespaces/{namespace}/policies/{name}/history', handler: http(policies.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/explain', handler: http(explain.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/reconcile', handler: http(reconcile.handler), auth: 'iam' },
+        { method: 'GET', path: '/v1/dlq', handler: http(dlq.handler), auth: 'iam' },
+        { method: 'POST', path: '/v1/dlq/replay', handler: http(dlq.handler), auth: 'iam' },
       ],
       reconcileNow: () => (reconcile.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('reconcile'), { functionName: 'reconcile' }),
       maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),

@@ -124,6 +124,8 @@ export const FUNCTION_SETTINGS = {
     TOMBSTONE_TTL_SECONDS: seconds(86_400),
   },
   enrollments: { ...RUNTIME, ...ENROLLMENT_TABLE },
+  /** Operators list and replay the task-events DLQ: replayed records go back to the main queue. */
+  dlq: { ...RUNTIME, DEAD_LETTER_QUEUE_URL: nonEmpty(), TASK_EVENTS_QUEUE_URL: nonEmpty() },
   policies: { ...RUNTIME, ...POLICY_TABLE, ...POLICY_AUDIT_TABLE },
   explain: { ...RUNTIME, ...POLICY_TABLE, ...MESH, ...TASK_IDENTITY },
   auth: { ...RUNTIME, ...POLICY_READS, ...ENROLLMENT_TABLE, ...MESH, ...TASK_IDENTITY, ...TOKENS, ...EXCHANGE },

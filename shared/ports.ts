@@ -148,6 +148,27 @@ export interface DeadLetterSink {
   setAside(body: string, reason: string, detail: string): Promise<void>;
 }
 
+/** A record set aside on the task-events DLQ, as an operator sees it. */
+export interface DeadLetter {
+  messageId: string;
+  /** MALFORMED_EVENT when task-events set it aside; absent when SQS redrove it after 5 receives. */
+  reason?: string;
+  detail?: string;
+  /** When it was first sent (ISO 8601): on a redriven record, when EventBridge sent it. */
+  sentAt?: string;
+  /** Receives so far, on the main queue and the DLQ together. */
+  receiveCount?: number;
+  body: string;
+}
+
+/** The task-events DLQ, read and replayed by operators (`ecs-mesh dlq list|replay`). */
+export interface DeadLetterQueue {
+  /** Up to `limit` records, left on the queue and visible again when it answers. */
+  list(limit: number): Promise<DeadLetter[]>;
+  /** Sends up to `limit` records set aside before `startedAt` back to the task-events queue, then deletes them here. */
+  replay(limit: number, startedAt: Date): Promise<DeadLetter[]>;
+}
+
 /** Signs JWTs with one key set's active key (created on first use). */
 export interface TokenSigner {
   sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken>;

@@ -18,6 +18,7 @@ import {
   PolicyListSchema,
   PutAnswerSchema,
   ReconcileReportSchema,
+  DeadLetterListSchema,
   RotateAnswerSchema,
   type DeleteAnswer,
   type EnrollmentRecord,
@@ -28,6 +29,7 @@ import {
   type PolicyItem,
   type PutAnswer,
   type ReconcileReport,
+  type DeadLetter,
 } from './schemas.js';
 
 export interface ApiClientOptions {
@@ -89,6 +91,10 @@ export interface ApiClient {
   /** Every published signing key, of one claim profile or all. */
   listKeys(profile?: string): Promise<KeyItem[]>;
   rotateKeys(request: { profile?: string; emergency?: boolean }): Promise<KeyChange[]>;
+  /** Records set aside on the task-events DLQ, left there. */
+  listDeadLetters(limit?: number): Promise<DeadLetter[]>;
+  /** Sends DLQ records back through task-events; answers the ones replayed. */
+  replayDeadLetters(limit?: number): Promise<DeadLetter[]>;
 }
 
 interface Call {
@@ -144,6 +150,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     reconcile: async (request) => (await send({ method: 'POST', path: '/v1/reconcile', body: request }, ReconcileReportSchema)).value,
     listKeys: async (profile) => (await send({ method: 'GET', path: '/v1/keys', query: { profile } }, KeyListSchema)).value.items,
     rotateKeys: async (request) => (await send({ method: 'POST', path: '/v1/keys/rotate', body: request }, RotateAnswerSchema)).value.changes,
+    listDeadLetters: async (limit) => (await send({ method: 'GET', path: '/v1/dlq', query: { limit } }, DeadLetterListSchema)).value.records,
+    replayDeadLetters: async (limit) => (await send({ method: 'POST', path: '/v1/dlq/replay', body: limit === undefined ? {} : { limit } }, DeadLetterListSchema)).value.records,
   };
 }
 

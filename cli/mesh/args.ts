@@ -69,7 +69,9 @@ export type Command =
   | { name: 'reconcile'; request: ReconcileRequest }
   | { name: 'keys list'; selection: KeySelection }
   | { name: 'keys export'; format: ExportFormat; selection: KeySelection }
-  | { name: 'keys rotate'; request: { profile?: string; emergency?: boolean } };
+  | { name: 'keys rotate'; request: { profile?: string; emergency?: boolean } }
+  | { name: 'dlq list'; limit?: number }
+  | { name: 'dlq replay'; limit?: number };
 
 export interface Invocation {
   apiUrl?: string;
@@ -109,6 +111,8 @@ const COMMANDS: Record<Exclude<Command['name'], 'help'>, { options: readonly Opt
       return { name: 'reconcile', request };
     },
   },
+  'dlq list': { options: ['limit'], build: (v, args) => (none(args, 'dlq list'), { name: 'dlq list', ...optional('limit', count(v.limit, '--limit', 1)) }) },
+  'dlq replay': { options: ['limit'], build: (v, args) => (none(args, 'dlq replay'), { name: 'dlq replay', ...optional('limit', count(v.limit, '--limit', 1)) }) },
   'keys list': { options: ['token-profile', 'kid'], build: (v, args) => (none(args, 'keys list'), { name: 'keys list', selection: keySelection(v) }) },
   'keys export': {
     options: ['format', 'token-profile', 'kid'],

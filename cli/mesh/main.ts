@@ -14,6 +14,7 @@ import { explain } from './commands/explain.js';
 import { getEnrollment, listEnrollments } from './commands/enrollments.js';
 import { reconcile } from './commands/reconcile.js';
 import { exportKeys, listKeys, rotateKeys } from './commands/keys.js';
+import { listDeadLetters, replayDeadLetters } from './commands/dlq.js';
 import type { CommandContext } from './commands/context.js';
 import { USAGE } from './usage.js';
 
@@ -82,6 +83,10 @@ function run(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): 
       return exportKeys(command.format, command.selection, ctx);
     case 'keys rotate':
       return rotateKeys(command.request, ctx);
+    case 'dlq list':
+      return listDeadLetters(command.limit, ctx);
+    case 'dlq replay':
+      return replayDeadLetters(command.limit, ctx);
     default:
       return assertNever(command);
   }

@@ -143,3 +143,15 @@ export const ReconcileReportSchema = z.looseObject({
   durationMs: z.number(),
 });
 export type ReconcileReport = z.infer<typeof ReconcileReportSchema>;
+
+export const DeadLetterSchema = z.looseObject({
+  messageId: z.string(),
+  reason: z.optional(z.string()),
+  detail: z.optional(z.string()),
+  sentAt: z.optional(z.string()),
+  receiveCount: z.optional(z.number()),
+  body: z.string(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+/** `GET /v1/dlq` and `POST /v1/dlq/replay` both answer the records concerned. */
+export const DeadLetterListSchema = z.looseObject({ records: z.array(DeadLetterSchema) });

@@ -26,6 +26,13 @@ Repairs:
                                              run a reconcile pass now and print what was (with
                                              --dry-run: would be) repaired, by kind, task by task
 
+Dead letters (task-events records set aside: malformed, or failing 5 receives):
+  dlq list [--limit N]                       the records on the DLQ (default 20, at most 100), left
+                                             there, with their reason and first-sent time
+  dlq replay [--limit N]                     send them back through task-events as new events
+                                             (default 100, at most 1000); a malformed one is set
+                                             aside again
+
 Signing keys (each claim profile has its own):
   keys list [--token-profile istio|kuma]     every published key: pending (not signing yet),
                                              active or retiring, with its times

@@ -2,10 +2,10 @@
 import { randomUUID, createHash } from 'node:crypto';
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
+import { functionMetrics, observe } from '../observe/middleware.js';
 import { buildExchangeDeps, createAwsClients } from '../../shared/adapters/wiring.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { exchangeToken, type ExchangeDeps } from '../../shared/app/exchange-token.js';
@@ -27,13 +27,13 @@ export function createAuthHandler(deps: ExchangeDeps, logger: Logger, metrics: M
     const retry: Record<string, string> = outcome.retryAfterSeconds ? { 'retry-after': String(outcome.retryAfterSeconds) } : {};
     return noStore(EXCHANGE_STATUS[outcome.reason], { reason: outcome.reason, message: outcome.detail }, retry);
   })
-    .use(injectLambdaContext(logger))
+    .use(observe(logger, metrics))
     .use(internalErrorAs500(logger, 'auth exchange'));
 }
 
 const config = loadConfig('auth');
 const logger = new Logger({ serviceName: 'auth', logLevel: config.LOG_LEVEL });
-const metrics = new Metrics({ namespace: 'EcsMeshOnboarding', serviceName: 'auth' });
+const metrics = functionMetrics('auth');
 
 export const handler = createAuthHandler(
   await buildExchangeDeps(config, powertoolsLog(logger), createAwsClients(config), { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID }),

@@ -4,9 +4,10 @@
  */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
+import { functionMetrics, observe } from '../observe/middleware.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { buildExplainDeps, createAwsClients } from '../../shared/adapters/wiring.js';
 import { explainDecision, type ExplainDeps } from '../../shared/app/explain-decision.js';
@@ -18,7 +19,7 @@ import { parseExplainRequest } from './request.js';
 const MAX_BODY_BYTES = 16 * 1024;
 
 /** Builds the handler around ready adapters (tests and the local stack use this). */
-export function createExplainHandler(deps: ExplainDeps, logger: Logger) {
+export function createExplainHandler(deps: ExplainDeps, logger: Logger, metrics: Metrics = functionMetrics('explain')) {
   const log = powertoolsLog(logger);
   return middy(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
     const caller = event.requestContext.authorizer?.iam?.userArn;
@@ -34,7 +35,7 @@ export function createExplainHandler(deps: ExplainDeps, logger: Logger) {
     log.info('explained', { caller, allowed: explanation.allowed, reason: explanation.reason, policy: explanation.policy, group: explanation.group });
     return json(200, explanation);
   })
-    .use(injectLambdaContext(logger))
+    .use(observe(logger, metrics))
     .use(internalErrorAs500(logger, 'explain request'));
 }
 

@@ -1,11 +1,12 @@
 /** policies Lambda: the OnboardingPolicy routes of the HTTP API (IAM-authorized). Reads and writes the policy and audit tables only. */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.js';
+import { functionMetrics, observe } from '../observe/middleware.js';
 import { clientConfig } from '../../shared/adapters/client-config.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { DynamoDbPolicyAdminStore } from '../../shared/adapters/dynamodb-policy-admin-store.js';
@@ -14,10 +15,10 @@ import { internalErrorAs500 } from '../http/internal-error.js';
 import { routePolicyRequest } from './routes.js';
 
 /** Builds the handler around a ready store (tests and the local stack use this). */
-export function createPoliciesHandler(store: PolicyAdminStore, logger: Logger, now: () => Date = () => new Date()) {
+export function createPoliciesHandler(store: PolicyAdminStore, logger: Logger, now: () => Date = () => new Date(), metrics: Metrics = functionMetrics('policies')) {
   const log = powertoolsLog(logger);
   return middy(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => routePolicyRequest(event, { store, log, now }))
-    .use(injectLambdaContext(logger))
+    .use(observe(logger, metrics))
     .use(internalErrorAs500(logger, 'policy request'));
 }
 

@@ -7,10 +7,10 @@
  */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
+import { functionMetrics, observe } from '../observe/middleware.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { countCalls } from '../../shared/adapters/aws-call-counter.js';
 import { buildReconcileDeps, createAwsClients } from '../../shared/adapters/wiring.js';
@@ -69,7 +69,7 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
     record(report);
     return json(200, report);
   })
-    .use(injectLambdaContext(logger))
+    .use(observe(logger, metrics))
     .use(internalErrorAs500(logger, 'reconcile'));
 }
 
@@ -84,7 +84,7 @@ countCalls({ ...clients }, awsCalls);
 export const handler = createReconcileHandler(
   buildReconcileDeps(config, powertoolsLog(logger), clients),
   logger,
-  new Metrics({ namespace: 'EcsMeshOnboarding', serviceName: 'reconcile' }),
+  functionMetrics('reconcile'),
   clusters.length ? { clusters } : {},
   awsCalls,
 );

@@ -15,25 +15,27 @@ export interface TaskEventsDeps extends EnrollmentDeps {
 }
 
 /** Processes one SQS batch; returns the ids SQS must redeliver and what happened per task. */
-export async function processTaskEventBatch(records: SQSRecord[], deps: TaskEventsDeps, now: Date): Promise<SQSBatchResponse & { result: BatchResult }> {
+export async function processTaskEventBatch(records: SQSRecord[], deps: TaskEventsDeps, now: Date): Promise<SQSBatchResponse & { result: BatchResult; setAside: number }> {
   const items: BatchItem[] = [];
   const failed: string[] = [];
+  let setAside = 0;
   for (const record of records) {
     const parsed = parseTaskStateChange(record.body ?? '');
     if (parsed.ok) {
       items.push({ id: record.messageId, event: parsed.value });
       continue;
     }
-    deps.log.error('malformed record set aside', { messageId: record.messageId, reason: parsed.reason, detail: parsed.detail });
+    deps.log.error('malformed record set aside', { messageId: record.messageId, correlation_id: record.messageId, reason: parsed.reason, detail: parsed.detail });
     try {
       if (!deps.deadLetters) throw new Error('no DEAD_LETTER_QUEUE_URL configured');
       await deps.deadLetters.setAside(record.body ?? '', REASONS.MALFORMED_EVENT, parsed.detail);
+      setAside += 1;
     } catch (error) {
       // Could not set it aside: let SQS redeliver it (and redrive it to the DLQ after maxReceiveCount).
-      deps.log.error('could not set the malformed record aside; it will be redelivered', { messageId: record.messageId, error: (error as Error).message });
+      deps.log.error('could not set the malformed record aside; it will be redelivered', { messageId: record.messageId, correlation_id: record.messageId, error: (error as Error).message });
       failed.push(record.messageId);
     }
   }
   const result = await enrollTasks(items, deps, now);
-  return { batchItemFailures: [...failed, ...result.failedIds].map((itemIdentifier) => ({ itemIdentifier })), result };
+  return { batchItemFailures: [...failed, ...result.failedIds].map((itemIdentifier) => ({ itemIdentifier })), result, setAside };
 }

@@ -9,6 +9,7 @@ import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import type { EnrollmentDeps, StepDeps } from './deps.js';
 import { drainTask } from './drain-task.js';
 import { enrollRunningTask, prepareStartingTask } from './enroll-running-task.js';
+import { withCorrelationId, type Log } from './log.js';
 
 export interface BatchItem {
   /** The SQS message id, reported back when the item fails. */
@@ -31,12 +32,18 @@ export interface BatchResult {
   /** Ids of items to retry (their task's processing failed). */
   failedIds: string[];
   outcomes: TaskOutcome[];
+  /** The `time` of every event of the batch (event lag). */
+  eventTimes: string[];
 }
 
 /** Applies a batch; never throws for a single task's failure. */
 export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now: Date): Promise<BatchResult> {
   const byTask = groupByTask(items);
-  const newest = [...byTask.values()].map((group) => group.reduce((a, b) => (b.event.version > a.event.version ? b : a)).event);
+  const newestItems = [...byTask.values()].map((group) => group.reduce((a, b) => (b.event.version > a.event.version ? b : a)));
+  const newest = newestItems.map((item) => item.event);
+  // Each task's lines carry the SQS message id of the event acted on.
+  const logs = new Map<string, Log>(newestItems.map((item) => [item.event.taskId, withCorrelationId(deps.log, item.id)]));
+  const logOf = (taskId: string) => logs.get(taskId) ?? deps.log;
   const records = await deps.enrollments.getMany(newest.map((e) => e.taskId));
   const planned = newest.map((event) => ({ event, step: nextEnrollmentStep(records.get(event.taskId), event) }));
 
@@ -47,31 +54,32 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
     const lookup = described.get(event.clusterArn);
     const bounded = boundByEcsVersion(event, lookup instanceof Map ? lookup.get(event.taskId)?.version : undefined);
     if (bounded.aheadBy === undefined) return { event, step };
-    deps.log.warn('event version is ahead of ECS; ECS’s version is recorded instead', { taskId: event.taskId, eventVersion: event.version, ecsVersion: bounded.change.version });
+    logOf(event.taskId).warn('event version is ahead of ECS; ECS’s version is recorded instead', { taskId: event.taskId, eventVersion: event.version, ecsVersion: bounded.change.version });
     return { event: bounded.change, step: nextEnrollmentStep(records.get(event.taskId), bounded.change), versionAheadOfEcs: event.version };
   });
   const stepDeps: StepDeps = { ...deps, ensureToken: deps.serviceTokens?.() };
 
   const results = await Promise.all(
     steps.map(async ({ event, step, versionAheadOfEcs }): Promise<TaskOutcome> => {
+      const log = logOf(event.taskId);
       const base = { taskId: event.taskId, version: event.version, step: step.kind, ...(versionAheadOfEcs !== undefined ? { versionAheadOfEcs } : {}) };
       try {
         const lookup = described.get(event.clusterArn);
         // A stop needs nothing from ECS but the version bound: it goes ahead when ECS is unreachable.
         if (lookup instanceof Error && (step.kind === 'enroll' || step.kind === 'prepare')) throw lookup;
         const task = lookup instanceof Map ? lookup.get(event.taskId) : undefined;
-        const record = await applyStep(step, event, records.get(event.taskId), task, stepDeps, now);
+        const record = await applyStep(step, event, records.get(event.taskId), task, { ...stepDeps, log }, now);
         return record ? { ...base, phase: record.phase, reason: record.reason } : base;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
-        deps.log.error('task event failed; it will be retried', { taskId: event.taskId, version: event.version, step: step.kind, error: err.message, code: (err as { code?: string }).code });
+        log.error('task event failed; it will be retried', { taskId: event.taskId, version: event.version, step: step.kind, error: err.message, code: (err as { code?: string }).code });
         return { ...base, error: err.message };
       }
     }),
   );
   const failedTasks = new Set(results.filter((r) => r.error).map((r) => r.taskId));
   const failedIds = items.filter((i) => failedTasks.has(i.event.taskId)).map((i) => i.id);
-  return { failedIds, outcomes: results };
+  return { failedIds, outcomes: results, eventTimes: items.map((i) => i.event.time) };
 }
 
 async function applyStep(

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseAllDocuments } from 'yaml';
-import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
+import { ECS_TASKS_TRUST_POLICY, localNames } from '../../local/bootstrap.js';
 import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
 
 let local: LocalProcess;
@@ -144,6 +145,26 @@ describe('ecs-mesh against npm run local', () => {
     const record = JSON.parse((await cli('enrollments', 'get', enrolled.taskId, '-o', 'json')).stdout);
     expect(record).toMatchObject({ phase: 'enrolled', repair: { kind: 'missing' } });
   }, 60_000);
+
+  it('lists a malformed event task-events set aside, and replays it through task-events, which sets it aside again', async () => {
+    const sqs = new SQSClient(local.aws);
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: localNames().queueName }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"detail-type": "not ECS"}' }));
+    const listedOnce = () => cli('dlq', 'list', '-o', 'json').then((run) => (run.code === 0 && JSON.parse(run.stdout).length > 0 ? (JSON.parse(run.stdout) as { messageId: string; reason: string; body: string }[]) : undefined));
+
+    const [setAside] = await until('the malformed event on the DLQ', listedOnce, 20, () => local.output());
+    expect(setAside).toMatchObject({ reason: 'MALFORMED_EVENT', body: '{"detail-type": "not ECS"}' });
+    const table = await cli('dlq', 'list');
+    expect(table.stdout).toMatch(/MESSAGE\s+REASON\s+FIRST SENT\s+RECEIVES\s+BODY/);
+
+    const replay = await cli('dlq', 'replay');
+    expect(replay, replay.stderr).toMatchObject({ code: 0 });
+    expect(replay.stdout).toContain('replayed 1 record(s) through task-events');
+
+    const [again] = await until('the replayed event set aside again', listedOnce, 20, () => local.output());
+    expect(again).toMatchObject({ reason: 'MALFORMED_EVENT', body: '{"detail-type": "not ECS"}' });
+    expect(again!.messageId).not.toBe(setAside!.messageId);
+  }, 90_000);
 
   it('fails clearly without credentials the API accepts', async () => {
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh.ts', 'policy', 'list', '-n', 'bookinfo'], {

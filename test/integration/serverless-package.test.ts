@@ -282,12 +282,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const byAuth = (iam: boolean) => routes.filter((r) => (r.AuthorizationType === 'AWS_IAM') === iam).map((r) => r.RouteKey).sort();
     expect(byAuth(true)).toEqual([
       'DELETE /v1/namespaces/{namespace}/policies/{name}',
+      'GET /v1/dlq',
       'GET /v1/enrollments',
       'GET /v1/enrollments/{taskId}',
       'GET /v1/keys',
       'GET /v1/namespaces/{namespace}/policies',
       'GET /v1/namespaces/{namespace}/policies/{name}',
       'GET /v1/namespaces/{namespace}/policies/{name}/history',
+      'POST /v1/dlq/replay',
       'POST /v1/explain',
       'POST /v1/keys/rotate',
       'POST /v1/reconcile',
@@ -474,7 +476,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'DlqRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');
@@ -485,6 +487,83 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
           expect([['ecs:DescribeTaskDefinition'], ['secretsmanager:ListSecrets'], ['ecs:ListClusters'], ['ecs:ListTasks']], `${id}: ${JSON.stringify(statement)}`).toContainEqual(asArray(statement.Action));
       }
     }
+  });
+
+  it('traces every function with X-Ray, each role allowed to send its segments and nothing else on "*"', () => {
+    for (const { id } of FUNCTIONS) expect(t.Resources[id]!.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
+    const xray = t.Resources.XRayWriteTracesPolicy!;
+    expect(xray.Type).toBe('AWS::IAM::Policy');
+    const roles = ofType(t, 'AWS::IAM::Role').map(([id]) => id);
+    expect((xray.Properties.Roles as Json[]).map((r) => r.Ref).sort()).toEqual(roles.sort());
+    expect(xray.Properties.PolicyDocument.Statement).toEqual([{ Sid: 'WriteTraces', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }]);
+  });
+
+  it('lets the dlq function read and delete only the DLQ, and send only to the task-events queue', () => {
+    const statements = roleStatements(t, 'DlqRole');
+    expect(actionsOn(statements, { 'Fn::GetAtt': ['TaskEventsDeadLetterQueue', 'Arn'] }).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']);
+    expect(actionsOn(statements, { 'Fn::GetAtt': ['TaskEventsQueue', 'Arn'] })).toEqual(['sqs:SendMessage']);
+    expect(statements.flatMap((st) => asArray(st.Action as string)).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage']);
+    expect(lambdaEnvironment(t, 'DlqLambdaFunction')).toMatchObject({ DEAD_LETTER_QUEUE_URL: 'ref:TaskEventsDeadLetterQueue', TASK_EVENTS_QUEUE_URL: 'ref:TaskEventsQueue' });
+  });
+
+  it('alarms on errors and throttles of every function, the queues, the rule and exchange 5xx, all without a topic by default', () => {
+    const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...r.Properties }));
+    const on = (namespace: string, metric: string) => alarms.filter((a) => a.Namespace === namespace && a.MetricName === metric);
+    for (const metric of ['Errors', 'Throttles'])
+      expect(on('AWS/Lambda', metric).map((a) => a.Dimensions[0].Value.Ref).sort(), metric).toEqual(FUNCTIONS.map(({ id }) => id).sort());
+    const queueAlarm = (metric: string, queue: string) => on('AWS/SQS', metric).find((a) => a.Dimensions[0].Value['Fn::GetAtt'][0] === queue);
+    expect(queueAlarm('ApproximateNumberOfMessagesVisible', 'TaskEventsDeadLetterQueue')).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(queueAlarm('ApproximateAgeOfOldestMessage', 'TaskEventsDeadLetterQueue')).toMatchObject({ Threshold: 604800 });
+    expect(queueAlarm('ApproximateAgeOfOldestMessage', 'TaskEventsQueue')).toMatchObject({ Threshold: 300 });
+    expect(queueAlarm('ApproximateNumberOfMessagesVisible', 'TaskStateChangeRuleDeadLetterQueue')).toBeDefined();
+    expect(on('AWS/Events', 'FailedInvocations').map((a) => a.Dimensions)).toEqual([[{ Name: 'RuleName', Value: { Ref: 'TaskStateChangeRule' } }]]);
+    expect(on('AWS/ApiGateway', '5xx').map((a) => a.Dimensions)).toEqual([
+      [
+        { Name: 'ApiId', Value: { Ref: 'HttpApi' } },
+        { Name: 'Stage', Value: '$default' },
+        { Name: 'Method', Value: 'POST' },
+        { Name: 'Resource', Value: '/v1/auth/exchange' },
+      ],
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.TreatMissingData, alarm.id).toBe('notBreaching');
+      for (const actions of ['AlarmActions', 'OKActions']) expect(evaluate({ x: alarm[actions] }, t, {}), `${alarm.id} ${actions}`).toEqual({});
+    }
+  });
+
+  it('draws a dashboard of the key metrics', () => {
+    const [[, dashboard]] = ofType(t, 'AWS::CloudWatch::Dashboard') as [[string, Json]];
+    const body = JSON.parse(evaluate(dashboard.Properties.DashboardBody, t, {}) as string) as { widgets: { properties: { title: string; metrics: Json[] } }[] };
+    const titles = body.widgets.map((w) => w.properties.title);
+    expect(titles).toEqual(
+      expect.arrayContaining(['Enrollments by phase and reason', 'Event lag (now - event time), ms', 'Exchange decisions by reason', 'Function errors', 'Function throttles', 'Reconciler repairs by kind']),
+    );
+    const text = JSON.stringify(body);
+    for (const metric of ['MetricName=\\"enrollments\\"', 'event_lag', 'MetricName=exchange_', 'dlq_set_aside', 'ColdStart', 'repair_', 'FailedInvocations', 'ApproximateAgeOfOldestMessage']) expect(text, metric).toContain(metric);
+    // Every function's errors are on it, by the name CloudFormation gives it.
+    const errors = body.widgets.find((w) => w.properties.title === 'Function errors')!.properties.metrics;
+    expect(errors).toHaveLength(FUNCTIONS.length);
+  });
+
+  it('throttles the public exchange route and access-logs every request as JSON', () => {
+    const stage = t.Resources.HttpApiStage!;
+    expect(stage.Properties.RouteSettings).toEqual({ 'POST /v1/auth/exchange': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, DetailedMetricsEnabled: true } });
+    expect(asArray(stage.DependsOn)).toContain('HttpApiRoutePostV1AuthExchange');
+    expect(t.Resources.HttpApiRoutePostV1AuthExchange!.Properties.RouteKey).toBe('POST /v1/auth/exchange');
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format as string) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', ip: '$context.identity.sourceIp', routeKey: '$context.routeKey', status: '$context.status' });
+    expect(t.Resources.HttpApiLogGroup!.Type).toBe('AWS::Logs::LogGroup');
+  });
+
+  it('keeps the events EventBridge cannot deliver on a DLQ only the rule may send to', () => {
+    const target = t.Resources.TaskStateChangeRule!.Properties.Targets[0];
+    expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['TaskStateChangeRuleDeadLetterQueue', 'Arn'] } });
+    const policy = t.Resources.TaskStateChangeRuleDeadLetterQueuePolicy!.Properties;
+    expect(policy.Queues).toEqual([{ Ref: 'TaskStateChangeRuleDeadLetterQueue' }]);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['TaskStateChangeRule', 'Arn'] } } } }),
+    ]);
   });
 
   it('outputs the queue URLs, table names and HTTP API URL', () => {
@@ -515,6 +594,11 @@ describe('serverless package with every optional param set', () => {
     const t = pkg.template;
     expect(t.Parameters.EcsClusters!.Default).toBe('prod,staging');
     const statements = evaluate(t.Resources.TaskEventsRole!.Properties.Policies, t, {})[0].PolicyDocument.Statement as Json[];
+    // Every alarm notifies the topic, in alarm and back to OK.
+    const alarms = ofType(t, 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(2 * Object.keys(FUNCTION_SETTINGS).length);
+    for (const [id, alarm] of alarms)
+      for (const actions of ['AlarmActions', 'OKActions']) expect(evaluate(alarm.Properties[actions], t, {}), `${id} ${actions}`).toEqual(['arn:aws:sns:us-east-1:111122223333:ops']);
     // A full ARN is granted as it is.
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:mesh/token-AbCdEf' }),

@@ -149,9 +149,12 @@ export class Pipeline {
     );
   }
 
-  /** Lets the event source publish what changed in ECS, then drains the queue through the handler. */
-  async pump(): Promise<{ failed: string[] }> {
-    await this.events.pollOnce();
+  /**
+   * Lets the event source publish what changed in ECS (unless `publish` is false: only what is
+   * already queued), then drains the queue through the handler.
+   */
+  async pump(options: { publish?: boolean } = {}): Promise<{ failed: string[] }> {
+    if (options.publish !== false) await this.events.pollOnce();
     const failed: string[] = [];
     for (;;) {
       const out = await this.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.stack.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));

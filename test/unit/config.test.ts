@@ -4,6 +4,9 @@ import { ConfigError } from '../../shared/errors.js';
 
 const MESH_ON_KUBERNETES = { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://mesh.example', MESH_K8S_TOKEN_SECRET_ID: 'mesh/token' };
 
+/** The dlq function's queues: it has no defaults for them. */
+const DLQ_QUEUES = { DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/dlq', TASK_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/events' };
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig('taskEvents', {});
@@ -39,8 +42,13 @@ describe('loadConfig', () => {
   it('reads only the exchange settings in the auth function', () => {
     const others = (Object.keys(FUNCTION_SETTINGS) as FunctionName[]).filter((fn) => fn !== 'auth');
 
-    for (const fn of others) expect(() => loadConfig(fn, { AUTH_ALLOWED_ACCOUNTS: 'not-an-account' }), fn).not.toThrow();
+    for (const fn of others) expect(() => loadConfig(fn, { ...DLQ_QUEUES, AUTH_ALLOWED_ACCOUNTS: 'not-an-account' }), fn).not.toThrow();
     expect(Object.keys(FUNCTION_SETTINGS.auth)).toContain('AUTH_ALLOWED_ACCOUNTS');
+  });
+
+  it('refuses to start the dlq function without both queues, naming each', () => {
+    expect(() => loadConfig('dlq', {})).toThrow(/DEAD_LETTER_QUEUE_URL.*TASK_EVENTS_QUEUE_URL/);
+    expect(loadConfig('dlq', DLQ_QUEUES)).toMatchObject(DLQ_QUEUES);
   });
 });
 

@@ -85,6 +85,22 @@ describe('enrollTasks', () => {
     expect(enrollments.records.get('b2')).toMatchObject({ phase: 'enrolled' });
   });
 
+  it("logs each task's lines with the SQS message id of the event acted on", async () => {
+    ecsMock
+      .on(DescribeTasksCommand, { cluster: cluster('busy') })
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .on(DescribeTasksCommand, { cluster: cluster('calm') })
+      .resolves({ tasks: [describedTask('calm', 'b2')] });
+
+    await enrollTasks([running('busy', 'a1'), running('calm', 'b2')], deps, NOW);
+
+    const lines = (deps.log as MemoryLog).lines;
+    expect(lines.find((l) => l.message.startsWith('task event failed'))?.extra).toMatchObject({ taskId: 'a1', correlation_id: 'msg-a1' });
+    const b2Lines = lines.filter((l) => l.extra?.taskId === 'b2');
+    expect(b2Lines.length).toBeGreaterThan(0);
+    for (const line of b2Lines) expect(line.extra?.correlation_id, line.message).toBe('msg-b2');
+  });
+
   it('fails only its own record when the mesh refuses one of two applies', async () => {
     ecsMock
       .on(DescribeTasksCommand)
