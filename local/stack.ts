@@ -123,6 +123,8 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
  * pass reads the new policy. Its failure is logged, as a stream retry would be.
  */
 function withPolicyStream(handler: HttpHandler, reconcile: unknown): HttpHandler {
+  // LOCAL_POLICY_STREAM=off: no stream passes (a test that runs its own passes sees only those).
+  if (process.env.LOCAL_POLICY_STREAM === 'off') return handler;
   const windowMs = (Number(process.env.POLICY_CACHE_SECONDS ?? 5) + 1) * 1000;
   return async (event, context) => {
     const result = await handler(event, context);

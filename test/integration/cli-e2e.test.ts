@@ -41,8 +41,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-e2e-'));
   mkdirSync(join(dir, 'mesh', 'workloadgroups'), { recursive: true });
   writeFileSync(join(dir, 'mesh', 'workloadgroups', 'ratings.yaml'), 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: { name: ratings, namespace: bookinfo, uid: u-1, labels: { app: ratings } }\nspec: { template: { serviceAccount: bookinfo-ratings } }\n');
-  // No background reconcile: the test runs its own passes and must see the entry it deleted missing.
-  local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), RECONCILE_INTERVAL_SECONDS: '3600' });
+  // No background or policy-stream reconcile: the test runs its own passes and must see the entry it deleted missing.
+  local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off' });
 }, 120_000);
 
 afterAll(async () => {
@@ -133,10 +133,14 @@ describe('ecs-mesh against npm run local', () => {
     for (const file of entryFiles()) rmSync(join(dir, 'mesh', 'workloadentries', file));
     expect(entryFiles()).toEqual([]);
 
-    const dry = await cli('reconcile', '--cluster', 'demo', '--dry-run');
+    const dry = await cli('reconcile', '--cluster', 'demo', '--dry-run', '-o', 'json');
     expect(dry, dry.stderr).toMatchObject({ code: 0 });
-    expect(dry.stdout).toContain('DRY RUN: would repair 1');
-    expect(dry.stdout).toMatch(new RegExp(`${enrolled.taskId}\\s+missing\\s+no`));
+    // What the pass saw, and what the local stack logged, if it found nothing to repair.
+    const context = () => `entry files now: ${JSON.stringify(entryFiles())}\n${dry.stdout}\n${local.output().slice(-4000)}`;
+    expect((JSON.parse(dry.stdout) as { repairs: unknown[] }).repairs, context()).toEqual([expect.objectContaining({ taskId: enrolled.taskId, kind: 'missing', applied: false })]);
+    const table = await cli('reconcile', '--cluster', 'demo', '--dry-run');
+    expect(table.stdout).toContain('DRY RUN: would repair 1');
+    expect(table.stdout).toMatch(new RegExp(`${enrolled.taskId}\\s+missing\\s+no`));
     expect(entryFiles()).toEqual([]);
 
     const real = await cli('reconcile', '--cluster', 'demo', '-o', 'json');
