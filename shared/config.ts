@@ -110,18 +110,23 @@ const EXCHANGE = {
   EXCHANGE_RATE_PER_SOURCE: positiveInt(120),
 };
 
+/** What deciding and writing enrollments needs: task-events and the reconciler alike. */
+const ENROLLING = {
+  ...RUNTIME,
+  ...POLICY_READS,
+  ...ENROLLMENT_TABLE,
+  ...MESH,
+  ...TASK_IDENTITY,
+  ...TOKENS,
+  TOMBSTONE_TTL_SECONDS: seconds(86_400),
+};
+
 /** The settings of each Lambda (the keys of serverless.yml's `functions`). */
 export const FUNCTION_SETTINGS = {
   taskEvents: {
-    ...RUNTIME,
-    ...POLICY_READS,
-    ...ENROLLMENT_TABLE,
-    ...MESH,
-    ...TASK_IDENTITY,
-    ...TOKENS,
+    ...ENROLLING,
     /** Queue where malformed records are set aside with their reason (the task-events DLQ). */
     DEAD_LETTER_QUEUE_URL: z.optional(nonEmpty()),
-    TOMBSTONE_TTL_SECONDS: seconds(86_400),
   },
   enrollments: { ...RUNTIME, ...ENROLLMENT_TABLE },
   /** Operators list and replay the task-events DLQ: replayed records go back to the main queue. */
@@ -140,13 +145,7 @@ export const FUNCTION_SETTINGS = {
     TOKEN_SECRET_IDLE_SECONDS: seconds(7 * 86_400),
   },
   reconcile: {
-    ...RUNTIME,
-    ...POLICY_READS,
-    ...ENROLLMENT_TABLE,
-    ...MESH,
-    ...TASK_IDENTITY,
-    ...TOKENS,
-    TOMBSTONE_TTL_SECONDS: seconds(86_400),
+    ...ENROLLING,
     /** The reconciler's cursor lives in the auth table (pk `key`). */
     AUTH_TABLE: EXCHANGE.AUTH_TABLE,
     /** Comma-separated cluster names or ARNs; empty: every cluster of the account and region. */
