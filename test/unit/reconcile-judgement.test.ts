@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, type TaskFacts } from '../../shared/core/reconcile.js';
 import { buildWorkloadEntry } from '../../shared/core/workload-entry.js';
-import { aGroup, aRecord, ACCOUNT } from '../fixtures/builders.js';
+import { aRecord, anEntryInput } from '../fixtures/builders.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
-const entry = buildWorkloadEntry({
-  group: aGroup(),
-  taskId: '0123456789abcdef0123456789abcdef',
-  taskArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/0123456789abcdef0123456789abcdef`,
-  clusterArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/prod`,
-  taskDefinitionArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/ratings:7`,
-  eventVersion: 3,
-  address: '10.0.1.23',
-  region: 'us-east-1',
-  zone: 'us-east-1b',
-  taskTags: {},
-});
+const entry = buildWorkloadEntry(anEntryInput());
 const allowed = { allowed: true as const, entry };
 const enrolled = aRecord({ phase: 'enrolled', version: 3 });
 const judge = (facts: Partial<TaskFacts>, graceSeconds = 120) => judgeTask({ ecs: { state: 'running', version: 3 }, entries: [], ...facts }, NOW, graceSeconds);

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorkloadEntry, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
-import { aGroup, ACCOUNT } from '../fixtures/builders.js';
+import { aGroup, anEntryInput, ACCOUNT } from '../fixtures/builders.js';
 import { validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/crd-validation.js';
 
 const taskArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/0123456789abcdef0123456789abcdef`;
-const input = {
-  group: aGroup(),
-  taskId: '0123456789abcdef0123456789abcdef',
-  taskArn,
-  clusterArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/prod`,
-  taskDefinitionArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/ratings:7`,
-  eventVersion: 3,
-  address: '10.0.1.23',
-  region: 'us-east-1',
-  zone: 'us-east-1b',
-  taskTags: {},
-};
+const input = anEntryInput();
 
 describe('buildWorkloadEntry', () => {
   it('builds the documented entry from the group template and the task', () => {
