@@ -1,71 +1,40 @@
 /**
- * `npm run bench`: what one enrollment costs. Runs batches of 10 RUNNING events of one
- * cluster through the task-events pipeline on moto (file mesh) and reports AWS calls per
- * enrollment by API, plus wall time per batch. moto's latency is not AWS's: read the call
- * counts as the cost model and the times only as a relative measure between revisions.
+ * `npm run bench [section...]`: issue 13's cost and latency measures, side by side in one run.
+ * Each section (scripts/bench/*.ts) measures its rows against moto with the project's own modules;
+ * moto's latency is not AWS's, so read call counts as the cost model and times only as ratios
+ * taken in the same run. Prints the table (with the goal column) and then the same rows as JSON;
+ * `--json FILE` also writes the JSON there. Exits 1 when a row misses its goal without a reason.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
-import { CreateRoleCommand } from '@aws-sdk/client-iam';
-import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { loadConfig } from '../shared/config.js';
-import { buildEnrollmentDeps, createAwsClients } from '../shared/adapters/wiring.js';
-import { FileMeshApi } from '../shared/adapters/file-mesh-api.js';
-import { enrollTasks, type BatchItem } from '../shared/app/enroll-tasks.js';
-import type { Log } from '../shared/app/log.js';
-import { taskIdFromArn } from '../shared/core/task.js';
-import { bootstrapLocalStack } from '../local/bootstrap.js';
-import { countCalls } from '../shared/adapters/aws-call-counter.js';
-import { LOCAL_AWS_ENV, startMoto } from '../local/moto.js';
+import { writeFileSync } from 'node:fs';
+import type { BenchRow, BenchSection } from './bench/row.js';
 
-const BATCHES = Number(process.env.BENCH_BATCHES ?? 5);
-const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => console.error(m, e) };
+const SECTIONS: Record<string, () => Promise<BenchSection>> = {
+  enrollment: async () => (await import('./bench/enrollment.js')).enrollmentSection,
+};
 
-const moto = await startMoto();
-const meshDir = mkdtempSync(join(tmpdir(), 'bench-mesh-'));
-try {
-  Object.assign(process.env, LOCAL_AWS_ENV);
-  const settings = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-  const stack = await bootstrapLocalStack(settings);
-  const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
-  const clients = createAwsClients(config);
-  const mesh = new FileMeshApi(meshDir);
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  mkdirSync(join(meshDir, 'workloadgroups'), { recursive: true });
-  writeFileSync(join(meshDir, 'workloadgroups', 'g.yaml'), 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: {name: ratings, namespace: bookinfo, uid: u1, labels: {app: ratings}}\nspec: {template: {ports: {http: 9080}}}\n');
-
-  const role = (await clients.iam.send(new CreateRoleCommand({ RoleName: 'bench', AssumeRolePolicyDocument: '{}', Tags: [{ Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ratings' }] }))).Role!.Arn!;
-  const clusterArn = (await clients.ecs.send(new CreateClusterCommand({ clusterName: 'bench' }))).cluster!.clusterArn!;
-  const def = (await clients.ecs.send(new RegisterTaskDefinitionCommand({ family: 'bench', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', taskRoleArn: role, containerDefinitions: [{ name: 'app', image: 'x', memory: 256 }] }))).taskDefinition!.taskDefinitionArn!;
-  const subnet = (await new EC2Client(settings).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
-  await clients.dynamo.send(new PutCommand({ TableName: stack.policyTable, Item: { namespace: 'bookinfo', name: 'all', revision: 1, document: JSON.stringify({ apiVersion: 'ecsmesh.io/v1alpha1', kind: 'OnboardingPolicy', metadata: { name: 'all', namespace: 'bookinfo' }, spec: { allow: [{ workloads: [{ aws: { accounts: ['123456789012'], ecs: {} } }], onboardTo: [{ workloadGroupSelector: {} }] }] } }) } }));
-
-  const calls = new Map<string, number>();
-  countCalls({ ...clients }, calls);
-  const deps = buildEnrollmentDeps(config, quiet, clients, mesh);
-  const times: number[] = [];
-  let enrolled = 0;
-  for (let b = 0; b < BATCHES; b++) {
-    const tasks = (await clients.ecs.send(new RunTaskCommand({ cluster: 'bench', taskDefinition: def, count: 10, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-1'] } } }))).tasks!;
-    calls.clear();
-    const items: BatchItem[] = tasks.map((t, i) => ({
-      id: `m${b}-${i}`,
-      event: { eventId: `e${b}-${i}`, account: '123456789012', region: 'us-east-1', time: new Date().toISOString(), taskArn: t.taskArn!, taskId: taskIdFromArn(t.taskArn!)!, clusterArn, clusterName: 'bench', taskDefinitionArn: def, version: 3, lastStatus: 'RUNNING', desiredStatus: 'RUNNING', launchType: 'FARGATE' },
-    }));
-    const start = performance.now();
-    const result = await enrollTasks(items, deps, new Date());
-    times.push(performance.now() - start);
-    enrolled += result.outcomes.filter((o) => o.phase === 'enrolled').length;
-    const total = [...calls.values()].reduce((a, c) => a + c, 0);
-    console.log(`batch ${b + 1}${b === 0 ? ' (cold caches)' : ''}: ${result.outcomes.filter((o) => o.phase === 'enrolled').length}/10 enrolled, ${(times.at(-1) ?? 0).toFixed(0)} ms, ${total} AWS calls (${(total / 10).toFixed(1)} per enrollment): ${[...calls].map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  }
-  const warm = times.slice(1).sort((a, b) => a - b);
-  console.log(`\n${enrolled} enrollments; warm batch of 10: median ${(warm[Math.floor(warm.length / 2)] ?? times[0]!).toFixed(0)} ms`);
-  if (enrolled !== BATCHES * 10) process.exitCode = 1;
-} finally {
-  rmSync(meshDir, { recursive: true, force: true });
-  await moto.stop();
+const argv = process.argv.slice(2);
+const jsonAt = argv.indexOf('--json');
+const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
+const names = argv.filter((_, i) => jsonAt < 0 || (i !== jsonAt && i !== jsonAt + 1));
+const unknown = names.filter((n) => !(n in SECTIONS));
+if (unknown.length > 0) {
+  console.error(`unknown bench section(s): ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
+  process.exit(2);
 }
+
+const rows: Array<BenchRow & { section: string }> = [];
+for (const name of names.length > 0 ? names : Object.keys(SECTIONS)) {
+  console.error(`[bench] ${name}...`);
+  const section = await SECTIONS[name]!();
+  for (const row of await section.run()) rows.push({ section: name, ...row });
+}
+
+const cells = rows.map((r) => [r.measure, r.now, r.goal, r.meets ? 'yes' : `no: ${r.reason ?? 'NO REASON GIVEN'}`]);
+const header = ['measure', 'now', 'floor / goal', 'meets'];
+const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
+console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n'));
+const json = JSON.stringify({ at: new Date().toISOString(), node: process.version, rows }, null, 2);
+console.log(json);
+if (jsonFile) writeFileSync(jsonFile, `${json}\n`);
+if (rows.some((r) => !r.meets && !r.reason)) process.exitCode = 1;
