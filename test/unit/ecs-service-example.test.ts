@@ -181,3 +181,29 @@ describe('examples/ecs-service/template.yaml', () => {
     expect(svc).toMatchObject({ PropagateTags: 'TASK_DEFINITION', EnableECSManagedTags: true, TaskDefinition: { Ref: 'TaskDefinition' } });
   });
 });
+
+describe("README: Put an ECS service in the mesh", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const section = readme.slice(readme.indexOf('## Put an ECS service in the mesh'), readme.indexOf('## Operate it'));
+  const deploy = /aws cloudformation deploy [^`]*?(?=\n```)/.exec(section)![0].replace(/\\\n/g, ' ');
+
+  it('deploys the template with parameters it has, giving every one without a default', () => {
+    const params = template.Parameters as Record<string, Json>;
+    const given = [...deploy.slice(deploy.indexOf('--parameter-overrides')).matchAll(/\s([A-Za-z][A-Za-z0-9]*)=/g)].map((m) => m[1]!);
+
+    expect(deploy).toContain('--template-file examples/ecs-service/template.yaml');
+    expect(given.filter((name) => !(name in params))).toEqual([]);
+    expect(Object.keys(params).filter((name) => !('Default' in params[name]!) && !given.includes(name))).toEqual([]);
+    // The outputs it reads from the control plane exist there.
+    const outputs = [...deploy.matchAll(/\$\(out (\w+)\)/g)].map((m) => m[1]!);
+    const serverless = readFileSync(fileURLToPath(new URL('../../serverless.yml', import.meta.url)), 'utf8');
+    for (const output of outputs.filter((o) => o !== 'HttpApiUrl')) expect(serverless).toMatch(new RegExp(`^    ${output}:\\n      Description: .*\\n      Value: `, 'm'));
+    expect(outputs).toEqual(['HttpApiUrl', 'AuthAudience', 'TokenSecretPrefix']);
+  });
+
+  it('applies the Istio manifests and the policy the example ships', () => {
+    expect(section).toContain('kubectl apply -f examples/ecs-service/istio/');
+    expect(section).toContain('policy apply -f examples/ecs-service/policy.yaml');
+    expect(section).toContain('enrollments list --cluster prod');
+  });
+});
