@@ -160,6 +160,17 @@ describe('examples/ecs-service/template.yaml', () => {
     expect(container('agent').HealthCheck.Command).toEqual(['CMD', ...(JSON.parse(healthcheck) as string[])]);
   });
 
+  it('runs the proxy without interception, trusting the root CA its command writes', () => {
+    const proxy = container('istio-proxy');
+    const vars = env(proxy);
+    const [command] = proxy.Command as string[];
+
+    expect(JSON.parse(vars.PROXY_CONFIG['Fn::Sub'])).toEqual({ discoveryAddress: '${IstiodAddress}', interceptionMode: 'NONE' });
+    expect(vars.XDS_ROOT_CA).toBe(vars.CA_ROOT_CA);
+    expect(command).toContain(`base64 -d > ${vars.XDS_ROOT_CA} && exec /usr/local/bin/pilot-agent proxy sidecar`);
+    expect(vars.ISTIO_META_DNS_CAPTURE).toBe('false');
+  });
+
   it('points the agent at the exchange with the deployment server ID', () => {
     const agent = env(container('agent'));
     const [config, vars] = agent.ONBOARDING_CONFIG['Fn::Sub'] as [string, Json];
