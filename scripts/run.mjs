@@ -21,6 +21,8 @@ const COMMANDS = {
   bench: ['tsx', 'scripts/bench.ts'],
   chaos: ['tsx', 'scripts/chaos.ts'],
   agent: ['tsx', 'cli/ecs-mesh-agent.ts'],
+  // The agent as one file for its image: dist/agent/ecs-mesh-agent.mjs (deploy/agent/Dockerfile).
+  'build:agent': ['node', 'scripts/build-agent.mjs'],
   'ecs-mesh': ['tsx', 'cli/ecs-mesh.ts'],
 };
 

@@ -6,8 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes `token` to `path` with mode 0400 (temp file in the same dir, fsync, rename), creating the dir. */
-export async function writeTokenFile(path: string, token: string): Promise<void> {
+/**
+ * Writes `token` to `path` with mode 0400 (temp file in the same dir, fsync, rename), creating the
+ * dir. With `owner` (a root agent), the file is chowned before the rename, so the proxy never sees
+ * a token it cannot read.
+ */
+export async function writeTokenFile(path: string, token: string, owner?: { uid: number; gid: number }): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   // Same directory, so rename(2) stays on one filesystem and is atomic.
@@ -16,6 +20,7 @@ export async function writeTokenFile(path: string, token: string): Promise<void>
   const handle = await open(temp, 'wx', 0o400);
   try {
     await handle.writeFile(token, 'utf8');
+    if (owner) await handle.chown(owner.uid, owner.gid);
     await handle.sync();
   } catch (error) {
     await handle.close();

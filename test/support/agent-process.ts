@@ -1,4 +1,4 @@
-/** Runs `cli/ecs-mesh-agent.ts` as a real child process and collects what it prints. */
+/** Runs the agent (its sources, or the bundle `npm run build:agent` makes) as a real child process and collects what it prints. */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface AgentProcess {
@@ -10,9 +10,21 @@ export interface AgentProcess {
   exited: Promise<number | null>;
 }
 
+/** How the agent is started: node's arguments before the agent's own, and where. */
+export interface AgentRunner {
+  argv: string[];
+  cwd?: string;
+}
+
+/** The sources through tsx, from the repository. */
+export const AGENT_SOURCES: AgentRunner = { argv: ['--import', 'tsx', 'cli/ecs-mesh-agent.ts'] };
+
+/** The bundle at `path`, run from `cwd` (a directory with no node_modules up its tree proves it needs none). */
+export const agentBundle = (path: string, cwd: string): AgentRunner => ({ argv: [path], cwd });
+
 /** Starts the agent with exactly `env` (plus PATH), so nothing of the test's own environment leaks in. */
-export function startAgentProcess(env: Record<string, string>, args: string[] = []): AgentProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh-agent.ts', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startAgentProcess(env: Record<string, string>, args: string[] = [], runner: AgentRunner = AGENT_SOURCES): AgentProcess {
+  const child = spawn(process.execPath, [...runner.argv, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(runner.cwd ? { cwd: runner.cwd } : {}) });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

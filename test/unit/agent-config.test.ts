@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadAgentConfig } from '../../cli/agent/config.js';
+import { loadAgentConfig, tokenPathFrom } from '../../cli/agent/config.js';
 import { AgentConfigError } from '../../cli/agent/errors.js';
 import { TEST_TLS_CERT } from '../support/agent-tls-fixture.js';
 
@@ -19,7 +19,9 @@ const readText = (path: string): string => {
   return text;
 };
 
-const load = (env: Record<string, string>) => loadAgentConfig({ ...ECS_ENV, ...env }, readText);
+// An agent running as an ordinary user (the image's default); root is tested on its own below.
+const AGENT_UID = 1337;
+const load = (env: Record<string, string>) => loadAgentConfig({ ...ECS_ENV, ...env }, readText, AGENT_UID);
 
 describe('loadAgentConfig', () => {
   it('reads inline JSON and applies the documented defaults', () => {
@@ -126,13 +128,14 @@ describe('loadAgentConfig', () => {
     const config = loadAgentConfig(
       { ...ECS_ENV, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined, AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9000/creds', AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/var/run/token', ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"o.example"}}' },
       readText,
+      AGENT_UID,
     );
 
     expect(config.credentials).toEqual({ url: 'http://127.0.0.1:9000/creds', authorizationTokenFile: '/var/run/token' });
   });
 
   it('falls back to AWS_DEFAULT_REGION', () => {
-    const config = loadAgentConfig({ ...ECS_ENV, AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-west-2', ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"o.example"}}' }, readText);
+    const config = loadAgentConfig({ ...ECS_ENV, AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-west-2', ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"o.example"}}' }, readText, AGENT_UID);
 
     expect(config.region).toBe('us-west-2');
   });
@@ -152,6 +155,9 @@ describe('loadAgentConfig', () => {
     { case: 'http to a remote host', env: { ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"o.example","scheme":"http"}}' }, names: 'only for a loopback host' },
     { case: 'a config file that cannot be read', env: { ONBOARDING_CONFIG: '@/nope.yaml' }, names: 'cannot read /nope.yaml: ENOENT' },
     { case: 'root certs that are no certificate', env: { ONBOARDING_AGENT_ROOT_CERTS: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' }, names: 'ONBOARDING_AGENT_ROOT_CERTS: not a PEM certificate' },
+    { case: 'a root certs bundle with a broken second certificate', env: { ONBOARDING_AGENT_ROOT_CERTS: `${TEST_TLS_CERT}\n-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n` }, names: 'not a PEM certificate (certificate 2 of 2)' },
+    { case: 'a token owner for an agent that is not root', env: { ONBOARDING_TOKEN_OWNER: '1337' }, names: 'ONBOARDING_TOKEN_OWNER: only an agent running as root' },
+    { case: 'a token owner that is no uid', env: { ONBOARDING_TOKEN_OWNER: 'istio-proxy' }, names: 'ONBOARDING_TOKEN_OWNER: must be uid or uid:gid' },
     { case: 'a root certs path that cannot be read', env: { ONBOARDING_AGENT_ROOT_CERTS: '/nope.pem' }, names: 'ONBOARDING_AGENT_ROOT_CERTS: cannot read' },
     { case: 'no region at all', env: { AWS_REGION: undefined }, names: 'AWS_REGION: required' },
     { case: 'a malformed region', env: { AWS_REGION: 'Europe' }, names: 'AWS_REGION' },
@@ -160,9 +166,57 @@ describe('loadAgentConfig', () => {
     { case: 'a plain-http credentials URI off the host', env: { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined, AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://10.0.0.1/creds' }, names: 'not 10.0.0.1' },
     { case: 'an STS_ENDPOINT that is no URL', env: { STS_ENDPOINT: 'moto' }, names: 'STS_ENDPOINT' },
   ])('refuses $case and names it', ({ env, names }) => {
-    const load = () => loadAgentConfig({ ...ECS_ENV, ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"o.example"}}', ...env }, readText);
+    const load = () => loadAgentConfig({ ...ECS_ENV, ONBOARDING_CONFIG: '{"onboardingEndpoint":{"host":"o.example"}}', ...env }, readText, AGENT_UID);
 
     expect(load).toThrow(AgentConfigError);
     expect(load).toThrow(names);
+  });
+
+  describe('a task definition written for TSB\'s onboarding agent', () => {
+    // What TSB's ECS guide puts in the agent's container: the configuration as JSON in one
+    // variable, the root certs as PEM in another, and `user: "0"`.
+    const TSB_ENV = {
+      ...ECS_ENV,
+      ONBOARDING_CONFIG: JSON.stringify({
+        apiVersion: 'config.agent.onboarding.tetrate.io/v1alpha1',
+        kind: 'OnboardingConfiguration',
+        onboardingEndpoint: { host: 'onboarding.example.com', transportSecurity: { tls: { sni: 'onboarding-endpoint.example' } } },
+        workloadGroup: { namespace: 'bookinfo', name: 'ratings' },
+        workload: { labels: { version: 'v5' } },
+        settings: { connectedOver: 'INTERNET' },
+      }),
+      ONBOARDING_AGENT_ROOT_CERTS: `${TEST_TLS_CERT}${TEST_TLS_CERT}`,
+    };
+
+    it('runs as root and hands the token file to the proxy\'s user', () => {
+      const config = loadAgentConfig(TSB_ENV, readText, 0);
+
+      expect(config).toMatchObject({
+        exchangeUrl: 'https://onboarding.example.com:15443/v1/auth/exchange',
+        servername: 'onboarding-endpoint.example',
+        workloadGroup: 'bookinfo/ratings',
+        labels: { version: 'v5' },
+        rootCerts: `${TEST_TLS_CERT}${TEST_TLS_CERT}`,
+        tokenOwner: { uid: 1337, gid: 1337 },
+      });
+      expect(config.ignoredFields).toEqual(['settings: a TSB setting this agent does not use; ignored']);
+    });
+
+    it('hands the token to ONBOARDING_TOKEN_OWNER instead when it is set', () => {
+      expect(loadAgentConfig({ ...TSB_ENV, ONBOARDING_TOKEN_OWNER: '101:102' }, readText, 0).tokenOwner).toEqual({ uid: 101, gid: 102 });
+      expect(loadAgentConfig({ ...TSB_ENV, ONBOARDING_TOKEN_OWNER: '101' }, readText, 0).tokenOwner).toEqual({ uid: 101, gid: 101 });
+    });
+
+    it('keeps the token its own when not root', () => {
+      expect(loadAgentConfig(TSB_ENV, readText, AGENT_UID).tokenOwner).toBeUndefined();
+    });
+  });
+});
+
+describe('tokenPathFrom', () => {
+  it('is ONBOARDING_TOKEN_PATH, else the default, whatever else the environment holds', () => {
+    expect(tokenPathFrom({ ONBOARDING_TOKEN_PATH: '/var/run/secrets/tokens/istio-token', ONBOARDING_CONFIG: '{' })).toBe('/var/run/secrets/tokens/istio-token');
+    expect(tokenPathFrom({})).toBe('/var/run/ecs-mesh/token');
+    expect(tokenPathFrom({ ONBOARDING_TOKEN_PATH: '' })).toBe('/var/run/ecs-mesh/token');
   });
 });

@@ -37,4 +37,14 @@ describe('writeTokenFile', () => {
     await expect(writeTokenFile(path, 'y')).rejects.toMatchObject({ code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/) });
     expect(await readdir(dir)).toEqual(['token']);
   });
+
+  // Only root may give a file away; the agent does so only as root (TSB's `user: "0"`).
+  it.runIf(process.getuid?.() === 0)('hands the file to the given owner, still 0400, before it appears', async () => {
+    const path = join(dir, 'token');
+
+    await writeTokenFile(path, 'header.payload.signature', { uid: 4242, gid: 4343 });
+
+    const info = await stat(path);
+    expect({ uid: info.uid, gid: info.gid, mode: info.mode & 0o777 }).toEqual({ uid: 4242, gid: 4343, mode: 0o400 });
+  });
 });
