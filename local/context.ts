@@ -42,7 +42,7 @@ export const LocalContextSchema = z.object({
 export type LocalContext = z.infer<typeof LocalContextSchema>;
 
 /** What a reader finds: nothing, a running stack, or a file left by a stack that is gone (or unreadable). */
-export type LocalContextLookup = { state: 'none' } | { state: 'running'; context: LocalContext } | { state: 'stale'; message: string; apiUrl?: string };
+export type LocalContextLookup = { state: 'none' } | { state: 'running'; context: LocalContext } | { state: 'stale'; message: string };
 
 export function writeLocalContext(file: string, context: LocalContext): void {
   mkdirSync(dirname(file), { recursive: true });
@@ -67,7 +67,7 @@ export function readLocalContext(file: string, alive: (pid: number) => boolean =
   const parsed = LocalContextSchema.safeParse(jsonOrUndefined(text));
   if (!parsed.success) return { state: 'stale', message: `${file} is not a context \`npm run local\` wrote: delete it and start \`npm run local\`` };
   const context = parsed.data;
-  if (!alive(context.pid)) return { state: 'stale', apiUrl: context.apiUrl, message: `the local stack in ${file} (${context.apiUrl}, pid ${context.pid}) is not running: start \`npm run local\`, or delete the file` };
+  if (!alive(context.pid)) return { state: 'stale', message: `the local stack in ${file} (${context.apiUrl}, pid ${context.pid}) is not running: start \`npm run local\`, or delete the file` };
   return { state: 'running', context };
 }
 

@@ -20,19 +20,19 @@ export interface Endpoint {
 const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** Resolves the API URL and signing region, or throws a UsageError saying what to pass (StaleLocalStackError for a local stack that is gone). */
+/**
+ * Resolves the API URL and signing region, or throws a UsageError saying what to pass, or, with no
+ * URL given, a StaleLocalStackError for a local stack that is gone. A URL given is used as given.
+ */
 export function resolveEndpoint(flags: { apiUrl?: string; region?: string }, env: Record<string, string | undefined>, local: LocalContextLookup = { state: 'none' }): Endpoint {
   const given = flags.apiUrl ?? nonEmpty(env.ECS_MESH_API_URL);
   if (!given && local.state === 'stale') throw new StaleLocalStackError(local.message);
   const raw = given ?? (local.state === 'running' ? local.context.apiUrl : undefined);
   if (!raw) throw new UsageError('no API URL: pass --api-url, set ECS_MESH_API_URL, or start `npm run local`');
   const baseUrl = parseBaseUrl(raw);
-  if (LOOPBACK.has(baseUrl.hostname)) {
-    if (local.state === 'running' && sameOrigin(local.context.apiUrl, baseUrl)) {
-      const { accessKeyId, secretAccessKey } = local.context.credentials;
-      return { baseUrl, region: flags.region ?? local.context.region, localCredentials: { accessKeyId, secretAccessKey } };
-    }
-    if (local.state === 'stale' && local.apiUrl !== undefined && sameOrigin(local.apiUrl, baseUrl)) throw new StaleLocalStackError(local.message);
+  if (LOOPBACK.has(baseUrl.hostname) && local.state === 'running' && sameOrigin(local.context.apiUrl, baseUrl)) {
+    const { accessKeyId, secretAccessKey } = local.context.credentials;
+    return { baseUrl, region: flags.region ?? local.context.region, localCredentials: { accessKeyId, secretAccessKey } };
   }
   // An execute-api hostname names the only region its signature can be valid for.
   const region = flags.region ?? regionOfHost(baseUrl.hostname) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
