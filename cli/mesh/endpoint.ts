@@ -25,11 +25,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * URL given, a StaleLocalStackError for a local stack that is gone. A URL given is used as given.
  */
 export function resolveEndpoint(flags: { apiUrl?: string; region?: string }, env: Record<string, string | undefined>, local: LocalContextLookup = { state: 'none' }): Endpoint {
-  const given = flags.apiUrl ?? nonEmpty(env.ECS_MESH_API_URL);
-  if (!given && local.state === 'stale') throw new StaleLocalStackError(local.message);
-  const raw = given ?? (local.state === 'running' ? local.context.apiUrl : undefined);
-  if (!raw) throw new UsageError('no API URL: pass --api-url, set ECS_MESH_API_URL, or start `npm run local`');
-  const baseUrl = parseBaseUrl(raw);
+  const baseUrl = resolveApiUrl(flags, env, local);
   if (LOOPBACK.has(baseUrl.hostname) && local.state === 'running' && sameOrigin(local.context.apiUrl, baseUrl)) {
     const { accessKeyId, secretAccessKey } = local.context.credentials;
     return { baseUrl, region: flags.region ?? local.context.region, localCredentials: { accessKeyId, secretAccessKey } };
@@ -38,6 +34,15 @@ export function resolveEndpoint(flags: { apiUrl?: string; region?: string }, env
   const region = flags.region ?? regionOfHost(baseUrl.hostname) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
   if (!region) throw new UsageError(`no region to sign for: pass --region or set AWS_REGION (${baseUrl.hostname} is not an execute-api hostname)`);
   return { baseUrl, region };
+}
+
+/** The API's base URL alone: --api-url, else ECS_MESH_API_URL, else the running local stack's. */
+export function resolveApiUrl(flags: { apiUrl?: string }, env: Record<string, string | undefined>, local: LocalContextLookup = { state: 'none' }): URL {
+  const given = flags.apiUrl ?? nonEmpty(env.ECS_MESH_API_URL);
+  if (!given && local.state === 'stale') throw new StaleLocalStackError(local.message);
+  const raw = given ?? (local.state === 'running' ? local.context.apiUrl : undefined);
+  if (!raw) throw new UsageError('no API URL: pass --api-url, set ECS_MESH_API_URL, or start `npm run local`');
+  return parseBaseUrl(raw);
 }
 
 /** The region in `<id>.execute-api.<region>.amazonaws.com`, if the host is one. */

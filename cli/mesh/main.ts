@@ -6,7 +6,7 @@ import { standardCredentials, type CredentialSource } from '../api/signed-fetch.
 import type { LocalContextLookup } from '../../local/context.js';
 import { createApiClient } from './api-client.js';
 import { parseInvocation, type Command, type Invocation } from './args.js';
-import { resolveEndpoint } from './endpoint.js';
+import { resolveApiUrl, resolveEndpoint } from './endpoint.js';
 import { describeFailure, EXIT_CODES, UsageError, type ExitCode } from './errors.js';
 import { deletePolicy } from './commands/policy-delete.js';
 import { applyPolicies } from './commands/policy-apply.js';
@@ -52,7 +52,7 @@ export async function main(argv: string[], io: CliIo): Promise<ExitCode> {
       io.stdout(completionScript(command.shell));
       return EXIT_CODES.OK;
     }
-    if (command.name === 'version') return await printVersion(() => resolveEndpoint(invocation, io.env, io.localContext?.()), io.stdout);
+    if (command.name === 'version') return await printVersion(() => resolveApiUrl(invocation, io.env, io.localContext?.()), io.stdout);
     return await run(command, contextFor(invocation, io));
   } catch (error) {
     if (error instanceof UsageError) {

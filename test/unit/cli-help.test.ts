@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, type CommandName } from '../../cli/mesh/args.js';
 import { completionScript } from '../../cli/mesh/commands/completion.js';
@@ -94,5 +96,25 @@ describe('unifiedDiff', () => {
     expect(unifiedDiff(before, before)).toEqual([]);
     expect(unifiedDiff(before, after, 1)).toEqual(['@@ -1,3 +1,3 @@', ' a', '-b', '+B', ' c', '@@ -9,2 +9 @@', ' i', '-j']);
     expect(unifiedDiff([], ['x', 'y'])).toEqual(['@@ -0,0 +1,2 @@', '+x', '+y']);
+  });
+});
+
+describe('ecs-mesh version against an API', () => {
+  it('says which route version the API answers, with its issuer, or that it does not answer', async () => {
+    const server = createServer((req, res) => {
+      const ok = req.url === '/prod/.well-known/openid-configuration';
+      res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { issuer: 'https://issuer.example' } : { message: 'Not Found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const answers = await runCli(['version', '--api-url', `${url}/prod`]);
+      const wrongStage = await runCli(['version', '--api-url', `${url}/dev`]);
+
+      expect(answers).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`\\napi: v1 at ${url}/prod \\(answers; issuer https://issuer.example\\)\\n$`)), stderr: '' });
+      expect(wrongStage.stdout).toMatch(new RegExp(`\\napi: ${url}/dev answered 404: not this API, or another stage\\n$`));
+    } finally {
+      server.close();
+    }
   });
 });

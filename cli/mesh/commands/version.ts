@@ -5,19 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { EXIT_CODES, describeFailure } from '../errors.js';
-import type { Endpoint } from '../endpoint.js';
 import type { CommandResult } from './context.js';
 
 export const API_VERSION = 'v1';
 const TIMEOUT_MS = 5000;
 
 /** Always exit 0: the versions are printed whether or not the API answers. */
-export async function printVersion(endpoint: () => Endpoint, stdout: (text: string) => void): CommandResult {
+export async function printVersion(apiUrl: () => URL, stdout: (text: string) => void): CommandResult {
   const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   stdout(`ecs-mesh ${version}\n`);
   let base: URL;
   try {
-    base = endpoint().baseUrl;
+    base = apiUrl();
   } catch (error) {
     stdout(`api: not configured (${firstLine(error)})\n`);
     return EXIT_CODES.OK;
