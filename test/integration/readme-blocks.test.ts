@@ -18,9 +18,10 @@
  * - A ```text block right after a block that runs is what it prints: each of its lines must match
  *   a line of the output, in order (other lines may come between); `…` matches anything.
  *
- * A block passes when it exits 0 (and prints its ```text lines).
+ * A block passes when it exits 0 (and prints its ```text lines). Blocks may call curl (≥ 7.75, for
+ * --aws-sigv4) and jq besides npm.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -127,6 +128,12 @@ describe('the README blocks', () => {
   it('are found: most run, and at least one shows its output', () => {
     expect(blocks.filter((b) => b.mode === 'run').length).toBeGreaterThan(5);
     expect(blocks.some((b) => b.expected !== undefined)).toBe(true);
+  });
+
+  it('can use the tools they call: curl ≥ 7.75 (--aws-sigv4) and jq', () => {
+    const [major = 0, minor = 0] = (/^curl (\d+)\.(\d+)/.exec(execFileSync('curl', ['--version'], { encoding: 'utf8' })) ?? []).slice(1).map(Number);
+    expect(major * 100 + minor, 'curl ≥ 7.75 signs with --aws-sigv4').toBeGreaterThanOrEqual(775);
+    expect(execFileSync('jq', ['--version'], { encoding: 'utf8' })).toMatch(/^jq-/);
   });
 
   it('refuses a marker it does not know, and a skip without a reason', () => {
