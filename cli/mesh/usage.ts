@@ -44,7 +44,8 @@ const COMMAND_HELP: Record<CommandName, CommandHelp> = {
     synopsis:
       'explain --task-arn ARN [--cluster NAME] [--group NS/NAME]\n' +
       'ecs-mesh explain --account ID --identity-region R --cluster NAME (--role-arn ARN | --role-name NAME)\n' +
-      '        [--zone Z] [--partition P] [--role-tag k=v ...] [--launch-type FARGATE|EC2|EXTERNAL] --group NS/NAME [--group-label k=v ...]',
+      '        [--zone Z] [--partition P] [--role-tag k=v ...] [--launch-type FARGATE|EC2|EXTERNAL]\n' +
+      '        --group NS/NAME [--group-label k=v ...]',
     about: 'would this task or identity be admitted to the group, and why, policy by policy (exit 0 whether allowed or refused)',
   },
   'enrollments list': {

@@ -30,66 +30,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../../cli/api/signed-fetch.js';
 import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
 import { runRatingsTask, writeRatingsGroup } from '../support/local-task.js';
+import { shellBlocks, showsInOrder } from '../support/readme-blocks.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FILES = ['README.md', 'events/README.md'];
-const MARKER = /^\s*<!-- readme-test: (.*?) -->\s*$/;
-
-interface Block {
-  /** `README.md:139`: the file and the line of the opening fence. */
-  where: string;
-  script: string;
-  mode: 'run' | 'local' | { skip: string };
-  /** The ```text block right after it, line by line. */
-  expected?: string[];
-}
-
-/** The fenced blocks of `file` with the marker before each; an unknown marker or a skip without a reason fails here. */
-export function shellBlocks(file: string, text: string): Block[] {
-  const lines = text.split('\n');
-  const fences: { start: number; lang: string; body: string[] }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)```(\w*)\s*$/.exec(lines[i]!);
-    if (!open) continue;
-    const indent = open[1]!;
-    const end = lines.findIndex((l, j) => j > i && l === `${indent}\`\`\``);
-    if (end < 0) throw new Error(`${file}:${i + 1}: unclosed fence`);
-    fences.push({ start: i, lang: open[2]!, body: lines.slice(i + 1, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l)) });
-    i = end;
-  }
-  const blocks: Block[] = [];
-  fences.forEach((fence, n) => {
-    if (fence.lang !== 'sh') return;
-    const before = lines.slice(0, fence.start).reverse().find((l) => l.trim() !== '') ?? '';
-    const marker = MARKER.exec(before)?.[1];
-    let mode: Block['mode'] = 'run';
-    if (marker === 'local') mode = 'local';
-    else if (marker !== undefined) {
-      const skip = /^skip: (\S.*)$/.exec(marker);
-      if (!skip) throw new Error(`${file}:${fence.start + 1}: unknown readme-test marker "${marker}" (local, or skip: <reason>)`);
-      mode = { skip: skip[1]! };
-    }
-    const next = fences[n + 1];
-    const adjacent = next?.lang === 'text' && lines.slice(fence.start + fence.body.length + 2, next.start).every((l) => l.trim() === '');
-    blocks.push({ where: `${file}:${fence.start + 1}`, script: fence.body.join('\n'), mode, ...(adjacent ? { expected: next.body } : {}) });
-  });
-  return blocks;
-}
-
 const blocks = FILES.flatMap((file) => shellBlocks(file, readFileSync(join(root, file), 'utf8')));
-
-/** Whether `output` holds a line matching each expected line, in order (`…` matches anything). */
-function showsInOrder(output: string, expected: readonly string[]): boolean {
-  const lines = output.split('\n');
-  let at = 0;
-  for (const want of expected) {
-    const pattern = new RegExp(`^${want.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    while (at < lines.length && !pattern.test(lines[at]!)) at++;
-    if (at === lines.length) return false;
-    at++;
-  }
-  return true;
-}
 
 function bash(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string; stdout: string }> {
   const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -134,11 +79,6 @@ describe('the README blocks', () => {
     const [major = 0, minor = 0] = (/^curl (\d+)\.(\d+)/.exec(execFileSync('curl', ['--version'], { encoding: 'utf8' })) ?? []).slice(1).map(Number);
     expect(major * 100 + minor, 'curl ≥ 7.75 signs with --aws-sigv4').toBeGreaterThanOrEqual(775);
     expect(execFileSync('jq', ['--version'], { encoding: 'utf8' })).toMatch(/^jq-/);
-  });
-
-  it('refuses a marker it does not know, and a skip without a reason', () => {
-    expect(() => shellBlocks('x.md', '<!-- readme-test: maybe -->\n```sh\ntrue\n```\n')).toThrow('x.md:2: unknown readme-test marker "maybe"');
-    expect(() => shellBlocks('x.md', '<!-- readme-test: skip: -->\n```sh\ntrue\n```\n')).toThrow('unknown readme-test marker');
   });
 
   for (const block of blocks) {
