@@ -1,15 +1,16 @@
 /**
  * `npm run local`: the HTTP routes on 127.0.0.1:$PORT (default 3000) plus moto, the ECS event
- * source and the queue consumer, all running until Ctrl-C or SIGTERM.
+ * source and the queue consumer, all running until Ctrl-C or SIGTERM. While it runs, its context
+ * file (local/context.ts) tells the CLI and `npm run invoke` where it is.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Server } from 'node:http';
+import { localContextPath, removeLocalContext, writeLocalContext } from './context.js';
 import { startHttpApi } from './http-api.js';
+import { LOCAL_AWS_ENV } from './moto.js';
 import { startLocalStack } from './stack.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const stateFile = resolve('.local/stack.json');
+const contextFile = localContextPath();
 
 const baseUrl = `http://127.0.0.1:${port}`;
 const stack = await startLocalStack({
@@ -28,24 +29,35 @@ try {
 }
 stack.events.start();
 stack.consumer.start();
+let stopping = false;
+// A pass cut off by the shutdown is expected: no stack trace for it.
+const report = (what: string) => (error: unknown) => void (stopping || console.error(what, error));
 // On AWS an EventBridge schedule runs token maintenance; locally, once a minute.
-const maintenance = setInterval(() => void stack.maintainTokens().catch((e: unknown) => console.error('[token-maintenance]', e)), 60_000);
+const maintenance = setInterval(() => void stack.maintainTokens().catch(report('[token-maintenance]')), 60_000);
 // On AWS the reconciler runs every reconcileIntervalMinutes; locally every RECONCILE_INTERVAL_SECONDS (60).
 const reconcileEvery = Number(process.env.RECONCILE_INTERVAL_SECONDS ?? 60) * 1000;
-const reconciling = setInterval(() => void stack.reconcileNow().catch((e: unknown) => console.error('[reconcile]', e)), reconcileEvery);
+const reconciling = setInterval(() => void stack.reconcileNow().catch(report('[reconcile]')), reconcileEvery);
 
-mkdirSync(resolve('.local'), { recursive: true });
-// `npm run invoke` and the CLI find the running stack here.
-writeFileSync(stateFile, JSON.stringify({ baseUrl, awsEndpoint: stack.moto.endpoint, meshDir: stack.meshDir, ...stack.resources }, null, 2));
+writeLocalContext(contextFile, {
+  version: 1,
+  pid: process.pid,
+  startedAt: new Date().toISOString(),
+  apiUrl: baseUrl,
+  region: LOCAL_AWS_ENV.AWS_REGION,
+  credentials: { mode: 'moto', accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+  awsEndpoint: stack.moto.endpoint,
+  meshDir: stack.meshDir,
+  resources: stack.resources,
+});
 console.log(`ECS mesh onboarding (local) ready
   API:         ${baseUrl}   (${stack.routes.map((r) => `${r.method} ${r.path}`).join(', ')})
   issuer:      ${baseUrl}   (tokens' iss; JWKS at ${baseUrl}/.well-known/jwks.json)
   local AWS:   ${stack.moto.endpoint}   (AWS_ENDPOINT_URL; credentials testing/testing, region us-east-1)
   mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)
   task events: ${stack.resources.queueUrl}
+  context:     ${contextFile}   (ecs-mesh and npm run invoke find this stack here)
 Ctrl-C stops everything.`);
 
-let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -59,7 +71,7 @@ async function shutdown(signal: string): Promise<void> {
   server?.close();
   server?.closeAllConnections();
   await stack.stop();
-  rmSync(stateFile, { force: true });
+  removeLocalContext(contextFile);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -9,6 +9,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapLocalStack, localNames, type LocalStack } from './bootstrap.js';
+import type { LocalContext } from './context.js';
 import { EcsEventSource } from './ecs-event-source.js';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from './moto.js';
 import { QueueConsumer } from './queue-consumer.js';
@@ -40,18 +41,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const meshDir = resolve(options.meshDir ?? '.local/mesh');
     mkdirSync(resolve(meshDir, 'workloadgroups'), { recursive: true });
     // The handlers read their configuration from the environment, as on AWS.
-    Object.assign(process.env, LOCAL_AWS_ENV, {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      POLICY_TABLE: resources.policyTable,
-      POLICY_AUDIT_TABLE: resources.policyAuditTable,
-      ENROLLMENT_TABLE: resources.enrollmentTable,
-      AUTH_TABLE: resources.authTable,
-      // The exchange sends the agents' signed GetCallerIdentity to moto instead of AWS STS.
-      STS_LOCAL_ENDPOINT: moto.endpoint,
-      DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
-      TASK_EVENTS_QUEUE_URL: resources.queueUrl,
-      MESH_API: 'file',
-      MESH_FILE_DIR: meshDir,
+    Object.assign(process.env, localFunctionEnvironment({ awsEndpoint: moto.endpoint, resources, meshDir }), {
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
       ...(options.issuerUrl ? { ISSUER_URL: options.issuerUrl } : {}),
     });
@@ -68,8 +58,11 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const events = new EcsEventSource({ ecs: new ECSClient(clientSettings), eventBridge: new EventBridgeClient(clientSettings), pollIntervalMs: 1000 });
-    const consumer = new QueueConsumer({ sqs, queueUrl: resources.queueUrl, queueArn, region: clientSettings.region, handler: taskEvents.handler });
+    // Once stopping, a poll cut off by moto going away is expected, not worth a stack trace.
+    let stopping = false;
+    const report = (what: string) => (error: unknown) => void (stopping || console.error(what, error));
+    const events = new EcsEventSource({ ecs: new ECSClient(clientSettings), eventBridge: new EventBridgeClient(clientSettings), pollIntervalMs: 1000, onError: report('[ecs-event-source]') });
+    const consumer = new QueueConsumer({ sqs, queueUrl: resources.queueUrl, queueArn, region: clientSettings.region, handler: taskEvents.handler, onError: report('[queue-consumer]') });
     return {
       moto,
       resources,
@@ -104,6 +97,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
         }
       },
       async stop() {
+        stopping = true;
         await events.stop();
         await consumer.stop();
         await moto.stop();
@@ -113,6 +107,25 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     await moto.stop();
     throw error;
   }
+}
+
+/** The environment the handlers get locally (and from `npm run invoke`), as serverless.yml gives it on AWS. */
+export function localFunctionEnvironment(stack: Pick<LocalContext, 'awsEndpoint' | 'resources' | 'meshDir'>): Record<string, string> {
+  const { awsEndpoint, resources, meshDir } = stack;
+  return {
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL: awsEndpoint,
+    POLICY_TABLE: resources.policyTable,
+    POLICY_AUDIT_TABLE: resources.policyAuditTable,
+    ENROLLMENT_TABLE: resources.enrollmentTable,
+    AUTH_TABLE: resources.authTable,
+    // The exchange sends the agents' signed GetCallerIdentity to moto instead of AWS STS.
+    STS_LOCAL_ENDPOINT: awsEndpoint,
+    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+    TASK_EVENTS_QUEUE_URL: resources.queueUrl,
+    MESH_API: 'file',
+    MESH_FILE_DIR: meshDir,
+  };
 }
 
 /**
@@ -139,6 +152,6 @@ function withPolicyStream(handler: HttpHandler, reconcile: unknown): HttpHandler
 }
 
 /** The event EventBridge Scheduler sends a scheduled Lambda. */
-function scheduledEvent(rule: string) {
+export function scheduledEvent(rule: string) {
   return { version: '0', id: `local-${Date.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date().toISOString(), region: 'us-east-1', resources: [`arn:aws:events:us-east-1:123456789012:rule/${rule}`], detail: {} };
 }

@@ -1,45 +1,57 @@
 /**
- * `npm run invoke -- task-events events/<file>.json`: runs a handler with a sample payload
- * against the stack started by `npm run local`. An EventBridge event is wrapped in an SQS
- * batch, the way the queue delivers it.
+ * `npm run invoke -- <function> [event.json]`: runs one Lambda handler, named as in serverless.yml
+ * (`taskEvents`, `tokenMaintenance`, …; the directory name, `task-events`, works too), with a
+ * payload, against the stack `npm run local` runs (found through its context file), with the
+ * environment the local stack gives it. An EventBridge event for taskEvents is wrapped in an SQS
+ * batch, the way the queue delivers it; the scheduled functions (keys, reconcile,
+ * tokenMaintenance) get EventBridge's scheduled event when no file is given.
+ *
+ * Not `serverless invoke local`: the functions' environment is CloudFormation (`!Ref` of the stack's
+ * tables and queues, `Fn::If` on its params), which osls resolves only against a deployed stack.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
+import { parse } from 'yaml';
+import { localContextPath, readLocalContext } from '../local/context.js';
 import { LOCAL_AWS_ENV } from '../local/moto.js';
+import { localFunctionEnvironment, scheduledEvent } from '../local/stack.js';
 
-const [fn, file] = process.argv.slice(2);
-const stateFile = resolve('.local/stack.json');
-if (!fn || !file) {
-  console.error('usage: npm run invoke -- <task-events|enrollments> <event.json>');
-  process.exit(2);
-}
-if (!existsSync(stateFile)) {
-  console.error('no local stack is running: start it with `npm run local` in another terminal');
-  process.exit(1);
-}
-const state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, string>;
-Object.assign(process.env, LOCAL_AWS_ENV, {
-  AWS_ENDPOINT_URL: state.awsEndpoint,
-  POLICY_TABLE: state.policyTable,
-  ENROLLMENT_TABLE: state.enrollmentTable,
-  DEAD_LETTER_QUEUE_URL: state.deadLetterQueueUrl,
-  MESH_API: 'file',
-  MESH_FILE_DIR: state.meshDir,
-});
-const payload = JSON.parse(readFileSync(resolve(file), 'utf8')) as Record<string, unknown>;
-const context = { functionName: fn, awsRequestId: `invoke-${Date.now()}` } as Context;
+const SCHEDULED = new Set(['keys', 'reconcile', 'tokenMaintenance']);
+const functions = (parse(readFileSync(resolve('serverless.yml'), 'utf8'), { logLevel: 'silent' }) as { functions: Record<string, { handler: string }> }).functions;
+// `functions/task-events/handler.handler` → the module and its export.
+const byName = new Map(Object.entries(functions).flatMap(([name, { handler }]) => [[name, { name, handler }], [handler.split('/')[1] ?? name, { name, handler }]] as const));
+const usage = `usage: npm run invoke -- <${Object.keys(functions).join('|')}> [event.json]`;
 
-if (fn === 'task-events') {
-  const { handler } = await import('../functions/task-events/handler.js');
-  const event = Array.isArray(payload.Records)
-    ? payload
-    : { Records: [{ messageId: `invoke-${Date.now()}`, receiptHandle: 'local', body: JSON.stringify(payload), attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:local', awsRegion: 'us-east-1' }] };
-  console.log(JSON.stringify(await handler(event as never, context), null, 2));
-} else if (fn === 'enrollments') {
-  const { handler } = await import('../functions/enrollments/handler.js');
-  console.log(JSON.stringify(await handler(payload as never, context), null, 2));
-} else {
-  console.error(`unknown function ${fn}: task-events or enrollments`);
-  process.exit(2);
+const [fnArg, file, ...extra] = process.argv.slice(2);
+const fn = fnArg === undefined ? undefined : byName.get(fnArg);
+if (!fn || extra.length > 0) fail(fnArg && !fn ? `unknown function ${fnArg}\n${usage}` : usage, 2);
+if (file === undefined && !SCHEDULED.has(fn.name)) fail(`${fn.name} needs an event file (${fn.name === 'taskEvents' ? 'events/*.json' : 'an API Gateway HTTP API (v2) event'})\n${usage}`, 2);
+
+const contextFile = localContextPath();
+const found = readLocalContext(contextFile);
+if (found.state === 'none') fail('no local stack is running: start it with `npm run local` in another terminal', 1);
+if (found.state === 'stale') fail(found.message, 1);
+const { context: local } = found;
+Object.assign(process.env, localFunctionEnvironment(local), LOCAL_AWS_ENV, { ISSUER_URL: local.apiUrl });
+
+const payload: Record<string, unknown> = file === undefined ? scheduledEvent(fn.name) : (JSON.parse(readFileSync(resolve(process.env.INIT_CWD ?? '.', file), 'utf8')) as Record<string, unknown>);
+const event = fn.name === 'taskEvents' && !Array.isArray(payload.Records) ? sqsBatchOf(payload) : payload;
+const [modulePath, exportName = 'handler'] = splitHandler(fn.handler);
+const module = (await import(resolve(`${modulePath}.ts`))) as Record<string, unknown>;
+const handler = module[exportName] as (event: unknown, context: Context) => Promise<unknown>;
+console.log(JSON.stringify(await handler(event, { functionName: fn.name, awsRequestId: `invoke-${Date.now()}` } as Context), null, 2));
+
+function splitHandler(handler: string): [string, string | undefined] {
+  const dot = handler.lastIndexOf('.');
+  return [handler.slice(0, dot), handler.slice(dot + 1) || undefined];
+}
+
+function sqsBatchOf(body: unknown) {
+  return { Records: [{ messageId: `invoke-${Date.now()}`, receiptHandle: 'local', body: JSON.stringify(body), attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:local', awsRegion: 'us-east-1' }] };
+}
+
+function fail(message: string, code: number): never {
+  console.error(message);
+  process.exit(code);
 }

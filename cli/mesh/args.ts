@@ -1,7 +1,8 @@
 /**
  * The command line, parsed with node:util's parseArgs into one typed invocation. Global flags may
  * appear anywhere; each command accepts only its own flags, so a typo is a usage error rather than
- * a silently ignored option.
+ * a silently ignored option. A new flag is one line in OPTIONS plus its name in its commands'
+ * `options`; its --help text is a line in usage.ts's FLAG_HELP.
  */
 import { parseArgs } from 'node:util';
 import { namespaceName, objectName } from '../../shared/core/schemas.js';
@@ -44,7 +45,7 @@ const OPTIONS = {
   emergency: { type: 'boolean' },
 } as const;
 
-type OptionName = keyof typeof OPTIONS;
+export type OptionName = keyof typeof OPTIONS;
 type Values = ReturnType<typeof parse>['values'];
 
 const GLOBAL_OPTIONS: readonly OptionName[] = ['api-url', 'region', 'profile', 'output', 'help'];
@@ -56,9 +57,15 @@ export interface PolicyRef {
   name: string;
 }
 
+export const SHELLS = ['bash', 'zsh'] as const;
+export type Shell = (typeof SHELLS)[number];
+
 export type Command =
-  | { name: 'help' }
-  | { name: 'policy apply'; files: string[] }
+  | { name: 'help'; topic?: string }
+  | { name: 'version' }
+  | { name: 'completion'; shell: Shell }
+  | { name: 'policy apply'; files: string[]; dryRun: boolean }
+  | { name: 'policy diff'; files: string[] }
   | { name: 'policy get'; ref: PolicyRef }
   | { name: 'policy list'; namespace: string }
   | { name: 'policy delete'; ref: PolicyRef; ifMatch?: number }
@@ -81,8 +88,13 @@ export interface Invocation {
   command: Command;
 }
 
-const COMMANDS: Record<Exclude<Command['name'], 'help'>, { options: readonly OptionName[]; build: (v: Values, args: string[]) => Command }> = {
-  'policy apply': { options: ['file'], build: (v, args) => (none(args, 'policy apply'), { name: 'policy apply', files: required(v.file?.length ? v.file : undefined, '-f FILE|DIR') }) },
+export type CommandName = Exclude<Command['name'], 'help'>;
+
+export const COMMANDS: Record<CommandName, { options: readonly OptionName[]; build: (v: Values, args: string[]) => Command }> = {
+  version: { options: [], build: (_v, args) => (none(args, 'version'), { name: 'version' }) },
+  completion: { options: [], build: (_v, args) => ({ name: 'completion', shell: oneOf(one(args, 'completion', 'SHELL (bash or zsh)'), SHELLS, 'completion SHELL') }) },
+  'policy apply': { options: ['file', 'dry-run'], build: (v, args) => (none(args, 'policy apply'), { name: 'policy apply', files: files(v), dryRun: v['dry-run'] ?? false }) },
+  'policy diff': { options: ['file'], build: (v, args) => (none(args, 'policy diff'), { name: 'policy diff', files: files(v) }) },
   'policy get': { options: ['namespace'], build: (v, args) => ({ name: 'policy get', ref: policyRef(one(args, 'policy get', 'NAME'), v.namespace) }) },
   'policy list': { options: ['namespace'], build: (v, args) => (none(args, 'policy list'), { name: 'policy list', namespace: namespace(required(v.namespace, '-n NAMESPACE')) }) },
   'policy delete': {
@@ -136,33 +148,78 @@ function parse(argv: string[]) {
   return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
-/** Parses argv (without `node script`); throws UsageError. */
+/** The flags `name` takes, its own then the global ones. */
+export function optionsOf(name: CommandName): { own: readonly OptionName[]; global: readonly OptionName[] } {
+  return { own: COMMANDS[name].options, global: GLOBAL_OPTIONS };
+}
+
+export { GLOBAL_OPTIONS, OPTIONS };
+
+/** Parses argv (without `node script`); throws UsageError (naming the command, when known). */
 export function parseInvocation(argv: string[]): Invocation {
+  // Which command the line is for, even if its flags do not parse: a usage error points at its --help.
+  const loose = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false });
+  const named = commandOf(loose.positionals);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseErrorText(error, named.name), named.name ?? named.group);
   }
   const { values, positionals } = parsed;
   const output = values.output ?? 'table';
-  if (!isOutputFormat(output)) throw new UsageError(`-o must be one of ${OUTPUT_FORMATS.join(', ')}, not ${output}`);
+  if (!isOutputFormat(output)) throw new UsageError(`-o must be one of ${OUTPUT_FORMATS.join(', ')}, not ${output}`, named.name);
   const globals = { ...optional('apiUrl', values['api-url']), ...optional('region', values.region), ...optional('profile', values.profile), output };
-  if (values.help || positionals.length === 0) return { ...globals, command: { name: 'help' } };
+  if (positionals[0] === 'help') return { ...globals, command: { name: 'help', ...optional('topic', topicOf(commandOf(positionals.slice(1)))) } };
+  if (values.help || positionals.length === 0) return { ...globals, command: { name: 'help', ...optional('topic', topicOf(named)) } };
 
-  const [group = '', ...rest] = positionals;
-  const single = group === 'explain' || group === 'reconcile';
-  const name = single ? group : `${group} ${rest[0] ?? ''}`.trim();
-  const spec = (COMMANDS as Record<string, (typeof COMMANDS)[keyof typeof COMMANDS] | undefined>)[name];
-  if (!spec) {
+  const { name, group, args } = named;
+  if (name === undefined) {
     const verbs = Object.keys(COMMANDS).filter((c) => c.startsWith(`${group} `)).map((c) => c.slice(group.length + 1));
-    throw new UsageError(verbs.length > 0 ? `${group} needs one of: ${verbs.join(', ')}` : `unknown command: ${name}`);
+    if (verbs.length > 0) throw new UsageError(positionals[1] === undefined ? `${group} needs one of: ${verbs.join(', ')}` : `unknown command: ${group} ${positionals[1]} (${group} has: ${verbs.join(', ')})`, group);
+    throw new UsageError(`unknown command: ${positionals.slice(0, 2).join(' ')}`);
   }
+  const spec = COMMANDS[name];
   const given = (Object.keys(values) as OptionName[]).filter((o) => values[o] !== undefined && !GLOBAL_OPTIONS.includes(o) && !spec.options.includes(o));
-  if (given.length > 0) throw new UsageError(`${name} does not take ${given.map((o) => `--${o}`).join(', ')}`);
-  if (output !== 'table' && name === 'policy apply') throw new UsageError('policy apply prints one line per document; -o is not supported');
-  if (output !== 'table' && name === 'keys export') throw new UsageError('keys export prints the --format asked for; -o is not supported');
-  return { ...globals, command: spec.build(values, single ? rest : rest.slice(1)) };
+  if (given.length > 0) throw new UsageError(`${name} does not take ${given.map((o) => `--${o}`).join(', ')}`, name);
+  if (output !== 'table' && (name === 'policy apply' || name === 'policy diff')) throw new UsageError(`${name} prints one line per document; -o is not supported`, name);
+  if (output !== 'table' && name === 'keys export') throw new UsageError('keys export prints the --format asked for; -o is not supported', name);
+  try {
+    return { ...globals, command: spec.build(values, args) };
+  } catch (error) {
+    throw error instanceof UsageError && error.command === undefined ? new UsageError(error.message, name) : error;
+  }
+}
+
+/** The command the positionals name (`policy apply`, `explain`), with its own arguments after it. */
+function commandOf(positionals: readonly string[]): { name?: CommandName; group: string; args: string[] } {
+  const [group = '', verb, ...rest] = positionals;
+  if (isCommandName(group)) return { name: group, group, args: positionals.slice(1) };
+  const pair = `${group} ${verb ?? ''}`;
+  return isCommandName(pair) ? { name: pair, group, args: rest } : { group, args: [] };
+}
+
+/** What `--help` is about: the command, else a group that exists (`policy`), else everything. */
+function topicOf(named: { name?: CommandName; group: string }): string | undefined {
+  if (named.name !== undefined) return named.name;
+  return Object.keys(COMMANDS).some((c) => c.startsWith(`${named.group} `)) ? named.group : undefined;
+}
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** node:util's parse errors in one line, naming the flag as the user wrote it. */
+function parseErrorText(error: unknown, command: string | undefined): string {
+  const { code, message } = error as { code?: string; message: string };
+  const prefix = command ? `${command}: ` : '';
+  const flag = /'(-[^',\s]*)(?:, (--[^\s']+))?/.exec(message);
+  const name = flag?.[2] ?? flag?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `${prefix}unknown flag ${name}`;
+  if (/argument missing/.test(message)) return `${prefix}${name} needs a value`;
+  if (/argument is ambiguous/.test(message)) return `${prefix}${name} needs a value (for one that starts with '-', write ${name}=VALUE)`;
+  if (/does not take an argument/.test(message)) return `${prefix}${name} takes no value`;
+  return `${prefix}${message.split('. ')[0] ?? message}`;
 }
 
 function isOutputFormat(value: string): value is OutputFormat {
@@ -176,6 +233,18 @@ function none(args: string[], command: string): void {
 function one(args: string[], command: string, what: string): string {
   if (args.length !== 1 || !args[0]) throw new UsageError(`${command} takes exactly one ${what}`);
   return args[0];
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${what} must be one of ${allowed.join(', ')}, not ${value}`);
+  return value as T;
+}
+
+/** -f paths; `-` is stdin, at most once. */
+function files(v: Values): string[] {
+  const paths = required(v.file?.length ? v.file : undefined, '-f FILE|DIR|-');
+  if (paths.filter((p) => p === '-').length > 1) throw new UsageError('-f - (stdin) may be given only once');
+  return paths;
 }
 
 function required<T>(value: T | undefined, flag: string): T {

@@ -2,7 +2,7 @@
  * Reads the documents named by `-f FILE|DIR`. A directory contributes its `.yaml`, `.yml` and
  * `.json` files (not its subdirectories) in name order; a YAML file may hold several documents
  * separated by `---`. Everything is read and parsed before anything is sent, so a typo in the
- * last file never leaves the first ones half applied.
+ * last file never leaves the first ones half applied. `-` is stdin, read as YAML (JSON is YAML).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
@@ -21,11 +21,22 @@ export interface SourceDocument {
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-/** Reads every path (relative ones against `cwd`); throws DocumentsError listing every failure. */
-export async function readDocuments(paths: readonly string[], cwd: string): Promise<SourceDocument[]> {
+/** The name stdin's documents are reported under. */
+export const STDIN = '<stdin>';
+
+/** Reads every path (relative ones against `cwd`; `-` from `stdin`); throws DocumentsError listing every failure. */
+export async function readDocuments(paths: readonly string[], cwd: string, stdin: () => Promise<string> = () => Promise.reject(new Error('no stdin'))): Promise<SourceDocument[]> {
   const failures: string[] = [];
   const documents: SourceDocument[] = [];
   for (const path of paths) {
+    if (path === '-') {
+      try {
+        documents.push(...parseFile(STDIN, await stdin(), failures));
+      } catch (error) {
+        failures.push(`${STDIN}: cannot read: ${(error as Error).message}`);
+      }
+      continue;
+    }
     for (const file of await filesOf(path, cwd, failures)) {
       let text: string;
       try {

@@ -1,13 +1,26 @@
 /** The CLI's failures. Each maps to an exit code and to the lines printed on stderr. */
 
-export const EXIT_CODES = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+/** CHANGES: `policy diff` found something apply would change. */
+export const EXIT_CODES = { OK: 0, FAILED: 1, USAGE: 2, CHANGES: 3 } as const;
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
-/** The command line (or the environment it relies on) cannot work: exit 2, with the usage. */
+/** The command line (or the environment it relies on) cannot work: exit 2, with a pointer to the command's --help. */
 export class UsageError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The command the line was for, if it got that far (`policy apply`). */
+    readonly command?: string,
+  ) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+/** The local stack's context file names a stack that no longer runs: exit 1, one line. */
+export class StaleLocalStackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StaleLocalStackError';
   }
 }
 
@@ -37,7 +50,7 @@ export class UnreachableError extends Error {
     readonly url: string,
     options: ErrorOptions,
   ) {
-    super(`cannot reach ${url}: ${causeText(options.cause)}`, options);
+    super(`cannot reach ${url}: ${causeText(options.cause)}${isLoopback(url) ? ' (is `npm run local` running?)' : ''}`, options);
     this.name = 'UnreachableError';
   }
 }
@@ -75,7 +88,7 @@ export function isTransportError(error: unknown): boolean {
 export function describeFailure(error: unknown, subject?: string): string[] | undefined {
   const prefix = subject ? `error: ${subject}: ` : 'error: ';
   if (error instanceof ApiError) return describeApiError(error, prefix);
-  if (error instanceof UnreachableError || error instanceof CredentialsError) return [`error: ${error.message}`];
+  if (error instanceof UnreachableError || error instanceof CredentialsError || error instanceof StaleLocalStackError) return [`error: ${error.message}`];
   if (error instanceof AnswerError) return [`${prefix}${error.message}`];
   if (error instanceof DocumentsError) return error.failures.map((f) => `error: ${f}`);
   return undefined;
@@ -99,6 +112,10 @@ function statusText(status: number): string {
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+
+function isLoopback(url: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
 
 function causeText(cause: unknown): string {
   if (cause instanceof Error) {

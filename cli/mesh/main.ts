@@ -3,9 +3,10 @@
  * it in-process with their own environment and streams.
  */
 import { standardCredentials, type CredentialSource } from '../api/signed-fetch.js';
+import type { LocalContextLookup } from '../../local/context.js';
 import { createApiClient } from './api-client.js';
-import { parseInvocation, type Command } from './args.js';
-import { resolveEndpoint } from './endpoint.js';
+import { parseInvocation, type Command, type Invocation } from './args.js';
+import { resolveApiUrl, resolveEndpoint } from './endpoint.js';
 import { describeFailure, EXIT_CODES, UsageError, type ExitCode } from './errors.js';
 import { deletePolicy } from './commands/policy-delete.js';
 import { applyPolicies } from './commands/policy-apply.js';
@@ -15,8 +16,10 @@ import { getEnrollment, listEnrollments } from './commands/enrollments.js';
 import { reconcile } from './commands/reconcile.js';
 import { exportKeys, listKeys, rotateKeys } from './commands/keys.js';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.js';
+import { completionScript } from './commands/completion.js';
+import { printVersion } from './commands/version.js';
 import type { CommandContext } from './commands/context.js';
-import { USAGE } from './usage.js';
+import { helpFor } from './usage.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -24,32 +27,40 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Where relative `-f` paths are read from. */
   cwd: string;
+  /** What `-f -` reads; none: stdin cannot be read. */
+  stdin?: () => Promise<string>;
   /** Credentials for a profile; the standard AWS chain unless a test gives its own. */
   credentials?: (profile: string | undefined) => CredentialSource;
+  /** The running `npm run local`, if any (its context file); none unless given. */
+  localContext?: () => LocalContextLookup;
 }
 
-/** Runs one command line and returns its exit code (0 ok, 1 failed, 2 usage). */
+type ApiCommand = Exclude<Command, { name: 'help' | 'version' | 'completion' }>;
+
+/** Runs one command line and returns its exit code (0 ok, 1 failed, 2 usage; `policy diff` 3 when something would change). */
 export async function main(argv: string[], io: CliIo): Promise<ExitCode> {
-  let context: CommandContext;
-  let command: Command;
+  let commandName: string | undefined;
   try {
     const invocation = parseInvocation(argv);
-    command = invocation.command;
+    const { command } = invocation;
+    commandName = command.name;
     if (command.name === 'help') {
-      io.stdout(USAGE);
+      io.stdout(helpFor(command.topic));
       return EXIT_CODES.OK;
     }
-    const endpoint = resolveEndpoint(invocation, io.env);
-    const credentials = (io.credentials ?? standardCredentials)(invocation.profile);
-    context = { client: createApiClient({ ...endpoint, credentials }), output: invocation.output, stdout: io.stdout, stderr: io.stderr, cwd: io.cwd };
+    if (command.name === 'completion') {
+      io.stdout(completionScript(command.shell));
+      return EXIT_CODES.OK;
+    }
+    if (command.name === 'version') return await printVersion(() => resolveApiUrl(invocation, io.env, io.localContext?.()), io.stdout);
+    return await run(command, contextFor(invocation, io));
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr(`error: ${error.message}\n\n${USAGE}`);
-    return EXIT_CODES.USAGE;
-  }
-  try {
-    return await run(command, context);
-  } catch (error) {
+    if (error instanceof UsageError) {
+      // One line, and where to look: not the whole usage.
+      const command = error.command ?? commandName;
+      io.stderr(`error: ${error.message}\nsee 'ecs-mesh ${command ? `${command} ` : ''}--help'\n`);
+      return EXIT_CODES.USAGE;
+    }
     const lines = describeFailure(error);
     if (!lines) throw error;
     io.stderr(lines.map((l) => `${l}\n`).join(''));
@@ -57,10 +68,20 @@ export async function main(argv: string[], io: CliIo): Promise<ExitCode> {
   }
 }
 
-function run(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): Promise<ExitCode> {
+function contextFor(invocation: Invocation, io: CliIo): CommandContext {
+  const endpoint = resolveEndpoint(invocation, io.env, io.localContext?.());
+  // The local stack accepts only its own credentials: use them unless a --profile is asked for.
+  const credentials = endpoint.localCredentials !== undefined && invocation.profile === undefined ? endpoint.localCredentials : (io.credentials ?? standardCredentials)(invocation.profile);
+  const stdin = io.stdin ?? (() => Promise.reject(new Error('stdin cannot be read here')));
+  return { client: createApiClient({ ...endpoint, credentials }), output: invocation.output, stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, stdin };
+}
+
+function run(command: ApiCommand, ctx: CommandContext): Promise<ExitCode> {
   switch (command.name) {
     case 'policy apply':
-      return applyPolicies(command.files, ctx);
+      return applyPolicies(command.files, ctx, command.dryRun ? 'dry-run' : 'apply');
+    case 'policy diff':
+      return applyPolicies(command.files, ctx, 'diff');
     case 'policy get':
       return getPolicy(command.ref, ctx);
     case 'policy list':

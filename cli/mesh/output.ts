@@ -23,11 +23,6 @@ export function renderValue(value: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value);
 }
 
-/** A list as a JSON array, or as a multi-document YAML stream (`---` between documents). */
-export function renderList(values: readonly unknown[], format: 'json' | 'yaml'): string {
-  return format === 'json' ? `${JSON.stringify(values, null, 2)}\n` : values.map(toYaml).join('---\n');
-}
-
 // lineWidth 0: never fold long strings (ARNs, details), so the output stays greppable.
 function toYaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });

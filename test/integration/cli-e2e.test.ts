@@ -3,18 +3,16 @@
  * chain (here the environment), against `npm run local`, applying the README's example files.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseAllDocuments } from 'yaml';
-import { ECS_TASKS_TRUST_POLICY, localNames } from '../../local/bootstrap.js';
+import { localNames } from '../../local/bootstrap.js';
 import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
+import { runRatingsTask, writeRatingsGroup } from '../support/local-task.js';
 
 let local: LocalProcess;
 let dir: string;
@@ -39,8 +37,7 @@ async function cli(...args: string[]): Promise<CliRun> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-e2e-'));
-  mkdirSync(join(dir, 'mesh', 'workloadgroups'), { recursive: true });
-  writeFileSync(join(dir, 'mesh', 'workloadgroups', 'ratings.yaml'), 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: { name: ratings, namespace: bookinfo, uid: u-1, labels: { app: ratings } }\nspec: { template: { serviceAccount: bookinfo-ratings } }\n');
+  writeRatingsGroup(join(dir, 'mesh'));
   // No background or policy-stream reconcile: the test runs its own passes and must see the entry it deleted missing.
   local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off' });
 }, 120_000);
@@ -102,15 +99,7 @@ describe('ecs-mesh against npm run local', () => {
   });
 
   it('lists the enrollments of a task enrolled under the applied policy, and explains it by ARN', async () => {
-    const aws = local.aws;
-    const role = await new IAMClient(aws).send(new CreateRoleCommand({ RoleName: 'ratings-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ratings' }, { Key: 'team', Value: 'ratings' }] }));
-    const ecs = new ECSClient(aws);
-    await ecs.send(new CreateClusterCommand({ clusterName: 'demo' }));
-    const def = await ecs.send(new RegisterTaskDefinitionCommand({ family: 'ratings', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', taskRoleArn: role.Role!.Arn!, containerDefinitions: [{ name: 'app', image: 'x', memory: 256 }] }));
-    const subnet = (await new EC2Client(aws).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
-    const run = await ecs.send(new RunTaskCommand({ cluster: 'demo', taskDefinition: def.taskDefinition!.taskDefinitionArn!, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-1'] } } }));
-    const taskArn = run.tasks![0]!.taskArn!;
-    const taskId = taskArn.split('/').pop()!;
+    const { taskArn, taskId } = await runRatingsTask(local.aws);
 
     const listed = await until('the task to be listed as enrolled', async () => {
       const out = await cli('enrollments', 'list', '--cluster', 'demo');

@@ -3,7 +3,7 @@
 // checks the CloudFormation it produced and starts every bundle with only its own environment.
 // No AWS is involved: packaging must work offline and without credentials.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,10 +28,19 @@ interface Packaged {
   output: string;
   dir: string;
   template: Template;
+  /** The checkout's .serverless/ as it was before and after: packaging writes only to `dir`. */
+  serverlessDir: { before: string; after: string };
+}
+
+/** The checkout's .serverless/: absent, or its files with their modification times. */
+function serverlessDirState(): string {
+  const dir = join(root, '.serverless');
+  return existsSync(dir) ? readdirSync(dir).map((f) => `${f}@${statSync(join(dir, f)).mtimeMs}`).join(',') : 'absent';
 }
 
 async function packageService(extraArgs: string[] = EXAMPLE_PARAMS): Promise<Packaged> {
   const dir = mkdtempSync(join(tmpdir(), 'ecs-mesh-package-'));
+  const before = serverlessDirState();
   // Prove that no credentials (and no local AWS endpoint) are needed.
   const env = { ...process.env };
   for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL']) delete env[name];
@@ -55,7 +64,7 @@ async function packageService(extraArgs: string[] = EXAMPLE_PARAMS): Promise<Pac
   } catch {
     // reported by the exit-code assertion
   }
-  return { code, output, dir, template };
+  return { code, output, dir, template, serverlessDir: { before, after: serverlessDirState() } };
 }
 
 /** Evaluates the intrinsic functions this template uses, for given parameter values and conditions. */
@@ -181,6 +190,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
   it('packages, passes cfn-lint with no error and reports the bundle sizes', () => {
     expect(pkg.code, pkg.output).toBe(0);
     expect(pkg.output).toContain('cfn-lint: no errors');
+    // npm test must leave a developer's own `npm run package` output alone.
+    expect(pkg.serverlessDir.after).toBe(pkg.serverlessDir.before);
     expect(pkg.output).toMatch(/taskEvents\s+\d+ KB zipped/);
     expect(pkg.output).toMatch(/enrollments\s+\d+ KB zipped/);
     // ESM bundles (.mjs): the Lambda runtime resolves handler "functions/task-events/handler.handler" to it.

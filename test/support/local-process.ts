@@ -1,14 +1,18 @@
 /** `npm run local` as a real process, as an operator runs it, with its output captured. */
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../../local/moto.js';
 
 export interface LocalProcess {
   /** The API's base URL: also the tokens' issuer. */
   issuer: string;
   aws: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  /** Its context file (ECS_MESH_LOCAL_CONTEXT): one per process, so parallel stacks never share one. */
+  contextFile: string;
   output(): string;
-  /** SIGTERM; resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM (or `signal`); resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Polls `probe` until it yields a value (errors count as "not yet"). */
@@ -26,8 +30,9 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 export async function startLocalProcess(settings: Record<string, string> | ((port: number) => Record<string, string>) = {}): Promise<LocalProcess> {
   const port = await freePort();
   const env = typeof settings === 'function' ? settings(port) : settings;
+  const contextFile = env.ECS_MESH_LOCAL_CONTEXT ?? join(tmpdir(), `ecs-mesh-local-${port}-${process.pid}.json`);
   let output = '';
-  const child = spawn(process.execPath, ['scripts/run.mjs', 'local'], { env: { ...process.env, AWS_ENDPOINT_URL: '', ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['scripts/run.mjs', 'local'], { env: { ...process.env, AWS_ENDPOINT_URL: '', ECS_MESH_LOCAL_CONTEXT: contextFile, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -35,9 +40,10 @@ export async function startLocalProcess(settings: Record<string, string> | ((por
   return {
     issuer: `http://127.0.0.1:${port}`,
     aws: { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } },
+    contextFile,
     output: () => output,
-    async stop() {
-      child.kill('SIGTERM');
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
       return exited;
     },
   };

@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
 import dns from 'node:dns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { regionOfHost, resolveEndpoint } from '../../cli/mesh/endpoint.js';
+import { readLocalContext, removeLocalContext, writeLocalContext, type LocalContext } from '../../local/context.js';
 import { STAGE, startFakeApi, TEST_CREDENTIALS, type FakeApi } from '../support/cli-fake-api.js';
 import { runCli } from '../support/cli-run.js';
 
@@ -29,7 +34,7 @@ describe('resolveEndpoint', () => {
   });
 
   it.each([
-    { case: 'no URL at all', flags: {}, env: { AWS_REGION: 'eu-west-1' }, message: 'no API URL: pass --api-url or set ECS_MESH_API_URL' },
+    { case: 'no URL at all', flags: {}, env: { AWS_REGION: 'eu-west-1' }, message: 'no API URL: pass --api-url, set ECS_MESH_API_URL, or start `npm run local`' },
     { case: 'a custom domain and no region', flags: { apiUrl: 'https://mesh.example.com' }, env: {}, message: 'no region to sign for: pass --region or set AWS_REGION (mesh.example.com is not an execute-api hostname)' },
     { case: 'a URL with a query', flags: { apiUrl: 'https://mesh.example.com/?stage=prod', region: 'eu-west-1' }, env: {}, message: 'API URL https://mesh.example.com/?stage=prod must be an http(s) URL without query, fragment or credentials' },
     { case: 'not a URL', flags: { apiUrl: 'mesh.example.com' }, env: {}, message: 'API URL mesh.example.com is not a URL' },
@@ -55,12 +60,12 @@ describe('ecs-mesh endpoint and credentials', () => {
   });
   afterEach(() => api.close());
 
-  it('exits 2 with the usage when no API URL is given, sending nothing', async () => {
+  it('exits 2 with one line and a pointer to --help when no API URL is given, sending nothing', async () => {
     const run = await runCli(['policy', 'list', '-n', 'bookinfo'], { env: { AWS_REGION: 'eu-west-1' } });
 
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^error: no API URL: pass --api-url or set ECS_MESH_API_URL\n\nusage: ecs-mesh /);
+    expect(run.stderr).toBe("error: no API URL: pass --api-url, set ECS_MESH_API_URL, or start `npm run local`\nsee 'ecs-mesh policy list --help'\n");
     expect(api.requests).toEqual([]);
   });
 
@@ -124,12 +129,96 @@ describe('ecs-mesh endpoint and credentials', () => {
 
     const run = await runCli(['enrollments', 'get', 'abc'], { env: { ECS_MESH_API_URL: `http://127.0.0.1:${port}/prod/`, AWS_REGION: 'eu-west-1' } });
 
-    expect(run).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach http://127.0.0.1:${port}/prod/v1/enrollments/abc: connect ECONNREFUSED 127.0.0.1:${port}\n` });
+    expect(run).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach http://127.0.0.1:${port}/prod/v1/enrollments/abc: connect ECONNREFUSED 127.0.0.1:${port} (is \`npm run local\` running?)\n` });
   });
 
   it('prints an error body that is not ours (API Gateway\'s 404) with the HTTP status text', async () => {
     const run = await runCli(['enrollments', 'list'], { env: { ECS_MESH_API_URL: `${api.url}/wrong-stage`, AWS_REGION: 'eu-west-1' } });
 
     expect(run).toEqual({ code: 1, stdout: '', stderr: 'error: 404 Not Found: Not Found\n' });
+  });
+});
+
+describe('ecs-mesh and the local stack\'s context file', () => {
+  let api: FakeApi;
+  let dir: string;
+  beforeEach(async () => {
+    // The stand-in plays the local stack: it accepts only the context's key, for the context's region.
+    api = await startFakeApi('us-east-1');
+    dir = mkdtempSync(join(tmpdir(), 'ecs-mesh-context-'));
+  });
+  afterEach(async () => {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const contextOf = (apiUrl: string, pid = process.pid): LocalContext => ({
+    version: 1,
+    pid,
+    startedAt: '2026-03-01T12:00:00.000Z',
+    apiUrl,
+    region: 'us-east-1',
+    credentials: { mode: 'moto', ...TEST_CREDENTIALS },
+    awsEndpoint: 'http://127.0.0.1:1',
+    meshDir: dir,
+    resources: { policyTable: 'p', policyAuditTable: 'a', enrollmentTable: 'e', authTable: 't', queueUrl: 'q', deadLetterQueueUrl: 'd' },
+  });
+  const running = (apiUrl: string) => () => ({ state: 'running' as const, context: contextOf(apiUrl) });
+  // Credentials of the shell that the local stack would refuse: the context's must win over them.
+  const shellCredentials = () => ({ accessKeyId: 'AKIDREALACCOUNT00001', secretAccessKey: 'real' });
+
+  it('needs no URL, region or credentials while a local stack runs', async () => {
+    const run = await runCli(['policy', 'list', '-n', 'bookinfo'], { env: { AWS_REGION: 'eu-west-1' }, credentials: shellCredentials, localContext: running(api.url) });
+
+    expect(run).toEqual({ code: 0, stdout: 'NAMESPACE  NAME  REVISION  RULES  VALID  UPDATED  BY\n', stderr: '' });
+    expect(api.requests[0]?.headers.authorization).toMatch(/Credential=AKIDCLITEST0000001\/\d{8}\/us-east-1\/execute-api\//);
+  });
+
+  it('signs with the local credentials for a loopback URL of that stack, localhost or 127.0.0.1', async () => {
+    const url = api.url.replace('127.0.0.1', 'localhost');
+
+    const run = await runCli(['policy', 'list', '-n', 'bookinfo', '--api-url', url], { env: {}, credentials: shellCredentials, localContext: running(api.url) });
+
+    expect(run.code).toBe(0);
+  });
+
+  it('keeps the standard chain for another URL, and for an explicit --profile', async () => {
+    const profiles: (string | undefined)[] = [];
+    const other = await runCli(['policy', 'list', '-n', 'bookinfo'], { env: { ECS_MESH_API_URL: api.url, AWS_REGION: 'us-east-1' }, credentials: shellCredentials, localContext: running('http://127.0.0.1:1') });
+    const profile = await runCli(['policy', 'list', '-n', 'bookinfo', '--profile', 'ops'], { env: {}, credentials: (p) => (profiles.push(p), TEST_CREDENTIALS), localContext: running(api.url) });
+
+    expect(other).toMatchObject({ code: 1, stderr: expect.stringContaining('403 Forbidden') });
+    expect(profile.code).toBe(0);
+    expect(profiles).toEqual(['ops']);
+  });
+
+  it('says in one line, given no URL, that a stack which left its context behind is not running', async () => {
+    const file = join(dir, 'context.json');
+    const child = spawn(process.execPath, ['-e', '']);
+    const pid = child.pid!;
+    await new Promise((resolve) => child.once('exit', resolve));
+    writeLocalContext(file, contextOf(api.url, pid));
+
+    const bare = await runCli(['keys', 'list'], { localContext: () => readLocalContext(file) });
+
+    expect(bare).toEqual({ code: 1, stdout: '', stderr: `error: the local stack in ${file} (${api.url}, pid ${pid}) is not running: start \`npm run local\`, or delete the file\n` });
+    expect(api.requests).toEqual([]);
+    // A URL given is used as given, with the standard chain: whatever listens there answers.
+    const pointed = await runCli(['policy', 'list', '-n', 'bookinfo', '--api-url', api.url, '--region', 'us-east-1'], { localContext: () => readLocalContext(file) });
+    expect(pointed.code).toBe(0);
+  });
+
+  it('reads what npm run local wrote, refuses a file it did not write, and removes only its own', () => {
+    const file = join(dir, 'context.json');
+    writeLocalContext(file, contextOf(api.url));
+    expect(readLocalContext(file)).toEqual({ state: 'running', context: contextOf(api.url) });
+
+    removeLocalContext(file, process.pid + 1);
+    expect(readLocalContext(file).state).toBe('running');
+    removeLocalContext(file);
+    expect(readLocalContext(file)).toEqual({ state: 'none' });
+
+    writeFileSync(file, '{"apiUrl": 3}');
+    expect(readLocalContext(file)).toEqual({ state: 'stale', message: `${file} is not a context \`npm run local\` wrote: delete it and start \`npm run local\`` });
   });
 });

@@ -36,6 +36,6 @@ describe('cli/ecs-mesh.ts as a process', () => {
     expect(found).toEqual({ code: 0, stdout: `${JSON.stringify(aPolicy(), null, 2)}\n`, stderr: '' });
     expect(missing).toEqual({ code: 1, stdout: '', stderr: 'error: 404 POLICY_NOT_FOUND: no policy bookinfo/nope\n' });
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/^error: missing -n NAMESPACE\n\nusage: ecs-mesh /);
+    expect(usage.stderr).toBe("error: missing -n NAMESPACE\nsee 'ecs-mesh policy list --help'\n");
   }, 30_000);
 });

@@ -122,7 +122,7 @@ describe('explain', () => {
 
     expect(run.code).toBe(2);
     expect(run.stderr.startsWith(message)).toBe(true);
-    expect(run.stderr).toContain('usage: ecs-mesh');
+    expect(run.stderr.slice(run.stderr.indexOf('\n') + 1)).toBe("see 'ecs-mesh explain --help'\n");
     expect(api.requests).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderList, renderTable, renderValue } from '../../cli/mesh/output.js';
+import { renderTable, renderValue } from '../../cli/mesh/output.js';
 
 describe('renderTable', () => {
   it('pads each column to its widest cell plus two spaces, capitalises the header and leaves no trailing blanks', () => {
@@ -16,17 +16,11 @@ describe('renderTable', () => {
   });
 });
 
-describe('renderValue and renderList', () => {
+describe('renderValue', () => {
   it('prints indented JSON and block YAML without folding long strings', () => {
     const arn = `arn:aws:sts::123456789012:assumed-role/${'x'.repeat(100)}/alice`;
 
     expect(renderValue({ a: [1] }, 'json')).toBe('{\n  "a": [\n    1\n  ]\n}\n');
     expect(renderValue({ by: arn }, 'yaml')).toBe(`by: ${arn}\n`);
-  });
-
-  it('prints a list as a JSON array or a YAML stream, and nothing for an empty YAML stream', () => {
-    expect(renderList([{ a: 1 }, { b: 2 }], 'yaml')).toBe('a: 1\n---\nb: 2\n');
-    expect(renderList([], 'json')).toBe('[]\n');
-    expect(renderList([], 'yaml')).toBe('');
   });
 });

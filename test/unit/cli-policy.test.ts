@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTOR, startFakeApi, TEST_CREDENTIALS, type FakeApi, type RecordedRequest } from '../support/cli-fake-api.js';
 import { runCli } from '../support/cli-run.js';
@@ -151,7 +151,7 @@ describe('policy get', () => {
 
     expect(run).toEqual({
       code: 0,
-      stdout: `NAMESPACE  NAME           REVISION  RULES  UPDATED                   BY\nbookinfo   allow-ratings  1         1      2026-03-01T12:01:00.000Z  ${ACTOR}\n`,
+      stdout: `NAMESPACE  NAME           REVISION  RULES  VALID  UPDATED                   BY\nbookinfo   allow-ratings  1         1      yes    2026-03-01T12:01:00.000Z  ${ACTOR}\n`,
       stderr: '',
     });
   });
@@ -175,6 +175,107 @@ describe('policy get', () => {
   });
 });
 
+describe('policy apply -f - (stdin)', () => {
+  it('applies the documents piped in, reported as <stdin>', async () => {
+    const run = await runCli(['policy', 'apply', '-f', '-'], { env: { ECS_MESH_API_URL: api.url, AWS_REGION: REGION }, cwd: dir, stdin: yamlStream(RATINGS, REVIEWS) });
+
+    expect(run).toEqual({ code: 0, stdout: 'onboardingpolicy bookinfo/allow-ratings created (revision 1)\nonboardingpolicy bookinfo/allow-reviews created (revision 1)\n', stderr: '' });
+    expect(api.storedPolicy('bookinfo', 'allow-reviews')).toEqual(REVIEWS);
+  });
+
+  it('names <stdin> in a parse error and sends nothing', async () => {
+    const run = await runCli(['policy', 'apply', '-f', '-'], { env: { ECS_MESH_API_URL: api.url, AWS_REGION: REGION }, cwd: dir, stdin: 'kind: [unclosed' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: <stdin>: document 1: /);
+    expect(api.requests).toEqual([]);
+  });
+});
+
+describe('policy apply --dry-run and policy diff', () => {
+  const changed = withClusters(RATINGS, ['prod', 'staging']);
+  const seed = async () => {
+    api.seedPolicy(RATINGS);
+    api.seedPolicy(REVIEWS);
+    // Same content as stored, keys in another order: unchanged, as the API judges it.
+    const reordered = { spec: REVIEWS.spec, metadata: REVIEWS.metadata, kind: REVIEWS.kind, apiVersion: REVIEWS.apiVersion };
+    await writeFile(join(dir, 'policies.yaml'), yamlStream(changed, reordered, DETAILS));
+  };
+
+  it('says per document what apply would do, and writes nothing', async () => {
+    await seed();
+
+    const run = await cli('policy', 'apply', '-f', 'policies.yaml', '--dry-run');
+
+    expect(run).toEqual({
+      code: 0,
+      stdout: [
+        'onboardingpolicy bookinfo/allow-ratings configured (dry run; stored revision 1)',
+        'onboardingpolicy bookinfo/allow-reviews unchanged (dry run; stored revision 1)',
+        'onboardingpolicy bookinfo/allow-details created (dry run)',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    expect(api.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET']);
+    expect(api.storedPolicy('bookinfo', 'allow-ratings')).toEqual(RATINGS);
+  });
+
+  it('prints a unified diff of each policy that would change and exits 3', async () => {
+    await seed();
+
+    const run = await cli('policy', 'diff', '-f', 'policies.yaml');
+
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe('');
+    const [ratings, details] = run.stdout.split(/^(?=diff )/m);
+    expect(ratings).toBe(
+      [
+        'diff onboardingpolicy bookinfo/allow-ratings',
+        '--- onboardingpolicy bookinfo/allow-ratings (stored, revision 1)',
+        '+++ onboardingpolicy bookinfo/allow-ratings (policies.yaml, document 1)',
+        '@@ -16,6 +16,7 @@',
+        '             ecs:',
+        '               clusters:',
+        '                 - prod',
+        '+                - staging',
+        '               iamRoleTags:',
+        '                 team:',
+        '                   - ratings',
+        '',
+      ].join('\n'),
+    );
+    expect(details).toMatch(/^--- onboardingpolicy bookinfo\/allow-details \(not stored\)$/m);
+    expect(details).toContain('+kind: OnboardingPolicy\n');
+    expect(run.stdout).not.toContain('allow-reviews');
+    expect(api.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET']);
+  });
+
+  it('exits 0 with nothing to print when nothing would change', async () => {
+    api.seedPolicy(RATINGS);
+    await writeFile(join(dir, 'ratings.yaml'), stringify(RATINGS));
+
+    expect(await cli('policy', 'diff', '-f', 'ratings.yaml')).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('reports an invalid document with the API\'s pointers and exits 1, still diffing the others', async () => {
+    const bad = structuredClone(RATINGS);
+    bad.metadata.name = 'bad';
+    bad.spec.allow[0]!.workloads[0]!.aws.accounts = ['*'];
+    await writeFile(join(dir, 'mixed.yaml'), yamlStream(bad, DETAILS));
+
+    const dry = await cli('policy', 'apply', '-f', 'mixed.yaml', '--dry-run');
+    const diff = await cli('policy', 'diff', '-f', 'mixed.yaml');
+
+    expect(dry.code).toBe(1);
+    expect(dry.stderr).toBe('error: onboardingpolicy bookinfo/bad: mixed.yaml: document 1 is invalid; nothing would be stored\n  /spec/allow/0/workloads/0/aws/accounts/0: wildcards are not allowed; list each value\n');
+    expect(dry.stdout).toBe('onboardingpolicy bookinfo/allow-details created (dry run)\n');
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toContain('+++ onboardingpolicy bookinfo/allow-details (mixed.yaml, document 2)');
+    expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+});
+
 describe('policy list', () => {
   it('prints the namespace\'s policies as a table with their validity', async () => {
     api.seedPolicy(RATINGS);
@@ -193,15 +294,23 @@ describe('policy list', () => {
     expect(api.requests.map(summary)).toEqual(['GET /v1/namespaces/bookinfo/policies']);
   });
 
-  it('prints the documents as a JSON array or a YAML stream', async () => {
+  it('prints the API\'s items, revision included, as JSON or YAML, so a script can delete --if-match', async () => {
     api.seedPolicy(RATINGS);
     api.seedPolicy(REVIEWS);
+    api.seedPolicy(withClusters(REVIEWS, ['other']));
 
     const json = await cli('policy', 'list', '-n', 'bookinfo', '-o', 'json');
     const yaml = await cli('policy', 'list', '-n', 'bookinfo', '-o', 'yaml');
+    const items = JSON.parse(json.stdout) as { name: string; revision: number }[];
+    const reviews = items.find((i) => i.name === 'allow-reviews')!;
+    const deleted = await cli('policy', 'delete', 'bookinfo/allow-reviews', '--if-match', String(reviews.revision));
 
-    expect(JSON.parse(json.stdout)).toEqual([RATINGS, REVIEWS]);
-    expect(parseAllDocuments(yaml.stdout).map((d) => d.toJS())).toEqual([RATINGS, REVIEWS]);
+    expect(items).toEqual([
+      { namespace: 'bookinfo', name: 'allow-ratings', revision: 1, updatedAt: expect.any(String), updatedBy: ACTOR, valid: true, policy: RATINGS },
+      { namespace: 'bookinfo', name: 'allow-reviews', revision: 2, updatedAt: expect.any(String), updatedBy: ACTOR, valid: true, policy: withClusters(REVIEWS, ['other']) },
+    ]);
+    expect(parse(yaml.stdout)).toEqual(items);
+    expect(deleted).toMatchObject({ code: 0, stdout: 'onboardingpolicy bookinfo/allow-reviews deleted (revision 3)\n' });
   });
 });
 

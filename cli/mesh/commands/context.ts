@@ -10,6 +10,8 @@ export interface CommandContext {
   stderr: (text: string) => void;
   /** The directory relative `-f` paths are read from. */
   cwd: string;
+  /** What `-f -` reads. */
+  stdin: () => Promise<string>;
 }
 
 export type CommandResult = Promise<ExitCode>;

@@ -1,7 +1,7 @@
 /** `policy get`, `policy list` and `policy history`: read-only views of the policy store. */
 import type { PolicyRef } from '../args.js';
 import { EXIT_CODES } from '../errors.js';
-import { renderList, renderTable, renderValue } from '../output.js';
+import { renderTable, renderValue } from '../output.js';
 import type { PolicyItem } from '../schemas.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -12,21 +12,25 @@ export async function getPolicy(ref: PolicyRef, ctx: CommandContext): CommandRes
     ctx.stdout(renderValue(item.policy, ctx.output));
     return EXIT_CODES.OK;
   }
-  ctx.stdout(renderTable(['namespace', 'name', 'revision', 'rules', 'updated', 'by'], [[item.namespace, item.name, item.revision, ruleCount(item), item.updatedAt, item.updatedBy]]));
+  ctx.stdout(renderTable(POLICY_COLUMNS, [policyRow(item)]));
   if (!item.valid) ctx.stdout(`invalid: ${item.problem ?? 'the stored document fails validation'} (the policy is ignored until fixed)\n`);
   return EXIT_CODES.OK;
 }
 
-/** Prints a namespace's policies; `-o json` a JSON array of documents, `-o yaml` a YAML stream. */
+/**
+ * Prints a namespace's policies; `-o json|yaml` the API's items (revision, validity and the
+ * document of each), so a script can pass the revision to `--if-match`.
+ */
 export async function listPolicies(namespace: string, ctx: CommandContext): CommandResult {
   const items = await ctx.client.listPolicies(namespace);
-  if (ctx.output !== 'table') {
-    ctx.stdout(renderList(items.map((i) => i.policy), ctx.output));
-    return EXIT_CODES.OK;
-  }
-  const rows = items.map((i) => [i.namespace, i.name, i.revision, ruleCount(i), i.valid ? 'yes' : 'no', i.updatedAt, i.updatedBy]);
-  ctx.stdout(renderTable(['namespace', 'name', 'revision', 'rules', 'valid', 'updated', 'by'], rows));
+  ctx.stdout(ctx.output === 'table' ? renderTable(POLICY_COLUMNS, items.map(policyRow)) : renderValue(items, ctx.output));
   return EXIT_CODES.OK;
+}
+
+const POLICY_COLUMNS = ['namespace', 'name', 'revision', 'rules', 'valid', 'updated', 'by'];
+
+function policyRow(i: PolicyItem): (string | number | undefined)[] {
+  return [i.namespace, i.name, i.revision, ruleCount(i), i.valid ? 'yes' : 'no', i.updatedAt, i.updatedBy];
 }
 
 /** Prints a policy's revisions, newest first; `-o json|yaml` prints the API's items. */

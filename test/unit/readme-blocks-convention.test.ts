@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { shellBlocks, showsInOrder } from '../support/readme-blocks.js';
+
+describe('shellBlocks (the README test\'s convention)', () => {
+  const readme = [
+    '# Title',
+    '```sh',
+    'npm run a',
+    '```',
+    '```text',
+    'out …',
+    '```',
+    '<!-- readme-test: skip: needs a deployed stack -->',
+    '```sh',
+    'kubectl apply -f x',
+    '```',
+    '- a list item:',
+    '',
+    '  <!-- readme-test: local -->',
+    '',
+    '  ```sh',
+    '  curl "$ECS_MESH_API_URL"',
+    '  ```',
+    '```yaml',
+    'a: 1',
+    '```',
+    '```json',
+    '{}',
+    '```',
+  ].join('\n');
+
+  it('finds sh blocks, indented ones too, with their marker and the text block right after', () => {
+    expect(shellBlocks('R.md', readme)).toEqual([
+      { where: 'R.md:2', script: 'npm run a', mode: 'run', expected: ['out …'] },
+      { where: 'R.md:9', script: 'kubectl apply -f x', mode: { skip: 'needs a deployed stack' } },
+      { where: 'R.md:16', script: 'curl "$ECS_MESH_API_URL"', mode: 'local' },
+    ]);
+  });
+
+  it('takes a text block as the output only right after the block', () => {
+    expect(shellBlocks('R.md', '```sh\ntrue\n```\nprose\n```text\nx\n```\n')).toEqual([{ where: 'R.md:1', script: 'true', mode: 'run' }]);
+  });
+
+  it('refuses a marker it does not know, a skip without a reason, and an unclosed fence', () => {
+    expect(() => shellBlocks('x.md', '<!-- readme-test: maybe -->\n```sh\ntrue\n```\n')).toThrow('x.md:2: unknown readme-test marker "maybe"');
+    expect(() => shellBlocks('x.md', '<!-- readme-test: skip: -->\n```sh\ntrue\n```\n')).toThrow('unknown readme-test marker');
+    expect(() => shellBlocks('x.md', '```sh\ntrue\n')).toThrow('x.md:1: unclosed fence');
+  });
+});
+
+describe('showsInOrder', () => {
+  const output = '> npm banner\n# profile=kuma kid=abc alg=RS256 state=active signs-from=2026\n-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n';
+
+  it('matches each expected line to a later output line, … matching anything', () => {
+    expect(showsInOrder(output, ['# profile=kuma kid=… alg=RS256 state=… signs-from=…', '-----BEGIN PUBLIC KEY-----', '…'])).toBe(true);
+  });
+
+  it.each([
+    { case: 'a line that is not there', expected: ['# profile=istio kid=…'] },
+    { case: 'lines out of order', expected: ['-----BEGIN PUBLIC KEY-----', '# profile=kuma …'] },
+    { case: 'a part of a line only', expected: ['BEGIN PUBLIC KEY'] },
+    { case: 'regex characters taken literally', expected: ['# profile=kuma kid=.* alg=RS256 state=active signs-from=2026'] },
+  ])('refuses $case', ({ expected }) => {
+    expect(showsInOrder(output, expected)).toBe(false);
+  });
+});
