@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -412,6 +413,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['TaskEventsRoleArn', 'ExplainRoleArn', 'AuthRoleArn', 'TokenMaintenanceRoleArn']));
   });
 
+  it('gives the enrollment table the indexes the local stack creates', () => {
+    const table = t.Resources.EnrollmentTable!.Properties;
+
+    expect(table.GlobalSecondaryIndexes).toEqual(ENROLLMENT_TABLE_INDEXES);
+    const keys = new Set(['taskId', ...ENROLLMENT_TABLE_INDEXES.flatMap((i) => i.KeySchema.map((k) => k.AttributeName))]);
+    expect(table.AttributeDefinitions).toEqual([...keys].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })));
+  });
+
   it('reserves no concurrency, which a new account (quota 10) would refuse', () => {
     for (const { id } of FUNCTIONS) expect(t.Resources[id]!.Properties, id).not.toHaveProperty('ReservedConcurrentExecutions');
   });
@@ -431,7 +440,9 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const enrollmentTable = { 'Fn::GetAtt': ['EnrollmentTable', 'Arn'] };
     expect(actionsOn(taskEvents, policyTable)).toEqual(['dynamodb:Query']);
     expect(actionsOn(taskEvents, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(actionsOn(enrollments, enrollmentTable).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
+    expect(actionsOn(enrollments, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
+    // No role scans the enrollment table: every listing is a Query of an index.
+    for (const role of ['EnrollmentsRole', 'ReconcileRole', 'TokenMaintenanceRole']) expect(roleStatements(t, role).flatMap((st) => asArray(st.Action as string))).not.toContain('dynamodb:Scan');
     expect(actionsOn(enrollments, policyTable)).toEqual([]);
     expect(actionsOn(taskEvents, { 'Fn::GetAtt': ['TaskEventsLogGroup', 'Arn'] })).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(actionsOn(enrollments, { 'Fn::GetAtt': ['EnrollmentsLogGroup', 'Arn'] })).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
