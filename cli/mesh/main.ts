@@ -72,7 +72,7 @@ function run(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): 
     case 'explain':
       return explain(command.request, ctx);
     case 'enrollments list':
-      return listEnrollments(command.query, ctx);
+      return listEnrollments(command.query, command.all, ctx);
     case 'enrollments get':
       return getEnrollment(command.taskId, ctx);
     case 'reconcile':
