@@ -8,6 +8,7 @@ import '../../shared/core/zod-messages.js';
 import { PHASES } from '../../shared/core/enrollment.js';
 import { REPAIR_KINDS } from '../../shared/core/reconcile.js';
 import { cursorFits, planEnrollmentQuery, type EnrollmentCursor, type EnrollmentListFilter } from '../../shared/core/enrollment-index.js';
+import { ControlPlaneError } from '../../shared/errors.js';
 import type { EnrollmentStore } from '../../shared/ports.js';
 import { json, problem } from '../http/responses.js';
 
@@ -48,7 +49,11 @@ export async function routeEnrollmentRequest(event: APIGatewayProxyEventV2, stor
     if (!cursorFits(planEnrollmentQuery(filter), decoded.cursor)) return problem(400, 'INVALID_NEXT_TOKEN', 'nextToken belongs to a listing with other filters: pass the filters of the page that gave it');
     cursor = decoded.cursor;
   }
-  const page = await store.listPage(filter, limit ?? DEFAULT_LIMIT, cursor);
+  const page = await store.listPage(filter, limit ?? DEFAULT_LIMIT, cursor).catch((error: unknown) => {
+    if (error instanceof ControlPlaneError && error.code === 'ENROLLMENT_INDEX_NOT_READY') return error;
+    throw error;
+  });
+  if (page instanceof ControlPlaneError) return problem(503, page.code, page.message);
   return json(200, { items: page.items, count: page.items.length, ...(page.next ? { nextToken: encodeNextToken(page.next) } : {}) });
 }
 

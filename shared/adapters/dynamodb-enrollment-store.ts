@@ -234,7 +234,13 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
           ...(limit !== undefined ? { Limit: limit } : {}),
         }),
       )
-      .catch((e: unknown) => translateAwsError(e, 'Query'));
+      .catch((e: unknown) => {
+        // While an upgraded stack gains its indexes (README, "Upgrading"), one may not exist or be ACTIVE yet.
+        // AWS: ValidationException ("does not have the specified index", "backfilling"); moto: ResourceNotFoundException.
+        if (['ValidationException', 'ResourceNotFoundException'].includes((e as { name?: string }).name ?? '') && /index/i.test((e as Error).message))
+          throw new ControlPlaneError('ENROLLMENT_INDEX_NOT_READY', `the enrollment table's ${plan.index} index does not exist or is still being built; try again once it is ACTIVE`, { cause: e });
+        return translateAwsError(e, 'Query');
+      });
     const lastTaskId = out.LastEvaluatedKey?.taskId as string | undefined;
     return { items: (out.Items ?? []) as EnrollmentSummary[], lastTaskId, scanned: out.ScannedCount ?? out.Items?.length ?? 0 };
   }

@@ -10,10 +10,12 @@ import type { RepairKind } from './reconcile.js';
 
 /** Index name → its partition key attribute (top-level, a string, on every record that has it). */
 export const ENROLLMENT_INDEXES = {
-  byRepair: 'repairKind',
+  // In the order an existing stack gains them, one a stack update (README, "Upgrading"): the
+  // reconciler's, the token maintenance's, then the listings'.
+  byPhase: 'phase',
   byNamespace: 'namespace',
   byCluster: 'clusterName',
-  byPhase: 'phase',
+  byRepair: 'repairKind',
 } as const;
 export type EnrollmentIndex = keyof typeof ENROLLMENT_INDEXES;
 

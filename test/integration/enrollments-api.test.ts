@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { createEnrollmentsHandler } from '../../functions/enrollments/handler.js';
+import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { asHandler } from '../support/aws-call-recorder.js';
 import { aRecord } from '../fixtures/builders.js';
 import { Pipeline } from '../support/pipeline.js';
@@ -168,5 +170,20 @@ describe('GET /v1/enrollments, paged', () => {
 
     expect(page.items).toHaveLength(10);
     expect(page.examined).toBe(10);
+  });
+});
+
+describe('GET /v1/enrollments while the table gains its indexes', () => {
+  it('answers 503 ENROLLMENT_INDEX_NOT_READY for a listing whose index does not exist yet, not a 500', async () => {
+    // A table as an older stack had it: no indexes.
+    const table = 'ecs-mesh-enrollments-no-indexes';
+    await p.clients.dynamo.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'taskId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'taskId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+    const older = createEnrollmentsHandler(new DynamoDbEnrollmentStore(p.clients.dynamo, table), new Logger({ logLevel: 'SILENT' }));
+    const event = { version: '2.0', rawPath: '/v1/enrollments', headers: {}, queryStringParameters: { namespace: 'shop' }, requestContext: { http: { method: 'GET', path: '/v1/enrollments' } } } as unknown as APIGatewayProxyEventV2;
+
+    const res = await older(event, {} as Context);
+
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body ?? '{}')).toMatchObject({ reason: 'ENROLLMENT_INDEX_NOT_READY', message: expect.stringContaining('byNamespace') });
   });
 });

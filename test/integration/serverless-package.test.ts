@@ -413,12 +413,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['TaskEventsRoleArn', 'ExplainRoleArn', 'AuthRoleArn', 'TokenMaintenanceRoleArn']));
   });
 
-  it('gives the enrollment table the indexes the local stack creates', () => {
-    const table = t.Resources.EnrollmentTable!.Properties;
+  it('gives the enrollment table the indexes the local stack creates, or their first N while an older stack gains them', () => {
+    const table = (params: Record<string, string>) => evaluate(t.Resources.EnrollmentTable!.Properties, t, params);
+    const definitions = (indexes: typeof ENROLLMENT_TABLE_INDEXES) =>
+      [...new Set(['taskId', ...indexes.flatMap((i) => i.KeySchema.map((k) => k.AttributeName))])].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }));
 
-    expect(table.GlobalSecondaryIndexes).toEqual(ENROLLMENT_TABLE_INDEXES);
-    const keys = new Set(['taskId', ...ENROLLMENT_TABLE_INDEXES.flatMap((i) => i.KeySchema.map((k) => k.AttributeName))]);
-    expect(table.AttributeDefinitions).toEqual([...keys].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })));
+    expect(table({})).toMatchObject({ GlobalSecondaryIndexes: ENROLLMENT_TABLE_INDEXES, AttributeDefinitions: definitions(ENROLLMENT_TABLE_INDEXES) });
+    for (const n of [1, 2, 3])
+      expect(table({ EnrollmentIndexes: String(n) })).toMatchObject({ GlobalSecondaryIndexes: ENROLLMENT_TABLE_INDEXES.slice(0, n), AttributeDefinitions: definitions(ENROLLMENT_TABLE_INDEXES.slice(0, n)) });
   });
 
   it('reserves no concurrency, which a new account (quota 10) would refuse', () => {
