@@ -35,6 +35,8 @@ export const ENROLLMENT_TABLE_INDEXES = Object.entries(ENROLLMENT_INDEXES).map((
   Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: SUMMARY_FIELDS.filter((f) => f !== key) },
 }));
 
+const INDEX_KEYS: ReadonlySet<string> = new Set(Object.values(ENROLLMENT_INDEXES));
+
 /** Index items a filtered Query reads per call (it keeps only those that match). */
 const FILTERED_QUERY_LIMIT = 500;
 
@@ -94,7 +96,10 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     const values: Record<string, unknown> = { ...conditionValues, ...(tombstone ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) };
     const sets: string[] = [];
     const removes: string[] = tombstone ? ['onboardingToken'] : [];
-    for (const [field, value] of [...RECORD_FIELDS.map((f) => [f, record[f]] as const), ...Object.entries(extra)]) {
+    for (const [field, given] of [...RECORD_FIELDS.map((f) => [f, record[f]] as const), ...Object.entries(extra)]) {
+      // DynamoDB refuses the whole write when an index key is an empty string: such a record is
+      // simply not in that index, as one without the attribute.
+      const value = given === '' && INDEX_KEYS.has(field) ? undefined : given;
       // The extra fields (the reconciler's marks) are set when given, never removed.
       if (value === undefined && !(RECORD_FIELDS as readonly string[]).includes(field)) continue;
       names[`#${field}`] = field;

@@ -79,3 +79,18 @@ describe('records written before the indexes', () => {
     expect(await ids({ repairKind: 'group-gone' })).toEqual(['old0repaired']);
   });
 });
+
+describe('index keys', () => {
+  it('never writes an empty string to an index key, which DynamoDB refuses (moto does not): the record is left out of that index', async () => {
+    const sent: UpdateCommand[] = [];
+    const capturing = { send: async (command: UpdateCommand) => (sent.push(command), {}) } as unknown as DynamoDBDocumentClient;
+
+    await new DynamoDbEnrollmentStore(capturing, 'table').put(aRecord({ taskId: 'blank0keys', namespace: '', clusterName: '' }));
+
+    const input = sent[0]!.input;
+    expect(input.ExpressionAttributeValues).not.toHaveProperty(':namespace');
+    expect(input.ExpressionAttributeValues).not.toHaveProperty(':clusterName');
+    expect(input.UpdateExpression).toMatch(/REMOVE .*#namespace/);
+    expect(input.UpdateExpression).toMatch(/REMOVE .*#clusterName/);
+  });
+});
