@@ -94,7 +94,8 @@ export interface EnrollmentStore {
    */
   put(record: EnrollmentRecord): Promise<void>;
   /**
-   * One page of the records matching `filter`, in task-id order, from an index Query (no Scan):
+   * One page of the records matching `filter`, from an index Query (no Scan), in task-id order
+   * within each index partition (unfiltered: phase after phase):
    * `next` is where the following page resumes, absent on the last page.
    */
   listPage(filter: EnrollmentListFilter, limit: number, cursor?: EnrollmentCursor): Promise<EnrollmentPage>;
