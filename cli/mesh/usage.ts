@@ -17,10 +17,8 @@ Decisions:
                                              would this task or identity be admitted to the group,
                                              and why (exit 0 whether allowed or refused)
   enrollments list [--cluster C] [-n NS] [--phase P] [--repair KIND] [--limit N]
-                   [--next-token T | --all]  --repair: records the reconciler repaired (missing,
-                                             drifted, revoked, group-gone, orphaned, stale-record);
-                                             a page of --limit (default 100), the next one with
-                                             --next-token, every one with --all
+                                             --repair: records the reconciler repaired (missing,
+                                             drifted, revoked, group-gone, orphaned, stale-record)
   enrollments get TASK_ID|TASK_ARN
 
 Repairs:
