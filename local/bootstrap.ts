@@ -1,11 +1,12 @@
 /**
- * Creates on the local AWS what serverless.yml creates on AWS: the tables (policy audit included; TTL on the
+ * Creates on the local AWS what serverless.yml creates on AWS: the tables (policy audit included; the enrollment indexes; TTL on the
  * enrollment and auth tables), the queue with its DLQ and redrive, and the EventBridge rule that
  * routes ECS Task State Change events to the queue.
  */
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ENROLLMENT_TABLE_INDEXES } from '../shared/adapters/dynamodb-enrollment-store.js';
 
 /** The trust policy of an ECS task role (what ECS needs to assume it), for local roles. */
 export const ECS_TASKS_TRUST_POLICY = JSON.stringify({
@@ -57,7 +58,7 @@ export async function bootstrapLocalStack(settings: ClientSettings, names: Local
     { AttributeName: 'namespace', KeyType: 'HASH' },
     { AttributeName: 'name', KeyType: 'RANGE' },
   ]);
-  await createTable(dynamo, names.enrollmentTable, [{ AttributeName: 'taskId', KeyType: 'HASH' }]);
+  await createEnrollmentTable(dynamo, names.enrollmentTable);
   await createTable(dynamo, names.authTable, [{ AttributeName: 'key', KeyType: 'HASH' }]);
   await createTable(dynamo, names.policyAuditTable, [
     { AttributeName: 'policy', KeyType: 'HASH' },
@@ -79,6 +80,20 @@ export async function bootstrapLocalStack(settings: ClientSettings, names: Local
   );
   await events.send(new PutTargetsCommand({ Rule: names.ruleName, Targets: [{ Id: 'task-events-queue', Arn: await queueArn(sqs, queue.QueueUrl!) }] }));
   return { ...names, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
+}
+
+/** The enrollment table with the indexes serverless.yml gives it (shared/adapters/dynamodb-enrollment-store.ts). */
+export async function createEnrollmentTable(dynamo: DynamoDBClient, name: string): Promise<void> {
+  const keys = new Set(['taskId', ...ENROLLMENT_TABLE_INDEXES.flatMap((i) => i.KeySchema.map((k) => k.AttributeName))]);
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: [{ AttributeName: 'taskId', KeyType: 'HASH' }],
+      AttributeDefinitions: [...keys].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+      GlobalSecondaryIndexes: ENROLLMENT_TABLE_INDEXES.map((i) => ({ ...i, KeySchema: [...i.KeySchema], Projection: { ...i.Projection, NonKeyAttributes: [...i.Projection.NonKeyAttributes] } })),
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
 }
 
 async function createTable(dynamo: DynamoDBClient, name: string, keys: (KeySchemaElement & { type?: 'S' | 'N' })[]): Promise<void> {

@@ -2,7 +2,8 @@
  * Ports: the small interfaces the use cases need from the outside world.
  * Adapters in shared/adapters/ implement them; tests use InMemory doubles from test/support/.
  */
-import type { EnrollmentRecord, IssuedToken } from './core/enrollment.js';
+import type { EnrollmentRecord, IssuedToken, Phase } from './core/enrollment.js';
+import type { EnrollmentCursor, EnrollmentListFilter, EnrollmentSummary } from './core/enrollment-index.js';
 import type { OnboardingPolicy } from './core/schemas.js';
 import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from './core/kubernetes-types.js';
 import type { EcsTaskDescription, TaskDefinitionFacts, RoleFacts } from './core/task.js';
@@ -92,7 +93,14 @@ export interface EnrollmentStore {
    * not a tombstone; throws VersionConflictError otherwise.
    */
   put(record: EnrollmentRecord): Promise<void>;
-  list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]>;
+  /**
+   * One page of the records matching `filter`, from an index Query (no Scan), in task-id order
+   * within each index partition (unfiltered: phase after phase):
+   * `next` is where the following page resumes, absent on the last page.
+   */
+  listPage(filter: EnrollmentListFilter, limit: number, cursor?: EnrollmentCursor): Promise<EnrollmentPage>;
+  /** Every record of one phase or one namespace, as the indexes hold it (all pages, eventually consistent). */
+  summaries(key: { phase: Phase } | { namespace: string }): Promise<EnrollmentSummary[]>;
   /**
    * The reconciler's write: `record` (at version `fence`) only if no record exists or the stored
    * one's version is at most `fence`, and a live phase never over a tombstone; throws
@@ -106,13 +114,11 @@ export interface EnrollmentStore {
   attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<boolean>;
 }
 
-export interface EnrollmentFilter {
-  clusterName?: string;
-  namespace?: string;
-  phase?: string;
-  /** Only records the reconciler repaired, of this kind. */
-  repairKind?: string;
-  limit?: number;
+export interface EnrollmentPage {
+  items: EnrollmentRecord[];
+  next?: EnrollmentCursor;
+  /** Index items the page's Queries read (DynamoDB's ScannedCount): its cost, next to `items.length`. */
+  examined: number;
 }
 
 /** ECS reads: tasks (batched per cluster) and immutable task definitions. */

@@ -69,6 +69,14 @@ export interface EnrollmentQuery {
   phase?: string;
   repair?: string;
   limit?: number;
+  /** Where the previous page stopped (its answer's nextToken). */
+  nextToken?: string;
+}
+
+/** One page of records; `nextToken` is absent on the last page. */
+export interface EnrollmentPage {
+  items: EnrollmentRecord[];
+  nextToken?: string;
 }
 
 export interface ReconcileRequest {
@@ -85,7 +93,7 @@ export interface ApiClient {
   deletePolicy(namespace: string, name: string, ifMatchRevision?: number): Promise<DeleteAnswer>;
   policyHistory(namespace: string, name: string, limit?: number): Promise<HistoryItem[]>;
   explain(request: ExplainRequest): Promise<ExplainAnswer>;
-  listEnrollments(query: EnrollmentQuery): Promise<EnrollmentRecord[]>;
+  listEnrollments(query: EnrollmentQuery): Promise<EnrollmentPage>;
   getEnrollment(taskId: string): Promise<EnrollmentRecord>;
   reconcile(request: ReconcileRequest): Promise<ReconcileReport>;
   /** Every published signing key, of one claim profile or all. */
@@ -145,7 +153,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     policyHistory: async (namespace, name, limit) => (await send({ method: 'GET', path: `${policyPath(namespace, name)}/history`, query: { limit } }, HistoryListSchema)).value.items,
     explain: async (request) => (await send({ method: 'POST', path: '/v1/explain', body: request }, ExplainAnswerSchema)).value,
-    listEnrollments: async (query) => (await send({ method: 'GET', path: '/v1/enrollments', query: { ...query } }, EnrollmentListSchema)).value.items,
+    async listEnrollments(query) {
+      const { items, nextToken } = (await send({ method: 'GET', path: '/v1/enrollments', query: { ...query } }, EnrollmentListSchema)).value;
+      return { items, ...(nextToken !== undefined ? { nextToken } : {}) };
+    },
     getEnrollment: async (taskId) => (await send({ method: 'GET', path: `/v1/enrollments/${encodeURIComponent(taskId)}` }, EnrollmentRecordSchema)).value,
     reconcile: async (request) => (await send({ method: 'POST', path: '/v1/reconcile', body: request }, ReconcileReportSchema)).value,
     listKeys: async (profile) => (await send({ method: 'GET', path: '/v1/keys', query: { profile } }, KeyListSchema)).value.items,

@@ -43,6 +43,8 @@ const OPTIONS = {
   format: { type: 'string' },
   kid: { type: 'string' },
   emergency: { type: 'boolean' },
+  'next-token': { type: 'string' },
+  all: { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -71,7 +73,7 @@ export type Command =
   | { name: 'policy delete'; ref: PolicyRef; ifMatch?: number }
   | { name: 'policy history'; ref: PolicyRef; limit?: number }
   | { name: 'explain'; request: ExplainRequest }
-  | { name: 'enrollments list'; query: EnrollmentQuery }
+  | { name: 'enrollments list'; query: EnrollmentQuery; all: boolean }
   | { name: 'enrollments get'; taskId: string }
   | { name: 'reconcile'; request: ReconcileRequest }
   | { name: 'keys list'; selection: KeySelection }
@@ -107,11 +109,11 @@ export const COMMANDS: Record<CommandName, { options: readonly OptionName[]; bui
   },
   explain: { options: ['cluster', 'task-arn', 'group', 'group-label', ...IDENTITY_OPTIONS], build: (v, args) => (none(args, 'explain'), { name: 'explain', request: explainRequest(v) }) },
   'enrollments list': {
-    options: ['cluster', 'namespace', 'phase', 'repair', 'limit'],
+    options: ['cluster', 'namespace', 'phase', 'repair', 'limit', 'next-token', 'all'],
     build: (v, args) => {
       none(args, 'enrollments list');
-      const query: EnrollmentQuery = { ...optional('cluster', v.cluster), ...optional('namespace', v.namespace), ...optional('phase', v.phase), ...optional('repair', v.repair), ...optional('limit', count(v.limit, '--limit', 1)) };
-      return { name: 'enrollments list', query };
+      const query: EnrollmentQuery = { ...optional('cluster', v.cluster), ...optional('namespace', v.namespace), ...optional('phase', v.phase), ...optional('repair', v.repair), ...optional('limit', count(v.limit, '--limit', 1)), ...optional('nextToken', v['next-token']) };
+      return { name: 'enrollments list', query, all: v.all ?? false };
     },
   },
   'enrollments get': { options: [], build: (_v, args) => ({ name: 'enrollments get', taskId: taskId(one(args, 'enrollments get', 'TASK_ID_OR_ARN')) }) },

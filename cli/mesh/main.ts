@@ -93,7 +93,7 @@ function run(command: ApiCommand, ctx: CommandContext): Promise<ExitCode> {
     case 'explain':
       return explain(command.request, ctx);
     case 'enrollments list':
-      return listEnrollments(command.query, ctx);
+      return listEnrollments(command.query, command.all, ctx);
     case 'enrollments get':
       return getEnrollment(command.taskId, ctx);
     case 'reconcile':

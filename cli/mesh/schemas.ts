@@ -84,7 +84,7 @@ export const EnrollmentRecordSchema = z.looseObject({
   onboardingToken: z.optional(z.looseObject({ jti: z.string(), issuedAt: z.string(), expiresAt: z.string(), kid: z.string() })),
 });
 export type EnrollmentRecord = z.infer<typeof EnrollmentRecordSchema>;
-export const EnrollmentListSchema = z.looseObject({ items: z.array(EnrollmentRecordSchema), count: z.number() });
+export const EnrollmentListSchema = z.looseObject({ items: z.array(EnrollmentRecordSchema), count: z.number(), nextToken: z.optional(z.string()) });
 
 const PublicJwkSchema = z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), n: z.optional(z.string()), e: z.optional(z.string()), crv: z.optional(z.string()), x: z.optional(z.string()), y: z.optional(z.string()) });
 

@@ -3,12 +3,13 @@
  * event version so a stale or repeated event never overwrites a newer state, and a tombstone
  * (draining / deregistered) is never replaced by a live phase (docs/architecture.md#enrollment).
  */
-import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { isTombstone, type EnrollmentRecord, type IssuedToken } from '../core/enrollment.js';
+import { isTombstone, type EnrollmentRecord, type IssuedToken, type Phase } from '../core/enrollment.js';
+import { ENROLLMENT_INDEXES, matchesFilter, planEnrollmentQuery, SUMMARY_FIELDS, type EnrollmentCursor, type EnrollmentListFilter, type EnrollmentQueryPlan, type EnrollmentSummary } from '../core/enrollment-index.js';
 import { REASONS } from '../core/reasons.js';
-import { VersionConflictError } from '../errors.js';
-import type { EnrollmentFilter, EnrollmentStore } from '../ports.js';
+import { ControlPlaneError, VersionConflictError } from '../errors.js';
+import type { EnrollmentPage, EnrollmentStore } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
 
 const isConditionFailure = (error: unknown) =>
@@ -19,6 +20,25 @@ const RECORD_FIELDS = [
   'taskArn', 'clusterArn', 'clusterName', 'version', 'phase', 'reason', 'detail', 'lastStatus', 'desiredStatus', 'namespace',
   'workloadGroup', 'entryName', 'entryUid', 'address', 'roleArn', 'policy', 'rule', 'updatedAt', 'expiresAt',
 ] as const satisfies readonly Exclude<keyof EnrollmentRecord, 'taskId' | 'onboardingToken'>[];
+
+/**
+ * The table's global secondary indexes, as CreateTable takes them (local/bootstrap.ts) and as
+ * serverless.yml declares them (a test holds the two equal): partitioned by the filter, sorted by
+ * task id, carrying the summary fields.
+ */
+export const ENROLLMENT_TABLE_INDEXES = Object.entries(ENROLLMENT_INDEXES).map(([index, key]) => ({
+  IndexName: index,
+  KeySchema: [
+    { AttributeName: key, KeyType: 'HASH' as const },
+    { AttributeName: 'taskId', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: SUMMARY_FIELDS.filter((f) => f !== key) },
+}));
+
+const INDEX_KEYS: ReadonlySet<string> = new Set(Object.values(ENROLLMENT_INDEXES));
+
+/** Index items a filtered Query reads per call (it keeps only those that match). */
+const FILTERED_QUERY_LIMIT = 500;
 
 export class DynamoDbEnrollmentStore implements EnrollmentStore {
   constructor(
@@ -61,7 +81,8 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     const condition = isTombstone(record.phase)
       ? 'attribute_not_exists(taskId) OR #version <= :fence'
       : 'attribute_not_exists(taskId) OR (#version <= :fence AND NOT #phase IN (:draining, :deregistered))';
-    const extra: Record<string, unknown> = { lastReconciledAt: record.lastReconciledAt, repair: record.repair };
+    // `repairKind`: the byRepair index's key (a map's field cannot be one), kept with `repair`.
+    const extra: Record<string, unknown> = { lastReconciledAt: record.lastReconciledAt, repair: record.repair, repairKind: record.repair?.kind };
     await this.update({ ...record, version: fence }, condition, { ':fence': fence }, extra);
   }
 
@@ -75,7 +96,10 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     const values: Record<string, unknown> = { ...conditionValues, ...(tombstone ? {} : { ':draining': 'draining', ':deregistered': 'deregistered' }) };
     const sets: string[] = [];
     const removes: string[] = tombstone ? ['onboardingToken'] : [];
-    for (const [field, value] of [...RECORD_FIELDS.map((f) => [f, record[f]] as const), ...Object.entries(extra)]) {
+    for (const [field, given] of [...RECORD_FIELDS.map((f) => [f, record[f]] as const), ...Object.entries(extra)]) {
+      // DynamoDB refuses the whole write when an index key is an empty string: such a record is
+      // simply not in that index, as one without the attribute.
+      const value = given === '' && INDEX_KEYS.has(field) ? undefined : given;
       // The extra fields (the reconciler's marks) are set when given, never removed.
       if (value === undefined && !(RECORD_FIELDS as readonly string[]).includes(field)) continue;
       names[`#${field}`] = field;
@@ -140,38 +164,89 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     }
   }
 
-  async list(filter: EnrollmentFilter): Promise<EnrollmentRecord[]> {
-    // A Scan with filters: the table holds one item per live or recently stopped task.
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
+  async listPage(filter: EnrollmentListFilter, limit: number, cursor?: EnrollmentCursor): Promise<EnrollmentPage> {
+    const plan = planEnrollmentQuery(filter);
+    let p = cursor ? plan.partitions.indexOf(cursor.partition) : 0;
+    if (p < 0) throw new ControlPlaneError('INVALID_CURSOR', `the cursor's partition ${cursor?.partition} is not one this listing reads`, { retryable: false });
+    // Filtered on the index, a Query reads more than it keeps: read a sizeable slice, keep what fits.
+    const filtered = Object.keys(plan.rest).length > 0;
+    const picked: EnrollmentSummary[] = [];
+    let examined = 0;
+    let next: EnrollmentCursor | undefined;
+    let after = cursor?.after;
+    pages: for (; p < plan.partitions.length; p++, after = undefined) {
+      const partition = plan.partitions[p]!;
+      do {
+        const need = limit - picked.length;
+        const out = await this.query(plan, partition, after, filtered ? FILTERED_QUERY_LIMIT : need);
+        examined += out.scanned;
+        const kept = out.items.slice(0, need);
+        picked.push(...kept);
+        after = kept.length < out.items.length ? kept.at(-1)!.taskId : out.lastTaskId;
+        if (picked.length === limit) {
+          if (after !== undefined) next = { partition, after };
+          else if (p + 1 < plan.partitions.length) next = { partition: plan.partitions[p + 1]! };
+          break pages;
+        }
+      } while (after !== undefined);
+    }
+    // The page's records themselves, read consistently; one that changed since the index saw it is checked again.
+    const records = await this.getMany(picked.map((s) => s.taskId));
+    const items = picked.flatMap((s) => {
+      const record = records.get(s.taskId);
+      return record && matchesFilter(record, filter) ? [record] : [];
+    });
+    return { items, ...(next ? { next } : {}), examined };
+  }
+
+  async summaries(key: { phase: Phase } | { namespace: string }): Promise<EnrollmentSummary[]> {
+    const plan = planEnrollmentQuery(key);
+    const all: EnrollmentSummary[] = [];
+    let after: string | undefined;
+    do {
+      const out = await this.query(plan, plan.partitions[0]!, after);
+      all.push(...out.items);
+      after = out.lastTaskId;
+    } while (after !== undefined);
+    return all;
+  }
+
+  /** One Query of an index partition, after a task id, filtered by the plan's other filters. */
+  private async query(plan: EnrollmentQueryPlan, partition: string, after: string | undefined, limit?: number) {
+    const names: Record<string, string> = { '#pk': plan.keyAttribute };
+    const values: Record<string, unknown> = { ':pk': partition };
+    let keyCondition = '#pk = :pk';
+    if (after !== undefined) {
+      Object.assign(names, { '#taskId': 'taskId' });
+      values[':after'] = after;
+      keyCondition += ' AND #taskId > :after';
+    }
     const clauses: string[] = [];
-    for (const [field, value] of [['clusterName', filter.clusterName], ['namespace', filter.namespace], ['phase', filter.phase]] as const) {
-      if (value === undefined) continue;
+    for (const [field, value] of Object.entries(plan.rest)) {
       names[`#${field}`] = field;
       values[`:${field}`] = value;
       clauses.push(`#${field} = :${field}`);
     }
-    if (filter.repairKind !== undefined) {
-      Object.assign(names, { '#repair': 'repair', '#kind': 'kind' });
-      values[':repairKind'] = filter.repairKind;
-      clauses.push('#repair.#kind = :repairKind');
-    }
-    const limit = filter.limit ?? 1000;
-    const items: EnrollmentRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client
-        .send(
-          new ScanCommand({
-            TableName: this.tableName,
-            ExclusiveStartKey: start,
-            ...(clauses.length ? { FilterExpression: clauses.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values } : {}),
-          }),
-        )
-        .catch((e: unknown) => translateAwsError(e, 'Scan'));
-      items.push(...((out.Items ?? []) as EnrollmentRecord[]));
-      start = out.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items.slice(0, limit).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    const out = await this.client
+      .send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: plan.index,
+          KeyConditionExpression: keyCondition,
+          ...(clauses.length ? { FilterExpression: clauses.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...(limit !== undefined ? { Limit: limit } : {}),
+        }),
+      )
+      .catch((e: unknown) => {
+        // While an upgraded stack gains its indexes (README, "Upgrading"), one may not exist or be ACTIVE yet.
+        // AWS: ValidationException ("does not have the specified index", "backfilling"); moto: ResourceNotFoundException.
+        if (['ValidationException', 'ResourceNotFoundException'].includes((e as { name?: string }).name ?? '') && /index/i.test((e as Error).message))
+          throw new ControlPlaneError('ENROLLMENT_INDEX_NOT_READY', `the enrollment table's ${plan.index} index does not exist or is still being built; try again once it is ACTIVE`, { cause: e });
+        return translateAwsError(e, 'Query');
+      });
+    const lastTaskId = out.LastEvaluatedKey?.taskId as string | undefined;
+    return { items: (out.Items ?? []) as EnrollmentSummary[], lastTaskId, scanned: out.ScannedCount ?? out.Items?.length ?? 0 };
   }
 }

@@ -4,6 +4,7 @@
  * task for TOKEN_SECRET_IDLE_SECONDS is removed (with a recovery window).
  */
 import type { EnrollmentRecord } from '../core/enrollment.js';
+import type { EnrollmentSummary } from '../core/enrollment-index.js';
 import type { ObjectRef } from '../core/kubernetes-types.js';
 import { groupKey } from '../core/service-token.js';
 import type { EnrollmentStore, MeshApi } from '../ports.js';
@@ -11,7 +12,7 @@ import { createServiceTokenEnsurer, type ServiceTokenDeps } from './ensure-servi
 
 /** The token deps plus what tells a live service from an idle one. */
 export interface TokenMaintenanceDeps extends ServiceTokenDeps {
-  enrollments: Pick<EnrollmentStore, 'list'>;
+  enrollments: Pick<EnrollmentStore, 'summaries' | 'getMany'>;
   mesh: Pick<MeshApi, 'getWorkloadGroup'>;
   idleSeconds: number;
   /** Secrets handled at once. */
@@ -55,7 +56,7 @@ async function maintainOne(
   now: Date,
 ): Promise<Verdict> {
   const workloadGroup = groupKey(ref);
-  if (namespaceRecords.enrolled.some((r) => r.workloadGroup === ref.name)) {
+  const refresh = async (): Promise<Verdict> => {
     const group = await deps.mesh.getWorkloadGroup(ref);
     if (!group) {
       // Tasks are still enrolled: removing their token would break restarts. Reconcile sorts out the group.
@@ -64,35 +65,39 @@ async function maintainOne(
     }
     const ensured = await ensure(group, now);
     return ensured.outcome === 'fresh' ? 'kept' : 'refreshed';
-  }
+  };
+  const service = namespaceRecords.filter((s) => s.workloadGroup === ref.name);
+  if (service.some((s) => s.phase === 'enrolled')) return refresh();
 
   const cutoff = now.getTime() - deps.idleSeconds * 1000;
-  const newest = namespaceRecords.all.filter((r) => r.workloadGroup === ref.name).reduce<EnrollmentRecord | undefined>((a, b) => (!a || b.updatedAt > a.updatedAt ? b : a), undefined);
   const stored = await deps.vault.read(ref);
   if (!stored) return 'kept'; // removed since the listing
   // An unreadable document has no issue time we can trust: only the records speak for it.
   const tokenIdle = !stored.document || Date.parse(stored.document.issuedAt) <= cutoff;
+  if (!tokenIdle) return 'kept';
+  // Only a service about to lose its secret has its records read: when it last had a task, and
+  // whether one enrolled since the index was read (the index lags the table).
+  const records = [...(await deps.enrollments.getMany(service.map((s) => s.taskId))).values()];
+  if (records.some((r) => r.phase === 'enrolled')) return refresh();
+  const newest = records.reduce<EnrollmentRecord | undefined>((a, b) => (!a || b.updatedAt > a.updatedAt ? b : a), undefined);
   const recordsIdle = !newest || Date.parse(newest.updatedAt) <= cutoff;
-  if (!tokenIdle || !recordsIdle) return 'kept';
+  if (!recordsIdle) return 'kept';
 
   await deps.vault.remove(ref);
   deps.log.info('idle service token secret removed', { workloadGroup, lastTaskUpdate: newest?.updatedAt, issuedAt: stored.document?.issuedAt });
   return 'removed';
 }
 
-interface NamespaceRecords {
-  enrolled: EnrollmentRecord[];
-  all: EnrollmentRecord[];
-}
+type NamespaceRecords = EnrollmentSummary[];
 
-/** Reads each namespace's records once per run, however many services it has. */
-function recordsByNamespace(store: Pick<EnrollmentStore, 'list'>): (namespace: string) => Promise<NamespaceRecords> {
+/** Reads each namespace's records once per run from its index partition, however many services it has. */
+function recordsByNamespace(store: Pick<EnrollmentStore, 'summaries'>): (namespace: string) => Promise<NamespaceRecords> {
   const cache = new Map<string, Promise<NamespaceRecords>>();
   return (namespace) => {
     let entry = cache.get(namespace);
     if (!entry) {
-      // No limit: a truncated listing could miss an enrolled task and remove a live service's secret.
-      entry = store.list({ namespace, limit: Number.MAX_SAFE_INTEGER }).then((all) => ({ enrolled: all.filter((r) => r.phase === 'enrolled'), all }));
+      // Every page: a truncated listing could miss an enrolled task and remove a live service's secret.
+      entry = store.summaries({ namespace });
       cache.set(namespace, entry);
       entry.catch(() => cache.delete(namespace));
     }

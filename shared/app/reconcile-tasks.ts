@@ -92,8 +92,9 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
     entries.set(taskId, [...(entries.get(taskId) ?? []), entry]);
     if (!known.has(taskId)) known.set(taskId, { taskArn, clusterArn });
   }
+  // The live records from the phase index (only they can be stale): a Query each, never the tombstones.
   for (const phase of LIVE_PHASES) {
-    for (const record of await deps.enrollments.list({ phase, limit: Number.MAX_SAFE_INTEGER })) {
+    for (const record of await deps.enrollments.summaries({ phase })) {
       if (!inScope.has(record.clusterArn) || known.has(record.taskId)) continue;
       known.set(record.taskId, { taskArn: record.taskArn, clusterArn: record.clusterArn });
     }

@@ -68,12 +68,6 @@ const NOT_EXERCISED: { role: string; sid: string; action: string; why: string; r
     action: 'sts:AssumeRole',
     why: "the reconciler reads a member account's tasks and roles through the same reader as task-events, explain and auth, which the cross-account tests exercise; its own passes run in one account",
   },
-  {
-    role: 'TokenMaintenanceRole',
-    sid: 'ReadEnrollments',
-    action: 'dynamodb:Scan',
-    why: "the maintenance tests use an in-memory enrollment store; the DynamoDB store's list (a Scan) is exercised by the enrollments function",
-  },
 ];
 
 /**

@@ -117,7 +117,7 @@ describe('ecs-mesh against npm run local', () => {
 
   it('reconciles on demand: a dry run reports an entry deleted by hand, a real run puts it back', async () => {
     const listed = await cli('enrollments', 'list', '--cluster', 'demo', '-o', 'json');
-    const enrolled = (JSON.parse(listed.stdout) as { taskId: string; entryName: string; namespace: string; phase: string }[]).find((r) => r.phase === 'enrolled')!;
+    const enrolled = (JSON.parse(listed.stdout) as { items: { taskId: string; entryName: string; namespace: string; phase: string }[] }).items.find((r) => r.phase === 'enrolled')!;
     const entryFiles = () => readdirSync(join(dir, 'mesh', 'workloadentries'), { recursive: true }).map(String).filter((f) => f.includes(enrolled.entryName));
     for (const file of entryFiles()) rmSync(join(dir, 'mesh', 'workloadentries', file));
     expect(entryFiles()).toEqual([]);

@@ -16,7 +16,8 @@ import { asFunction, asHandler } from '../support/aws-call-recorder.js';
 import { loadConfig } from '../../shared/config.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { UpstreamThrottledError } from '../../shared/errors.js';
-import { aPolicy } from '../fixtures/builders.js';
+import type { EnrollmentRecord } from '../../shared/core/enrollment.js';
+import { aPolicy, aRecord } from '../fixtures/builders.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
@@ -164,6 +165,24 @@ describe('reconcile: every difference repaired through the decision code', () =>
 
     expect(report.repairs).toEqual([expect.objectContaining({ kind: 'stale-record', applied: true })]);
     expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered', reason: 'TASK_GONE' });
+  });
+
+  it('stale record: finds the live records of tasks ECS never lists through the phase index, and leaves the others', async () => {
+    const gone = (c: string) => c.repeat(32);
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    const unknownTask = (id: string, phase: EnrollmentRecord['phase']) => aRecord({ taskId: id, taskArn: `${clusterArn.replace(':cluster/', ':task/')}/${id}`, clusterArn, phase, namespace: 'bookinfo', workloadGroup: 'ratings', updatedAt: at });
+    await p.deps.enrollments.put(unknownTask(gone('a'), 'enrolled'));
+    await p.deps.enrollments.put(unknownTask(gone('b'), 'pending'));
+    await p.deps.enrollments.put(unknownTask(gone('c'), 'rejected'));
+    await p.deps.enrollments.put(unknownTask(gone('d'), 'deregistered'));
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs.map((r) => [r.taskId, r.kind, r.applied]).sort()).toEqual([
+      [gone('a'), 'stale-record', true],
+      [gone('b'), 'stale-record', true],
+    ]);
+    expect(await p.record(`x/${gone('c')}`)).toMatchObject({ phase: 'rejected', version: 3 });
   });
 
   it('revoked: a narrowed policy removes the task from the mesh, and the record says which rule refuses it', async () => {

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -423,6 +424,16 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['TaskEventsRoleArn', 'ExplainRoleArn', 'AuthRoleArn', 'TokenMaintenanceRoleArn']));
   });
 
+  it('gives the enrollment table the indexes the local stack creates, or their first N while an older stack gains them', () => {
+    const table = (params: Record<string, string>) => evaluate(t.Resources.EnrollmentTable!.Properties, t, params);
+    const definitions = (indexes: typeof ENROLLMENT_TABLE_INDEXES) =>
+      [...new Set(['taskId', ...indexes.flatMap((i) => i.KeySchema.map((k) => k.AttributeName))])].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }));
+
+    expect(table({})).toMatchObject({ GlobalSecondaryIndexes: ENROLLMENT_TABLE_INDEXES, AttributeDefinitions: definitions(ENROLLMENT_TABLE_INDEXES) });
+    for (const n of [1, 2, 3])
+      expect(table({ EnrollmentIndexes: String(n) })).toMatchObject({ GlobalSecondaryIndexes: ENROLLMENT_TABLE_INDEXES.slice(0, n), AttributeDefinitions: definitions(ENROLLMENT_TABLE_INDEXES.slice(0, n)) });
+  });
+
   it('reserves no concurrency, which a new account (quota 10) would refuse', () => {
     for (const { id } of FUNCTIONS) expect(t.Resources[id]!.Properties, id).not.toHaveProperty('ReservedConcurrentExecutions');
   });
@@ -442,7 +453,9 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const enrollmentTable = { 'Fn::GetAtt': ['EnrollmentTable', 'Arn'] };
     expect(actionsOn(taskEvents, policyTable)).toEqual(['dynamodb:Query']);
     expect(actionsOn(taskEvents, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(actionsOn(enrollments, enrollmentTable).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
+    expect(actionsOn(enrollments, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
+    // No role scans the enrollment table: every listing is a Query of an index.
+    for (const role of ['EnrollmentsRole', 'ReconcileRole', 'TokenMaintenanceRole']) expect(roleStatements(t, role).flatMap((st) => asArray(st.Action as string))).not.toContain('dynamodb:Scan');
     expect(actionsOn(enrollments, policyTable)).toEqual([]);
     expect(actionsOn(taskEvents, { 'Fn::GetAtt': ['TaskEventsLogGroup', 'Arn'] })).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(actionsOn(enrollments, { 'Fn::GetAtt': ['EnrollmentsLogGroup', 'Arn'] })).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);

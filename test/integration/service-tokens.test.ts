@@ -6,6 +6,10 @@ import {
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createEnrollmentTable } from '../../local/bootstrap.js';
+import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { SecretsManagerTokenVault } from '../../shared/adapters/secrets-manager-token-vault.js';
 import { createServiceTokenEnsurer, ensureServiceToken, type ServiceTokenDeps } from '../../shared/app/ensure-service-token.js';
 import { maintainServiceTokens } from '../../shared/app/maintain-service-tokens.js';
@@ -13,7 +17,6 @@ import type { ObjectRef, WorkloadGroup } from '../../shared/core/kubernetes-type
 import { TOKEN_PROFILE_ANNOTATION } from '../../shared/core/tokens.js';
 import type { ServiceTokenVault } from '../../shared/ports.js';
 import { aGroup, aRecord } from '../fixtures/builders.js';
-import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { TestTokenSigner } from '../support/test-token-signer.js';
@@ -229,14 +232,21 @@ describe('maintainServiceTokens', () => {
     for (const group of [live, idle, recent]) await as('taskEvents', () => ensureServiceToken(group, depsWith({ vault: vaultOf() }), NOW), prefix);
     const idleSeconds = 7 * 86_400;
     const runAt = later(idleSeconds + 3600);
-    const enrollments = new InMemoryEnrollmentStore();
-    enrollments.records.set('t1', aRecord({ taskId: 't1', namespace: 'shop', workloadGroup: 'live', phase: 'enrolled', updatedAt: NOW.toISOString() }));
-    enrollments.records.set('t2', aRecord({ taskId: 't2', namespace: 'shop', workloadGroup: 'idle', phase: 'deregistered', updatedAt: NOW.toISOString() }));
-    enrollments.records.set('t3', aRecord({ taskId: 't3', namespace: 'shop', workloadGroup: 'recent', phase: 'deregistered', updatedAt: later(idleSeconds).toISOString() }));
+    // The records in a real enrollment table, read through its namespace index as on AWS.
+    const table = 'ecs-mesh-enrollments-maintenance';
+    await createEnrollmentTable(new DynamoDBClient(localAwsConfig()), table);
+    const enrollments = new DynamoDbEnrollmentStore(DynamoDBDocumentClient.from(new DynamoDBClient(localAwsConfig())), table);
+    await enrollments.put(aRecord({ taskId: 't1', namespace: 'shop', workloadGroup: 'live', phase: 'enrolled', updatedAt: NOW.toISOString() }));
+    await enrollments.put(aRecord({ taskId: 't2', namespace: 'shop', workloadGroup: 'idle', phase: 'deregistered', updatedAt: NOW.toISOString() }));
+    await enrollments.put(aRecord({ taskId: 't3', namespace: 'shop', workloadGroup: 'recent', phase: 'deregistered', updatedAt: later(idleSeconds).toISOString() }));
+    // Another namespace's enrolled task of a group by the same name keeps nothing alive in this one.
+    await enrollments.put(aRecord({ taskId: 't4', namespace: 'other', workloadGroup: 'idle', phase: 'enrolled', updatedAt: later(idleSeconds).toISOString() }));
     const groups = new Map([live, idle, recent].map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
     const mesh = { getWorkloadGroup: async (ref: ObjectRef) => groups.get(`${ref.namespace}/${ref.name}`) };
 
-    const summary = await as('tokenMaintenance', () => maintainServiceTokens({ ...depsWith({ vault: vaultOf() }), enrollments, mesh, idleSeconds }, runAt), prefix);
+    const summary = await asFunction({ fn: 'tokenMaintenance', params: { TokenSecretPrefix: prefix }, names: { EnrollmentTable: table } }, () =>
+      maintainServiceTokens({ ...depsWith({ vault: vaultOf() }), enrollments, mesh, idleSeconds }, runAt),
+    );
 
     expect(summary).toEqual({ refreshed: 1, removed: 1, kept: 1, failed: 0 });
     expect((await vaultOf().read(refOf(live)))?.document).toMatchObject({ issuedAt: runAt.toISOString() });

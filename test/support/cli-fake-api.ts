@@ -178,11 +178,14 @@ export async function startFakeApi(region = 'eu-west-1', host = '127.0.0.1'): Pr
     return { status: 200, body: { items, count: items.length } };
   };
 
+  /** Pages as the API does; the fake's nextToken is the offset of the next page. */
   const listEnrollments = (query: Record<string, string>): Answer => {
-    const items = api.enrollments
-      .filter((r) => (query.cluster === undefined || r.clusterName === query.cluster) && (query.namespace === undefined || r.namespace === query.namespace) && (query.phase === undefined || r.phase === query.phase))
-      .slice(0, query.limit === undefined ? undefined : Number(query.limit));
-    return { status: 200, body: { items, count: items.length } };
+    const matching = api.enrollments.filter((r) => (query.cluster === undefined || r.clusterName === query.cluster) && (query.namespace === undefined || r.namespace === query.namespace) && (query.phase === undefined || r.phase === query.phase));
+    const from = query.nextToken === undefined ? 0 : Number(query.nextToken);
+    if (!Number.isInteger(from) || from < 0) return problem(400, 'INVALID_NEXT_TOKEN', 'nextToken is not one this API issued');
+    const to = from + (query.limit === undefined ? 100 : Number(query.limit));
+    const items = matching.slice(from, to);
+    return { status: 200, body: { items, count: items.length, ...(to < matching.length ? { nextToken: String(to) } : {}) } };
   };
 
   const server = createServer((req, res) => void handle(req, res));

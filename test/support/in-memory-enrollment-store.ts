@@ -1,7 +1,8 @@
 /** EnrollmentStore with DynamoDbEnrollmentStore's conditional semantics, for app-level tests. */
-import { isTombstone, type EnrollmentRecord, type IssuedToken } from '../../shared/core/enrollment.js';
+import { isTombstone, type EnrollmentRecord, type IssuedToken, type Phase } from '../../shared/core/enrollment.js';
+import { matchesFilter, planEnrollmentQuery, type EnrollmentCursor, type EnrollmentListFilter, type EnrollmentSummary } from '../../shared/core/enrollment-index.js';
 import { VersionConflictError } from '../../shared/errors.js';
-import type { EnrollmentFilter, EnrollmentStore } from '../../shared/ports.js';
+import type { EnrollmentPage, EnrollmentStore } from '../../shared/ports.js';
 
 export class InMemoryEnrollmentStore implements EnrollmentStore {
   readonly records = new Map<string, EnrollmentRecord>();
@@ -41,9 +42,29 @@ export class InMemoryEnrollmentStore implements EnrollmentStore {
     return true;
   }
 
-  async list(filter: EnrollmentFilter) {
-    return [...this.records.values()].filter(
-      (r) => (!filter.clusterName || r.clusterName === filter.clusterName) && (!filter.namespace || r.namespace === filter.namespace) && (!filter.phase || r.phase === filter.phase) && (!filter.repairKind || r.repair?.kind === filter.repairKind),
+  /** As the indexes answer: the plan's partitions in turn, task-id order within each. */
+  async listPage(filter: EnrollmentListFilter, limit: number, cursor?: EnrollmentCursor): Promise<EnrollmentPage> {
+    const plan = planEnrollmentQuery(filter);
+    const start = cursor ? plan.partitions.indexOf(cursor.partition) : 0;
+    const ordered = plan.partitions.slice(start).flatMap((partition, i) =>
+      this.inPartition(plan.keyAttribute, partition)
+        .filter((r) => i > 0 || cursor?.after === undefined || r.taskId > cursor.after)
+        .map((r) => ({ partition, r })),
     );
+    const matching = ordered.filter(({ r }) => matchesFilter(r, filter));
+    const page = matching.slice(0, limit);
+    const last = page.at(-1);
+    const next = matching.length > limit && last ? { partition: last.partition, after: last.r.taskId } : undefined;
+    return { items: page.map(({ r }) => structuredClone(r)), ...(next ? { next } : {}), examined: ordered.length };
+  }
+
+  async summaries(key: { phase: Phase } | { namespace: string }): Promise<EnrollmentSummary[]> {
+    const plan = planEnrollmentQuery(key);
+    return this.inPartition(plan.keyAttribute, plan.partitions[0]!).map((r) => ({ ...r, ...(r.repair ? { repairKind: r.repair.kind } : {}) }));
+  }
+
+  private inPartition(attribute: string, value: string): EnrollmentRecord[] {
+    const key = (r: EnrollmentRecord) => (attribute === 'repairKind' ? r.repair?.kind : (r as unknown as Record<string, unknown>)[attribute]);
+    return [...this.records.values()].filter((r) => key(r) === value).sort((a, b) => a.taskId.localeCompare(b.taskId));
   }
 }

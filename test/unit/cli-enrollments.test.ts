@@ -33,11 +33,37 @@ describe('enrollments list', () => {
     expect(api.requests.map((r) => [r.method, r.path, r.query])).toEqual([['GET', '/v1/enrollments', { cluster: 'prod', limit: '50' }]]);
   });
 
-  it('prints the records as a JSON array with -o json', async () => {
+  it('prints the page as JSON with -o json: its records and no nextToken on the last page', async () => {
     const run = await cli('enrollments', 'list', '-n', 'bookinfo', '--phase', 'enrolled', '-o', 'json');
 
-    expect(JSON.parse(run.stdout)).toEqual([api.enrollments[0], api.enrollments[2]].filter((r) => r?.namespace === 'bookinfo'));
+    expect(JSON.parse(run.stdout)).toEqual({ items: [api.enrollments[0], api.enrollments[2]].filter((r) => r?.namespace === 'bookinfo') });
     expect(api.requests[0]?.query).toEqual({ namespace: 'bookinfo', phase: 'enrolled' });
+  });
+
+  it('prints the next page\'s token for scripts: in the JSON, and on stderr under a table', async () => {
+    const json = await cli('enrollments', 'list', '--limit', '2', '-o', 'json');
+    const table = await cli('enrollments', 'list', '--limit', '2');
+
+    expect(JSON.parse(json.stdout)).toEqual({ items: api.enrollments.slice(0, 2), nextToken: '2' });
+    expect(table).toMatchObject({ code: 0, stderr: 'more records: add --next-token 2 (or --all)\n' });
+    expect(table.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('asks for the page after --next-token, and follows every nextToken with --all', async () => {
+    const next = await cli('enrollments', 'list', '--limit', '1', '--next-token', '2', '-o', 'json');
+    api.requests.length = 0;
+    const all = await cli('enrollments', 'list', '--limit', '1', '--all', '-o', 'json');
+
+    expect(JSON.parse(next.stdout)).toEqual({ items: [api.enrollments[2]] });
+    expect(JSON.parse(all.stdout)).toEqual({ items: api.enrollments });
+    expect(api.requests.map((r) => r.query)).toEqual([{ limit: '1' }, { limit: '1', nextToken: '1' }, { limit: '1', nextToken: '2' }]);
+  });
+
+  it('answers a refused token with the API\'s reason', async () => {
+    const run = await cli('enrollments', 'list', '--next-token', 'garbage');
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('INVALID_NEXT_TOKEN');
   });
 });
 

@@ -13,7 +13,7 @@ const httpGet = (path: string) => ({ version: '2.0', rawPath: path, headers: {},
 
 describe('internalErrorAs500', () => {
   it('answers an HTTP request whose handling failed with a generic 500 that leaks nothing', async () => {
-    const store = { get: failing('dynamo says: table arn:aws:dynamodb:... is gone'), getMany: failing('x'), put: failing('x'), putReconciled: failing('x'), list: failing('x'), attachToken: failing('x') } satisfies EnrollmentStore;
+    const store = { get: failing('dynamo says: table arn:aws:dynamodb:... is gone'), getMany: failing('x'), put: failing('x'), putReconciled: failing('x'), listPage: failing('x'), summaries: failing('x'), attachToken: failing('x') } satisfies EnrollmentStore;
 
     const res = await createEnrollmentsHandler(store, silent())(httpGet('/v1/enrollments'), {} as Context);
 

@@ -7,10 +7,24 @@ import type { CommandContext, CommandResult } from './context.js';
 
 const COLUMNS = ['task', 'cluster', 'phase', 'reason', 'group', 'address', 'updated'];
 
-/** Prints the matching records; `-o json|yaml` prints them as an array. */
-export async function listEnrollments(query: EnrollmentQuery, ctx: CommandContext): CommandResult {
-  const items = await ctx.client.listEnrollments(query);
-  ctx.stdout(ctx.output === 'table' ? renderTable(COLUMNS, items.map(row)) : renderValue(items, ctx.output));
+/**
+ * Prints one page of the matching records (`--all`: every page, following nextToken). `-o
+ * json|yaml` prints `{ items, nextToken }` as the API answers; the table names the next page's
+ * token on stderr, so stdout stays the table.
+ */
+export async function listEnrollments(query: EnrollmentQuery, all: boolean, ctx: CommandContext): CommandResult {
+  let page = await ctx.client.listEnrollments(query);
+  const items = [...page.items];
+  while (all && page.nextToken !== undefined) {
+    page = await ctx.client.listEnrollments({ ...query, nextToken: page.nextToken });
+    items.push(...page.items);
+  }
+  const { nextToken } = page;
+  if (ctx.output !== 'table') ctx.stdout(renderValue({ items, ...(nextToken !== undefined ? { nextToken } : {}) }, ctx.output));
+  else {
+    ctx.stdout(renderTable(COLUMNS, items.map(row)));
+    if (nextToken !== undefined) ctx.stderr(`more records: add --next-token ${nextToken} (or --all)\n`);
+  }
   return EXIT_CODES.OK;
 }
 
