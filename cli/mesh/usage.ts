@@ -50,8 +50,8 @@ const COMMAND_HELP: Record<CommandName, CommandHelp> = {
   },
   'enrollments list': {
     section: SECTIONS.decisions,
-    synopsis: 'enrollments list [--cluster C] [-n NS] [--phase P] [--repair KIND] [--limit N]',
-    about: 'the enrollment records; --repair: those the reconciler repaired (missing, drifted, revoked, group-gone, orphaned, stale-record)',
+    synopsis: 'enrollments list [--cluster C] [-n NS] [--phase P] [--repair KIND] [--limit N] [--next-token T | --all]',
+    about: 'the enrollment records, a page at a time (default 100); --repair: those the reconciler repaired (missing, drifted, revoked, group-gone, orphaned, stale-record)',
   },
   'enrollments get': { section: SECTIONS.decisions, synopsis: 'enrollments get TASK_ID|TASK_ARN', about: 'one task\'s record: phase, reason, detail, policy and rule' },
   reconcile: {
@@ -103,6 +103,8 @@ const FLAG_HELP: Partial<Record<OptionName, string>> = {
   format: 'pem|jwks  the export format',
   kid: 'KID  one key',
   emergency: 'the new key signs at once',
+  'next-token': 'T  the page after the one that printed T (its nextToken)',
+  all: 'follow nextToken to the last page',
 };
 
 const EXIT_CODES = 'Exit codes: 0 done, 1 the API refused or failed (or a document is invalid), 2 usage error.';
