@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.venv/', '.serverless/', '.esbuild/', 'coverage/', '.local/'] },
+  { ignores: ['shared/core/*.generated.js', 'node_modules/', '.venv/', '.serverless/', '.esbuild/', 'coverage/', '.local/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
