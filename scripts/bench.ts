@@ -11,6 +11,7 @@ import type { BenchRow, BenchSection } from './bench/row.js';
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   enrollment: async () => (await import('./bench/enrollment.js')).enrollmentSection,
   queries: async () => (await import('./bench/queries.js')).queriesSection,
+  bundles: async () => (await import('./bench/bundles.js')).bundlesSection,
 };
 
 const argv = process.argv.slice(2);

@@ -3,7 +3,8 @@
  * Copies the `openAPIV3Schema` of the served storage version `v1` of each Istio CRD in
  * vendor/istio-crds/ (see its README for the upstream source and version) into
  * shared/core/istio-crds.json, the copy the Lambdas bundle to validate at runtime. Run after
- * replacing the CRD files; a unit test catches drift.
+ * replacing the CRD files, then `node --import tsx scripts/generate-crd-validators.ts` for the
+ * validators generated from that copy; unit tests catch drift in either.
  *
  * Usage: node scripts/extract-istio-crds.mjs [--check]
  */

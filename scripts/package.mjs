@@ -2,12 +2,13 @@
 // no AWS credentials or network needed unless a param itself reads AWS, e.g. ${ssm:...}), lints
 // the template with the pinned cfn-lint, and prints the size of each function's zip.
 //
-//   node scripts/package.mjs [--stage dev] [--region us-east-1] [--package <dir>] [--params <file>] [osls options...]
+//   node scripts/package.mjs [--stage dev] [--region us-east-1] [--package <dir>] [--params <file>] [--no-lint] [osls options...]
 //
 // STAGE and REGION from the environment are the defaults for --stage and --region. `--params`
 // reads a YAML map of params (params.example.yml); other options (e.g.
 // --param="meshK8sUrl=https://...") are passed to osls. A required param that is missing fails
-// the run, naming it (deploy/required-params.cjs). Exit code: 0 when packaging worked and
+// the run, naming it (deploy/required-params.cjs). `--no-lint` skips cfn-lint (npm run bench
+// only wants the bundles). Exit code: 0 when packaging worked and
 // cfn-lint found no error, in the service's template and in deploy/member-account-role.yaml
 // (warnings are printed, they do not fail the run).
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
 import { ensureVenv, venvBin } from './ensure-venv.mjs';
 import { expandParamsFile } from './params-file.mjs';
 
@@ -29,10 +31,14 @@ const OSLS_TIMEOUT_MS = 10 * 60_000;
 
 /** Splits our own options from those passed through to osls. */
 function parseArgs(rawArgs) {
-  const opts = { stage: process.env.STAGE || 'dev', region: process.env.REGION || 'us-east-1', out: '.serverless', rest: [] };
+  const opts = { stage: process.env.STAGE || 'dev', region: process.env.REGION || 'us-east-1', out: '.serverless', lint: true, rest: [] };
   const args = expandParamsFile(rawArgs);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
+    if (arg === '--no-lint') {
+      opts.lint = false;
+      continue;
+    }
     const m = /^--(stage|region|package)(?:=(.*))?$/.exec(arg);
     if (!m) {
       opts.rest.push(arg);
@@ -52,21 +58,36 @@ function run(command, args, options = {}) {
   return result.status ?? 1;
 }
 
-/** Uncompressed sizes of a zip's code and source maps, read from its central directory. */
-function unzippedSizes(file) {
+/** The files of a zip, read from its central directory: [{ name, size, data() }] (stored or deflated). */
+export function zipEntries(file) {
   const buf = readFileSync(file);
   const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (eocd < 0) return undefined;
-  const entries = buf.readUInt16LE(eocd + 10);
+  const count = buf.readUInt16LE(eocd + 10);
   let offset = buf.readUInt32LE(eocd + 16);
-  const sizes = { code: 0, map: 0 };
-  for (let i = 0; i < entries; i++) {
+  const entries = [];
+  for (let i = 0; i < count; i++) {
     if (buf.readUInt32LE(offset) !== 0x02014b50) return undefined;
-    const nameLength = buf.readUInt16LE(offset + 28);
+    const [method, compressed, size, nameLength] = [buf.readUInt16LE(offset + 10), buf.readUInt32LE(offset + 20), buf.readUInt32LE(offset + 24), buf.readUInt16LE(offset + 28)];
+    const local = buf.readUInt32LE(offset + 42);
     const name = buf.toString('utf8', offset + 46, offset + 46 + nameLength);
-    sizes[name.endsWith('.map') ? 'map' : 'code'] += buf.readUInt32LE(offset + 24);
+    const data = () => {
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      const raw = buf.subarray(start, start + compressed);
+      return method === 8 ? inflateRawSync(raw) : raw;
+    };
+    entries.push({ name, size, data });
     offset += 46 + nameLength + buf.readUInt16LE(offset + 30) + buf.readUInt16LE(offset + 32);
   }
+  return entries;
+}
+
+/** Uncompressed sizes of a zip's code and source maps. */
+function unzippedSizes(file) {
+  const entries = zipEntries(file);
+  if (!entries) return undefined;
+  const sizes = { code: 0, map: 0 };
+  for (const { name, size } of entries) sizes[name.endsWith('.map') ? 'map' : 'code'] += size;
   return sizes;
 }
 
@@ -83,7 +104,6 @@ export function bundleSizes(outDir) {
 export async function main(args = []) {
   const opts = parseArgs(args);
   const outDir = resolve(root, opts.out);
-  ensureVenv();
 
   console.error(`[package] osls package --stage ${opts.stage} --region ${opts.region}`);
   const osls = require.resolve('osls/bin/serverless.js');
@@ -103,19 +123,26 @@ export async function main(args = []) {
     console.error(`[package] ${templatePath} was not written`);
     return 1;
   }
-  const memberTemplate = join(root, 'deploy', 'member-account-role.yaml');
-  console.error(`[package] cfn-lint ${relative(root, templatePath)} ${relative(root, memberTemplate)}`);
-  // cfn-lint's exit code is a bit mask: 1 fatal, 2 error, 4 warning, 8 informational.
-  const lintStatus = run(venvBin('cfn-lint'), ['--regions', opts.region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath, memberTemplate]);
-  const lintFailed = (lintStatus & 3) !== 0;
-  console.error(lintFailed ? `[package] cfn-lint found errors (exit ${lintStatus})` : `[package] cfn-lint: no errors${lintStatus & 4 ? ' (warnings above)' : ''}`);
+  const lintFailed = opts.lint && lintTemplates(opts.region, templatePath);
 
   console.log('function bundles:');
   for (const { name, zipBytes, unzipped } of bundleSizes(outDir)) {
-    const detail = unzipped ? ` (code ${kb(unzipped.code)}, source map ${kb(unzipped.map)} unzipped)` : '';
+    const detail = unzipped ? ` (code ${kb(unzipped.code)}${unzipped.map ? `, source map ${kb(unzipped.map)}` : ''} unzipped)` : '';
     console.log(`  ${name.padEnd(16)} ${kb(zipBytes).padStart(8)} zipped${detail}`);
   }
   return lintFailed ? 1 : 0;
+}
+
+/** cfn-lint on the service's template and deploy/member-account-role.yaml; true when it found errors. */
+function lintTemplates(region, templatePath) {
+  ensureVenv();
+  const memberTemplate = join(root, 'deploy', 'member-account-role.yaml');
+  console.error(`[package] cfn-lint ${relative(root, templatePath)} ${relative(root, memberTemplate)}`);
+  // cfn-lint's exit code is a bit mask: 1 fatal, 2 error, 4 warning, 8 informational.
+  const lintStatus = run(venvBin('cfn-lint'), ['--regions', region, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath, memberTemplate]);
+  const lintFailed = (lintStatus & 3) !== 0;
+  console.error(lintFailed ? `[package] cfn-lint found errors (exit ${lintStatus})` : `[package] cfn-lint: no errors${lintStatus & 4 ? ' (warnings above)' : ''}`);
+  return lintFailed;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -3,7 +3,6 @@
  * field manager, deletes with preconditions, label-selector lists. Plain node:https, no client library.
  */
 import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
-import { validateWorkloadEntry } from '../core/crd-validation.js';
 import type { DeletePreconditions, ObjectMeta, ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
 import { ControlPlaneError, MeshApiError, MeshPreconditionError, MeshValidationError } from '../errors.js';
 import type { MeshApi } from '../ports.js';
@@ -61,6 +60,9 @@ export class KubernetesMeshApi implements MeshApi {
   async applyWorkloadEntry(entry: WorkloadEntry): Promise<WorkloadEntry> {
     const configuration = applyConfiguration(entry);
     const what = `WorkloadEntry ${entry.metadata.namespace}/${entry.metadata.name}`;
+    // Loaded at the first write (and still before it): only the writers (task-events, reconcile)
+    // ever run it, so the readers' cold starts do not evaluate the CRD schemas and the CEL library.
+    const { validateWorkloadEntry } = await import('../core/workload-entry-validation.js');
     const checked = validateWorkloadEntry(configuration);
     if (!checked.ok) throw new MeshValidationError(`${what} is invalid`, checked.problems);
     // force: the entry is ours alone (docs/architecture.md#mesh-api), so another manager's stale claim must not block it;

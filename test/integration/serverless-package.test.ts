@@ -12,18 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
+import { evaluate, lambdaEnvironment, type Json, type Template } from '../support/cloudformation.js';
+// @ts-expect-error -- plain ESM helper shared with the npm scripts
+import { zipEntries } from '../../scripts/package.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PACKAGE_TIMEOUT = 240_000;
 const EXAMPLE_PARAMS = ['--params', 'params.example.yml'];
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-interface Template {
-  Parameters: Record<string, { Default?: string }>;
-  Conditions: Record<string, Json>;
-  Resources: Record<string, { Type: string; Properties: Json; DependsOn?: Json; DeletionPolicy?: string }>;
-  Outputs: Record<string, { Value: Json }>;
-}
 interface Packaged {
   code: number;
   output: string;
@@ -68,44 +64,6 @@ async function packageService(extraArgs: string[] = EXAMPLE_PARAMS): Promise<Pac
   return { code, output, dir, template, serverlessDir: { before, after: serverlessDirState() } };
 }
 
-/** Evaluates the intrinsic functions this template uses, for given parameter values and conditions. */
-function evaluate(node: Json, t: Template, params: Record<string, string>): Json {
-  const ev = (n: Json): Json => evaluate(n, t, params);
-  if (Array.isArray(node)) return node.map(ev).filter((n) => n !== NO_VALUE);
-  if (node === null || typeof node !== 'object') return node;
-  const [key] = Object.keys(node);
-  const arg = node[key!];
-  switch (key) {
-    case 'Ref':
-      if (arg === 'AWS::NoValue') return NO_VALUE;
-      if (arg in PSEUDO) return PSEUDO[arg];
-      if (arg in params) return params[arg];
-      if (t.Parameters[arg]) return t.Parameters[arg].Default ?? '';
-      return `ref:${arg}`;
-    case 'Fn::GetAtt':
-      return `getatt:${arg.join('.')}`;
-    case 'Fn::Join':
-      return (ev(arg[1]) as string[]).join(arg[0]);
-    case 'Fn::Split':
-      return (ev(arg[1]) as string).split(arg[0]);
-    case 'Fn::Select':
-      return ev(arg[1])[arg[0]];
-    case 'Fn::Equals':
-      return ev(arg[0]) === ev(arg[1]);
-    case 'Fn::Not':
-      return !ev(arg[0]);
-    case 'Fn::And':
-      return (arg as Json[]).every((c) => ev(c));
-    case 'Fn::If':
-      return ev(t.Conditions[arg[0]]) ? ev(arg[1]) : ev(arg[2]);
-    case 'Fn::Sub':
-      return (arg as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => String(ev({ Ref: name })));
-    default:
-      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, ev(v)]).filter(([, v]) => v !== NO_VALUE));
-  }
-}
-const NO_VALUE = Symbol('AWS::NoValue');
-const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '111122223333', 'AWS::URLSuffix': 'amazonaws.com' };
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
@@ -120,12 +78,6 @@ const actionsOn = (statements: Json[], resource: Json) =>
 
 /** The functions of the template: serverless.yml's name (shared/config.ts's key) -> resource id. */
 const FUNCTIONS = Object.keys(FUNCTION_SETTINGS).map((fn) => ({ fn: fn as FunctionName, id: `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction` }));
-
-/** A function's environment on AWS: the template's variables, resolved, plus what Lambda itself sets. */
-function lambdaEnvironment(t: Template, id: string): Record<string, string> {
-  const variables = evaluate(t.Resources[id]!.Properties.Environment.Variables, t, { HttpApi: 'a1b2c3d4e5' }) as Record<string, unknown>;
-  return { ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])), AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
-}
 
 /** Imports a bundled handler in a fresh Node process with exactly `env`; resolves with its exit code and output. */
 async function importBundle(file: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
@@ -347,7 +299,9 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       expect(unused, `${fn} gets settings it never reads`).toEqual([]);
     }
     const taskEvents = lambdaEnvironment(t, 'TaskEventsLambdaFunction');
-    expect(taskEvents).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', POLICY_TABLE: 'ref:PolicyTable', ENROLLMENT_TABLE: 'ref:EnrollmentTable', MESH_API: 'kubernetes', MESH_K8S_AUTH: 'eks', TOMBSTONE_TTL_SECONDS: '86400', LOG_LEVEL: 'INFO' });
+    expect(taskEvents).toMatchObject({ POLICY_TABLE: 'ref:PolicyTable', ENROLLMENT_TABLE: 'ref:EnrollmentTable', MESH_API: 'kubernetes', MESH_K8S_AUTH: 'eks', TOMBSTONE_TTL_SECONDS: '86400', LOG_LEVEL: 'INFO' });
+    // The bundles carry no source map, so no cold start pays for --enable-source-maps.
+    expect(taskEvents).not.toHaveProperty('NODE_OPTIONS');
     // Optional settings left empty are absent, not empty strings.
     expect(taskEvents).not.toHaveProperty('MESH_K8S_TOKEN_SECRET_ID');
     expect(taskEvents).not.toHaveProperty('CROSS_ACCOUNT_ROLE_NAME');
@@ -372,6 +326,25 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       rmSync(unzipped, { recursive: true, force: true });
     }
   }, PACKAGE_TIMEOUT);
+
+  it('keeps local-only code and ajv\'s compiler out of the bundles, each zip at most 500 KB', () => {
+    // Strings only their source has, so the check holds however the bundle is minified.
+    const markers = [
+      { what: 'the file mesh adapter', marker: 'ecsmesh.io/file-uid', source: 'shared/adapters/file-mesh-api.ts' },
+      { what: 'yaml', marker: 'MULTILINE_IMPLICIT_KEY', source: 'node_modules/yaml/dist/compose/resolve-block-map.js' },
+      { what: "ajv's compiler", marker: 'strictSchema', source: 'node_modules/ajv/dist/core.js' },
+    ];
+    for (const { marker, source } of markers) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
+    const code = (fn: FunctionName) =>
+      ((zipEntries(join(pkg.dir, `${fn}.zip`)) ?? []) as Array<{ name: string; data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
+
+    for (const { fn } of FUNCTIONS) {
+      const bundle = code(fn);
+      // The policy API reads YAML documents: yaml is its own, and proves the marker can be found.
+      for (const { what, marker } of markers) expect(bundle.includes(marker), `${fn} bundles ${what}`).toBe(fn === 'policies' && what === 'yaml');
+      expect(readFileSync(join(pkg.dir, `${fn}.zip`)).length, `${fn}.zip`).toBeLessThanOrEqual(500 * 1024);
+    }
+  });
 
   it('creates an EKS access entry for each role that calls the mesh, in the group rbac.yaml binds, only when asked', () => {
     const entries = ofType(t, 'AWS::EKS::AccessEntry').map(([, r]) => ({ condition: (r as Json).Condition, role: r.Properties.PrincipalArn['Fn::GetAtt'][0], groups: r.Properties.KubernetesGroups }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createCrdValidator, validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/crd-validation.js';
+import { createCrdValidator } from '../../shared/core/crd-schema-compiler.js';
+import { validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/crd-validation.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 
 const aWorkloadEntry = (): WorkloadEntry => ({

@@ -2,7 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { createCrdValidator, type CrdValidator } from '../../../shared/core/crd-validation.js';
+import { createCrdValidator } from '../../../shared/core/crd-schema-compiler.js';
+import type { CrdValidator } from '../../../shared/core/crd-validation.js';
 
 /** Where the reference CRDs live: the vendored copy, `vendor/istio-crds` in the repository. */
 export const ISTIO_CRD_DIR = fileURLToPath(new URL('../../../vendor/istio-crds/', import.meta.url));
