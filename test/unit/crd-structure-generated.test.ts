@@ -82,3 +82,13 @@ describe('File: shared/core/istio-crd-structure.generated.js', () => {
     expect(problems(generated(base))).toEqual([]);
   });
 });
+
+describe('the generated module outside a bundler', () => {
+  it('runs under Node\'s own ESM loader (npm run local, bench, scripts), where a CommonJS default import is module.exports', async () => {
+    const { execFileSync } = await import('node:child_process');
+    // A string over maxLength exercises ajv's ucs2length runtime helper, the one CommonJS default.
+    const script = `const m = await import(${JSON.stringify(GENERATED_FILE)}); const ok = m.WorkloadEntry({ spec: { address: 'x'.repeat(300) } }); console.log(JSON.stringify({ ok, keyword: m.WorkloadEntry.errors?.[0]?.keyword }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ ok: false, keyword: 'maxLength' });
+  });
+});
