@@ -42,12 +42,15 @@ const NAMESPACE = 'bookinfo';
 const ACCOUNT = '123456789012';
 const MAX_TASKS = Number(process.env.BENCH_MAX_TASKS ?? Infinity);
 const SIZES = [100, 1000, 3000].filter((n) => n <= MAX_TASKS);
+/** The bursts whose time is held against the bare replay (replaying every size would double the run). */
+const TIMED_SIZE = Math.max(...SIZES.filter((n) => n <= 1000));
 const MODES = ['phased', 'one batch'] as const;
 type Mode = (typeof MODES)[number];
 const GOAL: Record<Mode, number> = { phased: 1.2, 'one batch': 1.1 };
 /** Handler time against the same run's unavoidable calls: what the handler may add on top. */
 const TIME_GOAL = 1.5;
 const STARTING = ['PROVISIONING', 'PENDING'] as const;
+const TOKEN_READS = 'secrets:GetSecretValue:service-token';
 
 const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => console.error(m, e) };
 
@@ -99,17 +102,8 @@ async function run(): Promise<BenchRow[]> {
     const fleet = await createFleet(clients, settings, meshDir, stack.policyTable);
 
     const calls = new Map<string, number>();
-    countCalls({ ...clients }, calls);
     const tokenSecret = new RegExp(`^${config.TOKEN_SECRET_PREFIX}/${NAMESPACE}/svc-\\d+$`);
-    let tokenReads = 0;
-    clients.secrets.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { SecretId?: string };
-        if (context.commandName === 'GetSecretValueCommand' && tokenSecret.test(input.SecretId ?? '')) tokenReads++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countTokenReads' },
-    );
+    countCalls({ ...clients }, calls, (key, input) => (key === 'secrets:GetSecretValue' && tokenSecret.test((input as { SecretId?: string }).SecretId ?? '') ? 'service-token' : undefined));
 
     const bursts: Burst[] = [];
     for (const size of SIZES) {
@@ -119,7 +113,6 @@ async function run(): Promise<BenchRow[]> {
         // One cold container per burst: its caches start empty.
         const deps = buildEnrollmentDeps(config, quiet, clients, countingMesh(new FileMeshApi(meshDir), calls));
         calls.clear();
-        tokenReads = 0;
         const start = performance.now();
         let enrolled = 0;
         for (const batch of batches) {
@@ -129,10 +122,10 @@ async function run(): Promise<BenchRow[]> {
         }
         const handlerMs = performance.now() - start;
         if (enrolled !== size) throw new Error(`${mode} ${size}: ${enrolled} of ${size} tasks enrolled`);
-        const burst: Burst = { size, mode, calls: new Map(calls), tokenReads, tasksActedOn: batches.reduce((a, b) => a + new Set(b.map((i) => i.event.taskId)).size, 0), handlerMs, floorMs: 0 };
-        burst.floorMs = await replayFloor(batches, clients, fleet, new DynamoDbEnrollmentStore(clients.dynamo, stack.enrollmentTable), new FileMeshApi(bareDir));
+        const burst: Burst = { size, mode, calls: new Map([...calls].filter(([k]) => k !== TOKEN_READS)), tokenReads: calls.get(TOKEN_READS) ?? 0, tasksActedOn: batches.reduce((a, b) => a + new Set(b.map((i) => i.event.taskId)).size, 0), handlerMs, floorMs: 0 };
+        if (size === TIMED_SIZE) burst.floorMs = await replayFloor(batches, clients, fleet, new DynamoDbEnrollmentStore(clients.dynamo, stack.enrollmentTable), new FileMeshApi(bareDir));
         bursts.push(burst);
-        console.error(`[enrollment] ${mode} ${size}: ${fmt(sum(burst.calls) / size)} calls/task, handler ${handlerMs.toFixed(0)} ms, floor ${burst.floorMs.toFixed(0)} ms: ${[...burst.calls].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        console.error(`[enrollment] ${mode} ${size}: ${fmt(sum(burst.calls) / size)} calls/task, handler ${handlerMs.toFixed(0)} ms${burst.floorMs ? `, bare floor ${burst.floorMs.toFixed(0)} ms` : ''}: ${[...burst.calls].map(([k, v]) => `${k}=${v}`).join(' ')}`);
       }
     }
     return rows(bursts, batchSize);
@@ -143,6 +136,20 @@ async function run(): Promise<BenchRow[]> {
   }
 }
 
+/** Reads a cold container makes once per service (or once in all): task definition, role, group, policies, token, keys. */
+const COLD_READS = new Set(['ecs:DescribeTaskDefinition', 'iam:GetRole', 'mesh:getWorkloadGroup', 'dynamo:Query', 'secrets:GetSecretValue']);
+
+/** The measured reason a burst is above its goal: what its calls beyond the bound are. */
+function whyAbove(b: Burst): string {
+  const total = sum(b.calls);
+  const writes = sum(b.calls, (k) => k === 'dynamo:UpdateItem');
+  const cold = sum(b.calls, (k) => COLD_READS.has(k));
+  const parts = [`${fmt(writes / b.size)} record writes per task`];
+  if (writes > b.size) parts.push(`the lifecycle's second (\`pending\` when first seen starting, then \`enrolled\`): against the bound plus it, ${fmt(total / (bound(b.size) + writes - b.size))}×`);
+  parts.push(`${cold} cold-container reads, once per service (task definition, role, group, token) or in all (policies, keys): ${fmt(cold / b.size)} per task; without them ${fmt((total - cold) / bound(b.size))}×`);
+  return parts.join('; ');
+}
+
 function rows(bursts: Burst[], batchSize: number): BenchRow[] {
   const out: BenchRow[] = [];
   for (const b of bursts) {
@@ -150,13 +157,12 @@ function rows(bursts: Burst[], batchSize: number): BenchRow[] {
     const ratio = total / bound(b.size);
     const meets = ratio <= GOAL[b.mode];
     const byOp = Object.fromEntries([...b.calls].sort(([x], [y]) => x.localeCompare(y)));
-    const extra = [...b.calls].filter(([k]) => !['mesh:applyWorkloadEntry', 'dynamo:UpdateItem'].includes(k)).sort(([, x], [, y]) => y - x).slice(0, 3);
     out.push({
       measure: `calls per enrollment, ${b.size.toLocaleString('en')}-task burst over ${SERVICES} services, ${b.mode === 'phased' ? 'transitions in separate batches' : 'all transitions of a task in one batch'}`,
       now: `${fmt(total / b.size)} (${fmt(ratio)}× the bound)`,
       goal: `bound ${fmt(bound(b.size) / b.size, 3)}/task; ≤ ${GOAL[b.mode]}×`,
       meets,
-      ...(meets ? {} : { reason: `${fmt(sum(b.calls, (k) => k === 'dynamo:UpdateItem') / b.size)} record writes and ${fmt(sum(b.calls, (k) => k === 'mesh:applyWorkloadEntry') / b.size)} mesh writes per task; besides them most: ${extra.map(([k, v]) => `${k} ${fmt(v / b.size)}`).join(', ')}` }),
+      ...(meets ? {} : { reason: whyAbove(b) }),
       data: { size: b.size, mode: b.mode, batchSize, services: SERVICES, calls: total, bound: bound(b.size), ratio, byOperation: byOp, tokenReads: b.tokenReads, handlerMs: b.handlerMs, floorMs: b.floorMs },
     });
   }
@@ -196,7 +202,7 @@ function rows(bursts: Burst[], batchSize: number): BenchRow[] {
     data: { phased: writes, oneBatch: sum(oneBatch.calls, (k) => k === 'dynamo:UpdateItem') / oneBatch.size },
   });
 
-  for (const b of [phased, oneBatch]) {
+  for (const b of bursts.filter((x) => x.size === TIMED_SIZE)) {
     const ratio = b.handlerMs / b.floorMs;
     out.push({
       measure: `handler time vs its unavoidable calls replayed bare, ${b.size.toLocaleString('en')} tasks, ${b.mode}`,
