@@ -26,7 +26,8 @@ import { buildEnrollmentDeps, createAwsClients, type AwsClients } from '../../sh
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FileMeshApi } from '../../shared/adapters/file-mesh-api.js';
 import { countCalls } from '../../shared/adapters/aws-call-counter.js';
-import { enrollTasks, type BatchItem } from '../../shared/app/enroll-tasks.js';
+import { enrollTasks, TASKS_IN_FLIGHT, type BatchItem } from '../../shared/app/enroll-tasks.js';
+import { mapLimited } from '../../shared/app/map-limited.js';
 import type { Log } from '../../shared/app/log.js';
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { REASONS } from '../../shared/core/reasons.js';
@@ -144,9 +145,10 @@ function whyAbove(b: Burst): string {
   const total = sum(b.calls);
   const writes = sum(b.calls, (k) => k === 'dynamo:UpdateItem');
   const cold = sum(b.calls, (k) => COLD_READS.has(k));
-  const parts = [`${fmt(writes / b.size)} record writes per task`];
-  if (writes > b.size) parts.push(`the lifecycle's second (\`pending\` when first seen starting, then \`enrolled\`): against the bound plus it, ${fmt(total / (bound(b.size) + writes - b.size))}×`);
-  parts.push(`${cold} cold-container reads, once per service (task definition, role, group, token) or in all (policies, keys): ${fmt(cold / b.size)} per task; without them ${fmt((total - cold) / bound(b.size))}×`);
+  const second = Math.max(0, writes - b.size);
+  const parts: string[] = [];
+  if (second > 0) parts.push(`the lifecycle writes the record ${fmt(writes / b.size)} times per task (\`pending\` when first seen starting, \`enrolled\` at RUNNING): against the bound plus that write, ${fmt(total / (bound(b.size) + second))}×`);
+  parts.push(`cold-container reads (task definition, role, group and token once per service; policies; keys): ${cold}, ${fmt(cold / b.size)} per task; without them ${fmt((total - cold) / (bound(b.size) + second))}×${second > 0 ? ' of the bound plus that write' : ''}`);
   return parts.join('; ');
 }
 
@@ -223,7 +225,7 @@ function floorCalls(b: Burst): number {
 
 /**
  * The unavoidable calls of the burst, bare, with the handler's batching and concurrency: per
- * batch one DescribeTasks per 100 tasks, then per task, at once, what the lifecycle writes for
+ * batch one DescribeTasks per 100 tasks, then per task, TASKS_IN_FLIGHT at a time, what the lifecycle writes for
  * its newest event: the `pending` record at its first starting event; the mesh apply and then
  * the `enrolled` record at RUNNING. Written to keys and a mesh folder of their own.
  */
@@ -236,21 +238,19 @@ async function replayFloor(batches: BatchItem[][], clients: AwsClients, fleet: F
     const events = [...newest.values()];
     for (let i = 0; i < events.length; i += 100)
       await clients.ecs.send(new DescribeTasksCommand({ cluster: fleet.clusterArn, tasks: events.slice(i, i + 100).map((e) => e.taskArn), include: ['TAGS'] }));
-    await Promise.all(
-      events.map(async (event) => {
-        const record = { taskId: `bare-${event.taskId}`, taskArn: event.taskArn, clusterArn: event.clusterArn, clusterName: event.clusterName, version: event.version, lastStatus: event.lastStatus, desiredStatus: event.desiredStatus, updatedAt: new Date().toISOString(), detail: 'bench floor' };
-        if (event.lastStatus !== 'RUNNING') {
-          if (seen.has(event.taskId)) return;
-          seen.add(event.taskId);
-          await store.put({ ...record, phase: 'pending', reason: REASONS.TASK_STARTING });
-          return;
-        }
-        const group = fleet.groups[fleet.serviceOf.get(event.taskId)!]!;
-        const entry = buildWorkloadEntry({ group, taskId: event.taskId, taskArn: event.taskArn, clusterArn: event.clusterArn, taskDefinitionArn: event.taskDefinitionArn, eventVersion: event.version, address: '10.0.0.1', region: 'us-east-1', zone: 'us-east-1a', taskTags: {} });
-        const applied = await mesh.applyWorkloadEntry(entry);
-        await store.put({ ...record, phase: 'enrolled', reason: REASONS.POLICY_ALLOWED, entryName: entry.metadata.name, entryUid: applied.metadata.uid });
-      }),
-    );
+    await mapLimited(events, TASKS_IN_FLIGHT, async (event) => {
+      const record = { taskId: `bare-${event.taskId}`, taskArn: event.taskArn, clusterArn: event.clusterArn, clusterName: event.clusterName, version: event.version, lastStatus: event.lastStatus, desiredStatus: event.desiredStatus, updatedAt: new Date().toISOString(), detail: 'bench floor' };
+      if (event.lastStatus !== 'RUNNING') {
+        if (seen.has(event.taskId)) return;
+        seen.add(event.taskId);
+        await store.put({ ...record, phase: 'pending', reason: REASONS.TASK_STARTING });
+        return;
+      }
+      const group = fleet.groups[fleet.serviceOf.get(event.taskId)!]!;
+      const entry = buildWorkloadEntry({ group, taskId: event.taskId, taskArn: event.taskArn, clusterArn: event.clusterArn, taskDefinitionArn: event.taskDefinitionArn, eventVersion: event.version, address: '10.0.0.1', region: 'us-east-1', zone: 'us-east-1a', taskTags: {} });
+      const applied = await mesh.applyWorkloadEntry(entry);
+      await store.put({ ...record, phase: 'enrolled', reason: REASONS.POLICY_ALLOWED, entryName: entry.metadata.name, entryUid: applied.metadata.uid });
+    });
   }
   return performance.now() - start;
 }
