@@ -25,7 +25,8 @@ import { createMeshApi } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
 import { createKeyStores } from './key-store-factory.js';
 import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
-import { createServiceTokenEnsurer, type ServiceTokenDeps } from '../app/ensure-service-token.js';
+import { createServiceTokenEnsurer, type EnsuredServiceToken, type ServiceTokenDeps } from '../app/ensure-service-token.js';
+import { ExpiringCache } from './expiring-cache.js';
 import type { ExchangeDeps } from '../app/exchange-token.js';
 import type { ExplainDeps } from '../app/explain-decision.js';
 import { HttpStsVerifier } from './http-sts-verifier.js';
@@ -133,10 +134,20 @@ export async function buildExchangeDeps(
   };
 }
 
+/**
+ * How long a container trusts what it knows of a service's token without reading the secret
+ * (it reads sooner when the token is due): the bound on how late it notices a secret deleted or
+ * rewritten by hand. Token maintenance removes a secret only after TOKEN_SECRET_IDLE_SECONDS
+ * without tasks, far longer, so its removals are never hidden.
+ */
+export const SERVICE_TOKEN_MEMORY_MS = 5 * 60_000;
+
 /** Everything task-events needs; `mesh` may be injected (tests, local stack). */
 export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: AwsClients, mesh?: MeshApi, tokens: ServiceTokenDeps = buildServiceTokenDeps(config, log, clients)): EnrollmentDeps {
+  // One per container: the tokens of every service it has seen, read again only near refresh.
+  const knownTokens = new ExpiringCache<EnsuredServiceToken>(SERVICE_TOKEN_MEMORY_MS);
   return {
-    serviceTokens: () => createServiceTokenEnsurer(tokens),
+    serviceTokens: () => createServiceTokenEnsurer(tokens, knownTokens),
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),

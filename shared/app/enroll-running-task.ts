@@ -4,7 +4,7 @@
  * WorkloadEntry, then record. If a newer event (a stop) won the race for the record while we
  * applied, undo our apply so a stopped task is never left in the mesh.
  */
-import { isTombstone, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
+import { isTombstone, restatesStartingRecord, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
 import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import { buildWorkloadEntry } from '../core/workload-entry.js';
@@ -105,10 +105,10 @@ export async function prepareStartingTask(
   const decision = await decideEnrollment(event, task, deps);
   if (decision.outcome !== 'enrolled') {
     deps.log.warn('starting task will not be enrolled', { taskId: event.taskId, phase: decision.outcome, reason: decision.reason, detail: decision.detail });
-    return commitOrYield({ ...base, phase: decision.outcome, reason: decision.reason, detail: decision.detail, roleArn: decision.roleArn, namespace: decision.group?.namespace, workloadGroup: decision.group?.name }, deps);
+    return commitStarting(previous, { ...base, phase: decision.outcome, reason: decision.reason, detail: decision.detail, roleArn: decision.roleArn, namespace: decision.group?.namespace, workloadGroup: decision.group?.name }, deps);
   }
   const token = await deps.ensureToken?.(decision.group, now);
-  return commitOrYield({
+  return commitStarting(previous, {
     ...base,
     detail: `task is ${event.lastStatus}; allowed by ${decision.policy} rule ${decision.rule}${describeToken(token)}`,
     namespace: decision.group.metadata.namespace,
@@ -117,6 +117,13 @@ export async function prepareStartingTask(
     policy: decision.policy,
     rule: decision.rule,
   }, deps);
+}
+
+/** A starting task's record, unless an earlier starting event already recorded the same decision. */
+function commitStarting(previous: EnrollmentRecord | undefined, record: EnrollmentRecord, deps: StepDeps): Promise<EnrollmentRecord | undefined> {
+  if (!restatesStartingRecord(previous, record)) return commitOrYield(record, deps);
+  deps.log.info('starting task decided as recorded; record kept', { taskId: record.taskId, version: record.version, recorded: previous?.version, phase: record.phase });
+  return Promise.resolve(undefined);
 }
 
 /** The event is older than what ECS says now: a task already told to stop must not join. */

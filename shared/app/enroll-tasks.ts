@@ -10,6 +10,13 @@ import type { EnrollmentDeps, StepDeps } from './deps.js';
 import { drainTask } from './drain-task.js';
 import { enrollRunningTask, prepareStartingTask } from './enroll-running-task.js';
 import { withCorrelationId, type Log } from './log.js';
+import { mapLimited } from './map-limited.js';
+
+/**
+ * Tasks of a batch worked on at once. A batch holds up to 100 events (serverless.yml): the mesh's
+ * API server sees at most this many writes in flight per container, not a hundred.
+ */
+export const TASKS_IN_FLIGHT = 20;
 
 export interface BatchItem {
   /** The SQS message id, reported back when the item fails. */
@@ -59,24 +66,22 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
   });
   const stepDeps: StepDeps = { ...deps, ensureToken: deps.serviceTokens?.() };
 
-  const results = await Promise.all(
-    steps.map(async ({ event, step, versionAheadOfEcs }): Promise<TaskOutcome> => {
-      const log = logOf(event.taskId);
-      const base = { taskId: event.taskId, version: event.version, step: step.kind, ...(versionAheadOfEcs !== undefined ? { versionAheadOfEcs } : {}) };
-      try {
-        const lookup = described.get(event.clusterArn);
-        // A stop needs nothing from ECS but the version bound: it goes ahead when ECS is unreachable.
-        if (lookup instanceof Error && (step.kind === 'enroll' || step.kind === 'prepare')) throw lookup;
-        const task = lookup instanceof Map ? lookup.get(event.taskId) : undefined;
-        const record = await applyStep(step, event, records.get(event.taskId), task, { ...stepDeps, log }, now);
-        return record ? { ...base, phase: record.phase, reason: record.reason } : base;
-      } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
-        log.error('task event failed; it will be retried', { taskId: event.taskId, version: event.version, step: step.kind, error: err.message, code: (err as { code?: string }).code });
-        return { ...base, error: err.message };
-      }
-    }),
-  );
+  const results = await mapLimited(steps, TASKS_IN_FLIGHT, async ({ event, step, versionAheadOfEcs }): Promise<TaskOutcome> => {
+    const log = logOf(event.taskId);
+    const base = { taskId: event.taskId, version: event.version, step: step.kind, ...(versionAheadOfEcs !== undefined ? { versionAheadOfEcs } : {}) };
+    try {
+      const lookup = described.get(event.clusterArn);
+      // A stop needs nothing from ECS but the version bound: it goes ahead when ECS is unreachable.
+      if (lookup instanceof Error && (step.kind === 'enroll' || step.kind === 'prepare')) throw lookup;
+      const task = lookup instanceof Map ? lookup.get(event.taskId) : undefined;
+      const record = await applyStep(step, event, records.get(event.taskId), task, { ...stepDeps, log }, now);
+      return record ? { ...base, phase: record.phase, reason: record.reason } : base;
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      log.error('task event failed; it will be retried', { taskId: event.taskId, version: event.version, step: step.kind, error: err.message, code: (err as { code?: string }).code });
+      return { ...base, error: err.message };
+    }
+  });
   const failedTasks = new Set(results.filter((r) => r.error).map((r) => r.taskId));
   const failedIds = items.filter((i) => failedTasks.has(i.event.taskId)).map((i) => i.id);
   return { failedIds, outcomes: results, eventTimes: items.map((i) => i.event.time) };

@@ -32,7 +32,20 @@ export interface EnsuredServiceToken {
   /** fresh: kept as is; minted: we wrote a new version; superseded: a concurrent writer did. */
   outcome: 'fresh' | 'minted' | 'superseded';
   expiresAt: string;
+  issuedAt: string;
   kid: string;
+  profile: TokenProfile;
+}
+
+/**
+ * What a container remembers of each service's token (its times, kid and profile; never the
+ * token), so the secret is read again only when the token nears refresh, its group asks for
+ * another profile, or the memory's own age runs out. Created once per container, bounded in
+ * size and age (an ExpiringCache, single-flight: concurrent misses share one read).
+ */
+export interface ServiceTokenMemory {
+  getOrLoad(key: string, load: () => Promise<EnsuredServiceToken>): Promise<EnsuredServiceToken>;
+  delete(key: string): void;
 }
 
 /** Reads the service's token and mints a new one when it is missing, due or of another profile. */
@@ -68,21 +81,38 @@ export type ServiceTokenEnsurer = (group: WorkloadGroup, now: Date) => Promise<E
 /**
  * One ensurer per batch: every event of a service shares one promise, so a batch of 50 events
  * for one service makes one read and at most one write. A failure is not kept, so a later
- * event of the batch tries again.
+ * event of the batch tries again. With a container's `memory`, a token known to be fresh is not
+ * read again at all until it is due (see ServiceTokenMemory).
  */
-export function createServiceTokenEnsurer(deps: ServiceTokenDeps): ServiceTokenEnsurer {
+export function createServiceTokenEnsurer(deps: ServiceTokenDeps, memory?: ServiceTokenMemory): ServiceTokenEnsurer {
   const inFlight = new Map<string, Promise<EnsuredServiceToken>>();
   return (group, now) => {
     const key = groupKey(group.metadata);
     const existing = inFlight.get(key);
     if (existing) return existing;
-    const started = ensureServiceToken(group, deps, now);
+    const started = memory ? ensureRemembered(key, group, deps, memory, now) : ensureServiceToken(group, deps, now);
     inFlight.set(key, started);
     started.catch(() => inFlight.delete(key));
     return started;
   };
 }
 
+/**
+ * Serves a remembered token while it is fresh at `now` and of the profile the group asks for;
+ * otherwise forgets it and reads the secret (never mints blind: another container or the
+ * maintenance run may have refreshed it already, and the write must name the version read).
+ */
+async function ensureRemembered(key: string, group: WorkloadGroup, deps: ServiceTokenDeps, memory: ServiceTokenMemory, now: Date): Promise<EnsuredServiceToken> {
+  const { profile } = profileFor(group, deps.defaultProfile);
+  let read: EnsuredServiceToken | undefined;
+  const load = async () => (read = await ensureServiceToken(group, deps, now));
+  const known = await memory.getOrLoad(key, load);
+  if (read) return read;
+  if (known.profile === profile && !needsRefresh(known, now)) return { ...known, outcome: 'fresh' };
+  memory.delete(key);
+  return memory.getOrLoad(key, load);
+}
+
 function summary(outcome: EnsuredServiceToken['outcome'], document: ServiceTokenDocument): EnsuredServiceToken {
-  return { outcome, expiresAt: document.expiresAt, kid: document.kid };
+  return { outcome, expiresAt: document.expiresAt, issuedAt: document.issuedAt, kid: document.kid, profile: document.profile };
 }

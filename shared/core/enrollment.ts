@@ -93,6 +93,22 @@ export function stepForStatus(change: Omit<TaskStateChange, 'version'>): Enrollm
   return { kind: 'prepare' };
 }
 
+/** What a starting task's record says about its decision (the rest is status and time). */
+const STARTING_DECISION_FIELDS = ['phase', 'reason', 'namespace', 'workloadGroup', 'roleArn', 'policy', 'rule'] as const satisfies readonly (keyof EnrollmentRecord)[];
+
+/**
+ * Whether `next`, a record for a starting task, restates what an earlier starting event already
+ * recorded: the same phase, reason and decision (and, for a refusal, the same explanation). The
+ * lifecycle records a task once when it is first seen starting and again when it runs; a second
+ * starting event (PENDING after PROVISIONING) that decides the same has nothing to add, so its
+ * write is skipped (docs/architecture.md#enrollment). Fencing is unaffected: nothing is written.
+ */
+export function restatesStartingRecord(previous: EnrollmentRecord | undefined, next: EnrollmentRecord): boolean {
+  if (!previous || stepForStatus(previous).kind !== 'prepare' || stepForStatus(next).kind !== 'prepare') return false;
+  if (STARTING_DECISION_FIELDS.some((field) => previous[field] !== next[field])) return false;
+  return next.phase === 'pending' || previous.detail === next.detail;
+}
+
 /** Whether a stored phase is a tombstone (the store refuses to overwrite it with a live phase). */
 export function isTombstone(phase: Phase): boolean {
   return TERMINAL_PHASES.has(phase);

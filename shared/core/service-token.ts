@@ -56,7 +56,7 @@ export function serviceTokenDocument(signed: SignedToken, claims: { iat: number;
  * True when the token must be minted again: missing, unreadable, expired, or with less than a
  * third of its lifetime left, so a sidecar that starts now still gets hours of validity.
  */
-export function needsRefresh(document: ServiceTokenDocument | undefined, now: Date): boolean {
+export function needsRefresh(document: Pick<ServiceTokenDocument, 'issuedAt' | 'expiresAt'> | undefined, now: Date): boolean {
   if (!document) return true;
   const issuedAt = Date.parse(document.issuedAt);
   const expiresAt = Date.parse(document.expiresAt);

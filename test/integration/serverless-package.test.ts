@@ -210,10 +210,14 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect((queue[0]![1] as Json).Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': ['TaskEventsQueue', 'Arn'] },
       FunctionName: { 'Fn::GetAtt': ['TaskEventsLambdaFunction', 'Arn'] },
-      BatchSize: 10,
+      BatchSize: 100,
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+    // AWS's advice for SQS event sources: a visibility timeout of 6x the function timeout plus
+    // the batching window, so a batch still in flight is not delivered again.
+    const timeout = t.Resources.TaskEventsLambdaFunction!.Properties.Timeout as number;
+    expect(t.Resources.TaskEventsQueue!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout + 5);
   });
 
   it('sends every policy write to the reconciler through the policy table stream, and IAM role changes through EventBridge', () => {

@@ -11,7 +11,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createEnrollmentTable } from '../../local/bootstrap.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { SecretsManagerTokenVault } from '../../shared/adapters/secrets-manager-token-vault.js';
-import { createServiceTokenEnsurer, ensureServiceToken, type ServiceTokenDeps } from '../../shared/app/ensure-service-token.js';
+import { ExpiringCache } from '../../shared/adapters/expiring-cache.js';
+import { createServiceTokenEnsurer, ensureServiceToken, type EnsuredServiceToken, type ServiceTokenDeps } from '../../shared/app/ensure-service-token.js';
 import { maintainServiceTokens } from '../../shared/app/maintain-service-tokens.js';
 import type { ObjectRef, WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { TOKEN_PROFILE_ANNOTATION } from '../../shared/core/tokens.js';
@@ -57,6 +58,18 @@ function depsWith(overrides: Partial<Omit<ServiceTokenDeps, 'log'>> = {}): Servi
   };
 }
 
+/** The vault, counting its reads and writes. */
+function countingVault(vault: ServiceTokenVault): { calls: { read: number; write: number }; counting: ServiceTokenVault } {
+  const calls = { read: 0, write: 0 };
+  const counting: ServiceTokenVault = {
+    read: (ref) => (calls.read++, vault.read(ref)),
+    write: (ref, doc, version) => (calls.write++, vault.write(ref, doc, version)),
+    list: () => vault.list(),
+    remove: (ref) => vault.remove(ref),
+  };
+  return { calls, counting };
+}
+
 async function storedSecret(ref: ObjectRef) {
   const out = await client().send(new GetSecretValueCommand({ SecretId: secretName(ref) }));
   const document = JSON.parse(out.SecretString ?? '{}') as { token: string };
@@ -80,7 +93,7 @@ describe('ensureServiceToken against Secrets Manager', () => {
 
     const result = await ensure(group, depsWith(), NOW);
 
-    expect(result).toEqual({ outcome: 'minted', kid: 'test-key-1', expiresAt: later(LIFETIME).toISOString() });
+    expect(result).toEqual({ outcome: 'minted', kid: 'test-key-1', expiresAt: later(LIFETIME).toISOString(), issuedAt: NOW.toISOString(), profile: 'istio' });
     const document = await storedSecret(refOf(group));
     expect(Object.keys(document).sort()).toEqual(['expiresAt', 'issuedAt', 'kid', 'profile', 'token', 'workloadGroup']);
     expect(document).toMatchObject({ issuedAt: NOW.toISOString(), expiresAt: later(LIFETIME).toISOString(), kid: 'test-key-1', profile: 'istio', workloadGroup: 'bookinfo/ratings' });
@@ -131,14 +144,7 @@ describe('ensureServiceToken against Secrets Manager', () => {
   it('shares one read and one write among all events of a service in one batch', async () => {
     const group = aGroup({ name: 'one-batch' });
     const deps = depsWith();
-    const calls = { read: 0, write: 0 };
-    const vault = deps.vault;
-    const counting: ServiceTokenVault = {
-      read: (ref) => (calls.read++, vault.read(ref)),
-      write: (ref, doc, version) => (calls.write++, vault.write(ref, doc, version)),
-      list: () => vault.list(),
-      remove: (ref) => vault.remove(ref),
-    };
+    const { calls, counting } = countingVault(deps.vault);
     const ensureOnce = createServiceTokenEnsurer({ ...deps, vault: counting });
 
     const results = await as('taskEvents', () => Promise.all(Array.from({ length: 50 }, () => ensureOnce(group, NOW))));
@@ -256,6 +262,114 @@ describe('maintainServiceTokens', () => {
     expect(await vaultOf().list()).toHaveLength(2);
     const liveDoc = await client().send(new GetSecretValueCommand({ SecretId: `${prefix}/shop/live` }));
     minted.add((JSON.parse(liveDoc.SecretString ?? '{}') as { token: string }).token);
+  });
+});
+
+describe("a container's token memory", () => {
+  const MEMORY_MS = 300_000;
+
+  /** One container: its memory (on a clock the test moves) and its vault (`wrap`ped when given), counting reads and writes. */
+  function container(wrap: (vault: ServiceTokenVault) => ServiceTokenVault = (v) => v) {
+    let clock = NOW.getTime();
+    const memory = new ExpiringCache<EnsuredServiceToken>(MEMORY_MS, () => clock);
+    const deps = depsWith();
+    const { calls, counting } = countingVault(wrap(deps.vault));
+    /** A batch at `at` (the clock moves with it): a new ensurer per batch, as task-events makes them. */
+    const batch = (group: WorkloadGroup, at: Date) => {
+      clock = at.getTime();
+      return as('taskEvents', () => createServiceTokenEnsurer({ ...deps, vault: counting }, memory)(group, at));
+    };
+    return { batch, calls };
+  }
+
+  it('reads the secret once for many batches while the token is fresh, and reports it fresh', async () => {
+    const group = aGroup({ name: 'remembered' });
+    const { batch, calls } = container();
+
+    const first = await batch(group, NOW);
+    const later1 = await batch(group, later(60));
+    const later2 = await batch(group, later(240));
+
+    expect(first.outcome).toBe('minted');
+    expect([later1.outcome, later2.outcome]).toEqual(['fresh', 'fresh']);
+    expect(later2).toMatchObject({ kid: first.kid, expiresAt: first.expiresAt });
+    expect(calls).toEqual({ read: 1, write: 1 });
+    await storedSecret(refOf(group));
+  });
+
+  it('reads again, and mints once, when the remembered token is due for refresh', async () => {
+    const group = aGroup({ name: 'remembered-due' });
+    const { batch, calls } = container();
+    await batch(group, NOW);
+    const due = later(LIFETIME * (2 / 3) + 1);
+
+    const refreshed = await batch(group, due);
+    const after = await batch(group, later(LIFETIME * (2 / 3) + 61));
+
+    expect(refreshed.outcome).toBe('minted');
+    expect(after).toMatchObject({ outcome: 'fresh', issuedAt: due.toISOString() });
+    expect(calls).toEqual({ read: 2, write: 2 });
+    expect(await versionCount(refOf(group))).toBe(2);
+    await storedSecret(refOf(group));
+  });
+
+  it('picks up a token another writer (maintenance, another container) refreshed once its memory runs out, without minting', async () => {
+    const group = aGroup({ name: 'remembered-rotated' });
+    const { batch, calls } = container();
+    await batch(group, NOW);
+    // Another writer replaces the token (as tokenMaintenance does when it finds it due).
+    const elsewhere = later(120);
+    const vault = new SecretsManagerTokenVault(client(), PREFIX);
+    const stored = await vault.read(refOf(group));
+    const replaced = { ...stored!.document!, issuedAt: elsewhere.toISOString(), kid: 'rotated-key' };
+    expect(await as('tokenMaintenance', () => vault.write(refOf(group), replaced, stored!.versionId))).toBe('written');
+
+    const within = await batch(group, later(180));
+    const past = await batch(group, new Date(NOW.getTime() + MEMORY_MS + 1000));
+
+    // Within the memory the old token is still valid (it has not expired), so reporting it is true.
+    expect(within).toMatchObject({ outcome: 'fresh', kid: 'test-key-1' });
+    expect(past).toMatchObject({ outcome: 'fresh', kid: 'rotated-key', issuedAt: elsewhere.toISOString() });
+    expect(calls).toEqual({ read: 2, write: 1 });
+  });
+
+  it('re-creates a secret removed since it was remembered, once its memory runs out', async () => {
+    const group = aGroup({ name: 'remembered-removed' });
+    const { batch, calls } = container();
+    await batch(group, NOW);
+    await as('tokenMaintenance', () => new SecretsManagerTokenVault(client(), PREFIX).remove(refOf(group)));
+
+    const recreated = await batch(group, new Date(NOW.getTime() + MEMORY_MS + 1000));
+
+    expect(recreated.outcome).toBe('minted');
+    expect(calls).toEqual({ read: 2, write: 2 });
+    expect(await storedSecret(refOf(group))).toMatchObject({ issuedAt: new Date(NOW.getTime() + MEMORY_MS + 1000).toISOString() });
+  });
+
+  it('reads and mints at once when the group asks for another profile', async () => {
+    const base = aGroup({ name: 'remembered-profile' });
+    const { batch, calls } = container();
+    await batch(base, NOW);
+    const kuma: WorkloadGroup = { ...base, metadata: { ...base.metadata, annotations: { [TOKEN_PROFILE_ANNOTATION]: 'kuma' } } };
+
+    const switched = await batch(kuma, later(60));
+
+    expect(switched).toMatchObject({ outcome: 'minted', profile: 'kuma', kid: 'test-kuma-key-1' });
+    expect(calls).toEqual({ read: 2, write: 2 });
+    expect(await storedSecret(refOf(base))).toMatchObject({ profile: 'kuma' });
+  });
+
+  it('does not remember a failed read: the next batch reads again', async () => {
+    const group = aGroup({ name: 'remembered-failure' });
+    let failures = 1;
+    const { batch, calls } = container((vault) => ({ read: (ref) => (failures-- > 0 ? Promise.reject(new Error('Secrets Manager unavailable')) : vault.read(ref)), write: vault.write.bind(vault), list: vault.list.bind(vault), remove: vault.remove.bind(vault) }));
+
+    await expect(batch(group, NOW)).rejects.toThrow('unavailable');
+    const retried = await batch(group, later(1));
+
+    expect(retried.outcome).toBe('minted');
+    expect(calls).toEqual({ read: 2, write: 1 });
+    await storedSecret(refOf(group));
   });
 });
 

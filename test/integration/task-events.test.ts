@@ -269,6 +269,47 @@ describe('task-events against moto and the Kubernetes API double', () => {
   });
 });
 
+describe('the record writes of a starting task', () => {
+  /** The record writes one batch makes. */
+  const writesOf = async (events: object[]) => {
+    const before = p.callCount('dynamo:UpdateItem');
+    expect((await p.deliver(events)).batchItemFailures).toEqual([]);
+    return p.callCount('dynamo:UpdateItem') - before;
+  };
+
+  it('records a task once when first seen starting and once when it runs: a PENDING that decides the same writes nothing', async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    const at = (version: number, lastStatus: string) => aTaskStateChange({ taskArn, clusterArn, version, lastStatus });
+
+    expect(await writesOf([at(1, 'PROVISIONING')])).toBe(1);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'pending', version: 1, lastStatus: 'PROVISIONING', policy: 'allow-ratings', rule: 0, workloadGroup: 'ratings' });
+    expect(await writesOf([at(2, 'PENDING')])).toBe(0);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'pending', version: 1 });
+    // The version fence still holds: a replay of either starting event changes nothing.
+    expect(await writesOf([at(1, 'PROVISIONING'), at(2, 'PENDING')])).toBe(0);
+    expect(await writesOf([at(3, 'RUNNING')])).toBe(1);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
+    expect(await writesOf([at(2, 'PENDING')])).toBe(0);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
+  });
+
+  it('writes a PENDING whose decision differs from the one recorded at PROVISIONING', async () => {
+    const role = await p.createRole('cart-task', { team: 'ratings', 'ecsmesh.io/workload-group': 'shop/cart' });
+    const def = await p.registerTaskDefinition('cart', { roleArn: role });
+    p.k8s.seed({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'cart', namespace: 'shop', labels: { app: 'ratings' } }, spec: { template: { serviceAccount: 'cart' } } });
+    await p.putPolicy(aPolicy({ namespace: 'shop', name: 'allow-cart' }));
+    const [taskArn] = await p.runTask('prod', def);
+    expect(await writesOf([aTaskStateChange({ taskArn, clusterArn, version: 1, lastStatus: 'PROVISIONING' })])).toBe(1);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'pending', policy: 'allow-cart' });
+    // The policy changes while the task starts: another account only.
+    await p.putPolicy(aPolicy({ namespace: 'shop', name: 'allow-cart', allow: [{ workloads: [{ aws: { accounts: ['999999999999'] } }], onboardTo: [{ workloadGroupSelector: {} }] }] }));
+
+    expect(await writesOf([aTaskStateChange({ taskArn, clusterArn, version: 2, lastStatus: 'PENDING' })])).toBe(1);
+
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_DENIED', version: 2 });
+  });
+});
+
 describe('task-events when the cluster is gone', () => {
   it('records the task as not found instead of retrying forever', async () => {
     const taskArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/deleted/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee`;

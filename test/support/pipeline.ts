@@ -34,6 +34,8 @@ import { asFunction, type CallScope, type FunctionName } from './aws-call-record
 import { sqsEventOf } from '../fixtures/ecs-events.js';
 
 export const ACCOUNT = '123456789012';
+/** A service token's secret (`<prefix>/<namespace>/<group>`, the default prefix): its reads are also counted as `secrets:GetSecretValue:service-token`. */
+const SERVICE_TOKEN_SECRET = /^ecs-mesh\/[^/]+\/[^/]+$/;
 const MESH_TOKEN = 'test-mesh-token';
 
 export class Pipeline {
@@ -50,8 +52,9 @@ export class Pipeline {
     readonly clients: AwsClients,
     readonly stack: LocalStack,
     readonly k8s: KubernetesApiDouble,
+    settings: Record<string, string>,
   ) {
-    const config = loadConfig('taskEvents', { ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0' });
+    const config = loadConfig('taskEvents', { ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0', ...settings });
     const mesh = new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 });
     this.deps = { ...buildEnrollmentDeps(config, this.log, clients, mesh), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
     this.handler = createTaskEventsHandler(this.deps, new Logger({ logLevel: 'SILENT' }));
@@ -60,15 +63,16 @@ export class Pipeline {
     reportTaskVersions(clients.ecs, (taskArn) => Math.max(this.events.versionOf(taskArn) ?? 0, this.delivered.get(taskArn) ?? 0) || undefined);
   }
 
-  static async start(suffix: string): Promise<Pipeline> {
+  /** `settings` override the taskEvents configuration (by default policies are not cached, so an edit shows at once). */
+  static async start(suffix: string, settings: Record<string, string> = {}): Promise<Pipeline> {
     const aws = localAwsConfig();
     const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
     const clients = createAwsClients(config);
     const stack = await bootstrapLocalStack(aws, localNames(suffix));
     const rbac = clusterRolesIn(join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes', 'rbac.yaml')).get('ecs-mesh-onboarding-writer');
     const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN, rbac });
-    const pipeline = new Pipeline(clients, stack, k8s);
-    countCalls({ ...clients }, pipeline.calls);
+    const pipeline = new Pipeline(clients, stack, k8s, settings);
+    countCalls({ ...clients }, pipeline.calls, (key, input) => (key === 'secrets:GetSecretValue' && SERVICE_TOKEN_SECRET.test((input as { SecretId?: string }).SecretId ?? '') ? 'service-token' : undefined));
     const subnets = await new EC2Client(aws).send(new DescribeSubnetsCommand({}));
     pipeline.subnetId = subnets.Subnets?.[0]?.SubnetId ?? '';
     return pipeline;

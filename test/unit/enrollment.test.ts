@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundByEcsVersion, nextEnrollmentStep } from '../../shared/core/enrollment.js';
+import { boundByEcsVersion, nextEnrollmentStep, restatesStartingRecord } from '../../shared/core/enrollment.js';
 import { aRecord } from '../fixtures/builders.js';
 
 const change = (version: number, lastStatus: string, desiredStatus = 'RUNNING') => ({ version, lastStatus, desiredStatus });
@@ -40,5 +40,25 @@ describe('boundByEcsVersion', () => {
   });
   it('records ECS’s version for an event ahead of it, and says by how much', () => {
     expect(boundByEcsVersion({ ...running, version: Number.MAX_SAFE_INTEGER }, 3)).toEqual({ change: { ...running, version: 3 }, aheadBy: Number.MAX_SAFE_INTEGER - 3 });
+  });
+});
+
+describe('restatesStartingRecord', () => {
+  const provisioning = aRecord({ phase: 'pending', reason: 'TASK_STARTING', version: 1, lastStatus: 'PROVISIONING', detail: 'task is PROVISIONING; allowed by allow-ratings rule 0', policy: 'allow-ratings', rule: 0 });
+  const pending = { ...provisioning, version: 2, lastStatus: 'PENDING', detail: 'task is PENDING; allowed by allow-ratings rule 0; data-plane token fresh', address: '10.0.0.7' };
+  const refusal = { ...provisioning, phase: 'rejected' as const, reason: 'POLICY_DENIED' as const, detail: 'no rule matches', policy: undefined, rule: undefined };
+
+  it.each([
+    { case: 'PENDING after PROVISIONING, same decision', previous: provisioning, next: pending, restates: true },
+    { case: 'the same refusal again', previous: refusal, next: { ...refusal, version: 2, lastStatus: 'PENDING' }, restates: true },
+    { case: 'nothing recorded yet', previous: undefined, next: pending, restates: false },
+    { case: 'another rule allows it now', previous: provisioning, next: { ...pending, rule: 1 }, restates: false },
+    { case: 'another role', previous: provisioning, next: { ...pending, roleArn: 'arn:aws:iam::123456789012:role/other' }, restates: false },
+    { case: 'refused now', previous: provisioning, next: { ...refusal, version: 2 }, restates: false },
+    { case: 'refused for another reason', previous: refusal, next: { ...refusal, version: 2, detail: 'the group has changed' }, restates: false },
+    { case: 'the exchange placeholder (no decision recorded)', previous: aRecord({ phase: 'pending', reason: 'TASK_STARTING', version: 0, lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', policy: undefined, rule: undefined }), next: pending, restates: false },
+    { case: 'a record written at RUNNING', previous: { ...provisioning, lastStatus: 'RUNNING' }, next: pending, restates: false },
+  ])('$case → $restates', ({ previous, next, restates }) => {
+    expect(restatesStartingRecord(previous, next)).toBe(restates);
   });
 });
