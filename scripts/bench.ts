@@ -10,6 +10,7 @@ import type { BenchRow, BenchSection } from './bench/row.js';
 
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   enrollment: async () => (await import('./bench/enrollment.js')).enrollmentSection,
+  exchange: async () => (await import('./bench/exchange.js')).exchangeSection,
 };
 
 const argv = process.argv.slice(2);
