@@ -281,12 +281,12 @@ async function simulateFleet(deps: ExchangeDeps, roleId: string, roleArn: string
  * moto deep-copies every table a TransactWriteItems touches (for its rollback), so a transaction
  * costs time in proportion to the table, which DynamoDB's do not. The fleet therefore forgets, every
  * 200 requests, what onboarded tasks left behind (their records, replay markers and session
- * counters); the address's failed verifications, which the limit reads, are kept.
+ * counters); the address's counters, which its limit reads, are kept.
  */
 async function forgetOnboarded(dynamo: DynamoDBDocumentClient, tables: string[]): Promise<void> {
   for (const table of tables) {
     const items = (await dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
-    const keys = items.filter((i) => !String(i.key ?? '').startsWith('fail#')).map((i) => ('taskId' in i ? { taskId: i.taskId } : { key: i.key }));
+    const keys = items.filter((i) => 'taskId' in i || /^(replay|rate#task)#/.test(String(i.key))).map((i) => ('taskId' in i ? { taskId: i.taskId } : { key: i.key }));
     for (let i = 0; i < keys.length; i += 25)
       await dynamo.send(new BatchWriteCommand({ RequestItems: { [table]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) } }));
   }
