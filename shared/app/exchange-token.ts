@@ -1,8 +1,12 @@
 /**
  * The auth exchange (docs/architecture.md#exchange): a sidecar proves its task's IAM identity with a signed
- * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (the
- * per-source limit, parsing, replay) so no hostile client spends the account's STS quota; the
- * per-task limit counts only callers STS has proven, so naming a task spends nothing of its own.
+ * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (parsing, then
+ * in one round trip the replay claim and the source's failed verifications) so no hostile client
+ * spends the account's STS quota: a source is counted only when a request fails before its caller
+ * is proven, so a fleet behind one NAT address onboards at once while a flood of bad signatures is
+ * cut off before STS. The per-task limit counts only callers STS has proven, so naming a task
+ * spends nothing of its own. Three round trips in series on success: the guard, STS ∥ DescribeTasks,
+ * and the per-task counter with the token's record in one transaction.
  */
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
@@ -10,11 +14,11 @@ import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.
 import { profileFor } from '../core/token-claims.js';
 import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
-import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigners } from '../ports.js';
+import type { CallerIdentityVerifier, ExchangeGuard, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
-import { checkCallerClaim, verifyTaskCaller } from './verify-task-caller.js';
+import { checkCallerClaim, describeClaimedTask, verifyTaskCaller } from './verify-task-caller.js';
 
 export interface ExchangeSettings {
   /** The deployment's region: the only one whose tasks the exchange describes. */
@@ -30,13 +34,13 @@ export interface ExchangeSettings {
   defaultProfile: 'istio' | 'kuma';
   lifetimeSeconds: number;
   ratePerTask: number;
+  /** Failed verifications (requests refused before STS proved a task's session) per source a minute. */
   ratePerSource: number;
 }
 
 export interface ExchangeDeps extends DecisionDeps {
   sts: CallerIdentityVerifier;
   guard: ExchangeGuard;
-  enrollments: Pick<EnrollmentStore, 'attachToken'>;
   signers: TokenSigners;
   log: Log;
   settings: ExchangeSettings;
@@ -81,32 +85,44 @@ export async function exchangeToken(request: { body: string; sourceIp: string },
 async function decide(request: { body: string; sourceIp: string }, deps: ExchangeDeps, now: Date, audit: Record<string, string>): Promise<ExchangeOutcome> {
   const { settings } = deps;
   const refuse = (reason: ExchangeReason, detail: string, retryAfterSeconds?: number): ExchangeOutcome => ({ ok: false, reason, detail, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+  // A request refused before its caller is proven counts against its source address.
+  const failed = async (refusal: Extract<ExchangeOutcome, { ok: false }>): Promise<ExchangeOutcome> => {
+    await deps.guard.countFailure(request.sourceIp, RATE_WINDOW_SECONDS, now);
+    return refusal;
+  };
 
-  if (!(await deps.guard.withinLimit(`source#${request.sourceIp}`, settings.ratePerSource, RATE_WINDOW_SECONDS, now)))
-    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges from this address', RATE_WINDOW_SECONDS);
   const validated = validateExchangeRequest(request.body, { audience: settings.audience, now, maxAgeSeconds: settings.maxAgeSeconds, maxSkewSeconds: settings.maxSkewSeconds, localStsEndpoint: settings.localStsEndpoint }, deps.digest);
-  if (!validated.ok) return validated;
+  if (!validated.ok) return failed(validated);
   const exchange = validated.value;
   Object.assign(audit, { taskArn: exchange.taskArn, accessKeyId: exchange.accessKeyId });
   const keepUntil = new Date(exchange.signedAt.getTime() + (settings.maxAgeSeconds + settings.maxSkewSeconds) * 1000);
-  if (!(await deps.guard.claimSignature(exchange.replayKey, keepUntil))) return refuse(EXCHANGE_REASONS.REPLAY, 'this signed request was already used');
+  const admitted = await deps.guard.admit({ replayKey: exchange.replayKey, keepUntil, source: request.sourceIp, failureLimit: settings.ratePerSource, windowSeconds: RATE_WINDOW_SECONDS }, now);
+  if (admitted === 'source-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many failed exchanges from this address', RATE_WINDOW_SECONDS);
+  if (admitted === 'replayed') return failed({ ok: false, reason: EXCHANGE_REASONS.REPLAY, detail: 'this signed request was already used' });
 
+  // ECS is asked while STS proves the caller; nothing reads its answer unless STS and the claim pass.
+  const describing = settle(describeClaimedTask(exchange, settings.allowedAccounts, settings.region, deps.tasks));
   let identity;
   try {
     identity = await deps.sts.verify(exchange.sts);
   } catch (error) {
-    if (error instanceof StsRejectedError) return refuse(EXCHANGE_REASONS.STS_REJECTED, 'STS refused the signed request');
+    if (error instanceof StsRejectedError) return failed({ ok: false, reason: EXCHANGE_REASONS.STS_REJECTED, detail: 'STS refused the signed request' });
+    // STS's own trouble is not the caller's failure: it does not count against the source.
     if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
     return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
   const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts, settings.region);
-  if (!claim.ok) return claim;
-  // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
-  // by naming it; a looping agent is still stopped before the IAM and ECS calls.
-  if (!(await deps.guard.withinLimit(`task#${claim.caller.arn}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
-    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
-  const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps);
-  if (!verified.ok) return verified;
+  if (!claim.ok) return failed(claim);
+  // From here on the caller is proven: it is counted on its own session (role and session), so no
+  // one can spend a task's budget by naming it, and a looping agent is still stopped.
+  const perTask = { key: `task#${claim.caller.arn}`, limit: settings.ratePerTask, windowSeconds: RATE_WINDOW_SECONDS };
+  const tooMany = () => refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
+  const counted = async (refusal: ExchangeOutcome): Promise<ExchangeOutcome> => ((await deps.guard.withinLimit(perTask.key, perTask.limit, perTask.windowSeconds, now)) ? refusal : tooMany());
+  // Skipped only for a claim checkCallerClaim refuses, or one in another partition than this
+  // region's, which ECS here cannot know (TASK_NOT_RUNNING, as ECS's answer would make it).
+  const described = describing ? unsettle(describing) : Promise.resolve(undefined);
+  const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps.roles, described);
+  if (!verified.ok) return counted(verified);
   const { role, task } = verified;
   audit.roleArn = role.arn;
 
@@ -114,13 +130,13 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
   const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
-  if (decision.outcome !== 'enrolled') return refuse(decisionReason(decision.reason), decision.detail);
-  if (decision.identity.role.roleId !== role.roleId) return refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller');
+  if (decision.outcome !== 'enrolled') return counted(refuse(decisionReason(decision.reason), decision.detail));
+  if (decision.identity.role.roleId !== role.roleId) return counted(refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller'));
   const group = decision.group;
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
-  if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
+  if (requested && requested !== groupKey) return counted(refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`));
   const labelProblem = labelsAllowed(exchange.labels, { ...labelsFromTags(task.tags), ...group.spec.template?.labels, ...group.spec.metadata?.labels });
-  if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
+  if (labelProblem) return counted(refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem));
 
   const { profile } = profileFor(group, settings.defaultProfile);
   const entryName = workloadEntryName(group.metadata.name, exchange.taskId);
@@ -129,13 +145,16 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const signed = await deps.signers[profile].sign(claims, now);
   const issuedAt = new Date(claims.iat * 1000).toISOString();
   const expiresAt = new Date(claims.exp * 1000).toISOString();
-  const recorded = await deps.enrollments.attachToken(
+  // The session's count and the token's record in one transaction: over the limit, nothing is recorded.
+  const recorded = await deps.guard.issue(
+    perTask,
     { taskId: exchange.taskId, taskArn: task.taskArn, clusterArn: task.clusterArn, clusterName: decision.identity.clusterName },
     { jti, issuedAt, expiresAt, kid: signed.kid },
     now,
   );
+  if (recorded === 'rate-limited') return tooMany();
   // A tombstone appeared while we checked: the task stopped, and the token is not handed out.
-  if (!recorded) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped');
+  if (recorded === 'stopped') return counted(refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped'));
   return {
     ok: true,
     body: { token: signed.token, tokenType: 'Bearer', expiresAt, issuedAt, kid: signed.kid, profile, workloadGroup: groupKey, workloadEntry: { namespace: group.metadata.namespace, name: entryName }, mesh: settings.meshName, issuer: settings.issuer, jwksUrl: `${settings.issuer}/.well-known/jwks.json` },
@@ -156,4 +175,15 @@ function decisionReason(reason: string): ExchangeReason {
     default:
       return EXCHANGE_REASONS.POLICY_DENIED;
   }
+}
+
+/** Holds a promise's outcome without letting a rejection go unhandled while it is not awaited. */
+function settle<T>(promise: Promise<T> | undefined): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> | undefined {
+  return promise?.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+
+async function unsettle<T>(settled: Promise<{ ok: true; value: T } | { ok: false; error: unknown }>): Promise<T> {
+  const outcome = await settled;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
