@@ -223,9 +223,4 @@ export interface ExchangeGuard {
   countFailure(source: string, windowSeconds: number, now: Date): Promise<void>;
   /** Counts one use of `key` in the current window; `false` when `limit` is exceeded. */
   withinLimit(key: string, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
-  /**
-   * Counts one use of `limit.key` and records the issued token on the task's enrollment, in one
-   * transaction: `rate-limited` or `stopped` (the record is a tombstone) change nothing.
-   */
-  issue(limit: { key: string; limit: number; windowSeconds: number }, task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<'issued' | 'rate-limited' | 'stopped'>;
 }

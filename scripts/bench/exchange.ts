@@ -17,7 +17,7 @@ import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand } f
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { BatchWriteCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { buildExchangeRequest } from '../../cli/agent/sign-request.js';
 import type { AwsCredentials } from '../../cli/agent/credentials.js';
 import { loadConfig } from '../../shared/config.js';
@@ -173,7 +173,7 @@ async function run(): Promise<BenchRow[]> {
     console.error(`exchange: median ${median(exchangeMs).toFixed(1)} ms, bare STS ${median(bareMs).toFixed(1)} ms, ratio ${ratio.toFixed(2)}, ${inSeries} calls in series of ${median(callCounts)} (${perExchange})`);
 
     // (b) and (c): a fleet behind one address, then a flood of bad signatures from one address.
-    const fleet = await simulateFleet(deps, role.RoleId!, role.Arn!, taskArns[0]!, sign, () => forgetOnboarded(clients.dynamo, [stack.authTable, stack.enrollmentTable]));
+    const fleet = await simulateFleet(deps, role.RoleId!, role.Arn!, taskArns[0]!, sign);
     const flood = await simulateFlood(deps, sign);
     console.error(`fleet: ${fleet.onboarded}/${FLEET} onboarded in ${(fleet.simulatedMs / 1000).toFixed(1)} s simulated, ${fleet.requests} requests; flood: ${flood.reachedSts}/${FLOOD} bad signatures reached STS in one minute`);
 
@@ -235,7 +235,7 @@ function standIns(deps: ExchangeDeps, roleId: string, roleArn: string, template:
   return { deps: { ...deps, sts, tasks }, stsCalls: () => stsCalls };
 }
 
-async function simulateFleet(deps: ExchangeDeps, roleId: string, roleArn: string, realTask: string, sign: Sign, forget: () => Promise<void>) {
+async function simulateFleet(deps: ExchangeDeps, roleId: string, roleArn: string, realTask: string, sign: Sign) {
   const template = (await deps.tasks.describeTasks(`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/bench`, [realTask])).get(realTask.split('/').pop()!)!;
   const sessions = new Map<string, string>();
   const fleet = standIns(deps, roleId, roleArn, template, sessions);
@@ -260,7 +260,7 @@ async function simulateFleet(deps: ExchangeDeps, roleId: string, roleArn: string
       due.push(next);
       break;
     }
-    if (++requests % 200 === 0) await forget();
+    requests++;
     const now = new Date(next.at);
     const body = JSON.stringify(await sign(next.creds, next.taskArn, now));
     const outcome = await exchangeToken({ body, sourceIp: '198.51.100.7' }, fleet.deps, now);
@@ -275,21 +275,6 @@ async function simulateFleet(deps: ExchangeDeps, roleId: string, roleArn: string
   const simulatedMs = onboarded === FLEET ? allBy : horizon - start;
   const perMinute = Math.round(onboarded / Math.max(1, simulatedMs / 60_000));
   return { tasks: FLEET, onboarded, requests, refusedRateLimited, simulatedMs, perMinute, minutesForAll: onboarded === FLEET ? simulatedMs / 60_000 : FLEET / perMinute, stsCalls: fleet.stsCalls() };
-}
-
-/**
- * moto deep-copies every table a TransactWriteItems touches (for its rollback), so a transaction
- * costs time in proportion to the table, which DynamoDB's do not. The fleet therefore forgets, every
- * 200 requests, what onboarded tasks left behind (their records, replay markers and session
- * counters); the address's counters, which its limit reads, are kept.
- */
-async function forgetOnboarded(dynamo: DynamoDBDocumentClient, tables: string[]): Promise<void> {
-  for (const table of tables) {
-    const items = (await dynamo.send(new ScanCommand({ TableName: table }))).Items ?? [];
-    const keys = items.filter((i) => 'taskId' in i || /^(replay|rate#task)#/.test(String(i.key))).map((i) => ('taskId' in i ? { taskId: i.taskId } : { key: i.key }));
-    for (let i = 0; i < keys.length; i += 25)
-      await dynamo.send(new BatchWriteCommand({ RequestItems: { [table]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) } }));
-  }
 }
 
 async function simulateFlood(deps: ExchangeDeps, sign: Sign) {

@@ -110,8 +110,29 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
    * tombstone, and the record ECS's events left is what the answer is decided from.
    */
   async attachToken(task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date): Promise<boolean> {
+    const placeholder: Omit<EnrollmentRecord, 'taskId'> = {
+      taskArn: task.taskArn, clusterArn: task.clusterArn, clusterName: task.clusterName, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING,
+      detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString(),
+    };
+    const names: Record<string, string> = { '#phase': 'phase' };
+    const values: Record<string, unknown> = { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' };
+    const sets = ['onboardingToken = :token'];
+    for (const [field, value] of Object.entries(placeholder)) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
+    }
     try {
-      await this.client.send(new UpdateCommand(attachTokenUpdate(this.tableName, task, token, now)));
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { taskId: task.taskId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(taskId) OR NOT #phase IN (:draining, :deregistered)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false; // the record is a tombstone: the task stopped
@@ -153,31 +174,4 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     } while (start && items.length < limit);
     return items.slice(0, limit).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
-}
-
-/**
- * attachToken's conditional update, as parameters: the exchange also sends it inside a transaction
- * with its per-task counter (dynamodb-exchange-guard.ts), so the two can never disagree.
- */
-export function attachTokenUpdate(tableName: string, task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>, token: IssuedToken, now: Date) {
-  const placeholder: Omit<EnrollmentRecord, 'taskId'> = {
-    taskArn: task.taskArn, clusterArn: task.clusterArn, clusterName: task.clusterName, version: 0, phase: 'pending', reason: REASONS.TASK_STARTING,
-    detail: 'token issued before any task event was processed', lastStatus: 'UNKNOWN', desiredStatus: 'UNKNOWN', updatedAt: now.toISOString(),
-  };
-  const names: Record<string, string> = { '#phase': 'phase' };
-  const values: Record<string, unknown> = { ':token': token, ':draining': 'draining', ':deregistered': 'deregistered' };
-  const sets = ['onboardingToken = :token'];
-  for (const [field, value] of Object.entries(placeholder)) {
-    names[`#${field}`] = field;
-    values[`:${field}`] = value;
-    sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
-  }
-  return {
-    TableName: tableName,
-    Key: { taskId: task.taskId },
-    UpdateExpression: `SET ${sets.join(', ')}`,
-    ConditionExpression: 'attribute_not_exists(taskId) OR NOT #phase IN (:draining, :deregistered)',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  };
 }

@@ -6,23 +6,16 @@
  *   incremented only when a request fails, so a fleet behind one NAT address is not one hot item
  *   written on every exchange;
  * - `rate#task#<session>#<window>`: proven requests of one STS session, incremented atomically.
- * The claim and the read go out together (one round trip before STS), and an issued token's
- * counter and record write go out as one transaction (one round trip after the decision). The
- * per-source item is never part of a transaction: concurrent transactions on one item conflict,
- * and that item is the one a busy NAT address shares.
+ * The claim and the read go out together: one round trip before STS, and no transaction, which
+ * would conflict with every other one on the item a busy NAT address shares.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { EnrollmentRecord, IssuedToken } from '../core/enrollment.js';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExchangeGuard } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
-import { attachTokenUpdate } from './dynamodb-enrollment-store.js';
 
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-
-/** A transaction that met another one on the same item (the task's record, written by task-events too) is retried this often. */
-const CONFLICT_ATTEMPTS = 3;
 
 const windowOf = (now: Date, windowSeconds: number) => Math.floor(now.getTime() / 1000 / windowSeconds);
 
@@ -30,7 +23,6 @@ export class DynamoDbExchangeGuard implements ExchangeGuard {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly enrollmentTable: string,
   ) {}
 
   async admit(request: { replayKey: string; keepUntil: Date; source: string; failureLimit: number; windowSeconds: number }, now: Date): Promise<'admitted' | 'replayed' | 'source-limited'> {
@@ -59,34 +51,6 @@ export class DynamoDbExchangeGuard implements ExchangeGuard {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       return translateAwsError(error, 'dynamodb:UpdateItem (rate limit)');
-    }
-  }
-
-  async issue(
-    limit: { key: string; limit: number; windowSeconds: number },
-    task: Pick<EnrollmentRecord, 'taskId' | 'taskArn' | 'clusterArn' | 'clusterName'>,
-    token: IssuedToken,
-    now: Date,
-  ): Promise<'issued' | 'rate-limited' | 'stopped'> {
-    const window = windowOf(now, limit.windowSeconds);
-    const command = new TransactWriteCommand({
-      TransactItems: [
-        { Update: { TableName: this.tableName, Key: { key: `rate#${limit.key}#${window}` }, ...counting(window, limit.windowSeconds, limit.limit) } },
-        { Update: attachTokenUpdate(this.enrollmentTable, task, token, now) },
-      ],
-    });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(command);
-        return 'issued';
-      } catch (error) {
-        const reasons = error instanceof TransactionCanceledException || (error as { name?: string } | null)?.name === 'TransactionCanceledException' ? ((error as TransactionCanceledException).CancellationReasons ?? []) : undefined;
-        if (!reasons) return translateAwsError(error, 'dynamodb:TransactWriteItems (issue token)');
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'rate-limited';
-        if (reasons[1]?.Code === 'ConditionalCheckFailed') return 'stopped'; // the record is a tombstone: the task stopped
-        if (attempt >= CONFLICT_ATTEMPTS || !reasons.some((r) => r.Code === 'TransactionConflict')) return translateAwsError(error, 'dynamodb:TransactWriteItems (issue token)');
-        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
-      }
     }
   }
 

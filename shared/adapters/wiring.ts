@@ -109,8 +109,9 @@ export async function buildExchangeDeps(
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     mesh: buildMeshApi(config, clients, mesh),
+    enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
-    guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE, config.ENROLLMENT_TABLE),
+    guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
     signers: tokens.signers,
     log,
     settings: {

@@ -5,8 +5,8 @@
  * spends the account's STS quota: a source is counted only when a request fails before its caller
  * is proven, so a fleet behind one NAT address onboards at once while a flood of bad signatures is
  * cut off before STS. The per-task limit counts only callers STS has proven, so naming a task
- * spends nothing of its own. Three round trips in series on success: the guard, STS ∥ DescribeTasks,
- * and the per-task counter with the token's record in one transaction.
+ * spends nothing of its own. On success the exchange waits on the guard's round trip, then on STS
+ * followed by the per-task counter while DescribeTasks runs alongside both, then on the record.
  */
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
@@ -14,7 +14,7 @@ import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.
 import { profileFor } from '../core/token-claims.js';
 import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
-import type { CallerIdentityVerifier, ExchangeGuard, TokenSigners } from '../ports.js';
+import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
@@ -41,6 +41,7 @@ export interface ExchangeSettings {
 export interface ExchangeDeps extends DecisionDeps {
   sts: CallerIdentityVerifier;
   guard: ExchangeGuard;
+  enrollments: Pick<EnrollmentStore, 'attachToken'>;
   signers: TokenSigners;
   log: Log;
   settings: ExchangeSettings;
@@ -113,16 +114,15 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   }
   const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts, settings.region);
   if (!claim.ok) return failed(claim);
-  // From here on the caller is proven: it is counted on its own session (role and session), so no
-  // one can spend a task's budget by naming it, and a looping agent is still stopped.
-  const perTask = { key: `task#${claim.caller.arn}`, limit: settings.ratePerTask, windowSeconds: RATE_WINDOW_SECONDS };
-  const tooMany = () => refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
-  const counted = async (refusal: ExchangeOutcome): Promise<ExchangeOutcome> => ((await deps.guard.withinLimit(perTask.key, perTask.limit, perTask.windowSeconds, now)) ? refusal : tooMany());
+  // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
+  // by naming it; a looping agent is still stopped before the IAM call and the token's record.
+  if (!(await deps.guard.withinLimit(`task#${claim.caller.arn}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
+    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
   // Skipped only for a claim checkCallerClaim refuses, or one in another partition than this
   // region's, which ECS here cannot know (TASK_NOT_RUNNING, as ECS's answer would make it).
   const described = describing ? unsettle(describing) : Promise.resolve(undefined);
   const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps.roles, described);
-  if (!verified.ok) return counted(verified);
+  if (!verified.ok) return verified;
   const { role, task } = verified;
   audit.roleArn = role.arn;
 
@@ -130,13 +130,13 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
   const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
-  if (decision.outcome !== 'enrolled') return counted(refuse(decisionReason(decision.reason), decision.detail));
-  if (decision.identity.role.roleId !== role.roleId) return counted(refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller'));
+  if (decision.outcome !== 'enrolled') return refuse(decisionReason(decision.reason), decision.detail);
+  if (decision.identity.role.roleId !== role.roleId) return refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller');
   const group = decision.group;
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
-  if (requested && requested !== groupKey) return counted(refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`));
+  if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
   const labelProblem = labelsAllowed(exchange.labels, { ...labelsFromTags(task.tags), ...group.spec.template?.labels, ...group.spec.metadata?.labels });
-  if (labelProblem) return counted(refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem));
+  if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
 
   const { profile } = profileFor(group, settings.defaultProfile);
   const entryName = workloadEntryName(group.metadata.name, exchange.taskId);
@@ -145,16 +145,13 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const signed = await deps.signers[profile].sign(claims, now);
   const issuedAt = new Date(claims.iat * 1000).toISOString();
   const expiresAt = new Date(claims.exp * 1000).toISOString();
-  // The session's count and the token's record in one transaction: over the limit, nothing is recorded.
-  const recorded = await deps.guard.issue(
-    perTask,
+  const recorded = await deps.enrollments.attachToken(
     { taskId: exchange.taskId, taskArn: task.taskArn, clusterArn: task.clusterArn, clusterName: decision.identity.clusterName },
     { jti, issuedAt, expiresAt, kid: signed.kid },
     now,
   );
-  if (recorded === 'rate-limited') return tooMany();
   // A tombstone appeared while we checked: the task stopped, and the token is not handed out.
-  if (recorded === 'stopped') return counted(refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped'));
+  if (!recorded) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped');
   return {
     ok: true,
     body: { token: signed.token, tokenType: 'Bearer', expiresAt, issuedAt, kid: signed.kid, profile, workloadGroup: groupKey, workloadEntry: { namespace: group.metadata.namespace, name: entryName }, mesh: settings.meshName, issuer: settings.issuer, jwksUrl: `${settings.issuer}/.well-known/jwks.json` },

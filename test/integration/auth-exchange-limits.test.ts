@@ -1,6 +1,7 @@
 // The exchange's limits as issue 13 reshaped them, against moto: the per-source limit counts failed
-// verifications only, the guard writes are folded into two round trips, and STS runs alongside
-// DescribeTasks without the latter deciding or changing anything before STS has proven the caller.
+// verifications only, the replay claim and the source's count share one round trip before STS,
+// and STS runs alongside DescribeTasks without the latter deciding or changing anything before
+// STS has proven the caller.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentials } from '../../cli/agent/credentials.js';
@@ -97,7 +98,7 @@ describe('the per-source limit counts failed verifications, not exchanges', () =
   });
 });
 
-describe('replay refusal with the folded guard writes', () => {
+describe('replay refusal with the claim and the source read in one round trip', () => {
   it('issues one token for a signature presented twice at once, and calls STS once', async () => {
     const [task] = await runningTasks(1);
     const body = await x.sign(task!.creds, task!.taskArn);
@@ -145,12 +146,15 @@ describe('STS alongside DescribeTasks', () => {
     x.deps.tasks = { describeTasks: () => Promise.reject(new Error('ECS is down')), describeTaskDefinition: (arn) => real.describeTaskDefinition(arn) };
     try {
       const refused = await withStsRefusing(async () => x.exchange(await x.sign(task!.creds, task!.taskArn), '192.0.2.21'));
+      const afterRefusal = await stateOf(task!.taskArn);
       const proven = await x.exchange(await x.sign(task!.creds, task!.taskArn, { signingDate: new Date(Date.now() - 1000) }), '192.0.2.21');
 
       expect(refused).toMatchObject({ status: 401, json: { reason: 'STS_REJECTED' } });
-      // Once STS has proven the caller, ECS's failure is the exchange's own (500), and nothing is recorded.
+      expect(afterRefusal).toEqual({ record: undefined, counters: [] });
+      // Once STS has proven the caller, ECS's failure is the exchange's own (500): the session has
+      // spent one of its budget, and no token is recorded.
       expect(proven.status).toBe(500);
-      expect(await stateOf(task!.taskArn)).toEqual({ record: undefined, counters: [] });
+      expect(await stateOf(task!.taskArn)).toMatchObject({ record: undefined, counters: [{ count: 1 }] });
     } finally {
       x.deps.tasks = real;
     }
