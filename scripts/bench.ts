@@ -12,6 +12,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   enrollment: async () => (await import('./bench/enrollment.js')).enrollmentSection,
   queries: async () => (await import('./bench/queries.js')).queriesSection,
   bundles: async () => (await import('./bench/bundles.js')).bundlesSection,
+  exchange: async () => (await import('./bench/exchange.js')).exchangeSection,
 };
 
 const argv = process.argv.slice(2);

@@ -215,10 +215,18 @@ export interface CallerIdentityVerifier {
   verify(call: StsCall): Promise<CallerIdentity>;
 }
 
-/** Single use of signatures and per-key rate limits, backed by conditional writes with a TTL. */
+/**
+ * The exchange's guard state (docs/architecture.md#exchange): single use of signatures, failed
+ * verifications per source and proven requests per task session, in a table with a TTL.
+ */
 export interface ExchangeGuard {
-  /** `false` when this signature was presented before. */
-  claimSignature(replayKey: string, keepUntil: Date): Promise<boolean>;
+  /**
+   * Before STS, in one round trip: claims the signature (`replayed` when it was presented before)
+   * and reads the source's failed verifications in this window (`source-limited` at `failureLimit`).
+   */
+  admit(request: { replayKey: string; keepUntil: Date; source: string; failureLimit: number; windowSeconds: number }, now: Date): Promise<'admitted' | 'replayed' | 'source-limited'>;
+  /** Counts one failed verification from `source` in the current window. */
+  countFailure(source: string, windowSeconds: number, now: Date): Promise<void>;
   /** Counts one use of `key` in the current window; `false` when `limit` is exceeded. */
   withinLimit(key: string, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
 }

@@ -1,8 +1,12 @@
 /**
  * The auth exchange (docs/architecture.md#exchange): a sidecar proves its task's IAM identity with a signed
- * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (the
- * per-source limit, parsing, replay) so no hostile client spends the account's STS quota; the
- * per-task limit counts only callers STS has proven, so naming a task spends nothing of its own.
+ * GetCallerIdentity and gets a per-task onboarding token. Cheap refusals come first (parsing, then
+ * in one round trip the replay claim and the source's failed verifications) so no hostile client
+ * spends the account's STS quota: a source is counted only when a request fails before its caller
+ * is proven, so a fleet behind one NAT address onboards at once while a flood of bad signatures is
+ * cut off before STS. The per-task limit counts only callers STS has proven, so naming a task
+ * spends nothing of its own. On success the exchange waits on the guard's round trip, then on STS
+ * followed by the per-task counter while DescribeTasks runs alongside both, then on the record.
  */
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
@@ -14,7 +18,7 @@ import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigne
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
-import { checkCallerClaim, verifyTaskCaller } from './verify-task-caller.js';
+import { checkCallerClaim, describeClaimedTask, verifyTaskCaller } from './verify-task-caller.js';
 
 export interface ExchangeSettings {
   /** The deployment's region: the only one whose tasks the exchange describes. */
@@ -30,6 +34,7 @@ export interface ExchangeSettings {
   defaultProfile: 'istio' | 'kuma';
   lifetimeSeconds: number;
   ratePerTask: number;
+  /** Failed verifications (requests refused before STS proved a task's session) per source a minute. */
   ratePerSource: number;
 }
 
@@ -81,31 +86,42 @@ export async function exchangeToken(request: { body: string; sourceIp: string },
 async function decide(request: { body: string; sourceIp: string }, deps: ExchangeDeps, now: Date, audit: Record<string, string>): Promise<ExchangeOutcome> {
   const { settings } = deps;
   const refuse = (reason: ExchangeReason, detail: string, retryAfterSeconds?: number): ExchangeOutcome => ({ ok: false, reason, detail, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+  // A request refused before its caller is proven counts against its source address.
+  const failed = async (refusal: Extract<ExchangeOutcome, { ok: false }>): Promise<ExchangeOutcome> => {
+    await deps.guard.countFailure(request.sourceIp, RATE_WINDOW_SECONDS, now);
+    return refusal;
+  };
 
-  if (!(await deps.guard.withinLimit(`source#${request.sourceIp}`, settings.ratePerSource, RATE_WINDOW_SECONDS, now)))
-    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges from this address', RATE_WINDOW_SECONDS);
   const validated = validateExchangeRequest(request.body, { audience: settings.audience, now, maxAgeSeconds: settings.maxAgeSeconds, maxSkewSeconds: settings.maxSkewSeconds, localStsEndpoint: settings.localStsEndpoint }, deps.digest);
-  if (!validated.ok) return validated;
+  if (!validated.ok) return failed(validated);
   const exchange = validated.value;
   Object.assign(audit, { taskArn: exchange.taskArn, accessKeyId: exchange.accessKeyId });
   const keepUntil = new Date(exchange.signedAt.getTime() + (settings.maxAgeSeconds + settings.maxSkewSeconds) * 1000);
-  if (!(await deps.guard.claimSignature(exchange.replayKey, keepUntil))) return refuse(EXCHANGE_REASONS.REPLAY, 'this signed request was already used');
+  const admitted = await deps.guard.admit({ replayKey: exchange.replayKey, keepUntil, source: request.sourceIp, failureLimit: settings.ratePerSource, windowSeconds: RATE_WINDOW_SECONDS }, now);
+  if (admitted === 'source-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many failed exchanges from this address', RATE_WINDOW_SECONDS);
+  if (admitted === 'replayed') return failed({ ok: false, reason: EXCHANGE_REASONS.REPLAY, detail: 'this signed request was already used' });
 
+  // ECS is asked while STS proves the caller; nothing reads its answer unless STS and the claim pass.
+  const describing = settle(describeClaimedTask(exchange, settings.allowedAccounts, settings.region, deps.tasks));
   let identity;
   try {
     identity = await deps.sts.verify(exchange.sts);
   } catch (error) {
-    if (error instanceof StsRejectedError) return refuse(EXCHANGE_REASONS.STS_REJECTED, 'STS refused the signed request');
+    if (error instanceof StsRejectedError) return failed({ ok: false, reason: EXCHANGE_REASONS.STS_REJECTED, detail: 'STS refused the signed request' });
+    // STS's own trouble is not the caller's failure: it does not count against the source.
     if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
     return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
   const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts, settings.region);
-  if (!claim.ok) return claim;
+  if (!claim.ok) return failed(claim);
   // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
-  // by naming it; a looping agent is still stopped before the IAM and ECS calls.
+  // by naming it; a looping agent is still stopped before the IAM call and the token's record.
   if (!(await deps.guard.withinLimit(`task#${claim.caller.arn}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
     return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
-  const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps);
+  // Skipped only for a claim checkCallerClaim refuses, or one in another partition than this
+  // region's, which ECS here cannot know (TASK_NOT_RUNNING, as ECS's answer would make it).
+  const described = describing ? unsettle(describing) : Promise.resolve(undefined);
+  const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps.roles, described);
   if (!verified.ok) return verified;
   const { role, task } = verified;
   audit.roleArn = role.arn;
@@ -156,4 +172,15 @@ function decisionReason(reason: string): ExchangeReason {
     default:
       return EXCHANGE_REASONS.POLICY_DENIED;
   }
+}
+
+/** Holds a promise's outcome without letting a rejection go unhandled while it is not awaited. */
+function settle<T>(promise: Promise<T> | undefined): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> | undefined {
+  return promise?.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+
+async function unsettle<T>(settled: Promise<{ ok: true; value: T } | { ok: false; error: unknown }>): Promise<T> {
+  const outcome = await settled;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }

@@ -7,9 +7,13 @@
  * - `verifyTaskCaller`: the role is looked up now and its RoleId compared (a role deleted and
  *   recreated under the same name is another principal), and ECS must describe exactly the
  *   claimed task (partition, region, account, cluster, id) as starting or running.
+ * `describeClaimedTask` may run while STS is still proving the caller (it only reads), but only
+ * for a task of this region and an allowed account, and its answer is used only by
+ * `verifyTaskCaller`, after STS and `checkCallerClaim` have passed.
  */
 import { parseAssumedRole } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, type ExchangeReason } from '../core/reasons.js';
+import { partitionOfRegion } from '../core/sts-endpoint.js';
 import type { EcsTaskDescription, RoleFacts } from '../core/task.js';
 import { clusterNameFromTaskArn, describedTaskMismatch, parseArn } from '../core/task.js';
 import type { CallerIdentity, RoleDirectory, TaskDirectory } from '../ports.js';
@@ -45,24 +49,35 @@ export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: str
   return { ok: true, caller: { ...assumed, arn: caller.arn } };
 }
 
-/** Checks the caller against IAM and ECS for the task named in the request. */
+/**
+ * DescribeTasks for the claimed task, or `undefined` without any call when the claim names another
+ * partition or region than this deployment's, or an account that may not use the exchange
+ * (checkCallerClaim refuses those anyway).
+ */
+export function describeClaimedTask(claimed: { taskArn: string; taskId: string }, allowedAccounts: readonly string[], region: string, tasks: TaskDirectory): Promise<EcsTaskDescription | undefined> | undefined {
+  const arn = parseArn(claimed.taskArn);
+  if (!arn || arn.region !== region || arn.partition !== partitionOfRegion(region) || !allowedAccounts.includes(arn.accountId)) return undefined;
+  // Long task ARNs name their cluster; the old short form lives in the default cluster.
+  const cluster = clusterNameFromTaskArn(claimed.taskArn) ?? 'default';
+  const clusterArn = `arn:${arn.partition}:ecs:${arn.region}:${arn.accountId}:cluster/${cluster}`;
+  return tasks.describeTasks(clusterArn, [claimed.taskArn]).then((found) => found.get(claimed.taskId));
+}
+
+/** Checks the caller against IAM, and the task ECS described (`described`), for the task named in the request. */
 export async function verifyTaskCaller(
   caller: AssumedRoleCaller,
   claimed: { taskArn: string; taskId: string },
   userId: string,
-  deps: { roles: RoleDirectory; tasks: TaskDirectory },
+  roles: RoleDirectory,
+  described: Promise<EcsTaskDescription | undefined>,
 ): Promise<VerifiedCaller> {
-  const role = await deps.roles.getRole(`arn:${caller.partition}:iam::${caller.account}:role/${caller.roleName}`);
+  const role = await roles.getRole(`arn:${caller.partition}:iam::${caller.account}:role/${caller.roleName}`);
   const sessionRoleId = userId.split(':')[0];
   if (!role || role.roleId !== sessionRoleId) return refuse(EXCHANGE_REASONS.ROLE_MISMATCH, `role ${caller.roleName} is not the role that signed (its RoleId differs, or it is gone)`);
 
-  const claimedArn = parseArn(claimed.taskArn)!;
-  // Long task ARNs name their cluster; the old short form lives in the default cluster.
-  const cluster = clusterNameFromTaskArn(claimed.taskArn) ?? 'default';
-  const clusterArn = `arn:${claimedArn.partition}:ecs:${claimedArn.region}:${claimedArn.accountId}:cluster/${cluster}`;
-  const task = (await deps.tasks.describeTasks(clusterArn, [claimed.taskArn])).get(claimed.taskId);
+  const task = await described;
   if (!task) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'ECS does not know this task');
-  const mismatch = describedTaskMismatch(claimed.taskArn, cluster, task);
+  const mismatch = describedTaskMismatch(claimed.taskArn, clusterNameFromTaskArn(claimed.taskArn) ?? 'default', task);
   if (mismatch) return refuse(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `ECS describes this task id elsewhere: ${mismatch}`);
   if (task.desiredStatus !== 'RUNNING' || !LIVE_STATUSES.has(task.lastStatus))
     return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, `the task is ${task.lastStatus} (desired ${task.desiredStatus})`);

@@ -33,6 +33,12 @@ const REGIONAL_HOSTS: readonly { prefix: string; suffix: string; partitions: rea
   { prefix: 'sts', suffix: 'amazonaws.com.cn', partitions: ['aws-cn'] },
 ];
 
+/** The partition a region belongs to (any region outside China and GovCloud is in `aws`). */
+export function partitionOfRegion(region: string): StsPartition {
+  if (STS_REGION_PATTERNS['aws-cn'].test(region)) return 'aws-cn';
+  return STS_REGION_PATTERNS['aws-us-gov'].test(region) ? 'aws-us-gov' : 'aws';
+}
+
 /** The regional STS host of `region`, in its partition's domain (`amazonaws.com.cn` in China). */
 export function regionalStsHost(region: string): string {
   return STS_REGION_PATTERNS['aws-cn'].test(region) ? `sts.${region}.amazonaws.com.cn` : `sts.${region}.amazonaws.com`;

@@ -203,7 +203,7 @@ describe('POST /v1/auth/exchange', () => {
     expect(x.stsCalls.length).toBe(before);
   });
 
-  it('rate-limits a looping agent per task once STS has proven it, before the IAM and ECS calls', async () => {
+  it('rate-limits a looping agent per task once STS has proven it', async () => {
     const { taskArn, creds } = await runningTask();
     const t0 = await awayFromMinuteEdge();
     const answers = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { parseAmzDate, parseSigV4Authorization } from '../../shared/core/sigv4-header.js';
-import { resolveStsEndpoint } from '../../shared/core/sts-endpoint.js';
+import { partitionOfRegion, resolveStsEndpoint } from '../../shared/core/sts-endpoint.js';
 
 describe('resolveStsEndpoint', () => {
   it.each([
@@ -68,6 +68,15 @@ describe('resolveStsEndpoint', () => {
     expect(resolveStsEndpoint('http://localhost:5001/', 'http://localhost:5000')).toMatchObject({ ok: false, reason: 'STS_ENDPOINT_NOT_ALLOWED' });
     expect(resolveStsEndpoint('https://sts.amazonaws.com/', 'http://localhost:5000')).toMatchObject({ ok: true, partition: 'aws' });
   });
+});
+
+describe('partitionOfRegion', () => {
+  it.each([
+    ['us-east-1', 'aws'],
+    ['eu-central-2', 'aws'],
+    ['cn-northwest-1', 'aws-cn'],
+    ['us-gov-east-1', 'aws-us-gov'],
+  ])('puts %s in %s', (region, partition) => expect(partitionOfRegion(region)).toBe(partition));
 });
 
 describe('parseSigV4Authorization', () => {
