@@ -52,10 +52,12 @@ export interface ChaosOptions {
 export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = { tasks: 2400, services: 40, clusters: 3, namespaces: 4, seed: 12, faultRate: 0.03, dropRate: 0.1, maxCopies: 3, stopFraction: 0.25, handDeletes: 8, concurrency: 4 };
 
 /**
- * As serverless.yml's queue: 30 s visibility, redrive to the DLQ after 5 receives; up to 20
- * batches of 10 every 2 virtual seconds, well above the events' rate, as Lambda scales out.
+ * As serverless.yml's queue and event source: batches of up to 100, redrive to the DLQ after 5
+ * receives; up to 20 batches every 2 virtual seconds, well above the events' rate, as Lambda
+ * scales out. The visibility timeout is 30 s, not the deployed 370 s, so that a mesh outage
+ * outlasts the retry window within a short virtual run and messages reach the DLQ.
  */
-const QUEUE = { visibilityTimeoutSeconds: 30, maxReceiveCount: 5, batchSize: 10, roundSeconds: 2, concurrency: 20 };
+const QUEUE = { visibilityTimeoutSeconds: 30, maxReceiveCount: 5, batchSize: 100, roundSeconds: 2, concurrency: 20 };
 /** Each wave's events arrive over this many virtual seconds. */
 const WAVE_SECONDS = 300;
 /** Longer than the queue's retry window (5 receives, 30 s apart), so some messages reach the DLQ. */
