@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +10,7 @@ import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
+import { istiodVerdict as istiod } from '../support/third-party-verifier.js';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
 
 // istiod's JWT_RULE as the README documents it, parsed and applied as istiod does (PyJWT, not our
@@ -28,8 +28,6 @@ spec: { template: { serviceAccount: payments } }
 `;
 
 const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md'), 'utf8');
-const PYTHON = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.venv', 'bin', 'python');
-const ISTIOD = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'verifiers', 'istiod_jwt_rule.py');
 
 /** The JWT_RULE strings the README's "Connect your mesh" section documents, in order, and its Helm values. */
 function documentedJwtRules(): { jwksUri: string; discovery: string; helmValues: string } {
@@ -39,11 +37,6 @@ function documentedJwtRules(): { jwksUri: string; discovery: string; helmValues:
   const helmValues = (parseYaml(values ?? '') as { pilot?: { env?: { JWT_RULE?: string } } } | null)?.pilot?.env?.JWT_RULE;
   if (!jwksUri || !discovery || !helmValues) throw new Error('README: the Connect your mesh section lost its JWT_RULE examples');
   return { jwksUri, discovery, helmValues };
-}
-
-/** istiod's verdict on a token under a JWT_RULE, from test/support/verifiers (PyJWT, istiod's rules). */
-function istiod(jwtRule: string, token: string): { ok: boolean; identity?: string; stage?: string; error?: string } {
-  return JSON.parse(execFileSync(PYTHON, [ISTIOD, jwtRule, token], { encoding: 'utf8' })) as { ok: boolean };
 }
 
 interface MintingStack {
