@@ -5,7 +5,7 @@
  * the record is retried.
  */
 import { boundByEcsVersion, nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
-import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
+import { taskArnsByCluster, type EcsTaskDescription, type TaskStateChangeEvent } from '../core/task.js';
 import type { EnrollmentDeps, StepDeps } from './deps.js';
 import { drainTask } from './drain-task.js';
 import { enrollRunningTask, prepareStartingTask } from './enroll-running-task.js';
@@ -120,8 +120,7 @@ function groupByTask(items: BatchItem[]): Map<string, BatchItem[]> {
 }
 
 async function describeByCluster(events: TaskStateChangeEvent[], deps: EnrollmentDeps): Promise<Map<string, Map<string, EcsTaskDescription> | Error>> {
-  const byCluster = new Map<string, string[]>();
-  for (const e of events) byCluster.set(e.clusterArn, [...(byCluster.get(e.clusterArn) ?? []), e.taskArn]);
+  const byCluster = taskArnsByCluster(events);
   const result = new Map<string, Map<string, EcsTaskDescription> | Error>();
   await Promise.all(
     [...byCluster].map(async ([cluster, arns]) => {

@@ -8,7 +8,7 @@ import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
 import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
-import { clusterNameFromArn, roleNameFromArn, type EcsTaskDescription } from '../core/task.js';
+import { clusterNameFromArn, roleNameFromArn, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
 import { ANNOTATIONS, buildWorkloadEntry, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
@@ -304,8 +304,7 @@ function baseRecord({ taskId, taskArn, task, record, fence }: RepairTarget, at: 
 /** DescribeTasks per cluster in batches of 100, at most `describeCallsPerSecond`, backing off on throttling. */
 async function describeLimited(tasks: { taskArn: string; clusterArn: string }[], deps: ReconcileDeps): Promise<Map<string, EcsTaskDescription>> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const byCluster = new Map<string, string[]>();
-  for (const t of tasks) byCluster.set(t.clusterArn, [...(byCluster.get(t.clusterArn) ?? []), t.taskArn]);
+  const byCluster = taskArnsByCluster(tasks);
   const found = new Map<string, EcsTaskDescription>();
   const spacingMs = 1000 / deps.settings.describeCallsPerSecond;
   let lastCall = -Infinity;

@@ -126,3 +126,17 @@ export function describedTaskMismatch(claimedTaskArn: string, claimedCluster: st
   if (clusterArn?.partition !== described.partition || clusterArn.region !== described.region || clusterArn.accountId !== described.accountId) return 'the task’s cluster is elsewhere';
   return undefined;
 }
+
+/**
+ * Task ARNs grouped by their cluster, in first-seen order of clusters and tasks: DescribeTasks
+ * takes one cluster per call, so every caller that describes many tasks groups them first.
+ */
+export function taskArnsByCluster(tasks: readonly Pick<EcsTaskDescription, 'taskArn' | 'clusterArn'>[]): Map<string, string[]> {
+  const byCluster = new Map<string, string[]>();
+  for (const { clusterArn, taskArn } of tasks) {
+    const arns = byCluster.get(clusterArn);
+    if (arns) arns.push(taskArn);
+    else byCluster.set(clusterArn, [taskArn]);
+  }
+  return byCluster;
+}

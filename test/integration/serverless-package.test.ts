@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
-import { evaluate, lambdaEnvironment, type Json, type Template } from '../support/cloudformation.js';
+import { lambdaEnvironment, resolve, type Json, type Template } from '../support/cloudformation.js';
 // @ts-expect-error -- plain ESM helper shared with the npm scripts
 import { zipEntries } from '../../scripts/package.mjs';
 
@@ -65,6 +65,8 @@ async function packageService(extraArgs: string[] = EXAMPLE_PARAMS): Promise<Pac
 }
 
 
+/** The template's intrinsics resolved for given parameter values. */
+const evaluate = (node: Json, t: Template, params: Record<string, string>): Json => resolve(node, t, { params });
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 
@@ -303,7 +305,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       expect(unused, `${fn} gets settings it never reads`).toEqual([]);
     }
     const taskEvents = lambdaEnvironment(t, 'TaskEventsLambdaFunction');
-    expect(taskEvents).toMatchObject({ POLICY_TABLE: 'ref:PolicyTable', ENROLLMENT_TABLE: 'ref:EnrollmentTable', MESH_API: 'kubernetes', MESH_K8S_AUTH: 'eks', TOMBSTONE_TTL_SECONDS: '86400', LOG_LEVEL: 'INFO' });
+    expect(taskEvents).toMatchObject({ POLICY_TABLE: 'PolicyTable', ENROLLMENT_TABLE: 'EnrollmentTable', MESH_API: 'kubernetes', MESH_K8S_AUTH: 'eks', TOMBSTONE_TTL_SECONDS: '86400', LOG_LEVEL: 'INFO' });
     // The bundles carry no source map, so no cold start pays for --enable-source-maps.
     expect(taskEvents).not.toHaveProperty('NODE_OPTIONS');
     // Optional settings left empty are absent, not empty strings.
@@ -504,7 +506,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(actionsOn(statements, { 'Fn::GetAtt': ['TaskEventsDeadLetterQueue', 'Arn'] }).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']);
     expect(actionsOn(statements, { 'Fn::GetAtt': ['TaskEventsQueue', 'Arn'] })).toEqual(['sqs:SendMessage']);
     expect(statements.flatMap((st) => asArray(st.Action as string)).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage']);
-    expect(lambdaEnvironment(t, 'DlqLambdaFunction')).toMatchObject({ DEAD_LETTER_QUEUE_URL: 'ref:TaskEventsDeadLetterQueue', TASK_EVENTS_QUEUE_URL: 'ref:TaskEventsQueue' });
+    expect(lambdaEnvironment(t, 'DlqLambdaFunction')).toMatchObject({ DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/TaskEventsDeadLetterQueue', TASK_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/TaskEventsQueue' });
   });
 
   it('alarms on errors and throttles of every function, the queues, the rule and exchange 5xx, all without a topic by default', () => {

@@ -1,26 +1,33 @@
 /**
  * PyJWT (pinned in requirements-dev.txt, in the project's .venv) verifying our tokens by istiod's
- * or Kuma's rules: a verifier that shares no code with the signer. See third_party_verifier.py.
+ * or Kuma's rules: verifiers that share no code with the signer, in test/support/verifiers/
+ * (istiod_jwt_rule.py, kuma_dp_token.py).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const PYTHON = join(root, '.venv', 'bin', 'python');
-const SCRIPT = join(root, 'test', 'support', 'third_party_verifier.py');
+const VERIFIERS = join(root, 'test', 'support', 'verifiers');
+
+/** istiod's answer: the SPIFFE identity it would issue a certificate for, or the stage that refused and why. */
+export interface IstiodVerdict {
+  ok: boolean;
+  identity?: string;
+  stage?: 'unmarshal' | 'discovery' | 'verify' | 'claims';
+  error?: string;
+}
+
+/** istiod's verdict on a token under a JWT_RULE (the string istiod's env holds), from istiod_jwt_rule.py. */
+export function istiodVerdict(jwtRule: string, token: string): IstiodVerdict {
+  return JSON.parse(execFileSync(PYTHON, [join(VERIFIERS, 'istiod_jwt_rule.py'), jwtRule, token], { encoding: 'utf8' })) as IstiodVerdict;
+}
 
 export interface Verdict {
   ok: boolean;
   error?: string;
   claims?: Record<string, unknown>;
-}
-
-export interface IstioRequest {
-  mode: 'istio';
-  token: string;
-  issuer: string;
-  audiences: string[];
 }
 
 export interface KumaDataplane {
@@ -30,7 +37,6 @@ export interface KumaDataplane {
 }
 
 export interface KumaRequest {
-  mode: 'kuma';
   token: string;
   /** What the CP config holds: `dpServer.authn.dpProxy.dpToken.validator.publicKeys`. */
   publicKeys: { kid: string; key: string; mesh?: string }[];
@@ -39,10 +45,10 @@ export interface KumaRequest {
   identityFromWorkloadLabel?: boolean;
 }
 
-/** Runs one verification; a refusal is `{ ok: false, error }`, a broken verifier throws. */
-export function verifyWithPyJwt(request: IstioRequest | KumaRequest): Promise<Verdict> {
+/** Kuma's verdict on a data-plane token, from kuma_dp_token.py; a refusal is `{ ok: false, error }`, a broken verifier throws. */
+export function kumaVerdict(request: KumaRequest): Promise<Verdict> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, [join(VERIFIERS, 'kuma_dp_token.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,15 +1,9 @@
-"""Verifies our tokens with PyJWT, a verifier that is not ours, by the rules of the real meshes.
+"""Kuma's verification of a data-plane token, with PyJWT, a verifier that is not ours.
 
 Reads one JSON request on stdin and prints one JSON answer {"ok": bool, "error"?: str, "claims"?: {}}.
+(istiod's rules are in istiod_jwt_rule.py, next to this one.)
 
-mode "istio": istiod's third-party JWT rules for JWT_RULE with jwks_uri (pilot/pkg/bootstrap,
-  security/pkg/server/ca/authenticate/kubeauth): the issuer's OIDC discovery must name the same
-  issuer, the key comes from its jwks_uri by kid, RS256 only, `iss` must equal the issuer, `aud`
-  must overlap the rule's audiences, `exp` is required, and `sub` must be
-  system:serviceaccount:<namespace>:<serviceaccount>.
-  request: {"mode": "istio", "token", "issuer", "audiences": [...]}
-
-mode "kuma": Kuma's data-plane token validation (pkg/core/tokens/validator.go and
+Kuma's data-plane token validation (pkg/core/tokens/validator.go and
   pkg/xds/auth/universal/authenticator.go): a string `kid` header is required; only RS256; the
   key is looked up by kid among the CP config's static public keys for the data plane's mesh and
   the mesh-less ones ("signing key not found" otherwise); golang-jwt v5's default claim checks
@@ -17,36 +11,16 @@ mode "kuma": Kuma's data-plane token validation (pkg/core/tokens/validator.go an
   that are set: Name equals the data plane's name, Mesh its mesh, every Tags key is a label of the
   data plane with an allowed value, Workload equals its kuma.io/workload label. An unbound token on
   a data plane labelled kuma.io/workload is refused when its MeshIdentity derives from that label.
-  request: {"mode": "kuma", "token", "publicKeys": [{"kid", "key": PEM, "mesh"?}],
+  request: {"token", "publicKeys": [{"kid", "key": PEM, "mesh"?}],
             "dataplane": {"name", "mesh", "labels": {}}, "identityFromWorkloadLabel": bool}
 """
 import json
-import re
 import sys
-import urllib.request
 
 import jwt
-from jwt import PyJWKClient
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-SUBJECT = re.compile(r"^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$")
 KUMA_WORKLOAD = "kuma.io/workload"
-
-
-def istio(request):
-    issuer = request["issuer"]
-    with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=10) as response:
-        discovery = json.load(response)
-    if discovery.get("issuer") != issuer:
-        raise ValueError(f"oidc: issuer did not match the issuer returned by provider, expected {issuer} got {discovery.get('issuer')}")
-    key = PyJWKClient(discovery["jwks_uri"], cache_keys=False).get_signing_key_from_jwt(request["token"])
-    claims = jwt.decode(
-        request["token"], key.key, algorithms=["RS256"], audience=request["audiences"], issuer=issuer,
-        options={"require": ["exp", "iss", "sub", "aud"]},
-    )
-    if not SUBJECT.match(claims["sub"]):
-        raise ValueError(f"invalid sub {claims['sub']}: not system:serviceaccount:<namespace>:<serviceaccount>")
-    return claims
 
 
 def kuma(request):
@@ -91,7 +65,7 @@ def kuma(request):
 def main():
     request = json.load(sys.stdin)
     try:
-        claims = {"istio": istio, "kuma": kuma}[request["mode"]](request)
+        claims = kuma(request)
         print(json.dumps({"ok": True, "claims": claims}))
     except Exception as error:  # every refusal is an answer, not a crash
         print(json.dumps({"ok": False, "error": f"{type(error).__name__}: {error}"}))
