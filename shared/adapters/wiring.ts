@@ -94,7 +94,11 @@ export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: 
   };
 }
 
-/** Everything the auth exchange needs. Allowed accounts default to this deployment's own. */
+/**
+ * Everything the auth exchange needs. Allowed accounts default to this deployment's own; without
+ * CROSS_ACCOUNT_ROLE_NAME the others cannot be read, so their tasks are refused as such (logged
+ * here once per container, and on each refusal).
+ */
 export async function buildExchangeDeps(
   config: ExchangeSettings,
   log: Log,
@@ -105,7 +109,11 @@ export async function buildExchangeDeps(
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
   const tokens = buildServiceTokenDeps(config, log, clients);
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
-  const allowedAccounts = listed.length ? listed : [(await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? ''];
+  const own = listed.length === 0 || !config.CROSS_ACCOUNT_ROLE_NAME ? ((await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? '') : undefined;
+  const allowedAccounts = listed.length ? listed : [own ?? ''];
+  const unreadableAccounts = config.CROSS_ACCOUNT_ROLE_NAME ? [] : allowedAccounts.filter((account) => account !== own);
+  if (unreadableAccounts.length)
+    log.warn('allowed accounts without a cross-account role: their tasks are refused (set crossAccountRoleName)', { unreadableAccounts, ownAccount: own });
   return {
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
@@ -122,6 +130,7 @@ export async function buildExchangeDeps(
       maxSkewSeconds: config.EXCHANGE_MAX_SKEW_SECONDS,
       ...(config.STS_LOCAL_ENDPOINT ? { localStsEndpoint: config.STS_LOCAL_ENDPOINT } : {}),
       allowedAccounts,
+      unreadableAccounts,
       issuer: config.ISSUER_URL,
       audiences: config.TOKEN_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
       meshName: config.MESH_NAME,
