@@ -168,7 +168,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
 
 /** Everything a reconcile pass needs: task-events' deps plus the ECS inventory and the cursor. */
 export function buildReconcileDeps(
-  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE'>,
+  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE'>,
   log: Log,
   clients: AwsClients,
   mesh?: MeshApi,
@@ -177,7 +177,12 @@ export function buildReconcileDeps(
     ...buildEnrollmentDeps(config, log, clients, mesh),
     inventory: new EcsTaskInventory(clients.ecs),
     cursor: new DynamoDbReconcileCursor(clients.dynamo, config.AUTH_TABLE),
-    settings: { graceSeconds: config.RECONCILE_GRACE_SECONDS, maxTasksPerPass: config.RECONCILE_MAX_TASKS, describeCallsPerSecond: config.RECONCILE_DESCRIBE_RATE },
+    settings: {
+      graceSeconds: config.RECONCILE_GRACE_SECONDS,
+      maxTasksPerPass: config.RECONCILE_MAX_TASKS,
+      describeCallsPerSecond: config.RECONCILE_DESCRIBE_RATE,
+      clusters: config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean),
+    },
   };
 }
 
