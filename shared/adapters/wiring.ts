@@ -109,9 +109,13 @@ export async function buildExchangeDeps(
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
   const tokens = buildServiceTokenDeps(config, log, clients);
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
-  const own = listed.length === 0 || !config.CROSS_ACCOUNT_ROLE_NAME ? ((await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? '') : undefined;
+  const identity = () => clients.sts.send(new GetCallerIdentityCommand({}));
+  let own: string | undefined;
+  if (listed.length === 0) own = (await identity()).Account ?? '';
+  // Only to tell the allowed accounts it cannot read: if STS cannot say, none is refused as such.
+  else if (!config.CROSS_ACCOUNT_ROLE_NAME) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
   const allowedAccounts = listed.length ? listed : [own ?? ''];
-  const unreadableAccounts = config.CROSS_ACCOUNT_ROLE_NAME ? [] : allowedAccounts.filter((account) => account !== own);
+  const unreadableAccounts = config.CROSS_ACCOUNT_ROLE_NAME || own === undefined ? [] : allowedAccounts.filter((account) => account !== own);
   if (unreadableAccounts.length)
     log.warn('allowed accounts without a cross-account role: their tasks are refused (set crossAccountRoleName)', { unreadableAccounts, ownAccount: own });
   return {

@@ -6,7 +6,11 @@ import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { aPolicy } from '../fixtures/builders.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { buildExchangeDeps } from '../../shared/adapters/wiring.js';
+import { loadConfig } from '../../shared/config.js';
 import { startExchange, type ExchangeHarness } from '../support/exchange-harness.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { Pipeline } from '../support/pipeline.js';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
@@ -84,5 +88,17 @@ describe("the auth exchange for a member account's task", () => {
     expect(res).toMatchObject({ status: 200, json: { workloadGroup: 'bookinfo/ratings' } });
     expect(describes).toEqual([`arn:aws:ecs:us-east-1:${MEMBER}:cluster/prod`]);
     expect(x.log.lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('starts, refusing no account as unreadable, when STS cannot say which account is its own', async () => {
+    const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, AUTH_ALLOWED_ACCOUNTS: `${OWN_ACCOUNT},${MEMBER}` });
+    const log = new MemoryLog();
+    // Nothing listens on port 9: the cold-start lookup fails at once.
+    const sts = new STSClient({ ...localAwsConfig(), endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+
+    const deps = await buildExchangeDeps(config, log, { ...p.clients, sts }, { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID });
+
+    expect(deps.settings).toMatchObject({ allowedAccounts: [OWN_ACCOUNT, MEMBER], unreadableAccounts: [] });
+    expect(log.lines).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringContaining('could not learn this account') })]);
   });
 });
