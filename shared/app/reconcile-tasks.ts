@@ -37,7 +37,7 @@ export interface ReconcileDeps extends EnrollmentDeps {
 }
 
 export interface ReconcileOptions {
-  /** Cluster names or ARNs; default: every cluster of the account and region. */
+  /** Cluster names or ARNs; default: every cluster of the account and region (within settings.clusters). */
   clusters?: readonly string[];
   /** Only tasks whose record or entry is in this namespace (a policy of it changed). */
   namespace?: string;
