@@ -8,6 +8,9 @@
 
 const MESH_AUTHS = ['eks', 'bearer'];
 
+/** The distinct accounts of a comma-separated list. */
+const accountsOf = (list) => [...new Set((list ?? '').split(',').map((a) => a.trim()).filter(Boolean))];
+
 /** Each required param: when it is required, and what it is (for the message). */
 const RULES = [
   { param: 'meshK8sUrl', what: "the mesh cluster's Kubernetes API server URL (https://...)" },
@@ -16,6 +19,11 @@ const RULES = [
   { param: 'meshK8sTokenSecretId', when: (p) => p.meshK8sAuth === 'bearer', what: 'the Secrets Manager secret holding the mesh API token (required with meshK8sAuth=bearer)' },
   { param: 'authAudience', what: "this deployment's server ID, which every agent signs (x-ecsmesh-server-id)" },
   { param: 'authAllowedAccounts', what: 'the 12-digit AWS accounts whose tasks may use the auth exchange, comma-separated' },
+  {
+    param: 'crossAccountRoleName',
+    when: (p) => accountsOf(p.authAllowedAccounts).length > 1,
+    what: "the role member accounts deploy (deploy/member-account-role.yaml): required when authAllowedAccounts names more than one account, since at most one of them is this stack's own and another's tasks and roles can only be read through it",
+  },
   { param: 'meshSubnetIds', when: (p) => p.meshSecurityGroupIds !== '', what: 'the subnets for the functions that call the mesh (given meshSecurityGroupIds)' },
   { param: 'meshSecurityGroupIds', when: (p) => p.meshSubnetIds !== '', what: 'the security groups for the functions that call the mesh (given meshSubnetIds)' },
 ];

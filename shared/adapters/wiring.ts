@@ -94,7 +94,11 @@ export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: 
   };
 }
 
-/** Everything the auth exchange needs. Allowed accounts default to this deployment's own. */
+/**
+ * Everything the auth exchange needs. Allowed accounts default to this deployment's own; without
+ * CROSS_ACCOUNT_ROLE_NAME the others cannot be read, so their tasks are refused as such (logged
+ * here once per container, and on each refusal).
+ */
 export async function buildExchangeDeps(
   config: ExchangeSettings,
   log: Log,
@@ -105,7 +109,15 @@ export async function buildExchangeDeps(
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
   const tokens = buildServiceTokenDeps(config, log, clients);
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
-  const allowedAccounts = listed.length ? listed : [(await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? ''];
+  const identity = () => clients.sts.send(new GetCallerIdentityCommand({}));
+  let own: string | undefined;
+  if (listed.length === 0) own = (await identity()).Account ?? '';
+  // Only to tell the allowed accounts it cannot read: if STS cannot say, none is refused as such.
+  else if (!config.CROSS_ACCOUNT_ROLE_NAME) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
+  const allowedAccounts = listed.length ? listed : [own ?? ''];
+  const unreadableAccounts = config.CROSS_ACCOUNT_ROLE_NAME || own === undefined ? [] : allowedAccounts.filter((account) => account !== own);
+  if (unreadableAccounts.length)
+    log.warn('allowed accounts without a cross-account role: their tasks are refused (set crossAccountRoleName)', { unreadableAccounts, ownAccount: own });
   return {
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
@@ -122,6 +134,7 @@ export async function buildExchangeDeps(
       maxSkewSeconds: config.EXCHANGE_MAX_SKEW_SECONDS,
       ...(config.STS_LOCAL_ENDPOINT ? { localStsEndpoint: config.STS_LOCAL_ENDPOINT } : {}),
       allowedAccounts,
+      unreadableAccounts,
       issuer: config.ISSUER_URL,
       audiences: config.TOKEN_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
       meshName: config.MESH_NAME,
@@ -159,7 +172,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
 
 /** Everything a reconcile pass needs: task-events' deps plus the ECS inventory and the cursor. */
 export function buildReconcileDeps(
-  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE'>,
+  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE'>,
   log: Log,
   clients: AwsClients,
   mesh?: MeshApi,
@@ -168,7 +181,12 @@ export function buildReconcileDeps(
     ...buildEnrollmentDeps(config, log, clients, mesh),
     inventory: new EcsTaskInventory(clients.ecs),
     cursor: new DynamoDbReconcileCursor(clients.dynamo, config.AUTH_TABLE),
-    settings: { graceSeconds: config.RECONCILE_GRACE_SECONDS, maxTasksPerPass: config.RECONCILE_MAX_TASKS, describeCallsPerSecond: config.RECONCILE_DESCRIBE_RATE },
+    settings: {
+      graceSeconds: config.RECONCILE_GRACE_SECONDS,
+      maxTasksPerPass: config.RECONCILE_MAX_TASKS,
+      describeCallsPerSecond: config.RECONCILE_DESCRIBE_RATE,
+      clusters: config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean),
+    },
   };
 }
 

@@ -18,16 +18,14 @@ import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigne
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
-import { checkCallerClaim, describeClaimedTask, verifyTaskCaller } from './verify-task-caller.js';
+import { checkCallerClaim, describeClaimedTask, verifyTaskCaller, type AccountScope } from './verify-task-caller.js';
 
-export interface ExchangeSettings {
-  /** The deployment's region: the only one whose tasks the exchange describes. */
-  region: string;
+/** `region` is the deployment's: the only one whose tasks the exchange describes. */
+export interface ExchangeSettings extends AccountScope {
   audience: string;
   maxAgeSeconds: number;
   maxSkewSeconds: number;
   localStsEndpoint?: string;
-  allowedAccounts: readonly string[];
   issuer: string;
   audiences: readonly string[];
   meshName: string;
@@ -102,7 +100,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   if (admitted === 'replayed') return failed({ ok: false, reason: EXCHANGE_REASONS.REPLAY, detail: 'this signed request was already used' });
 
   // ECS is asked while STS proves the caller; nothing reads its answer unless STS and the claim pass.
-  const describing = settle(describeClaimedTask(exchange, settings.allowedAccounts, settings.region, deps.tasks));
+  const describing = settle(describeClaimedTask(exchange, settings, deps.tasks));
   let identity;
   try {
     identity = await deps.sts.verify(exchange.sts);
@@ -112,7 +110,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
     if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
     return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
-  const claim = checkCallerClaim(identity, exchange, settings.allowedAccounts, settings.region);
+  const claim = checkCallerClaim(identity, exchange, settings);
   if (!claim.ok) return failed(claim);
   // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
   // by naming it; a looping agent is still stopped before the IAM call and the token's record.

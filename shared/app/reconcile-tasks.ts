@@ -22,6 +22,11 @@ export interface ReconcileSettings {
   maxTasksPerPass: number;
   /** Client-side bound on DescribeTasks calls, below ECS's shared Describe* quota. */
   describeCallsPerSecond: number;
+  /**
+   * The deployment's clusters (names or ARNs; ecsClusters): every pass, requested or scheduled, stays
+   * within them, since the role may list and describe tasks there only. Empty: every cluster.
+   */
+  clusters?: readonly string[];
 }
 
 export interface ReconcileDeps extends EnrollmentDeps {
@@ -32,7 +37,7 @@ export interface ReconcileDeps extends EnrollmentDeps {
 }
 
 export interface ReconcileOptions {
-  /** Cluster names or ARNs; default: every cluster of the account and region. */
+  /** Cluster names or ARNs; default: every cluster of the account and region (within settings.clusters). */
   clusters?: readonly string[];
   /** Only tasks whose record or entry is in this namespace (a policy of it changed). */
   namespace?: string;
@@ -160,9 +165,9 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
 }
 
 async function scopeClusters(options: ReconcileOptions, deps: ReconcileDeps): Promise<string[]> {
-  const all = await deps.inventory.listClusters();
-  if (!options.clusters?.length) return all;
-  return all.filter((arn) => options.clusters!.some((c) => c === arn || c === clusterNameFromArn(arn)));
+  const named = (names: readonly string[] | undefined, arn: string) => !names?.length || names.some((c) => c === arn || c === clusterNameFromArn(arn));
+  const all = (await deps.inventory.listClusters()).filter((arn) => named(deps.settings.clusters, arn));
+  return all.filter((arn) => named(options.clusters, arn));
 }
 
 const taskIdOf = (taskArn: string) => taskArn.split('/').pop() ?? taskArn;

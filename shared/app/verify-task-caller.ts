@@ -33,13 +33,27 @@ export interface AssumedRoleCaller {
   arn: string;
 }
 
+/** Which tasks the exchange may serve: those of this region and of the allowed accounts it can read. */
+export interface AccountScope {
+  region: string;
+  allowedAccounts: readonly string[];
+  /**
+   * Allowed accounts whose tasks and roles this deployment cannot read: another account's while no
+   * CROSS_ACCOUNT_ROLE_NAME is set (ECS and IAM would answer AccessDenied, or a same-named role of ours).
+   */
+  unreadableAccounts: readonly string[];
+}
+
 const refuse = (reason: ExchangeReason, detail: string): Refusal => ({ ok: false, reason, detail });
 
 /** What STS's answer proves about the caller, checked against the claimed task without any call. */
-export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: string; taskId: string }, allowedAccounts: readonly string[], region: string): CheckedClaim {
+export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: string; taskId: string }, scope: AccountScope): CheckedClaim {
+  const { region } = scope;
   const assumed = parseAssumedRole(caller.arn);
   if (!assumed) return refuse(EXCHANGE_REASONS.PRINCIPAL_TYPE, 'the caller is not an assumed IAM role (task roles are)');
-  if (!allowedAccounts.includes(assumed.account)) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
+  if (!scope.allowedAccounts.includes(assumed.account)) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
+  if (scope.unreadableAccounts.includes(assumed.account))
+    return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} is allowed, but this deployment has no cross-account role to read its tasks and roles there (set crossAccountRoleName)`);
   const taskArn = parseArn(claimed.taskArn);
   if (!taskArn || taskArn.accountId !== assumed.account) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, 'the task is not in the caller’s account');
   if (taskArn.partition !== assumed.partition) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `the task is in partition ${taskArn.partition}, the caller in ${assumed.partition}`);
@@ -51,12 +65,13 @@ export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: str
 
 /**
  * DescribeTasks for the claimed task, or `undefined` without any call when the claim names another
- * partition or region than this deployment's, or an account that may not use the exchange
- * (checkCallerClaim refuses those anyway).
+ * partition or region than this deployment's, or an account that may not use the exchange or that
+ * it cannot read (checkCallerClaim refuses those anyway).
  */
-export function describeClaimedTask(claimed: { taskArn: string; taskId: string }, allowedAccounts: readonly string[], region: string, tasks: TaskDirectory): Promise<EcsTaskDescription | undefined> | undefined {
+export function describeClaimedTask(claimed: { taskArn: string; taskId: string }, scope: AccountScope, tasks: TaskDirectory): Promise<EcsTaskDescription | undefined> | undefined {
+  const { region } = scope;
   const arn = parseArn(claimed.taskArn);
-  if (!arn || arn.region !== region || arn.partition !== partitionOfRegion(region) || !allowedAccounts.includes(arn.accountId)) return undefined;
+  if (!arn || arn.region !== region || arn.partition !== partitionOfRegion(region) || !scope.allowedAccounts.includes(arn.accountId) || scope.unreadableAccounts.includes(arn.accountId)) return undefined;
   // Long task ARNs name their cluster; the old short form lives in the default cluster.
   const cluster = clusterNameFromTaskArn(claimed.taskArn) ?? 'default';
   const clusterArn = `arn:${arn.partition}:ecs:${arn.region}:${arn.accountId}:cluster/${cluster}`;

@@ -203,13 +203,32 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
     expect(listed.filter((l) => !l.race && !unexercised.includes(l.key)).map((l) => l.key)).toEqual([]);
   });
 
-  it('evaluates conditions too: with ecsClusters set, DescribeTasks is allowed in those clusters only', async () => {
-    const role = rolePolicy(template, 'taskEvents', { params: { EcsClusters: 'prod,staging' } });
-    const describe = (cluster: string) => iamRequestsOf({ client: 'ECSClient', command: 'DescribeTasksCommand', input: { cluster, tasks: ['0f1e2d3c'] } })[0]!;
+  const describeIn = (cluster: string) => iamRequestsOf({ client: 'ECSClient', command: 'DescribeTasksCommand', input: { cluster, tasks: ['0f1e2d3c'] } })[0]!;
+  const listIn = (cluster: string) => iamRequestsOf({ client: 'ECSClient', command: 'ListTasksCommand', input: { cluster } })[0]!;
 
-    const results = [await allowed(role.roleArn, role.statements, describe('staging')), await allowed(role.roleArn, role.statements, describe('dev'))];
+  it.each(['taskEvents', 'reconcile'])('evaluates conditions too: with ecsClusters set, %s may DescribeTasks in those clusters only', async (fn) => {
+    const role = rolePolicy(template, fn, { params: { EcsClusters: 'prod,staging' } });
+    const everyCluster = rolePolicy(template, fn, { params: { EcsClusters: '' } });
 
-    expect(results).toEqual([true, false]);
+    const results = [await allowed(role.roleArn, role.statements, describeIn('staging')), await allowed(role.roleArn, role.statements, describeIn('dev')), await allowed(everyCluster.roleArn, everyCluster.statements, describeIn('dev'))];
+
+    expect(results).toEqual([true, false, true]);
+  });
+
+  it("narrows the reconciler's ListTasks to ecsClusters too, and to this account's clusters always", async () => {
+    const role = rolePolicy(template, 'reconcile', { params: { EcsClusters: 'prod,staging' } });
+    const everyCluster = rolePolicy(template, 'reconcile', { params: { EcsClusters: '' } });
+    const elsewhere = 'arn:aws:ecs:us-east-1:999999999999:cluster/prod';
+
+    const results = [
+      await allowed(role.roleArn, role.statements, listIn('prod')),
+      await allowed(role.roleArn, role.statements, listIn('dev')),
+      await allowed(role.roleArn, role.statements, listIn(elsewhere)),
+      await allowed(everyCluster.roleArn, everyCluster.statements, listIn('dev')),
+      await allowed(everyCluster.roleArn, everyCluster.statements, listIn(elsewhere)),
+    ];
+
+    expect(results).toEqual([true, false, false, true, false]);
   });
 
   it('grants no "*" action, and a "*" resource only to actions without resource-level permissions, each listed in the README', async () => {

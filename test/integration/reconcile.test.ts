@@ -38,8 +38,9 @@ const GROUP = {
   spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } } },
 };
 
-function reconcileDeps(overrides: Partial<ReconcileDeps['settings']> = {}): ReconcileDeps {
+function reconcileDeps(overrides: Partial<ReconcileDeps['settings']> = {}, env: Record<string, string> = {}): ReconcileDeps {
   const config = loadConfig('reconcile', {
+    ...env,
     AWS_ENDPOINT_URL: localAwsConfig().endpoint,
     POLICY_TABLE: p.stack.policyTable,
     ENROLLMENT_TABLE: p.stack.enrollmentTable,
@@ -441,3 +442,25 @@ describe('reconcile at scale: bounded work and ECS limits', () => {
   });
 });
 
+describe('reconcile within ecsClusters', () => {
+  it("lists and describes tasks only in the deployment's clusters, whatever a pass asks for", async () => {
+    await p.runTask('prod', taskDef);
+    await p.runTask('staging', taskDef);
+    const bounded = reconcileDeps({}, { RECONCILE_CLUSTERS: 'prod' });
+    const listed: string[] = [];
+    const described: string[] = [];
+    const { inventory, tasks } = bounded;
+    bounded.inventory = { listClusters: () => inventory.listClusters(), listRunningTaskArns: (cluster) => (listed.push(cluster), inventory.listRunningTaskArns(cluster)) };
+    bounded.tasks = { describeTaskDefinition: (arn) => tasks.describeTaskDefinition(arn), describeTasks: (cluster, arns) => (described.push(cluster), tasks.describeTasks(cluster, arns)) };
+    // Recorded with the param set, so the IAM check evaluates these calls against the narrowed grants.
+    const pass = (options: ReconcileOptions) => asFunction(p.scope('reconcile', { EcsClusters: 'prod' }), () => reconcileUnrecorded({ ...options, dryRun: true }, bounded, new Date()));
+
+    const scheduled = await pass({});
+    const elsewhere = await pass({ clusters: ['staging'] });
+
+    expect([scheduled.clusters, elsewhere.clusters]).toEqual([[clusterArn], []]);
+    expect([...new Set(listed)]).toEqual([clusterArn]);
+    expect(described.length).toBeGreaterThan(0);
+    expect([...new Set(described)]).toEqual([clusterArn]);
+  });
+});

@@ -122,8 +122,14 @@ describe('serverless package without the required params', () => {
     { case: 'eks auth without the cluster name', params: ['--param=meshK8sAuth=eks'], missing: 'meshK8sEksClusterName' },
     { case: 'bearer auth without the token secret', params: ['--param=meshK8sAuth=bearer'], missing: 'meshK8sTokenSecretId' },
     { case: 'subnets without security groups', params: ['--param=meshK8sAuth=bearer', '--param=meshK8sTokenSecretId=mesh/token', '--param=meshSubnetIds=subnet-0a1b2c3d'], missing: 'meshSecurityGroupIds' },
+    {
+      case: 'several allowed accounts without the cross-account role',
+      params: ['--param=meshK8sAuth=bearer', '--param=meshK8sTokenSecretId=mesh/token', '--param=authAllowedAccounts=111122223333,444455556666'],
+      missing: 'crossAccountRoleName',
+    },
   ])('fails for $case, naming it', async ({ params, missing }) => {
-    const required = ['--param=meshK8sUrl=https://mesh.example.com', '--param=authAudience=ci', '--param=authAllowedAccounts=111122223333'];
+    const nameOf = (arg: string) => arg.split('=')[1];
+    const required = ['--param=meshK8sUrl=https://mesh.example.com', '--param=authAudience=ci', '--param=authAllowedAccounts=111122223333'].filter((r) => !params.some((p) => nameOf(p) === nameOf(r)));
 
     const pkg = await packageService([...required, ...params]);
     rmSync(pkg.dir, { recursive: true, force: true });

@@ -50,7 +50,7 @@ export async function startExchange(p: Pipeline, overrides: Record<string, strin
   });
   const log = new MemoryLog();
   const mesh = new KubernetesMeshApi({ baseUrl: p.k8s.url, token: async () => 'test-mesh-token', timeoutMs: 2000 });
-  const as = p.scope('auth', { TokenSecretPrefix: config.TOKEN_SECRET_PREFIX });
+  const as = p.scope('auth', { TokenSecretPrefix: config.TOKEN_SECRET_PREFIX, ...(config.CROSS_ACCOUNT_ROLE_NAME ? { CrossAccountRoleName: config.CROSS_ACCOUNT_ROLE_NAME } : {}) });
   const deps = await asFunction(as, () => buildExchangeDeps(config, log, p.clients, { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID, mesh }));
   const stsCalls: string[] = [];
   const real = deps.sts;
