@@ -145,9 +145,11 @@ describe('STS alongside DescribeTasks', () => {
     // moto cannot make DescribeTasks fail on demand: an in-process fault stands in for it.
     x.deps.tasks = { describeTasks: () => Promise.reject(new Error('ECS is down')), describeTaskDefinition: (arn) => real.describeTaskDefinition(arn) };
     try {
-      const refused = await withStsRefusing(async () => x.exchange(await x.sign(task!.creds, task!.taskArn), '192.0.2.21'));
+      // Two signatures a whole second apart (SigV4 dates are in seconds), however slow the machine.
+      const signedAt = new Date();
+      const refused = await withStsRefusing(async () => x.exchange(await x.sign(task!.creds, task!.taskArn, { signingDate: signedAt }), '192.0.2.21'));
       const afterRefusal = await stateOf(task!.taskArn);
-      const proven = await x.exchange(await x.sign(task!.creds, task!.taskArn, { signingDate: new Date(Date.now() - 1000) }), '192.0.2.21');
+      const proven = await x.exchange(await x.sign(task!.creds, task!.taskArn, { signingDate: new Date(signedAt.getTime() - 1000) }), '192.0.2.21');
 
       expect(refused).toMatchObject({ status: 401, json: { reason: 'STS_REJECTED' } });
       expect(afterRefusal).toEqual({ record: undefined, counters: [] });
