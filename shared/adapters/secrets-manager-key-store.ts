@@ -62,7 +62,8 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
   async sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken> {
     const loaded = (await this.current(now, true))!;
     const key = signingKeyAt(loaded.set.keys, now);
-    // Only a hand-edited set can get here: the first key signs at once and a successor only adds.
+    // Only a hand-edited set can get here: the first key signs at once, even at a clock behind its
+    // creator's (a signer that lost its creation race), and a successor only adds (see signingKeyAt).
     if (!key) throw new ControlPlaneError('SIGNING_KEYS_INVALID', `secret ${this.options.secretName} has no key that signs at ${now.toISOString()}`, { retryable: false });
     let imported = loaded.imported.get(key.kid);
     if (!imported) loaded.imported.set(key.kid, (imported = importJWK(key.privateJwk as JWK, key.alg)));
