@@ -44,6 +44,8 @@ interface Loaded extends Stored { imported: Map<string, Promise<ImportedKey>> }
 class NoKeySetYet extends Error {}
 
 const CACHE_KEY = 'signing-keys';
+/** Waits before each read of the key set another Lambda just created (see create). */
+const LOST_CREATION_READ_DELAYS_MS = [0, 50, 200];
 const errorName = (error: unknown) => (error as { name?: string } | null)?.name;
 
 /** Signs with, publishes and rotates the key set kept in one Secrets Manager secret. */
@@ -153,9 +155,15 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
       );
       return { set, versionId: out.VersionId ?? '' };
     } catch (error) {
-      // Another Lambda created it first (same token, another key): use theirs.
-      const theirs = errorName(error) === 'ResourceExistsException' ? await this.read() : undefined;
-      return theirs ?? translateAwsError(error, 'CreateSecret for the signing keys');
+      if (errorName(error) !== 'ResourceExistsException') return translateAwsError(error, 'CreateSecret for the signing keys');
+      // Another Lambda created it first (same token, another key): use theirs, which a read just
+      // after its creation may not find yet.
+      for (const delayMs of LOST_CREATION_READ_DELAYS_MS) {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const theirs = await this.read();
+        if (theirs) return theirs;
+      }
+      throw error;
     }
   }
 
