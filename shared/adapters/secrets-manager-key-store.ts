@@ -44,6 +44,8 @@ interface Loaded extends Stored { imported: Map<string, Promise<ImportedKey>> }
 class NoKeySetYet extends Error {}
 
 const CACHE_KEY = 'signing-keys';
+/** Waits before each read of the key set another Lambda just created (see create). */
+const LOST_CREATION_READ_DELAYS_MS = [0, 50, 200];
 const errorName = (error: unknown) => (error as { name?: string } | null)?.name;
 
 /** Signs with, publishes and rotates the key set kept in one Secrets Manager secret. */
@@ -62,7 +64,8 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
   async sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken> {
     const loaded = (await this.current(now, true))!;
     const key = signingKeyAt(loaded.set.keys, now);
-    // Only a hand-edited set can get here: the first key signs at once and a successor only adds.
+    // Only a hand-edited set can get here: the first key signs at once, even at a clock behind its
+    // creator's (a signer that lost its creation race), and a successor only adds (see signingKeyAt).
     if (!key) throw new ControlPlaneError('SIGNING_KEYS_INVALID', `secret ${this.options.secretName} has no key that signs at ${now.toISOString()}`, { retryable: false });
     let imported = loaded.imported.get(key.kid);
     if (!imported) loaded.imported.set(key.kid, (imported = importJWK(key.privateJwk as JWK, key.alg)));
@@ -152,9 +155,15 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
       );
       return { set, versionId: out.VersionId ?? '' };
     } catch (error) {
-      // Another Lambda created it first (same token, another key): use theirs.
-      const theirs = errorName(error) === 'ResourceExistsException' ? await this.read() : undefined;
-      return theirs ?? translateAwsError(error, 'CreateSecret for the signing keys');
+      if (errorName(error) !== 'ResourceExistsException') return translateAwsError(error, 'CreateSecret for the signing keys');
+      // Another Lambda created it first (same token, another key): use theirs, which a read just
+      // after its creation may not find yet.
+      for (const delayMs of LOST_CREATION_READ_DELAYS_MS) {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const theirs = await this.read();
+        if (theirs) return theirs;
+      }
+      throw error;
     }
   }
 

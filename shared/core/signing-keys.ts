@@ -111,14 +111,24 @@ export function activationTime(key: KeyTimes): number {
   return Date.parse(key.activatesAt ?? key.createdAt ?? '');
 }
 
-/** The key that signs at `now`: the newest one activated and not retired; `undefined` if none is. */
+/**
+ * The key that signs at `now`: the newest one activated and not retired. When none has activated
+ * yet, the earliest key signs: `now` is then behind the clock that wrote the set (a first key
+ * created a few ms "later" by the container that won its creation), and the earliest key has no
+ * predecessor to roll from, since a successor is added only while the key it succeeds is in the
+ * set, and the signing key is never pruned. A later key therefore never signs before its
+ * `activatesAt`. `undefined` only for a set whose keys have all retired.
+ */
 export function signingKeyAt<K extends KeyTimes>(keys: readonly K[], now: Date): K | undefined {
   let best: K | undefined;
+  let earliest: K | undefined;
   for (const key of keys) {
-    if (activationTime(key) > now.getTime() || isRetired(key, now)) continue;
+    if (isRetired(key, now)) continue;
+    if (!earliest || activationTime(key) < activationTime(earliest)) earliest = key;
+    if (activationTime(key) > now.getTime()) continue;
     if (!best || activationTime(key) > activationTime(best)) best = key;
   }
-  return best;
+  return best ?? earliest;
 }
 
 /** The state of each published key at `now`; retired keys are left out. */
@@ -140,16 +150,17 @@ export function pendingKeyAt<K extends KeyTimes>(keys: readonly K[], now: Date):
  * signed until then, from any container's cache, stays verifiable until it expires.
  * A rotation while a key is already pending changes nothing: schedules and retries never stack
  * keys, and the pending key's clock is not reset. An emergency drops the pending keys, which
- * never signed, along with their trust in a possibly compromised store.
+ * never signed, along with their trust in a possibly compromised store (never the signing key,
+ * even a first key that signs at a clock behind its activation: see signingKeyAt).
  */
 export function rotateKeySet(set: KeySet, newKey: SigningKey, now: Date, times: RotationTimes): { set: KeySet; rotated: boolean } {
   if (set.keys.some((k) => k.kid === newKey.kid)) throw new Error(`key ${newKey.kid} is already in the set`);
   if (!times.emergency && pendingKeyAt(set.keys, now)) return { set, rotated: false };
-  const kept = times.emergency ? set.keys.filter((k) => activationTime(k) <= now.getTime()) : set.keys;
+  const signing = signingKeyAt(set.keys, now);
+  const kept = times.emergency ? set.keys.filter((k) => k === signing || activationTime(k) <= now.getTime()) : set.keys;
   const activatesAt = now.getTime() + (times.emergency ? 0 : times.prepublishSeconds * 1000);
   const retiresAt = new Date(activatesAt + times.retireAfterSeconds * 1000).toISOString();
-  const current = signingKeyAt(kept, now);
-  const keys = kept.map((k) => (k === current ? { ...k, retiresAt } : k));
+  const keys = kept.map((k) => (k === signing ? { ...k, retiresAt } : k));
   // Each key is strictly newer than every other, even within one clock tick: the published
   // JWKS is ordered by it (see supersedes in public-key-set.ts).
   const newest = Math.max(...set.keys.map((k) => Date.parse(k.createdAt)));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  keyStates, newKeySet, parseKeySet, pruneKeySet, publishedKeys, retirementDelaySeconds, rotateKeySet, signingKeyAt, summarize,
+  keyStates, newKeySet, parseKeySet, pendingKeyAt, pruneKeySet, publishedKeys, retirementDelaySeconds, rotateKeySet, signingKeyAt, summarize,
   type KeySet, type RotationTimes, type SigningAlg, type SigningKey,
 } from '../../shared/core/signing-keys.js';
 import { NOW } from '../fixtures/builders.js';
@@ -29,6 +29,33 @@ describe('newKeySet', () => {
 
     expect(signingKeyAt(set.keys, NOW)?.kid).toBe('first');
     expect(states(set, NOW)).toEqual([['first', 'active']]);
+  });
+
+  it('signs with the first key at a clock a few ms behind the one that created it: there is no earlier key', () => {
+    const set = newKeySet(aKey('first'));
+    const behind = new Date(NOW.getTime() - 5);
+
+    expect(signingKeyAt(set.keys, behind)?.kid).toBe('first');
+    expect(states(set, behind)).toEqual([['first', 'active']]);
+    expect(pendingKeyAt(set.keys, behind)).toBeUndefined();
+  });
+});
+
+describe('signingKeyAt before every key has activated', () => {
+  it('never lets a rotated-in key sign early, even at a clock behind its predecessor\'s activation', () => {
+    const set = rotatedAt10();
+
+    expect(signingKeyAt(set.keys, later(-1))?.kid).toBe('old');
+    expect(states(set, later(-1))).toEqual([['new', 'pending'], ['old', 'active']]);
+  });
+
+  it('keeps the first key in an emergency rotated at a clock behind its activation: it may have signed', () => {
+    const behind = new Date(NOW.getTime() - 5);
+
+    const next = rotateKeySet(newKeySet(aKey('first')), aKey('fresh', 'RS256', behind), behind, { ...TIMES, emergency: true }).set;
+
+    expect(next.keys.map((k) => [k.kid, k.retiresAt])).toEqual([['fresh', undefined], ['first', new Date(behind.getTime() + RETIRE_AFTER * 1000).toISOString()]]);
+    expect(states(next, later(1))).toEqual([['fresh', 'active'], ['first', 'retiring']]);
   });
 });
 
