@@ -71,8 +71,10 @@ describe('the per-source limit counts failed verifications, not exchanges', () =
     expect(x.stsCalls.length - before).toBe(PER_SOURCE);
     expect(answers.at(-1)).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
     // The address is shut out whoever signs; any other address is not.
-    const fromFlooded = await x.exchange(await x.sign(victim!.creds, victim!.taskArn), '203.0.113.66');
-    const fromElsewhere = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: new Date(Date.now() - 1000) }), '203.0.113.67');
+    // Two signatures a whole second apart (SigV4 dates are in seconds), however slow the machine.
+    const signedAt = new Date();
+    const fromFlooded = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: signedAt }), '203.0.113.66');
+    const fromElsewhere = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: new Date(signedAt.getTime() - 1000) }), '203.0.113.67');
     expect([fromFlooded.json.reason, fromElsewhere.status]).toEqual(['RATE_LIMITED', 200]);
     expect(x.stsCalls.length - before).toBe(PER_SOURCE + 1);
   });
