@@ -20,6 +20,26 @@ const PROFILES = {
 type Profile = keyof typeof PROFILES;
 
 const sm = () => new SecretsManagerClient(localAwsConfig());
+
+/**
+ * Secrets Manager creates a name at most once. moto's CreateSecret checks for the name and then
+ * adds the secret without a lock (moto/secretsmanager/models.py), so under load two concurrent
+ * creations can both succeed there, the second overwriting the first. The signers' CreateSecret
+ * calls are taken one at a time to restore AWS's guarantee; every other call still races.
+ */
+let creating: Promise<unknown> = Promise.resolve();
+function withAtomicCreate(client: SecretsManagerClient): SecretsManagerClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'CreateSecretCommand') return next(args);
+      const turn = creating.then(() => next(args));
+      creating = turn.catch(() => undefined);
+      return turn;
+    },
+    { step: 'initialize', name: 'atomicCreateSecret' },
+  );
+  return client;
+}
 let stacks = 0;
 const aPrefix = () => `ecs-mesh-race-${Date.now()}-${++stacks}`;
 /** Signer i's clock: up to 5 ms either side of T0. */
@@ -29,7 +49,7 @@ const skewed = (i: number) => T0 + ((i * 7) % 11) - 5;
 function aContainer(prefix: string, profile: Profile, clock: () => number) {
   const names = PROFILES[profile];
   const jwks = new SecretsManagerJwks(sm(), `${prefix}/${names.jwks}`, 0, clock);
-  return new SecretsManagerKeyStore(sm(), { secretName: `${prefix}/${names.keys}`, alg: 'RS256', cacheSeconds: 30, retireAfterSeconds: 3600, prepublishSeconds: 600, jwks }, clock);
+  return new SecretsManagerKeyStore(withAtomicCreate(sm()), { secretName: `${prefix}/${names.keys}`, alg: 'RS256', cacheSeconds: 30, retireAfterSeconds: 3600, prepublishSeconds: 600, jwks }, clock);
 }
 
 const claims = (now: number, i: number) => ({ iss: ISSUER, sub: `system:serviceaccount:ns:sa-${i}`, aud: 'istio-ca', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 600 });
