@@ -9,6 +9,7 @@ import type { ObjectRef } from '../core/kubernetes-types.js';
 import { groupKey } from '../core/service-token.js';
 import type { EnrollmentStore, MeshApi } from '../ports.js';
 import { createServiceTokenEnsurer, type ServiceTokenDeps } from './ensure-service-token.js';
+import { mapLimited } from './map-limited.js';
 
 /** The token deps plus what tells a live service from an idle one. */
 export interface TokenMaintenanceDeps extends ServiceTokenDeps {
@@ -36,7 +37,7 @@ export async function maintainServiceTokens(deps: TokenMaintenanceDeps, now: Dat
   const ensure = createServiceTokenEnsurer(deps);
   const summary: TokenMaintenanceSummary = { refreshed: 0, removed: 0, kept: 0, failed: 0 };
 
-  await forEachLimited(refs, deps.concurrency ?? 8, async (ref) => {
+  await mapLimited(refs, deps.concurrency ?? 8, async (ref) => {
     try {
       summary[await maintainOne(ref, await records(ref.namespace), deps, ensure, now)]++;
     } catch (error) {
@@ -103,12 +104,4 @@ function recordsByNamespace(store: Pick<EnrollmentStore, 'summaries'>): (namespa
     }
     return entry;
   };
-}
-
-async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await run(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
