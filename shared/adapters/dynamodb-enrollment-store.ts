@@ -4,16 +4,12 @@
  * (draining / deregistered) is never replaced by a live phase (docs/architecture.md#enrollment).
  */
 import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { isTombstone, type EnrollmentRecord, type IssuedToken, type Phase } from '../core/enrollment.js';
 import { ENROLLMENT_INDEXES, matchesFilter, planEnrollmentQuery, SUMMARY_FIELDS, type EnrollmentCursor, type EnrollmentListFilter, type EnrollmentQueryPlan, type EnrollmentSummary } from '../core/enrollment-index.js';
 import { REASONS } from '../core/reasons.js';
 import { ControlPlaneError, VersionConflictError } from '../errors.js';
 import type { EnrollmentPage, EnrollmentStore } from '../ports.js';
-import { translateAwsError } from './aws-errors.js';
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+import { isConditionFailure, translateAwsError } from './aws-errors.js';
 
 /** Every attribute the pipeline owns (all but the key and the exchange's `onboardingToken`). */
 const RECORD_FIELDS = [

@@ -9,13 +9,9 @@
  * The claim and the read go out together: one round trip before STS, and no transaction, which
  * would conflict with every other one on the item a busy NAT address shares.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExchangeGuard } from '../ports.js';
-import { translateAwsError } from './aws-errors.js';
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+import { isConditionFailure, translateAwsError } from './aws-errors.js';
 
 const windowOf = (now: Date, windowSeconds: number) => Math.floor(now.getTime() / 1000 / windowSeconds);
 

@@ -7,13 +7,12 @@ import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type
 import { parsePublicKeySet, publicKeysAt, statusesAt, supersedes, type PublicKeySet, type PublicKeyStatus } from '../core/public-key-set.js';
 import type { PublicJwk } from '../core/tokens.js';
 import type { PublishedKeys } from '../ports.js';
-import { translateAwsError } from './aws-errors.js';
+import { errorName, translateAwsError } from './aws-errors.js';
 import { clientRequestToken } from './client-request-token.js';
 import { ExpiringCache } from './expiring-cache.js';
 
 export const JWKS_TAGS = { 'ecsmesh.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/kind': 'jwks' } as const;
 
-const errorName = (error: unknown) => (error as { name?: string } | null)?.name;
 
 export class SecretsManagerJwks implements PublishedKeys {
   private readonly cache: ExpiringCache<PublicKeySet | undefined>;

@@ -15,7 +15,7 @@ import {
 } from '../core/signing-keys.js';
 import { ExpiringCache } from './expiring-cache.js';
 import { toPublicKeySet, type PublicKeySet } from '../core/public-key-set.js';
-import { translateAwsError } from './aws-errors.js';
+import { errorName, translateAwsError } from './aws-errors.js';
 import { clientRequestToken } from './client-request-token.js';
 
 export interface SecretsManagerKeyStoreOptions {
@@ -46,7 +46,6 @@ class NoKeySetYet extends Error {}
 const CACHE_KEY = 'signing-keys';
 /** Waits before each read of the key set another Lambda just created (see create). */
 const LOST_CREATION_READ_DELAYS_MS = [0, 50, 200];
-const errorName = (error: unknown) => (error as { name?: string } | null)?.name;
 
 /** Signs with, publishes and rotates the key set kept in one Secrets Manager secret. */
 export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {

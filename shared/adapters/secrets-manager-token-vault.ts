@@ -20,7 +20,7 @@ import { groupKey, parseServiceTokenDocument } from '../core/service-token.js';
 import type { ServiceTokenDocument } from '../core/tokens.js';
 import type { ServiceTokenVault } from '../ports.js';
 import { clientRequestToken } from './client-request-token.js';
-import { translateAwsError } from './aws-errors.js';
+import { errorName, translateAwsError } from './aws-errors.js';
 
 /** Tags that mark a secret as one of this deployment's service tokens (listing and cleanup). */
 export const SERVICE_TOKEN_TAGS = { managedBy: ['ecsmesh.io/managed-by', 'ecs-mesh-onboarding'], kind: ['ecsmesh.io/kind', 'service-token'] } as const;
@@ -154,5 +154,5 @@ export class SecretsManagerTokenVault implements ServiceTokenVault {
 
 
 function isAws(error: unknown, ...names: string[]): boolean {
-  return names.includes((error as { name?: string } | null)?.name ?? '');
+  return names.includes(errorName(error) ?? '');
 }
