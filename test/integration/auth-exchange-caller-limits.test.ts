@@ -83,6 +83,34 @@ describe('refusals of proven callers count per role and per account', () => {
     expect((await p.record(legit.taskArn))?.onboardingToken).toBeDefined();
   });
 
+  it('counts a role’s sessions that name another running task too', async () => {
+    const now = minute(2);
+    x.clock = () => now;
+    const intruder = await p.createRole('intruder-named', {});
+    const { taskArn } = await runningTask();
+    const callers = await Promise.all(Array.from({ length: PER_ROLE + 1 }, async (_, i) => ({ taskArn, creds: await x.assumeTaskRole(intruder, `not-the-task-${i}`) })));
+    const described = p.callCount('ecs:DescribeTasks');
+
+    const answers = await exchangeEach(callers, now);
+
+    expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_ROLE).fill('SESSION_MISMATCH'), 'RATE_LIMITED']);
+    expect(p.callCount('ecs:DescribeTasks') - described).toBe(PER_ROLE);
+  });
+
+  it('does not count a real running task’s policy refusals', async () => {
+    const now = minute(3);
+    x.clock = () => now;
+    const untagged = await p.createRole('untagged-task', {});
+    const [taskArn] = await p.runTask('prod', await p.registerTaskDefinition('untagged', { roleArn: untagged }));
+    const creds = await x.assumeTaskRole(untagged, taskId(taskArn!));
+
+    // Signed a second apart, so each is a signature of its own.
+    const answers = [];
+    for (let i = 0; i < PER_ROLE + 2; i++) answers.push(await x.exchange(await x.sign(creds, taskArn!, { signingDate: new Date(now.getTime() - i * 1000) }), SOURCE));
+
+    expect(answers.map((a) => a.json.reason)).toEqual(Array(PER_ROLE + 2).fill('TAG_MISSING'));
+  });
+
   it('answers the whole account 429 past its limit across several roles, before STS and ECS', async () => {
     const now = minute(1);
     x.clock = () => now;
