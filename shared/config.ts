@@ -108,6 +108,12 @@ const EXCHANGE = {
   /** Exchanges allowed per task, and per source address, per minute. */
   EXCHANGE_RATE_PER_TASK: positiveInt(10),
   EXCHANGE_RATE_PER_SOURCE: positiveInt(120),
+  /**
+   * Refusals per minute of callers STS proved to be roles of the claimed task's account, per role
+   * and per account: each cost a DescribeTasks of the account's Describe* quota (20 a second).
+   */
+  EXCHANGE_RATE_PER_ROLE: positiveInt(20),
+  EXCHANGE_RATE_PER_ACCOUNT: positiveInt(120),
 };
 
 /** What deciding and writing enrollments needs: task-events and the reconciler alike. */

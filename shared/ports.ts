@@ -215,18 +215,32 @@ export interface CallerIdentityVerifier {
   verify(call: StsCall): Promise<CallerIdentity>;
 }
 
+/** Whose failed verifications a counter holds: a source address, or a proven role (by its role ARN) and its account. */
+export type FailureSubject = { source: string } | { account: string; roleArn: string };
+
+/**
+ * The guard's answer before STS. `limitedRoles`: the role ARNs of the claimed task's account that
+ * are at their own limit in this window.
+ */
+export type Admission = { verdict: 'admitted'; limitedRoles: ReadonlySet<string> } | { verdict: 'replayed' } | { verdict: 'source-limited' } | { verdict: 'account-limited' };
+
 /**
  * The exchange's guard state (docs/architecture.md#exchange): single use of signatures, failed
- * verifications per source and proven requests per task session, in a table with a TTL.
+ * verifications per source and per proven role and account, and proven requests per task session,
+ * in a table with a TTL.
  */
 export interface ExchangeGuard {
   /**
-   * Before STS, in one round trip: claims the signature (`replayed` when it was presented before)
-   * and reads the source's failed verifications in this window (`source-limited` at `failureLimit`).
+   * Before STS, in one round trip: claims the signature (`replayed` when it was presented before),
+   * reads the source's failed verifications in this window (`source-limited` at `failureLimit`) and,
+   * given an `account`, that account's (`account-limited` at its `failureLimit`) with its roles'.
    */
-  admit(request: { replayKey: string; keepUntil: Date; source: string; failureLimit: number; windowSeconds: number }, now: Date): Promise<'admitted' | 'replayed' | 'source-limited'>;
-  /** Counts one failed verification from `source` in the current window. */
-  countFailure(source: string, windowSeconds: number, now: Date): Promise<void>;
+  admit(
+    request: { replayKey: string; keepUntil: Date; source: string; failureLimit: number; windowSeconds: number; account?: { id: string; failureLimit: number; roleFailureLimit: number } },
+    now: Date,
+  ): Promise<Admission>;
+  /** Counts one failed verification of `subject` in the current window. */
+  countFailure(subject: FailureSubject, windowSeconds: number, now: Date): Promise<void>;
   /** Counts one use of `key` in the current window; `false` when `limit` is exceeded. */
   withinLimit(key: string, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
 }

@@ -16,11 +16,11 @@ import { EXCHANGE_STATUS } from './status.js';
 // Tokens and refusals alike are never cached.
 const noStore = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => json(statusCode, body, { 'cache-control': 'no-store', ...headers });
 
-/** Builds the handler around ready dependencies (tests and the local stack use this). */
-export function createAuthHandler(deps: ExchangeDeps, logger: Logger, metrics: Metrics) {
+/** Builds the handler around ready dependencies (tests and the local stack use this; tests may fix the clock). */
+export function createAuthHandler(deps: ExchangeDeps, logger: Logger, metrics: Metrics, clock: () => Date = () => new Date()) {
   return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const body = requestBody(event);
-    const outcome = await exchangeToken({ body, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown' }, deps, new Date());
+    const outcome = await exchangeToken({ body, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown' }, deps, clock());
     metrics.addMetric(`exchange_${outcome.ok ? 'ISSUED' : outcome.reason}`, MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
     if (outcome.ok) return noStore(200, outcome.body);

@@ -66,6 +66,8 @@ type ExchangeSettings = TokenSettings &
     | 'AUTH_TABLE'
     | 'EXCHANGE_RATE_PER_TASK'
     | 'EXCHANGE_RATE_PER_SOURCE'
+    | 'EXCHANGE_RATE_PER_ROLE'
+    | 'EXCHANGE_RATE_PER_ACCOUNT'
   >;
 
 export function createAwsClients(config: ClientSettings): AwsClients {
@@ -142,6 +144,8 @@ export async function buildExchangeDeps(
       lifetimeSeconds: config.ONBOARDING_TOKEN_LIFETIME_SECONDS,
       ratePerTask: config.EXCHANGE_RATE_PER_TASK,
       ratePerSource: config.EXCHANGE_RATE_PER_SOURCE,
+      ratePerRole: config.EXCHANGE_RATE_PER_ROLE,
+      ratePerAccount: config.EXCHANGE_RATE_PER_ACCOUNT,
     },
     ...ids,
   };

@@ -4,9 +4,14 @@
  * in one round trip the replay claim and the source's failed verifications) so no hostile client
  * spends the account's STS quota: a source is counted only when a request fails before its caller
  * is proven, so a fleet behind one NAT address onboards at once while a flood of bad signatures is
- * cut off before STS. The per-task limit counts only callers STS has proven, so naming a task
- * spends nothing of its own. On success the exchange waits on the guard's round trip, then on STS
- * followed by the per-task counter while DescribeTasks runs alongside both, then on the record.
+ * cut off before STS. A caller STS proves to be a role of the claimed task's account, but which is
+ * not that running task, costs a DescribeTasks of the account's shared Describe* quota: its
+ * failures count against its role (whatever session it names) and its account, read in the same
+ * round trip, so past either limit it is refused before ECS is asked. The per-task limit counts
+ * only callers STS has proven, so naming a task spends nothing of its own. On success the exchange
+ * waits on the guard's round trip, then on STS followed by the per-task counter while DescribeTasks
+ * runs alongside both (alongside the counter only, while a role of the account is at its limit),
+ * then on the record.
  */
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
@@ -14,11 +19,11 @@ import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.
 import { profileFor } from '../core/token-claims.js';
 import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
-import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, TokenSigners } from '../ports.js';
+import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
-import { checkCallerClaim, describeClaimedTask, verifyTaskCaller, type AccountScope } from './verify-task-caller.js';
+import { checkCallerClaim, describableAccount, describeClaimedTask, verifyTaskCaller, type AccountScope } from './verify-task-caller.js';
 
 /** `region` is the deployment's: the only one whose tasks the exchange describes. */
 export interface ExchangeSettings extends AccountScope {
@@ -34,6 +39,9 @@ export interface ExchangeSettings extends AccountScope {
   ratePerTask: number;
   /** Failed verifications (requests refused before STS proved a task's session) per source a minute. */
   ratePerSource: number;
+  /** Failures of callers STS proved to be roles of the claimed task's account, per role and per account a minute. */
+  ratePerRole: number;
+  ratePerAccount: number;
 }
 
 export interface ExchangeDeps extends DecisionDeps {
@@ -84,34 +92,56 @@ export async function exchangeToken(request: { body: string; sourceIp: string },
 async function decide(request: { body: string; sourceIp: string }, deps: ExchangeDeps, now: Date, audit: Record<string, string>): Promise<ExchangeOutcome> {
   const { settings } = deps;
   const refuse = (reason: ExchangeReason, detail: string, retryAfterSeconds?: number): ExchangeOutcome => ({ ok: false, reason, detail, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
-  // A request refused before its caller is proven counts against its source address.
-  const failed = async (refusal: Extract<ExchangeOutcome, { ok: false }>): Promise<ExchangeOutcome> => {
-    await deps.guard.countFailure(request.sourceIp, RATE_WINDOW_SECONDS, now);
+  // A request refused before its caller is proven counts against its source address; one refused
+  // because a proven caller is not the task it names, against the caller's role and account.
+  const failed = async (refusal: Extract<ExchangeOutcome, { ok: false }>, ...counted: Array<FailureSubject | undefined>): Promise<ExchangeOutcome> => {
+    await Promise.all(counted.filter((subject) => subject !== undefined).map((subject) => deps.guard.countFailure(subject, RATE_WINDOW_SECONDS, now)));
     return refusal;
   };
+  const source = { source: request.sourceIp };
 
   const validated = validateExchangeRequest(request.body, { audience: settings.audience, now, maxAgeSeconds: settings.maxAgeSeconds, maxSkewSeconds: settings.maxSkewSeconds, localStsEndpoint: settings.localStsEndpoint }, deps.digest);
-  if (!validated.ok) return failed(validated);
+  if (!validated.ok) return failed(validated, source);
   const exchange = validated.value;
   Object.assign(audit, { taskArn: exchange.taskArn, accessKeyId: exchange.accessKeyId });
   const keepUntil = new Date(exchange.signedAt.getTime() + (settings.maxAgeSeconds + settings.maxSkewSeconds) * 1000);
-  const admitted = await deps.guard.admit({ replayKey: exchange.replayKey, keepUntil, source: request.sourceIp, failureLimit: settings.ratePerSource, windowSeconds: RATE_WINDOW_SECONDS }, now);
-  if (admitted === 'source-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many failed exchanges from this address', RATE_WINDOW_SECONDS);
-  if (admitted === 'replayed') return failed({ ok: false, reason: EXCHANGE_REASONS.REPLAY, detail: 'this signed request was already used' });
+  // The account ECS would be asked about: its failures, and its roles', are read with the claim.
+  const account = describableAccount(exchange, settings);
+  const admitted = await deps.guard.admit(
+    {
+      replayKey: exchange.replayKey,
+      keepUntil,
+      source: request.sourceIp,
+      failureLimit: settings.ratePerSource,
+      windowSeconds: RATE_WINDOW_SECONDS,
+      ...(account ? { account: { id: account, failureLimit: settings.ratePerAccount, roleFailureLimit: settings.ratePerRole } } : {}),
+    },
+    now,
+  );
+  if (admitted.verdict === 'source-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many failed exchanges from this address', RATE_WINDOW_SECONDS);
+  if (admitted.verdict === 'replayed') return failed({ ok: false, reason: EXCHANGE_REASONS.REPLAY, detail: 'this signed request was already used' }, source);
+  if (admitted.verdict === 'account-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many refused exchanges for this account’s callers', RATE_WINDOW_SECONDS);
 
   // ECS is asked while STS proves the caller; nothing reads its answer unless STS and the claim pass.
-  const describing = settle(describeClaimedTask(exchange, settings, deps.tasks));
+  // While a role of the account is at its limit, ECS waits until STS has named the caller's role,
+  // so that role's requests cost no DescribeTasks.
+  const describeEarly = admitted.limitedRoles.size === 0;
+  const describingEarly = describeEarly ? settle(describeClaimedTask(exchange, settings, deps.tasks)) : undefined;
   let identity;
   try {
     identity = await deps.sts.verify(exchange.sts);
   } catch (error) {
-    if (error instanceof StsRejectedError) return failed({ ok: false, reason: EXCHANGE_REASONS.STS_REJECTED, detail: 'STS refused the signed request' });
+    if (error instanceof StsRejectedError) return failed({ ok: false, reason: EXCHANGE_REASONS.STS_REJECTED, detail: 'STS refused the signed request' }, source);
     // STS's own trouble is not the caller's failure: it does not count against the source.
     if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
     return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
   const claim = checkCallerClaim(identity, exchange, settings);
-  if (!claim.ok) return failed(claim);
+  // A role of the account ECS is asked about answers for its own failures, whatever session it names.
+  const provenRole = claim.caller && claim.caller.account === account ? { account, roleArn: claim.caller.roleArn } : undefined;
+  if (provenRole && admitted.limitedRoles.has(provenRole.roleArn)) return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many refused exchanges for this role', RATE_WINDOW_SECONDS);
+  if (!claim.ok) return failed(claim, source, provenRole);
+  const describing = describeEarly ? describingEarly : settle(describeClaimedTask(exchange, settings, deps.tasks));
   // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
   // by naming it; a looping agent is still stopped before the IAM call and the token's record.
   if (!(await deps.guard.withinLimit(`task#${claim.caller.arn}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
@@ -120,7 +150,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   // region's, which ECS here cannot know (TASK_NOT_RUNNING, as ECS's answer would make it).
   const described = describing ? unsettle(describing) : Promise.resolve(undefined);
   const verified = await verifyTaskCaller(claim.caller, exchange, identity.userId, deps.roles, described);
-  if (!verified.ok) return verified;
+  if (!verified.ok) return failed(verified, provenRole);
   const { role, task } = verified;
   audit.roleArn = role.arn;
 
@@ -129,7 +159,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
   const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
   if (decision.outcome !== 'enrolled') return refuse(decisionReason(decision.reason), decision.detail);
-  if (decision.identity.role.roleId !== role.roleId) return refuse(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller');
+  if (decision.identity.role.roleId !== role.roleId) return failed({ ok: false, reason: EXCHANGE_REASONS.TASK_ROLE_MISMATCH, detail: 'the task runs with another role than the caller' }, provenRole);
   const group = decision.group;
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
   if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);

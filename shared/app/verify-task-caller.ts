@@ -21,7 +21,8 @@ import type { CallerIdentity, RoleDirectory, TaskDirectory } from '../ports.js';
 const LIVE_STATUSES = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING']);
 
 type Refusal = { ok: false; reason: ExchangeReason; detail: string };
-export type CheckedClaim = { ok: true; caller: AssumedRoleCaller } | Refusal;
+/** A refusal names the `caller` once STS's answer is an assumed role, so its role can answer for it. */
+export type CheckedClaim = { ok: true; caller: AssumedRoleCaller } | (Refusal & { caller?: AssumedRoleCaller });
 export type VerifiedCaller = { ok: true; role: RoleFacts; task: EcsTaskDescription } | Refusal;
 
 export interface AssumedRoleCaller {
@@ -31,6 +32,8 @@ export interface AssumedRoleCaller {
   session: string;
   /** The STS ARN (`…:assumed-role/<role>/<session>`): the key of the caller's own budget. */
   arn: string;
+  /** The role's IAM ARN (`…:role/<role>`, without its path): the same for all its sessions. */
+  roleArn: string;
 }
 
 /** Which tasks the exchange may serve: those of this region and of the allowed accounts it can read. */
@@ -47,20 +50,33 @@ export interface AccountScope {
 const refuse = (reason: ExchangeReason, detail: string): Refusal => ({ ok: false, reason, detail });
 
 /** What STS's answer proves about the caller, checked against the claimed task without any call. */
-export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: string; taskId: string }, scope: AccountScope): CheckedClaim {
+export function checkCallerClaim(identity: CallerIdentity, claimed: { taskArn: string; taskId: string }, scope: AccountScope): CheckedClaim {
   const { region } = scope;
-  const assumed = parseAssumedRole(caller.arn);
+  const assumed = parseAssumedRole(identity.arn);
   if (!assumed) return refuse(EXCHANGE_REASONS.PRINCIPAL_TYPE, 'the caller is not an assumed IAM role (task roles are)');
-  if (!scope.allowedAccounts.includes(assumed.account)) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
+  const caller: AssumedRoleCaller = { ...assumed, arn: identity.arn, roleArn: `arn:${assumed.partition}:iam::${assumed.account}:role/${assumed.roleName}` };
+  const refuseCaller = (reason: ExchangeReason, detail: string): CheckedClaim => ({ ...refuse(reason, detail), caller });
+  if (!scope.allowedAccounts.includes(assumed.account)) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
   if (scope.unreadableAccounts.includes(assumed.account))
-    return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} is allowed, but this deployment has no cross-account role to read its tasks and roles there (set crossAccountRoleName)`);
+    return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} is allowed, but this deployment has no cross-account role to read its tasks and roles there (set crossAccountRoleName)`);
   const taskArn = parseArn(claimed.taskArn);
-  if (!taskArn || taskArn.accountId !== assumed.account) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, 'the task is not in the caller’s account');
-  if (taskArn.partition !== assumed.partition) return refuse(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `the task is in partition ${taskArn.partition}, the caller in ${assumed.partition}`);
+  if (!taskArn || taskArn.accountId !== assumed.account) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, 'the task is not in the caller’s account');
+  if (taskArn.partition !== assumed.partition) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `the task is in partition ${taskArn.partition}, the caller in ${assumed.partition}`);
   // ECS is asked in this deployment's region only: a claim elsewhere is refused before any call.
-  if (taskArn.region !== region) return refuse(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `the task ARN names region ${taskArn.region}; this deployment serves ${region}`);
-  if (assumed.session !== claimed.taskId) return refuse(EXCHANGE_REASONS.SESSION_MISMATCH, 'the role session is not this task’s (ECS names it after the task id)');
-  return { ok: true, caller: { ...assumed, arn: caller.arn } };
+  if (taskArn.region !== region) return refuseCaller(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `the task ARN names region ${taskArn.region}; this deployment serves ${region}`);
+  if (assumed.session !== claimed.taskId) return refuseCaller(EXCHANGE_REASONS.SESSION_MISMATCH, 'the role session is not this task’s (ECS names it after the task id)');
+  return { ok: true, caller };
+}
+
+/**
+ * The account whose task ECS is asked about for this claim: an allowed account this deployment
+ * can read, in its partition and region; `undefined` when ECS is asked nothing.
+ */
+export function describableAccount(claimed: { taskArn: string }, scope: AccountScope): string | undefined {
+  const { region } = scope;
+  const arn = parseArn(claimed.taskArn);
+  if (!arn || arn.region !== region || arn.partition !== partitionOfRegion(region) || !scope.allowedAccounts.includes(arn.accountId) || scope.unreadableAccounts.includes(arn.accountId)) return undefined;
+  return arn.accountId;
 }
 
 /**
@@ -69,12 +85,12 @@ export function checkCallerClaim(caller: CallerIdentity, claimed: { taskArn: str
  * it cannot read (checkCallerClaim refuses those anyway).
  */
 export function describeClaimedTask(claimed: { taskArn: string; taskId: string }, scope: AccountScope, tasks: TaskDirectory): Promise<EcsTaskDescription | undefined> | undefined {
+  const account = describableAccount(claimed, scope);
+  if (!account) return undefined;
   const { region } = scope;
-  const arn = parseArn(claimed.taskArn);
-  if (!arn || arn.region !== region || arn.partition !== partitionOfRegion(region) || !scope.allowedAccounts.includes(arn.accountId) || scope.unreadableAccounts.includes(arn.accountId)) return undefined;
   // Long task ARNs name their cluster; the old short form lives in the default cluster.
   const cluster = clusterNameFromTaskArn(claimed.taskArn) ?? 'default';
-  const clusterArn = `arn:${arn.partition}:ecs:${arn.region}:${arn.accountId}:cluster/${cluster}`;
+  const clusterArn = `arn:${partitionOfRegion(region)}:ecs:${region}:${account}:cluster/${cluster}`;
   return tasks.describeTasks(clusterArn, [claimed.taskArn]).then((found) => found.get(claimed.taskId));
 }
 
@@ -86,7 +102,7 @@ export async function verifyTaskCaller(
   roles: RoleDirectory,
   described: Promise<EcsTaskDescription | undefined>,
 ): Promise<VerifiedCaller> {
-  const role = await roles.getRole(`arn:${caller.partition}:iam::${caller.account}:role/${caller.roleName}`);
+  const role = await roles.getRole(caller.roleArn);
   const sessionRoleId = userId.split(':')[0];
   if (!role || role.roleId !== sessionRoleId) return refuse(EXCHANGE_REASONS.ROLE_MISMATCH, `role ${caller.roleName} is not the role that signed (its RoleId differs, or it is gone)`);
 

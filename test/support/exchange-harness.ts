@@ -27,6 +27,8 @@ export interface ExchangeHarness {
   deps: ExchangeDeps;
   stsCalls: string[];
   log: MemoryLog;
+  /** What the handler takes as now (the real time unless a test fixes it: limits count per clock minute). */
+  clock: () => Date;
   exchange(body: unknown, sourceIp?: string): Promise<{ status: number; headers: Record<string, string>; json: Record<string, unknown> }>;
   /** Signs GetCallerIdentity with `credentials` as the agent does; options vary the request. */
   sign(credentials: AwsCredentials, taskArn: string, options?: { stsUrl?: string; serverId?: string; signingDate?: Date; region?: string; workloadGroup?: string; labels?: Record<string, string> }): Promise<Record<string, unknown>>;
@@ -55,11 +57,12 @@ export async function startExchange(p: Pipeline, overrides: Record<string, strin
   const stsCalls: string[] = [];
   const real = deps.sts;
   deps.sts = { verify: (call: StsCall) => (stsCalls.push(call.url), real.verify(call)) };
-  const handler = asHandler(as, createAuthHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'auth' })));
-  return {
+  const handler = asHandler(as, createAuthHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'auth' }), () => harness.clock()));
+  const harness: ExchangeHarness = {
     deps,
     stsCalls,
     log,
+    clock: () => new Date(),
     async exchange(body, sourceIp = '10.9.8.7') {
       const event = { version: '2.0', rawPath: '/v1/auth/exchange', headers: {}, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false, requestContext: { http: { method: 'POST', path: '/v1/auth/exchange', sourceIp } } } as unknown as APIGatewayProxyEventV2;
       const res = (await handler(event, {} as Context)) as APIGatewayProxyStructuredResultV2;
@@ -83,4 +86,5 @@ export async function startExchange(p: Pipeline, overrides: Record<string, strin
       return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
     },
   };
+  return harness;
 }
