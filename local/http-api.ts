@@ -52,9 +52,9 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
       if (route.auth === 'iam') {
         const verdict = await verifyIamRequest({ method, path: url.pathname, rawQueryString: event.rawQueryString, headers: event.headers, body });
         if (!verdict.ok) {
-          // API Gateway's answer, which never says why; the reason is for this log only.
+          // API Gateway's answer, which says why only in the cases it does; the reason is for this log.
           console.error(`[http-api] 403 ${method} ${url.pathname}: ${verdict.reason}`);
-          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Forbidden' }));
+          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: verdict.message ?? 'Forbidden' }));
           return;
         }
         Object.assign(event.requestContext, { authorizer: { iam: verdict.iam } });
