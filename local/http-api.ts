@@ -39,14 +39,11 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
     void (async () => {
       const url = parseRequestUrl(req.url, host);
       const method = req.method ?? 'GET';
-      const match = compiled.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m);
-      if (!match) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
-        return;
-      }
+      // An HTTP API route is a method and a path: a known path with another method matches no
+      // route, and API Gateway answers that 404 as it answers an unknown path (never 405).
       const route = compiled.find((r) => r.method === method && r.pattern.test(url.pathname));
       if (!route) {
-        res.writeHead(405, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Method Not Allowed' }));
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
         return;
       }
       const body = await readBody(req);
@@ -55,9 +52,9 @@ export async function startHttpApi(routes: Route[], port: number, host = '127.0.
       if (route.auth === 'iam') {
         const verdict = await verifyIamRequest({ method, path: url.pathname, rawQueryString: event.rawQueryString, headers: event.headers, body });
         if (!verdict.ok) {
-          // API Gateway's answer, which never says why; the reason is for this log only.
+          // API Gateway's answer, which says why only in the cases it does; the reason is for this log.
           console.error(`[http-api] 403 ${method} ${url.pathname}: ${verdict.reason}`);
-          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Forbidden' }));
+          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: verdict.message ?? 'Forbidden' }));
           return;
         }
         Object.assign(event.requestContext, { authorizer: { iam: verdict.iam } });

@@ -1,8 +1,9 @@
 /**
  * What API Gateway's AWS_IAM authorization does for the operator routes, for `npm run local`:
- * recompute the caller's SigV4 signature (service `execute-api`) and, if it matches, describe the
- * caller as API Gateway does in `requestContext.authorizer.iam`. Locally there is one caller, the
- * operator holding the local AWS credentials; any other key is unknown.
+ * recompute the caller's SigV4 signature (service `execute-api`, the stack's region) and, if it
+ * matches, describe the caller as API Gateway does in `requestContext.authorizer.iam`. Locally
+ * there is one caller, the operator holding the local AWS credentials; any other key is unknown.
+ * Those are long-term keys: a session token sent with them is one no STS issued for them.
  * Format: https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -42,13 +43,16 @@ export interface IncomingSignedRequest {
   body?: string;
 }
 
-export type IamAuthorization = { ok: true; iam: IamCaller } | { ok: false; reason: string };
+/** `message`: the body API Gateway answers with when it says why (default `Forbidden`); `reason` is for the log. */
+export type IamAuthorization = { ok: true; iam: IamCaller } | { ok: false; reason: string; message?: string };
 
 const SERVICE = 'execute-api';
+/** The region the local API is "deployed" in: a signature scoped to another is refused, as API Gateway refuses it. */
+const REGION = LOCAL_AWS_ENV.AWS_REGION;
 /** API Gateway refuses a signature dated more than 5 minutes from its clock. */
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-const refuse = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+const refuse = (reason: string, message?: string): { ok: false; reason: string; message?: string } => ({ ok: false, reason, ...(message ? { message } : {}) });
 
 /** Verifies `request`'s SigV4 signature against the local operator's credentials. */
 export async function verifyIamRequest(request: IncomingSignedRequest, now: Date = new Date()): Promise<IamAuthorization> {
@@ -59,6 +63,9 @@ export async function verifyIamRequest(request: IncomingSignedRequest, now: Date
   const { accessKeyId, date, region, service, signedHeaders, signature } = parsed.value;
   if (accessKeyId !== LOCAL_OPERATOR.accessKeyId) return refuse(`unknown access key ${accessKeyId}`);
   if (service !== SERVICE) return refuse(`signed for service ${service}, not ${SERVICE}`);
+  if (region !== REGION) return refuse(`signed for region ${region}, not ${REGION}`, `Credential should be scoped to a valid region, not '${region}'. `);
+  // The operator's keys are long-term: any session token with them is one STS never issued for them.
+  if (request.headers['x-amz-security-token'] !== undefined) return refuse('a session token the local STS did not issue', 'The security token included in the request is invalid.');
 
   // The signer takes its date from x-amz-date, so that header must exist and be signed.
   if (!signedHeaders.includes('host')) return refuse('host is not a signed header');

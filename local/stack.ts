@@ -8,9 +8,11 @@ import { resolve } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { extendAwsClients } from '../shared/adapters/wiring.js';
 import { bootstrapLocalStack, localNames, type LocalStack } from './bootstrap.js';
 import type { LocalContext } from './context.js';
 import { EcsEventSource } from './ecs-event-source.js';
+import { reportTaskVersions } from './ecs-task-versions.js';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from './moto.js';
 import { QueueConsumer } from './queue-consumer.js';
 import type { HttpHandler, Route } from './http-api.js';
@@ -45,6 +47,14 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
       ...(options.issuerUrl ? { ISSUER_URL: options.issuerUrl } : {}),
     });
+    // Once stopping, a poll cut off by moto going away is expected, not worth a stack trace.
+    let stopping = false;
+    const report = (what: string) => (error: unknown) => void (stopping || console.error(what, error));
+    const events = new EcsEventSource({ ecs: new ECSClient(clientSettings), eventBridge: new EventBridgeClient(clientSettings), pollIntervalMs: 1000, onError: report('[ecs-event-source]') });
+    // ECS reports a task's version with DescribeTasks, moto does not: the handlers' ECS clients (made
+    // as their modules load, below) report the version of the newest event the source published for
+    // it, as ECS would, so the bound on an event's version works locally as on AWS.
+    extendAwsClients((clients) => reportTaskVersions(clients.ecs, (taskArn) => events.versionOf(taskArn)));
     const taskEvents = await import('../functions/task-events/handler.js');
     const enrollments = await import('../functions/enrollments/handler.js');
     const discovery = await import('../functions/discovery/handler.js');
@@ -58,10 +68,6 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const http = (handler: unknown) => handler as HttpHandler;
     const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    // Once stopping, a poll cut off by moto going away is expected, not worth a stack trace.
-    let stopping = false;
-    const report = (what: string) => (error: unknown) => void (stopping || console.error(what, error));
-    const events = new EcsEventSource({ ecs: new ECSClient(clientSettings), eventBridge: new EventBridgeClient(clientSettings), pollIntervalMs: 1000, onError: report('[ecs-event-source]') });
     const consumer = new QueueConsumer({ sqs, queueUrl: resources.queueUrl, queueArn, region: clientSettings.region, handler: taskEvents.handler, onError: report('[queue-consumer]') });
     return {
       moto,

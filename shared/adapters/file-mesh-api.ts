@@ -5,6 +5,8 @@
  *
  * uid and resourceVersion live in annotations rather than `metadata`, so a GitOps tool can apply the
  * files as they are: a real API server reads a uid or resourceVersion in a request as a precondition.
+ * creationTimestamp sits beside them, set as a server sets it: on create, to the second, never changed
+ * by an update, a client's value ignored (the reconciler's grace period reads it).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -21,13 +23,19 @@ import type { MeshApi } from '../ports.js';
 export const FILE_UID_ANNOTATION = 'ecsmesh.io/file-uid';
 /** Annotation holding the entry's resourceVersion in its file. */
 export const FILE_RESOURCE_VERSION_ANNOTATION = 'ecsmesh.io/file-resource-version';
+/** Annotation holding the entry's creationTimestamp in its file. */
+export const FILE_CREATION_TIMESTAMP_ANNOTATION = 'ecsmesh.io/file-creation-timestamp';
 
 // Names come from events and the API; only DNS-1123 names may become path segments (no `..`, no `/`).
 const SAFE_SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** WorkloadGroups and WorkloadEntries as YAML files under one directory. */
 export class FileMeshApi implements MeshApi {
-  constructor(private readonly dir: string) {}
+  /** `now`: the clock creationTimestamp is read from (tests inject one). */
+  constructor(
+    private readonly dir: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   async getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined> {
     const root = join(this.dir, 'workloadgroups');
@@ -49,7 +57,7 @@ export class FileMeshApi implements MeshApi {
   }
 
   async applyWorkloadEntry(entry: WorkloadEntry): Promise<WorkloadEntry> {
-    const { uid: _uid, resourceVersion: _rv, ...metadata } = entry.metadata;
+    const { metadata } = withoutServerFields(entry);
     const desired: WorkloadEntry = { apiVersion: entry.apiVersion, kind: entry.kind, metadata, spec: entry.spec };
     const checked = validateWorkloadEntry(desired);
     if (!checked.ok) throw new MeshValidationError(`WorkloadEntry ${metadata.namespace}/${metadata.name} is invalid`, checked.problems);
@@ -59,9 +67,11 @@ export class FileMeshApi implements MeshApi {
     if (current && isDeepStrictEqual(withoutServerFields(current), desired)) return current;
     const uid = current?.metadata.uid ?? randomUUID();
     const resourceVersion = String(Number(current?.metadata.resourceVersion ?? '0') + 1);
-    const annotations = { ...metadata.annotations, [FILE_UID_ANNOTATION]: uid, [FILE_RESOURCE_VERSION_ANNOTATION]: resourceVersion };
+    // Set once, on create; a file written before it was kept stays without one rather than look new.
+    const creationTimestamp = current ? current.metadata.creationTimestamp : rfc3339Seconds(this.now());
+    const annotations = { ...metadata.annotations, [FILE_UID_ANNOTATION]: uid, [FILE_RESOURCE_VERSION_ANNOTATION]: resourceVersion, ...(creationTimestamp ? { [FILE_CREATION_TIMESTAMP_ANNOTATION]: creationTimestamp } : {}) };
     await writeAtomically(this.entryPath(metadata), stringify({ ...desired, metadata: { ...metadata, annotations } }));
-    return { ...desired, metadata: { ...metadata, uid, resourceVersion } };
+    return { ...desired, metadata: { ...metadata, uid, resourceVersion, ...(creationTimestamp ? { creationTimestamp } : {}) } };
   }
 
   async deleteWorkloadEntry(ref: ObjectRef, preconditions: DeletePreconditions): Promise<boolean> {
@@ -109,20 +119,32 @@ export class FileMeshApi implements MeshApi {
   }
 }
 
-/** The entry as callers see it: uid and resourceVersion in metadata, our bookkeeping annotations gone. */
+/** The entry as callers see it: uid, resourceVersion and creationTimestamp in metadata, our bookkeeping annotations gone. */
 function fromFile(stored: WorkloadEntry): WorkloadEntry {
-  const { [FILE_UID_ANNOTATION]: uid, [FILE_RESOURCE_VERSION_ANNOTATION]: resourceVersion, ...annotations } = stored.metadata.annotations ?? {};
+  const {
+    [FILE_UID_ANNOTATION]: uid,
+    [FILE_RESOURCE_VERSION_ANNOTATION]: resourceVersion,
+    [FILE_CREATION_TIMESTAMP_ANNOTATION]: creationTimestamp,
+    ...annotations
+  } = stored.metadata.annotations ?? {};
   const { annotations: _stored, ...rest } = stored.metadata;
   const metadata: WorkloadEntry['metadata'] = rest;
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   if (uid !== undefined) metadata.uid = uid;
   if (resourceVersion !== undefined) metadata.resourceVersion = resourceVersion;
+  if (creationTimestamp !== undefined) metadata.creationTimestamp = creationTimestamp;
   return { ...stored, metadata };
 }
 
+/** The entry without the fields only the server sets (a client's values for them are ignored). */
 function withoutServerFields(entry: WorkloadEntry): WorkloadEntry {
-  const { uid: _uid, resourceVersion: _rv, ...metadata } = entry.metadata;
+  const { uid: _uid, resourceVersion: _rv, creationTimestamp: _created, ...metadata } = entry.metadata;
   return { ...entry, metadata };
+}
+
+/** Kubernetes' timestamp format: RFC 3339 in UTC, to the second. */
+function rfc3339Seconds(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 async function readDocuments(file: string): Promise<Record<string, unknown>[]> {

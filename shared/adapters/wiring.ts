@@ -70,9 +70,21 @@ type ExchangeSettings = TokenSettings &
     | 'EXCHANGE_RATE_PER_ACCOUNT'
   >;
 
+/** Extensions run on every set of clients this process creates (see extendAwsClients). */
+const clientExtensions: ((clients: AwsClients) => void)[] = [];
+
+/**
+ * Runs `extension` on the clients of every handler created from now on in this process: the seam
+ * through which the local stack stands in for what its emulated AWS lacks (ECS task versions, which
+ * moto never reports). Nothing registers one on AWS.
+ */
+export function extendAwsClients(extension: (clients: AwsClients) => void): void {
+  clientExtensions.push(extension);
+}
+
 export function createAwsClients(config: ClientSettings): AwsClients {
   const base = clientConfig(config);
-  return {
+  const clients: AwsClients = {
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(base), { marshallOptions: { removeUndefinedValues: true } }),
     ecs: new ECSClient(base),
     iam: new IAMClient(base),
@@ -80,6 +92,8 @@ export function createAwsClients(config: ClientSettings): AwsClients {
     sts: new STSClient(base),
     secrets: new SecretsManagerClient(base),
   };
+  for (const extend of clientExtensions) extend(clients);
+  return clients;
 }
 
 /** What minting a service's data-plane token needs: the vault, the signer and the claim settings. */

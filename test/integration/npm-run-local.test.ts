@@ -1,11 +1,16 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/moto.js';
 import { LOCAL_OPERATOR } from '../../local/iam-authorizer.js';
+import type { LocalContext } from '../../local/context.js';
 import { signedFetch } from '../../cli/api/signed-fetch.js';
+import { aTaskStateChange } from '../fixtures/ecs-events.js';
+import { startLocalProcess, until } from '../support/local-process.js';
+import { runRatingsTask } from '../support/local-task.js';
 
 describe('npm run local', () => {
   it('serves the routes on PORT, writes its context while it runs, and stops everything on Ctrl-C without a stack trace', async () => {
@@ -40,4 +45,32 @@ describe('npm run local', () => {
     const moto = /local AWS:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
     await expect(fetch(`${moto}/moto-api/data.json`)).rejects.toThrow();
   }, 60_000);
+
+  it('reports ECS task versions as the event source numbers them, so an event claiming a version ahead of ECS is bounded as on AWS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npm-run-local-versions-'));
+    const local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off' });
+    try {
+      const record = async (taskId: string) => {
+        const res = await signedFetch(`${local.issuer}/v1/enrollments/${taskId}`, { method: 'GET' }, { region: 'us-east-1', credentials: LOCAL_OPERATOR });
+        return res.status === 200 ? ((await res.json()) as { version: number }) : undefined;
+      };
+      const { taskArn, taskId } = await runRatingsTask(local.aws);
+      // The event source reports PROVISIONING, PENDING and RUNNING: versions 1, 2 and 3.
+      await until('the RUNNING event to be recorded', async () => ((await record(taskId))?.version === 3 ? true : undefined), 60, local.output);
+
+      // A RUNNING event claiming version 50, which ECS never reached (DescribeTasks says 3).
+      const { resources } = JSON.parse(readFileSync(local.contextFile, 'utf8')) as LocalContext;
+      const ahead = aTaskStateChange({ taskArn, clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/demo', version: 50 });
+      await new SQSClient(local.aws).send(new SendMessageCommand({ QueueUrl: resources.queueUrl, MessageBody: JSON.stringify(ahead) }));
+      const handled = () => local.output().includes('event version is ahead of ECS');
+      await until('task-events to handle the event', async () => (handled() || (await record(taskId))?.version === 50 ? true : undefined), 30, local.output);
+
+      expect(handled(), local.output()).toBe(true);
+      expect(local.output()).toMatch(new RegExp(`"taskId":"${taskId}","eventVersion":50,"ecsVersion":3`));
+      expect((await record(taskId))?.version).toBe(3);
+    } finally {
+      await local.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

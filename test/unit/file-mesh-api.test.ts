@@ -92,6 +92,38 @@ describe('Class: FileMeshApi', () => {
       expect(await mesh.getWorkloadEntry({ namespace: 'payments', name: 'payments-1' })).toEqual(second);
     });
 
+    it('sets creationTimestamp on create, to the second, as an API server does, and keeps it through changes', async () => {
+      let now = new Date('2026-08-01T12:00:00.789Z');
+      const clocked = new FileMeshApi(dir, () => now);
+
+      const created = await clocked.applyWorkloadEntry(anEntry('payments-1'));
+      now = new Date('2026-08-01T12:05:00Z');
+      const changed = await clocked.applyWorkloadEntry(anEntry('payments-1', 'payments', { address: '10.0.1.99' }));
+
+      expect(created.metadata.creationTimestamp).toBe('2026-08-01T12:00:00Z');
+      expect(changed.metadata).toMatchObject({ resourceVersion: '2', creationTimestamp: '2026-08-01T12:00:00Z' });
+      expect(await clocked.getWorkloadEntry({ namespace: 'payments', name: 'payments-1' })).toEqual(changed);
+      expect(await clocked.listWorkloadEntries(MANAGED)).toEqual([changed]);
+    });
+
+    it('ignores a creationTimestamp the client sends, on create and on update', async () => {
+      const clocked = new FileMeshApi(dir, () => new Date('2026-08-01T12:00:00Z'));
+      const forged = (address: string) => {
+        const entry = anEntry('payments-1', 'payments', { address });
+        return { ...entry, metadata: { ...entry.metadata, creationTimestamp: '2001-01-01T00:00:00Z' } };
+      };
+
+      const created = await clocked.applyWorkloadEntry(forged('10.0.1.23'));
+      const same = await clocked.applyWorkloadEntry(forged('10.0.1.23'));
+      const changed = await clocked.applyWorkloadEntry(forged('10.0.1.99'));
+
+      expect([created, same, changed].map((e) => [e.metadata.resourceVersion, e.metadata.creationTimestamp])).toEqual([
+        ['1', '2026-08-01T12:00:00Z'],
+        ['1', '2026-08-01T12:00:00Z'],
+        ['2', '2026-08-01T12:00:00Z'],
+      ]);
+    });
+
     it('keeps the resourceVersion when nothing changed', async () => {
       const first = await mesh.applyWorkloadEntry(anEntry('payments-1'));
 

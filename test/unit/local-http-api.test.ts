@@ -1,4 +1,4 @@
-/** The local HTTP API answers what API Gateway answers before a handler runs: 413 and 400, never 500. */
+/** The local HTTP API answers what API Gateway answers before a handler runs: 404, 413 and 400, never 405 or 500. */
 import { request } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,17 @@ describe('local HTTP API, refusals API Gateway makes itself', () => {
     const res = await send('GET', `/v1/enrollments/${bad}`);
 
     expect(res).toEqual({ status: 400, json: { message: 'Bad Request' } });
+    expect(seen).toEqual([]);
+  });
+
+  it.each([
+    { what: 'a known path with another method', method: 'DELETE', path: '/v1/echo' },
+    { what: 'an unknown path', method: 'GET', path: '/v1/other' },
+  ])('answers 404 Not Found to $what, as an HTTP API does (no route matches), never calling a handler', async ({ method, path }) => {
+    seen.length = 0;
+    const res = await send(method, path);
+
+    expect(res).toEqual({ status: 404, json: { message: 'Not Found' } });
     expect(seen).toEqual([]);
   });
 

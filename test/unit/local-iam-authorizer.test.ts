@@ -10,9 +10,9 @@ const OPERATOR = { accessKeyId: LOCAL_OPERATOR.accessKeyId, secretAccessKey: LOC
 const POLICY_YAML = 'apiVersion: ecsmesh.io/v1alpha1\nkind: OnboardingPolicy\nmetadata:\n  name: allow-ratings\n  namespace: bookinfo\n';
 
 /** Signs as an operator's CLI does, and returns the request as the local server sees it. */
-async function signed(url: string, request: SignedRequest = { method: 'GET' }, options: { credentials?: AwsCredentialsLike; signingDate?: Date } = {}): Promise<IncomingSignedRequest> {
+async function signed(url: string, request: SignedRequest = { method: 'GET' }, options: { credentials?: AwsCredentialsLike; signingDate?: Date; region?: string } = {}): Promise<IncomingSignedRequest> {
   const target = new URL(url);
-  const headers = await signApiRequest(target, request, { region: 'us-east-1', credentials: options.credentials ?? OPERATOR, signingDate: options.signingDate ?? NOW });
+  const headers = await signApiRequest(target, request, { region: options.region ?? 'us-east-1', credentials: options.credentials ?? OPERATOR, signingDate: options.signingDate ?? NOW });
   return {
     method: request.method,
     path: target.pathname,
@@ -112,6 +112,19 @@ describe('verifyIamRequest', () => {
     expect(await verifyIamRequest(request, NOW)).toEqual({ ok: false, reason: 'unknown access key AKIAOTHERKEY' });
   });
 
+  it('refuses a signature by the operator\'s key scoped to another region, as API Gateway does', async () => {
+    const request = await signed('http://127.0.0.1:3000/v1/enrollments', { method: 'GET' }, { region: 'eu-west-1' });
+
+    expect(await verifyIamRequest(request, NOW)).toEqual({ ok: false, reason: 'signed for region eu-west-1, not us-east-1', message: "Credential should be scoped to a valid region, not 'eu-west-1'. " });
+  });
+
+  it('refuses the operator\'s key with a session token the local STS never issued for it, even signed', async () => {
+    const request = await signed('http://127.0.0.1:3000/v1/enrollments', { method: 'GET' }, { credentials: { ...OPERATOR, sessionToken: 'invented-session-token' } });
+
+    expect(request.headers.authorization).toContain('x-amz-security-token');
+    expect(await verifyIamRequest(request, NOW)).toEqual({ ok: false, reason: 'a session token the local STS did not issue', message: 'The security token included in the request is invalid.' });
+  });
+
   it.each([
     { $case: '10 minutes old', offsetMs: -10 * 60_000 },
     { $case: '10 minutes ahead', offsetMs: 10 * 60_000 },
@@ -157,5 +170,24 @@ describe('startHttpApi with an IAM route', () => {
     expect(log).toHaveBeenCalledWith('[http-api] 403 GET /v1/enrollments/abcd: no Authorization header');
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ iam: expect.objectContaining({ userArn: LOCAL_OPERATOR.userArn, accessKey: 'testing' }) });
+  });
+
+  it.each([
+    { what: 'an invented session token', options: { region: 'us-east-1', credentials: { ...OPERATOR, sessionToken: 'invented' } }, message: 'The security token included in the request is invalid.' },
+    { what: 'a signature scoped to another region', options: { region: 'eu-west-1', credentials: OPERATOR }, message: "Credential should be scoped to a valid region, not 'eu-west-1'. " },
+  ])('answers 403 with API Gateway\'s message to $what, without calling the handler', async ({ options, message }) => {
+    const handler = vi.fn<HttpHandler>(async () => ({ statusCode: 200, body: '{}' }));
+    const server = await startHttpApi([{ method: 'GET', path: '/v1/enrollments', handler, auth: 'iam' }], 0);
+    close = () => {
+      server.closeAllConnections();
+      server.close();
+    };
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+
+    const res = await signedFetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/enrollments`, { method: 'GET' }, options);
+
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ message });
+    expect(handler).not.toHaveBeenCalled();
   });
 });
