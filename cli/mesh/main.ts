@@ -20,6 +20,7 @@ import { completionScript } from './commands/completion.js';
 import { printVersion } from './commands/version.js';
 import type { CommandContext } from './commands/context.js';
 import { helpFor } from './usage.js';
+import { visibleText } from '../terminal-text.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -38,7 +39,9 @@ export interface CliIo {
 type ApiCommand = Exclude<Command, { name: 'help' | 'version' | 'completion' }>;
 
 /** Runs one command line and returns its exit code (0 ok, 1 failed, 2 usage; `policy diff` 3 when something would change). */
-export async function main(argv: string[], io: CliIo): Promise<ExitCode> {
+export async function main(argv: string[], given: CliIo): Promise<ExitCode> {
+  // Everything printed passes here, once: tables, lines, diffs and errors all carry the API's text.
+  const io: CliIo = { ...given, stdout: (text) => given.stdout(visibleText(text)), stderr: (text) => given.stderr(visibleText(text)) };
   let commandName: string | undefined;
   try {
     const invocation = parseInvocation(argv);

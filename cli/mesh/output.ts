@@ -1,5 +1,9 @@
-/** Plain-text tables and the `-o json|yaml` renderings. No terminal tricks: output pipes cleanly. */
-import { stringify } from 'yaml';
+/**
+ * Plain-text tables and the `-o json|yaml` renderings. No terminal tricks: output pipes cleanly
+ * (and main.ts shows any control character the API sends as `\uXXXX`: ../terminal-text.ts).
+ */
+import { Document, Scalar, visit } from 'yaml';
+import { hasControlCharacters, visibleLine } from '../terminal-text.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -14,8 +18,9 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('').trimEnd() + '\n').join('');
 }
 
+// One line per row: a line break or tab the API sends in a cell is shown, not obeyed.
 function cellText(value: string | number | undefined): string {
-  return value === undefined || value === '' ? NONE : String(value);
+  return value === undefined || value === '' ? NONE : visibleLine(String(value));
 }
 
 /** One value as indented JSON or a YAML document. */
@@ -23,7 +28,15 @@ export function renderValue(value: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value);
 }
 
-// lineWidth 0: never fold long strings (ARNs, details), so the output stays greppable.
+// lineWidth 0: never fold long strings (ARNs, details), so the output stays greppable. A string
+// with a control character is double-quoted, where the `\uXXXX` main.ts writes for it is its escape
+// (in a block scalar it would be literal text, and a re-applied document would change).
 function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0 });
+  const document = new Document(value);
+  visit(document, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && hasControlCharacters(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return document.toString({ lineWidth: 0 });
 }

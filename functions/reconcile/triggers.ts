@@ -20,6 +20,7 @@ export function passesFor(event: unknown): ReconcileOptions[] {
   }
   const trail = event as CloudTrailEvent;
   if (trail['detail-type'] === 'AWS API Call via CloudTrail' && trail.detail?.eventSource === 'iam.amazonaws.com') {
+    // The name as the caller typed it: IAM role names ignore case, so the pass matches it that way (sameRoleName).
     const roleName = trail.detail.requestParameters?.roleName;
     return ROLE_CHANGING_CALLS.has(trail.detail.eventName ?? '') && typeof roleName === 'string' ? [{ roleName, useCursor: false }] : [];
   }

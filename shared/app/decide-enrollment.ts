@@ -56,6 +56,12 @@ export async function decideEnrollment(
       ? refuse(REASONS.NO_TASK_ROLE, 'the task has no IAM task role, so its identity cannot be established')
       : refuse(REASONS.NO_WORKLOAD_GROUP_TAG, 'no ecsmesh.io/workload-group tag on the task (and it has no role)');
   }
+  // A task role is the task's account's (ECS assumes it there). A definition naming another
+  // account's role must not be judged by that role's tags, which its own account writes.
+  const taskAccount = parseArn(task.taskArn)?.accountId ?? event.account;
+  const roleAccount = parseArn(roleArn)?.accountId;
+  if (roleAccount !== undefined && roleAccount !== taskAccount)
+    return refuse(REASONS.TASK_ROLE_OTHER_ACCOUNT, `task role ${roleArn} is in account ${roleAccount}, not the task's account ${taskAccount}`, { roleArn });
   const role = await deps.roles.getRole(roleArn);
   if (!role) return refuse(REASONS.TASK_ROLE_NOT_FOUND, `IAM role ${roleArn} does not exist`, { roleArn });
 
@@ -72,7 +78,7 @@ export async function decideEnrollment(
   const arn = parseArn(task.taskArn);
   const identity: TaskIdentity = {
     partition: arn?.partition ?? 'aws',
-    accountId: arn?.accountId ?? event.account,
+    accountId: taskAccount,
     region: arn?.region ?? event.region,
     zone: task.availabilityZone ?? event.availabilityZone,
     clusterName: event.clusterName,

@@ -196,6 +196,7 @@ function decisionReason(reason: string): ExchangeReason {
       return EXCHANGE_REASONS.GROUP_NOT_FOUND;
     case REASONS.NO_TASK_ROLE:
     case REASONS.TASK_ROLE_NOT_FOUND:
+    case REASONS.TASK_ROLE_OTHER_ACCOUNT:
       return EXCHANGE_REASONS.TASK_ROLE_MISMATCH;
     default:
       return EXCHANGE_REASONS.POLICY_DENIED;

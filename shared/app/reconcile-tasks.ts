@@ -8,7 +8,7 @@ import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
 import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
-import { clusterNameFromArn, roleNameFromArn, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
+import { clusterNameFromArn, roleNameFromArn, sameRoleName, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
 import { ANNOTATIONS, buildWorkloadEntry, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
@@ -41,7 +41,7 @@ export interface ReconcileOptions {
   clusters?: readonly string[];
   /** Only tasks whose record or entry is in this namespace (a policy of it changed). */
   namespace?: string;
-  /** Only tasks whose record names this task role (its tags changed, or it was deleted). */
+  /** Only tasks whose record names this task role (its tags changed, or it was deleted), in any case (sameRoleName). */
   roleName?: string;
   dryRun?: boolean;
   /** Carry on from (and save) the stored cursor: the scheduled pass does, an on-demand one does not. */
@@ -110,7 +110,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
   const inScopeIds = [...known.keys()].sort().filter(
     (id) =>
       (options.namespace === undefined || entries.has(id) || records.get(id)?.namespace === options.namespace) &&
-      (options.roleName === undefined || roleNameFromArn(records.get(id)?.roleArn ?? '') === options.roleName),
+      (options.roleName === undefined || isRoleOf(records.get(id)?.roleArn, options.roleName)),
   );
   const after = options.useCursor ? await deps.cursor?.load() : undefined;
   const ids = inScopeIds.filter((id) => after === undefined || id > after);
@@ -331,4 +331,10 @@ async function describeLimited(tasks: { taskArn: string; clusterArn: string }[],
     }
   }
   return found;
+}
+
+/** The record's role is `roleName`, spelt in whatever case a CloudTrail event carries it. */
+function isRoleOf(roleArn: string | undefined, roleName: string): boolean {
+  const recorded = roleArn === undefined ? undefined : roleNameFromArn(roleArn);
+  return recorded !== undefined && sameRoleName(recorded, roleName);
 }

@@ -24,6 +24,8 @@ export const REASONS = {
   TASK_NOT_FOUND: 'TASK_NOT_FOUND',
   NO_TASK_ROLE: 'NO_TASK_ROLE',
   TASK_ROLE_NOT_FOUND: 'TASK_ROLE_NOT_FOUND',
+  /** The task role named is another account's: ECS task roles live in the task's account, so its tags say nothing of this task. */
+  TASK_ROLE_OTHER_ACCOUNT: 'TASK_ROLE_OTHER_ACCOUNT',
   /** The WorkloadEntry we would write fails the Istio CRD schema. */
   ENTRY_INVALID: 'ENTRY_INVALID',
   /** The SQS record is not an ECS Task State Change event we can read. */

@@ -95,6 +95,15 @@ export function roleNameFromArn(roleArn: string): string | undefined {
   return parsed.resource.split('/').pop() || undefined;
 }
 
+/**
+ * Whether two IAM role names name one role. IAM names are unique per account and "not
+ * distinguished by case" (CreateRole, RoleName: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+ * so `UntagRole --role-name Ratings` changes the role `ratings`. Names are ASCII (\w+=,.@-), so lowercasing is exact.
+ */
+export function sameRoleName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 /** An ECS Task State Change as the pipeline reads it (parsed at the edge, functions/task-events). */
 export interface TaskStateChangeEvent extends Omit<EcsTaskDescription, 'tags'> {
   eventId: string;

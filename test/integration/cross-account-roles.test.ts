@@ -9,6 +9,9 @@ import { MemoryLog } from '../support/memory-log.js';
 import { asFunction } from '../support/aws-call-recorder.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
+import { explainDecision, type ExplainDeps } from '../../shared/app/explain-decision.js';
+import { toStoredPolicy } from '../../shared/adapters/dynamodb-policy-store.js';
+import { ACCOUNT, aGroup, aPolicy } from '../fixtures/builders.js';
 
 const OTHER_ACCOUNT = '222222222222';
 
@@ -23,13 +26,13 @@ async function iamIn(accountId: string): Promise<IAMClient> {
   return new IAMClient(await settingsIn(accountId));
 }
 
-/** A running Fargate task in `accountId`: its cluster, task and task definition ARNs. */
-async function taskIn(accountId: string) {
+/** A running Fargate task in `accountId` (with `taskRoleArn` as its task role): its cluster, task and task definition ARNs. */
+async function taskIn(accountId: string, taskRoleArn?: string) {
   const settings = await settingsIn(accountId);
   const ecs = new ECSClient(settings);
   const clusterArn = (await ecs.send(new CreateClusterCommand({ clusterName: 'payments' }))).cluster!.clusterArn!;
   const definition = await ecs.send(
-    new RegisterTaskDefinitionCommand({ family: 'payments', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', containerDefinitions: [{ name: 'app', image: 'app', memory: 256 }] }),
+    new RegisterTaskDefinitionCommand({ family: 'payments', ...(taskRoleArn ? { taskRoleArn } : {}), networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', containerDefinitions: [{ name: 'app', image: 'app', memory: 256 }] }),
   );
   const subnet = (await new EC2Client(settings).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
   const run = await ecs.send(
@@ -106,5 +109,26 @@ describe('task roles in other accounts', () => {
     const found = await buildTaskReaders(config, createAwsClients(config)).tasks.describeTasks(clusterArn, [taskArn]);
 
     expect(found.size).toBe(0);
+  });
+
+  it("refuses a task whose definition names another account's role, never judging it by that role's tags", async () => {
+    const other = await iamIn(OTHER_ACCOUNT);
+    const foreign = await other.send(new CreateRoleCommand({ RoleName: 'ledger-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'team', Value: 'ledger' }, { Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ledger' }] }));
+    const { taskArn } = await taskIn(ACCOUNT, foreign.Role!.Arn!);
+    // Everything else would let it in: a policy for both accounts and that role's tag, and the group.
+    const allowLedger = aPolicy({ name: 'allow-ledger', allow: [{ workloads: [{ aws: { accounts: [ACCOUNT, OTHER_ACCOUNT], ecs: { iamRoleTags: { team: ['ledger'] } } } }], onboardTo: [{ workloadGroupSelector: {} }] }] });
+    const roles = rolesWith('ecs-mesh-reader', 'explain');
+    const rolesRead: string[] = [];
+    const deps: ExplainDeps = {
+      tasks: tasksWith('ecs-mesh-reader'),
+      roles: { getRole: (arn) => (rolesRead.push(arn), roles.getRole(arn)) },
+      policies: { listPolicies: async () => [toStoredPolicy({ namespace: 'bookinfo', name: 'allow-ledger', revision: 1, document: JSON.stringify(allowLedger) })] },
+      mesh: { getWorkloadGroup: async (ref) => aGroup({ namespace: ref.namespace, name: ref.name }) },
+    };
+
+    const explained = await explainDecision({ subject: { taskArn, clusterName: 'payments' } }, deps);
+
+    expect(explained).toMatchObject({ allowed: false, reason: 'TASK_ROLE_OTHER_ACCOUNT', detail: expect.stringContaining(OTHER_ACCOUNT) });
+    expect(rolesRead).toEqual([]);
   });
 });

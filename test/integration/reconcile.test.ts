@@ -321,6 +321,19 @@ describe('revocation without waiting for the schedule, through the reconcile han
     expect(entryOf(revoked!)).toBeUndefined();
     expect(await p.record(revoked!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_REVOKED' });
   });
+
+  it('finds the tasks of the role a CloudTrail event names in another case than the task definition (IAM role names ignore case)', async () => {
+    const role = await p.createRole('ratings-shadow', { team: 'ratings', 'ecsmesh.io/workload-group': 'bookinfo/ratings' });
+    const [revoked] = await p.runTask('prod', await p.registerTaskDefinition('ratings-shadow', { roleArn: role }));
+    await p.pump();
+    await p.clients.iam.send(new UntagRoleCommand({ RoleName: 'ratings-shadow', TagKeys: ['team'] }));
+
+    // What CloudTrail records is the name as the caller typed it, and IAM accepted this spelling.
+    const reports = await invoke({ source: 'aws.iam', 'detail-type': 'AWS API Call via CloudTrail', detail: { eventSource: 'iam.amazonaws.com', eventName: 'UntagRole', requestParameters: { roleName: 'Ratings-SHADOW', tagKeys: ['team'] } } });
+
+    expect(reports.map((r) => r.counts)).toEqual([expect.objectContaining({ revoked: 1 })]);
+    expect(await p.record(revoked!)).toMatchObject({ phase: 'rejected', reason: 'POLICY_REVOKED' });
+  });
 });
 
 describe('reconcile never undoes a newer event (fencing)', () => {
