@@ -27,3 +27,8 @@ export function renderValue(value: unknown, format: 'json' | 'yaml'): string {
 function toYaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });
 }
+
+/** One line per task label tag the entry does not carry, for the text under a table. */
+export function droppedLabelLines(dropped: readonly { key: string; reason: string }[] = []): string[] {
+  return dropped.map((d) => `dropped task label ${d.key}: ${d.reason}`);
+}
