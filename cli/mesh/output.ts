@@ -40,3 +40,8 @@ function toYaml(value: unknown): string {
   });
   return document.toString({ lineWidth: 0 });
 }
+
+/** One line per task label tag the entry does not carry, for the text under a table. */
+export function droppedLabelLines(dropped: readonly { key: string; reason: string }[] = []): string[] {
+  return dropped.map((d) => `dropped task label ${d.key}: ${d.reason}`);
+}

@@ -50,6 +50,9 @@ const TraceEntrySchema = z.looseObject({
   reasons: z.array(z.string()),
 });
 
+/** A task label tag its entry does not carry, and why (`TASK_LABEL_*`). */
+const DroppedLabelsSchema = z.optional(z.array(z.looseObject({ key: z.string(), reason: z.string() })));
+
 export const ExplainAnswerSchema = z.looseObject({
   allowed: z.boolean(),
   outcome: z.string(),
@@ -58,6 +61,7 @@ export const ExplainAnswerSchema = z.looseObject({
   policy: z.optional(z.string()),
   rule: z.optional(z.number()),
   group: z.optional(z.looseObject({ namespace: z.string(), name: z.string() })),
+  droppedLabels: DroppedLabelsSchema,
   trace: z.array(TraceEntrySchema),
 });
 export type ExplainAnswer = z.infer<typeof ExplainAnswerSchema>;
@@ -80,6 +84,7 @@ export const EnrollmentRecordSchema = z.looseObject({
   roleArn: z.optional(z.string()),
   policy: z.optional(z.string()),
   rule: z.optional(z.number()),
+  droppedLabels: DroppedLabelsSchema,
   updatedAt: z.string(),
   onboardingToken: z.optional(z.looseObject({ jti: z.string(), issuedAt: z.string(), expiresAt: z.string(), kid: z.string() })),
 });

@@ -6,6 +6,7 @@ import { REASONS, type Reason } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskIdentity, TaskStateChangeEvent } from '../core/task.js';
 import { clusterNameFromArn, parseArn } from '../core/task.js';
 import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
+import { entryLabels, type DroppedLabel } from '../core/task-labels.js';
 import { requestedWorkloadGroup } from '../core/workload-entry.js';
 import type { DecisionDeps } from './deps.js';
 import { evaluateAccess, type PolicyVerdict } from './evaluate-access.js';
@@ -26,6 +27,9 @@ export type EnrollmentDecision =
       group: WorkloadGroup;
       address: string;
       taskTags: Record<string, string>;
+      /** The entry's labels, and the task label tags left out of them (entryLabels). */
+      labels: Record<string, string>;
+      droppedLabels: DroppedLabel[];
       policy: string;
       rule: number;
       trace: PolicyVerdict[];
@@ -90,5 +94,7 @@ export async function decideEnrollment(
   const access = await evaluateAccess(identity, groupRef, deps);
   if (!access.allowed) return refuse(access.reason, access.detail, { roleArn, group: groupRef, identity, trace: access.trace });
   // Without given labels evaluateAccess read the group, so it is there.
-  return { outcome: 'enrolled', identity, group: access.group!, address, taskTags: task.tags, policy: access.policy, rule: access.rule, trace: access.trace };
+  const group = access.group!;
+  const { labels, dropped } = entryLabels(group, task.tags);
+  return { outcome: 'enrolled', identity, group, address, taskTags: task.tags, labels, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
 }

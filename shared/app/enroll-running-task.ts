@@ -4,7 +4,7 @@
  * WorkloadEntry, then record. If a newer event (a stop) won the race for the record while we
  * applied, undo our apply so a stopped task is never left in the mesh.
  */
-import { isTombstone, restatesStartingRecord, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
+import { droppedLabelsField, isTombstone, restatesStartingRecord, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
 import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import { buildWorkloadEntry } from '../core/workload-entry.js';
@@ -75,6 +75,7 @@ export async function enrollRunningTask(
     roleArn: decision.identity.role.arn,
     policy: decision.policy,
     rule: decision.rule,
+    ...droppedLabelsField(decision.droppedLabels),
   };
   try {
     await commitEnrollment(record, deps);
@@ -116,6 +117,7 @@ export async function prepareStartingTask(
     roleArn: decision.identity.role.arn,
     policy: decision.policy,
     rule: decision.rule,
+    ...droppedLabelsField(decision.droppedLabels),
   }, deps);
 }
 

@@ -17,7 +17,7 @@ import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
 import { profileFor } from '../core/token-claims.js';
-import { labelsFromTags, WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
+import { WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
 import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
@@ -163,7 +163,8 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const group = decision.group;
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
   if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
-  const labelProblem = labelsAllowed(exchange.labels, { ...labelsFromTags(task.tags), ...group.spec.template?.labels, ...group.spec.metadata?.labels });
+  // The entry's labels as task-events writes them: a label the group does not allow a task is not asked for here either.
+  const labelProblem = labelsAllowed(exchange.labels, decision.labels);
   if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
 
   const { profile } = profileFor(group, settings.defaultProfile);

@@ -7,6 +7,7 @@ import { REASONS, type Reason } from '../core/reasons.js';
 import type { LaunchType, RoleFacts, TaskIdentity } from '../core/task.js';
 import { parseArn, taskIdFromArn } from '../core/task.js';
 import type { ObjectRef } from '../core/kubernetes-types.js';
+import type { DroppedLabel } from '../core/task-labels.js';
 import { requestedWorkloadGroup, WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
 import type { DecisionDeps } from './deps.js';
 import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
@@ -43,6 +44,8 @@ export interface Explanation {
   group?: ObjectRef & { labels?: Record<string, string> };
   identity?: TaskIdentity;
   task?: { lastStatus: string; desiredStatus: string };
+  /** For an admitted task: its label tags the entry would not carry, and why. */
+  droppedLabels?: DroppedLabel[];
   trace: PolicyVerdict[];
 }
 
@@ -63,7 +66,7 @@ async function explainTask(subject: { taskArn: string; clusterName: string }, gr
   const status = { lastStatus: task.lastStatus, desiredStatus: task.desiredStatus };
   if (decision.outcome === 'enrolled') {
     const { namespace, name, labels } = decision.group.metadata;
-    return { allowed: true, outcome: 'enrolled', reason: REASONS.POLICY_ALLOWED, detail: `policy ${decision.policy} rule ${decision.rule} allows it`, policy: decision.policy, rule: decision.rule, group: { namespace, name, labels: labels ?? {} }, identity: decision.identity, task: status, trace: decision.trace };
+    return { allowed: true, outcome: 'enrolled', reason: REASONS.POLICY_ALLOWED, detail: `policy ${decision.policy} rule ${decision.rule} allows it`, policy: decision.policy, rule: decision.rule, group: { namespace, name, labels: labels ?? {} }, identity: decision.identity, task: status, droppedLabels: decision.droppedLabels, trace: decision.trace };
   }
   return { allowed: false, outcome: decision.outcome, reason: decision.reason, detail: decision.detail, ...(decision.group ? { group: decision.group } : {}), ...(decision.identity ? { identity: decision.identity } : {}), task: status, trace: decision.trace ?? [] };
 }

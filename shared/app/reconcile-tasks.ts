@@ -4,7 +4,7 @@
  * decision code and conditional writes as task-events. Bounded: at most `maxTasksPerPass` tasks
  * per invocation, in task-id order, carrying on from a stored cursor.
  */
-import { isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
+import { droppedLabelsField, isTombstone, type EnrollmentRecord } from '../core/enrollment.js';
 import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
@@ -234,7 +234,7 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
         entryName: entry.metadata.name,
         entryUid: applied.metadata.uid,
         address: entry.spec.address,
-        ...(decision?.outcome === 'enrolled' ? { roleArn: decision.identity.role.arn, policy: decision.policy, rule: decision.rule } : {}),
+        ...(decision?.outcome === 'enrolled' ? { roleArn: decision.identity.role.arn, policy: decision.policy, rule: decision.rule, ...droppedLabelsField(decision.droppedLabels) } : {}),
         ...marks,
       };
       try {
@@ -292,6 +292,8 @@ function baseRecord({ taskId, taskArn, task, record, fence }: RepairTarget, at: 
   const clusterArn = task?.clusterArn ?? record?.clusterArn ?? '';
   return {
     ...record,
+    // Decided afresh by the repair: only an entry it applies now carries task labels.
+    droppedLabels: undefined,
     taskId,
     taskArn,
     clusterArn,

@@ -5,6 +5,7 @@
  * A stopping or stopped task leaves a tombstone that no later event can undo.
  */
 import type { Reason } from './reasons.js';
+import type { DroppedLabel } from './task-labels.js';
 
 export const PHASES = ['pending', 'enrolled', 'draining', 'deregistered', 'rejected', 'ignored'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -33,6 +34,8 @@ export interface EnrollmentRecord {
   roleArn?: string;
   policy?: string;
   rule?: number;
+  /** Task label tags the entry does not carry, each with its reason (shared/core/task-labels.ts). */
+  droppedLabels?: DroppedLabel[];
   updatedAt: string;
   /** The latest onboarding token issued to this task by the auth exchange (never the token itself). */
   onboardingToken?: IssuedToken;
@@ -48,6 +51,11 @@ export interface IssuedToken {
   issuedAt: string;
   expiresAt: string;
   kid: string;
+}
+
+/** `droppedLabels` for an admitted task's record: present only when a task label was dropped. */
+export function droppedLabelsField(dropped: readonly DroppedLabel[]): Pick<EnrollmentRecord, 'droppedLabels'> {
+  return dropped.length > 0 ? { droppedLabels: [...dropped] } : {};
 }
 
 /** The fields of an ECS Task State Change that drive the lifecycle. */

@@ -39,6 +39,23 @@ export const REASONS = {
 } as const;
 
 /**
+ * Why a task's `ecsmesh.io/label/<key>` tag did not become a label of its WorkloadEntry
+ * (shared/core/task-labels.ts). The task is admitted all the same; its record and explain list each.
+ */
+export const TASK_LABEL_REASONS = {
+  /** The key is not a Kubernetes label key, or the value not a label value. */
+  TASK_LABEL_INVALID: 'TASK_LABEL_INVALID',
+  /** The key's prefix is reserved (istio.io, kubernetes.io, k8s.io, kuma.io, ecsmesh.io or a subdomain). */
+  TASK_LABEL_RESERVED_PREFIX: 'TASK_LABEL_RESERVED_PREFIX',
+  /** The group sets this label itself; the group's value stays. */
+  TASK_LABEL_SET_BY_GROUP: 'TASK_LABEL_SET_BY_GROUP',
+  /** The group's `ecsmesh.io/task-label-keys` annotation does not name the key. */
+  TASK_LABEL_NOT_OPTED_IN: 'TASK_LABEL_NOT_OPTED_IN',
+} as const;
+
+export type TaskLabelReason = (typeof TASK_LABEL_REASONS)[keyof typeof TASK_LABEL_REASONS];
+
+/**
  * Refusals of the auth exchange (docs/architecture.md#exchange), each answered with a 4xx (the handler's table maps
  * them to statuses). Details never hold a signature, a token or STS's body.
  */

@@ -3,11 +3,10 @@
  * never from its IP, so a new task that reuses an address gets its own entry.
  */
 import { WORKLOAD_ENTRY_API_VERSION, type ObjectRef, type WorkloadEntry, type WorkloadGroup } from './kubernetes-types.js';
-import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from './schemas.js';
+import { namespaceName, objectName } from './schemas.js';
+import { entryLabels } from './task-labels.js';
 
 export const WORKLOAD_GROUP_TAG = 'ecsmesh.io/workload-group';
-/** Task tags `ecsmesh.io/label/<key>` become entry labels (they add, never override). */
-export const LABEL_TAG_PREFIX = 'ecsmesh.io/label/';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'ecs-mesh-onboarding';
 export const TASK_ID_LABEL = 'ecsmesh.io/task-id';
@@ -59,14 +58,13 @@ export function workloadEntryName(groupName: string, taskId: string): string {
  * The entry to apply; callers validate it against the CRD before sending. As istiod's own
  * auto-registration builds one from a group: the template, the group's metadata labels and
  * annotations on the entry, the same labels in spec and metadata, and health checks enabled when
- * the group has a probe. Unlike istiod, a task's own labels add and never override the group's,
- * and the entry is not marked auto-registered, so istiod's cleanup leaves it to us.
+ * the group has a probe. Unlike istiod, a task's own labels may add those the group opts in
+ * (entryLabels), and the entry is not marked auto-registered, so istiod's cleanup leaves it to us.
  */
 export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
   const { group } = input;
   const template = group.spec.template ?? {};
-  const groupLabels = { ...template.labels, ...group.spec.metadata?.labels };
-  const labels = { ...labelsFromTags(input.taskTags), ...groupLabels };
+  const { labels } = entryLabels(group, input.taskTags);
   const spec: WorkloadEntry['spec'] = {
     address: input.address,
     labels,
@@ -103,15 +101,4 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
 /** Whether a stored entry was written by us for this very task (guards every delete). */
 export function entryBelongsTo(entry: WorkloadEntry, taskArn: string): boolean {
   return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn;
-}
-
-/** Task tags under LABEL_TAG_PREFIX that are valid Kubernetes labels; others are dropped. */
-export function labelsFromTags(tags: Record<string, string>): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(tags)) {
-    if (!key.startsWith(LABEL_TAG_PREFIX)) continue;
-    const label = key.slice(LABEL_TAG_PREFIX.length);
-    if (LABEL_KEY.test(label) && LABEL_VALUE.test(value)) labels[label] = value;
-  }
-  return labels;
 }

@@ -174,6 +174,13 @@ describe('POST /v1/auth/exchange', () => {
     { case: 'a role lacking the workload-group tag', status: 403, reason: 'TAG_MISSING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn); } },
     { case: 'a group outside the policy', status: 403, reason: 'POLICY_DENIED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn, { workloadGroup: 'bookinfo/secret-svc' }); } },
     { case: 'labels the group does not give', status: 403, reason: 'LABELS_NOT_ALLOWED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); return x.sign(creds, taskArn, { labels: { version: 'v2-admin' } }); } },
+    {
+      case: "a mesh-reserved label the task's own tag asks for", status: 403, reason: 'LABELS_NOT_ALLOWED', stsCalls: 1,
+      make: async () => {
+        const [taskArn] = await p.runTask('prod', taskDef, { tags: { 'ecsmesh.io/label/security.istio.io/tlsMode': 'disabled' } });
+        return x.sign(await x.assumeTaskRole(allowedRole, taskId(taskArn!)), taskArn!, { labels: { 'security.istio.io/tlsMode': 'disabled' } });
+      },
+    },
   ];
 
   it(`has at least 30 hostile or broken requests`, () => expect(rows.length).toBeGreaterThanOrEqual(30));

@@ -34,7 +34,8 @@ const log = new MemoryLog();
 const GROUP = {
   apiVersion: 'networking.istio.io/v1',
   kind: 'WorkloadGroup',
-  metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' } },
+  // Lets tasks set `track`: task-events caches groups, so the opt-in must be there from the start.
+  metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' }, annotations: { 'ecsmesh.io/task-label-keys': 'track' } },
   spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } } },
 };
 
@@ -215,6 +216,27 @@ describe('reconcile: every difference repaired through the decision code', () =>
     } finally {
       const now = p.k8s.objects('WorkloadGroup').find((g) => g.metadata.name === 'ratings')!;
       p.k8s.adminReplace({ ...now, spec: GROUP.spec } as never);
+    }
+  });
+
+  it('drifted: takes a task label off the entry when its group stops opting the key in, and records why', async () => {
+    const optIn = (annotations: Record<string, string>) => {
+      const group = p.k8s.objects('WorkloadGroup').find((g) => g.metadata.name === 'ratings')!;
+      p.k8s.adminReplace({ ...group, metadata: { ...group.metadata, annotations } } as never);
+    };
+    try {
+      const [taskArn] = await p.runTask('prod', taskDef, { tags: { 'ecsmesh.io/label/track': 'canary' } });
+      await p.pump();
+      expect(entryOf(taskArn!)?.spec.labels).toEqual({ app: 'ratings', version: 'v1', track: 'canary' });
+      optIn({});
+
+      const report = await reconcileTasks({}, deps, new Date());
+
+      expect(report.repairs).toEqual([expect.objectContaining({ kind: 'drifted', applied: true })]);
+      expect(entryOf(taskArn!)?.spec.labels).toEqual({ app: 'ratings', version: 'v1' });
+      expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', droppedLabels: [{ key: 'track', reason: 'TASK_LABEL_NOT_OPTED_IN' }] });
+    } finally {
+      optIn(GROUP.metadata.annotations);
     }
   });
 

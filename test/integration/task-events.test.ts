@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
+import { explainDecision } from '../../shared/app/explain-decision.js';
 import { validateWorkloadEntry } from '../../shared/core/crd-validation.js';
 import { aPolicy } from '../fixtures/builders.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
@@ -24,7 +25,8 @@ beforeAll(async () => {
   p.k8s.seed({
     apiVersion: 'networking.istio.io/v1',
     kind: 'WorkloadGroup',
-    metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' } },
+    // The group names the keys its tasks may set; a reserved one it names is still never taken from a task.
+    metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' }, annotations: { 'ecsmesh.io/task-label-keys': 'track, security.istio.io/tlsMode' } },
     spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } } },
   });
 });
@@ -166,6 +168,37 @@ describe('task-events against moto and the Kubernetes API double', () => {
     expect(after).toBeDefined();
     expect(after!.metadata.uid).toBe(before.metadata.uid);
     expect(after!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it('takes from task tags only the labels the group opts in, and records and explains each label it drops', async () => {
+    const label = (key: string) => `ecsmesh.io/label/${key}`;
+    const [taskArn] = await p.runTask('prod', taskDef, {
+      tags: {
+        [label('track')]: 'canary',
+        [label('security.istio.io/tlsMode')]: 'disabled',
+        [label('topology.istio.io/network')]: 'other-net',
+        [label('istio.io/rev')]: 'canary',
+        [label('app')]: 'reviews',
+        [label('tier')]: 'front',
+        [label('track-')]: 'x',
+      },
+    });
+
+    expect((await p.pump()).failed).toEqual([]);
+
+    const entry = entryFor(taskArn!);
+    expect(entry!.spec.labels).toEqual({ app: 'ratings', version: 'v1', track: 'canary' });
+    expect(Object.keys(entry!.metadata.labels ?? {}).sort()).toEqual(['app', 'app.kubernetes.io/managed-by', 'ecsmesh.io/task-id', 'track', 'version']);
+    const dropped = [
+      { key: 'app', reason: 'TASK_LABEL_SET_BY_GROUP' },
+      { key: 'istio.io/rev', reason: 'TASK_LABEL_RESERVED_PREFIX' },
+      { key: 'security.istio.io/tlsMode', reason: 'TASK_LABEL_RESERVED_PREFIX' },
+      { key: 'tier', reason: 'TASK_LABEL_NOT_OPTED_IN' },
+      { key: 'topology.istio.io/network', reason: 'TASK_LABEL_RESERVED_PREFIX' },
+      { key: 'track-', reason: 'TASK_LABEL_INVALID' },
+    ];
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', reason: 'POLICY_ALLOWED', droppedLabels: dropped });
+    expect(await explainDecision({ subject: { taskArn: taskArn!, clusterName: 'prod' } }, p.deps)).toMatchObject({ allowed: true, droppedLabels: dropped });
   });
 
   it('rejects a task whose role lacks the required tag, with that reason and no entry', async () => {

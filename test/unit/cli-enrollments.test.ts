@@ -83,6 +83,14 @@ describe('enrollments get', () => {
     );
   });
 
+  it('lists the task labels the entry does not carry under the record', async () => {
+    api.enrollments = [{ ...ENROLLED, droppedLabels: [{ key: 'istio.io/rev', reason: 'TASK_LABEL_RESERVED_PREFIX' }, { key: 'tier', reason: 'TASK_LABEL_NOT_OPTED_IN' }] }];
+
+    const run = await cli('enrollments', 'get', 'aaaa1111');
+
+    expect(run.stdout.split('\n').slice(-3)).toEqual(['dropped task label istio.io/rev: TASK_LABEL_RESERVED_PREFIX', 'dropped task label tier: TASK_LABEL_NOT_OPTED_IN', '']);
+  });
+
   it('prints the record as YAML with -o yaml, and a missing one as the API\'s 404', async () => {
     const found = await cli('enrollments', 'get', 'bbbb2222', '-o', 'yaml');
     const missing = await cli('enrollments', 'get', 'dddd4444');

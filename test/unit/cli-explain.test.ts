@@ -54,6 +54,14 @@ describe('explain', () => {
     });
   });
 
+  it('lists the task labels the entry would not carry under the verdict', async () => {
+    api.explain = () => ({ status: 200, body: { allowed: true, outcome: 'enrolled', reason: 'POLICY_ALLOWED', detail: 'ok', policy: 'allow-ratings', rule: 0, droppedLabels: [{ key: 'security.istio.io/tlsMode', reason: 'TASK_LABEL_RESERVED_PREFIX' }], trace: [] } });
+
+    const run = await cli('explain', '--task-arn', TASK_ARN);
+
+    expect(run.stdout).toBe('ALLOWED by policy allow-ratings rule 0\ndropped task label security.istio.io/tlsMode: TASK_LABEL_RESERVED_PREFIX\n');
+  });
+
   it('sends role tags and group labels named __proto__ or constructor as given, for the API to judge', async () => {
     api.explain = () => ({ status: 200, body: { allowed: false, outcome: 'rejected', reason: 'POLICY_DENIED', detail: 'no', trace: [] } });
 

@@ -5,6 +5,12 @@ import { validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/
 
 const taskArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/0123456789abcdef0123456789abcdef`;
 const input = anEntryInput();
+/** The builders' group, letting its tasks set the listed label keys. */
+const optingIn = (keys: string) => {
+  const group = aGroup();
+  group.metadata.annotations = { 'ecsmesh.io/task-label-keys': keys };
+  return group;
+};
 
 describe('buildWorkloadEntry', () => {
   it('builds the documented entry from the group template and the task', () => {
@@ -37,16 +43,25 @@ describe('buildWorkloadEntry', () => {
     });
   });
 
-  it('lets task label tags add labels but never override the group labels', () => {
-    const entry = buildWorkloadEntry({ ...input, taskTags: { 'ecsmesh.io/label/track': 'canary', 'ecsmesh.io/label/app': 'evil', other: 'x' } });
+  it('lets task label tags add the labels the group opts in, but never override the group labels', () => {
+    const entry = buildWorkloadEntry({ ...input, group: optingIn('track, app'), taskTags: { 'ecsmesh.io/label/track': 'canary', 'ecsmesh.io/label/app': 'evil', other: 'x' } });
 
     expect(entry.spec.labels).toEqual({ app: 'ratings', version: 'v1', track: 'canary' });
   });
 
   it('puts the task label tags on metadata.labels too, as istiod uses the spec labels for both', () => {
-    const entry = buildWorkloadEntry({ ...input, taskTags: { 'ecsmesh.io/label/track': 'canary' } });
+    const entry = buildWorkloadEntry({ ...input, group: optingIn('track'), taskTags: { 'ecsmesh.io/label/track': 'canary' } });
 
     expect(entry.metadata.labels).toMatchObject({ app: 'ratings', version: 'v1', track: 'canary' });
+  });
+
+  it('never takes a mesh-reserved label, or one the group does not opt in, from a task tag', () => {
+    const taskTags = { 'ecsmesh.io/label/security.istio.io/tlsMode': 'disabled', 'ecsmesh.io/label/istio.io/rev': 'canary', 'ecsmesh.io/label/service': 'reviews' };
+
+    const entry = buildWorkloadEntry({ ...input, group: optingIn('security.istio.io/tlsMode'), taskTags });
+
+    expect(entry.spec.labels).toEqual({ app: 'ratings', version: 'v1' });
+    expect(Object.keys(entry.metadata.labels ?? {}).sort()).toEqual(['app', 'app.kubernetes.io/managed-by', 'ecsmesh.io/task-id', 'version']);
   });
 
   it("carries the group's metadata annotations, never over ours, as istiod's auto-registration does", () => {

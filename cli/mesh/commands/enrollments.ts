@@ -1,7 +1,7 @@
 /** `enrollments list` and `enrollments get`: why a task is (or is not) in the mesh. */
 import type { EnrollmentQuery } from '../api-client.js';
 import { EXIT_CODES } from '../errors.js';
-import { renderTable, renderValue } from '../output.js';
+import { droppedLabelLines, renderTable, renderValue } from '../output.js';
 import type { EnrollmentRecord } from '../schemas.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -37,7 +37,7 @@ export async function getEnrollment(taskId: string, ctx: CommandContext): Comman
   }
   const rule = record.policy === undefined ? [] : [`policy: ${record.policy}${record.rule === undefined ? '' : ` rule ${record.rule}`}`];
   const token = record.onboardingToken ? [`token: ${record.onboardingToken.jti} issued ${record.onboardingToken.issuedAt}, expires ${record.onboardingToken.expiresAt}`] : [];
-  ctx.stdout(renderTable(COLUMNS, [row(record)]) + [`detail: ${record.detail}`, ...rule, ...token].map((l) => `${l}\n`).join(''));
+  ctx.stdout(renderTable(COLUMNS, [row(record)]) + [`detail: ${record.detail}`, ...rule, ...token, ...droppedLabelLines(record.droppedLabels)].map((l) => `${l}\n`).join(''));
   return EXIT_CODES.OK;
 }
 
