@@ -2,8 +2,8 @@
  * The agent's loop: exchange, write the token, sleep until ~2/3 of its lifetime, repeat. Transient
  * failures back off (1 s … 60 s); a permanent refusal ends the agent so ECS shows the task unhealthy.
  */
-import type { ExchangeOutcome } from './exchange.js';
 import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from '../../shared/core/token-lifetime.js';
+import type { ExchangeOutcome } from './exchange.js';
 import type { AgentLog } from './log.js';
 import { backoffDelayMs, MAX_TIMER_MS, MIN_DELAY_MS, refreshDelayMs } from './schedule.js';
 
@@ -92,8 +92,8 @@ export async function runAgent(deps: AgentDeps, options: RunOptions): Promise<nu
 
 /**
  * Waits `delay` ms (never less than the floor, NaN included) in steps of at most MAX_TIMER_MS.
- * Each step ends at whichever comes first, the step's length or the deadline on the clock, so a
- * clock that jumps ahead or a host that slept shortens the wait and never a stalled clock prolongs it.
+ * After each step the rest is recomputed from the clock, so a clock that jumped ahead or a host that
+ * was suspended shortens the wait, while a clock that stands still cannot make it last forever.
  */
 async function sleepFor(delay: number, timing: AgentTiming, signal: AbortSignal): Promise<void> {
   let remaining = delay >= MIN_DELAY_MS ? delay : MIN_DELAY_MS;
