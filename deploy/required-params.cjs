@@ -1,5 +1,6 @@
 // osls plugin: refuses to package (and so to deploy, which packages first) a stack whose required
-// stage params are missing, naming each one. Without it such a stack deploys and every function
+// stage params are missing, or whose number params lie outside their parameter's MinValue/MaxValue,
+// naming each one. Without it such a stack deploys and every function
 // that needs the setting fails at cold start.
 //
 // The values checked are the resolved defaults of the CloudFormation parameters serverless.yml
@@ -36,20 +37,44 @@ function missingParams(params) {
   return problems;
 }
 
+/** The param a template parameter holds: `MeshK8sUrl` holds `meshK8sUrl`. */
+const paramName = (name) => name[0].toLowerCase() + name.slice(1);
+
+/**
+ * Number params whose value lies outside its CloudFormation parameter's MinValue/MaxValue, one line
+ * each with the parameter's ConstraintDescription (the why). CloudFormation would refuse them too,
+ * but only once the deploy reaches it; osls alone does not check them.
+ */
+function outOfRangeParams(parameters) {
+  return Object.entries(parameters ?? {}).flatMap(([name, p]) => {
+    if (p.Type !== 'Number' || p.Default === undefined || (p.MinValue === undefined && p.MaxValue === undefined)) return [];
+    const text = String(p.Default).trim();
+    const value = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+    if (!Number.isNaN(value) && !(p.MinValue !== undefined && value < p.MinValue) && !(p.MaxValue !== undefined && value > p.MaxValue)) return [];
+    return [`${paramName(name)}: ${JSON.stringify(text)} is out of range: ${p.ConstraintDescription ?? `${p.MinValue ?? '-∞'} to ${p.MaxValue ?? '∞'}`}`];
+  });
+}
+
 /** Param values from the template's parameters: `MeshK8sUrl` holds param `meshK8sUrl`. */
 function paramsOf(parameters) {
-  return Object.fromEntries(Object.entries(parameters ?? {}).map(([name, p]) => [name[0].toLowerCase() + name.slice(1), String(p.Default ?? '')]));
+  return Object.fromEntries(Object.entries(parameters ?? {}).map(([name, p]) => [paramName(name), String(p.Default ?? '')]));
 }
 
 class RequiredParams {
   constructor(serverless) {
     this.hooks = {
       'before:package:initialize': () => {
-        const problems = missingParams(paramsOf(serverless.service.resources?.Parameters));
-        if (problems.length === 0) return;
+        const parameters = serverless.service.resources?.Parameters;
+        const missing = missingParams(paramsOf(parameters));
+        const outOfRange = outOfRangeParams(parameters);
+        if (missing.length === 0 && outOfRange.length === 0) return;
         const stage = serverless.service.provider.stage;
+        const sections = [
+          ...(missing.length > 0 ? [`missing required stage params for stage "${stage}":\n  ${missing.join('\n  ')}\n`] : []),
+          ...(outOfRange.length > 0 ? [`stage params out of range for stage "${stage}":\n  ${outOfRange.join('\n  ')}\n`] : []),
+        ];
         throw new serverless.classes.Error(
-          `missing required stage params for stage "${stage}":\n  ${problems.join('\n  ')}\n` +
+          sections.join('') +
             'Set each with --param="<name>=<value>" (npm run package / npm run deploy also take --params <file>, see params.example.yml) ' +
             `or under params.${stage} in serverless.yml.`,
         );
@@ -60,3 +85,4 @@ class RequiredParams {
 
 module.exports = RequiredParams;
 module.exports.missingParams = missingParams;
+module.exports.outOfRangeParams = outOfRangeParams;

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod/mini';
 import './core/zod-messages.js';
+import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from './core/token-lifetime.js';
 import { ConfigError } from './errors.js';
 
 /** `https://x/` and `https://x` name one issuer: keep the form without trailing slashes. */
@@ -70,7 +71,11 @@ const SIGNING_KEYS = {
    */
   KEY_PREPUBLISH_SECONDS: seconds(3600),
   DATA_PLANE_TOKEN_LIFETIME_SECONDS: lifetime(86_400),
-  ONBOARDING_TOKEN_LIFETIME_SECONDS: lifetime(3600),
+  /** Per-task tokens go to the sidecar agent, which clamps an expiry beyond the bound (shared/core/token-lifetime.ts). */
+  ONBOARDING_TOKEN_LIFETIME_SECONDS: z._default(
+    z.coerce.number().check(z.int(), z.gte(60), z.lte(MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, `must be at most ${MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS} (30 days), the longest lifetime the sidecar agent schedules`)),
+    3600,
+  ),
 };
 
 /**

@@ -6,13 +6,15 @@ import { decodeJwt } from 'jose';
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import { EXCHANGE_REASONS } from '../../shared/core/reasons.js';
+import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from '../../shared/core/token-lifetime.js';
 import { sendHttp } from './http.js';
 import { parseRetryAfterMs } from './schedule.js';
 import type { ExchangeRequestBody } from './sign-request.js';
 
 /** What one exchange came to; failures are data so the loop can decide between retry and exit. */
 export type ExchangeOutcome =
-  | { kind: 'issued'; token: string; expiresAt: Date }
+  /** `clampedFrom`: the expiry the exchange answered, when it lay beyond the longest lifetime we accept. */
+  | { kind: 'issued'; token: string; expiresAt: Date; clampedFrom?: string }
   | { kind: 'refused'; status: number; reason: string; message: string; permanent: boolean; retryAfterMs?: number }
   | { kind: 'unavailable'; code: string; message: string; retryAfterMs?: number };
 
@@ -34,6 +36,7 @@ export function isPermanentRefusal(status: number, reason: string): boolean {
 // A JWT (or any opaque token) on one line: the proxy reads the file as is.
 const TokenAnswerSchema = z.looseObject({
   token: z.string().check(z.regex(/^[A-Za-z0-9._~+/=-]+$/, 'must be a single-line token')),
+  // zod's number() refuses ±Infinity (JSON's 1e400); what the value means in time is checked by checkExpiry.
   expiresAt: z.optional(z.union([z.iso.datetime({ offset: true }), z.number()])),
 });
 const RefusalSchema = z.looseObject({ reason: z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/)), message: z.optional(z.string()) });
@@ -55,7 +58,7 @@ export async function postExchange(url: string, body: ExchangeRequestBody, trans
   const json = parseJson(answer.text);
   const retryAfter = parseRetryAfterMs(headerValue(answer.headers['retry-after']), transport.now());
   const retry = retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
-  if (answer.status === 200) return readToken(json);
+  if (answer.status === 200) return readToken(json, transport.now());
   const refusal = RefusalSchema.safeParse(json);
   const reason = refusal.success ? refusal.data.reason : `HTTP_${answer.status}`;
   const message = (refusal.success ? (refusal.data.message ?? '') : '').slice(0, MAX_MESSAGE_CHARS);
@@ -63,24 +66,48 @@ export async function postExchange(url: string, body: ExchangeRequestBody, trans
   return { kind: 'unavailable', code: reason, message: message || `exchange answered ${answer.status}`, ...retry };
 }
 
-function readToken(json: unknown): ExchangeOutcome {
+function readToken(json: unknown, nowMs: number): ExchangeOutcome {
   const parsed = TokenAnswerSchema.safeParse(json);
-  if (!parsed.success) return { kind: 'unavailable', code: 'MALFORMED_ANSWER', message: `exchange answered 200 without a usable token: ${parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}` };
+  if (!parsed.success) return malformed(`exchange answered 200 without a usable token: ${parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}`);
   const { token, expiresAt } = parsed.data;
-  const expiry = expiresAt === undefined ? jwtExpiry(token) : typeof expiresAt === 'number' ? epochDate(expiresAt) : new Date(expiresAt);
-  if (!expiry) return { kind: 'unavailable', code: 'MALFORMED_ANSWER', message: 'exchange answered 200 without expiresAt and the token has no exp' };
-  return { kind: 'issued', token, expiresAt: expiry };
+  const answered = expiresAt ?? jwtExp(token);
+  if (answered === undefined) return malformed('exchange answered 200 without expiresAt and the token has no exp');
+  // A JWT's exp is always epoch seconds; our own expiresAt may be seconds or milliseconds.
+  const expiryMs = typeof answered === 'string' ? Date.parse(answered) : expiresAt === undefined ? answered * 1000 : epochMs(answered);
+  const checked = checkExpiry(expiryMs, nowMs);
+  if (typeof checked === 'string') return malformed(`exchange answered 200 with ${expiresAt === undefined ? 'a token whose exp is' : 'expiresAt'} ${answered}, ${checked}`);
+  return { kind: 'issued', token, ...checked };
+}
+
+function malformed(message: string): ExchangeOutcome {
+  return { kind: 'unavailable', code: 'MALFORMED_ANSWER', message };
+}
+
+// Date's range: ±8.64e15 ms from the epoch; beyond it a Date is Invalid and toISOString throws.
+const MAX_DATE_MS = 8.64e15;
+const MAX_LIFETIME_MS = MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS * 1000;
+
+/**
+ * The expiry to schedule by, or why there is none. A token already expired is useless and would
+ * be asked for again at once; one expiring later than any deployment may issue is clamped, so a
+ * far or hostile answer can neither crash the agent (an Invalid Date) nor overflow its timer.
+ */
+function checkExpiry(expiryMs: number, nowMs: number): { expiresAt: Date; clampedFrom?: string } | string {
+  if (!Number.isFinite(expiryMs) || Math.abs(expiryMs) > MAX_DATE_MS) return 'which is not a time';
+  if (expiryMs <= nowMs) return `already past (${new Date(expiryMs).toISOString()})`;
+  if (expiryMs - nowMs <= MAX_LIFETIME_MS) return { expiresAt: new Date(expiryMs) };
+  return { expiresAt: new Date(nowMs + MAX_LIFETIME_MS), clampedFrom: new Date(expiryMs).toISOString() };
 }
 
 // Epoch seconds (the JWT convention); a value this large can only be milliseconds.
-function epochDate(value: number): Date {
-  return new Date(value > 1e11 ? value : value * 1000);
+function epochMs(value: number): number {
+  return value > 1e11 ? value : value * 1000;
 }
 
-function jwtExpiry(token: string): Date | undefined {
+function jwtExp(token: string): number | undefined {
   try {
     const { exp } = decodeJwt(token);
-    return exp === undefined ? undefined : new Date(exp * 1000);
+    return typeof exp === 'number' ? exp : undefined;
   } catch {
     return undefined;
   }

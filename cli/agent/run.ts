@@ -2,9 +2,10 @@
  * The agent's loop: exchange, write the token, sleep until ~2/3 of its lifetime, repeat. Transient
  * failures back off (1 s … 60 s); a permanent refusal ends the agent so ECS shows the task unhealthy.
  */
+import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from '../../shared/core/token-lifetime.js';
 import type { ExchangeOutcome } from './exchange.js';
 import type { AgentLog } from './log.js';
-import { backoffDelayMs, refreshDelayMs } from './schedule.js';
+import { backoffDelayMs, MAX_TIMER_MS, MIN_DELAY_MS, refreshDelayMs } from './schedule.js';
 
 /** Exit codes of `ecs-mesh-agent`. */
 export const EXIT_CODES = { OK: 0, REFUSED: 1, CONFIG_INVALID: 2 } as const;
@@ -14,7 +15,7 @@ export interface AgentTiming {
   now(): number;
   /** In [0, 1). */
   random(): number;
-  /** Resolves after `ms`, or at once when `signal` aborts. */
+  /** Resolves after `ms` (at most MAX_TIMER_MS), or at once when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
@@ -44,7 +45,8 @@ export const systemTiming: AgentTiming = {
         signal.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // Belt and braces: the loop never asks for more, and Node would fire a longer timer at once.
+      const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
       signal.addEventListener('abort', done, { once: true });
     }),
 };
@@ -64,6 +66,7 @@ export async function runAgent(deps: AgentDeps, options: RunOptions): Promise<nu
       if (written === true) {
         failures = 0;
         tokenExpiresAt = outcome.expiresAt;
+        if (outcome.clampedFrom !== undefined) log('warn', 'token.expiry_clamped', { answeredExpiresAt: outcome.clampedFrom, expiresAt: outcome.expiresAt.toISOString(), maxLifetimeSeconds: MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS });
         delay = refreshDelayMs(timing.now(), outcome.expiresAt.getTime(), timing.random());
         log('info', 'token.written', { expiresAt: outcome.expiresAt.toISOString(), refreshInMs: options.once ? undefined : delay });
         if (options.once) return EXIT_CODES.OK;
@@ -81,10 +84,25 @@ export async function runAgent(deps: AgentDeps, options: RunOptions): Promise<nu
       const stale = tokenExpiresAt !== undefined && tokenExpiresAt.getTime() <= timing.now();
       log('warn', outcome.kind === 'refused' ? 'exchange.refused' : 'exchange.failed', { ...fields, attempt: failures, retryInMs: delay, ...(stale ? { tokenExpired: true } : {}) });
     }
-    await timing.sleep(delay, signal);
+    await sleepFor(delay, timing, signal);
   }
   log('info', 'agent.stopped', { reason: 'signal' });
   return EXIT_CODES.OK;
+}
+
+/**
+ * Waits `delay` ms (never less than the floor, NaN included) in steps of at most MAX_TIMER_MS.
+ * After each step the rest is recomputed from the clock, so a clock that jumped ahead or a host that
+ * was suspended shortens the wait, while a clock that stands still cannot make it last forever.
+ */
+async function sleepFor(delay: number, timing: AgentTiming, signal: AbortSignal): Promise<void> {
+  let remaining = delay >= MIN_DELAY_MS ? delay : MIN_DELAY_MS;
+  const deadline = timing.now() + remaining;
+  while (remaining > 0 && !signal.aborted) {
+    const step = Math.min(remaining, MAX_TIMER_MS);
+    await timing.sleep(step, signal);
+    remaining = Math.min(remaining - step, deadline - timing.now());
+  }
 }
 
 async function attempt(deps: AgentDeps, signal: AbortSignal): Promise<ExchangeOutcome> {

@@ -5,10 +5,18 @@
 
 const REFRESH_FRACTION = 2 / 3;
 const REFRESH_JITTER = 0.1;
-const MIN_DELAY_MS = 1000;
+/** No wait is shorter, whatever a server answers: the floor that keeps the agent from spinning. */
+export const MIN_DELAY_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 // A hostile or buggy Retry-After must not park the agent while its token runs out.
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/**
+ * The longest single timer the agent sets. Node fires a setTimeout longer than 2^31−1 ms (24.8
+ * days) after 1 ms, which turned a long refresh delay into a loop of exchanges; a day is far
+ * below that, and waking daily to look at the clock again also absorbs a suspended host or a
+ * clock that jumped.
+ */
+export const MAX_TIMER_MS = 86_400_000;
 
 /**
  * Delay before refreshing a token valid from `nowMs` until `expiresAtMs`: 2/3 of the lifetime ±10%,
@@ -21,12 +29,14 @@ export function refreshDelayMs(nowMs: number, expiresAtMs: number, random: numbe
 }
 
 /**
- * Delay before retry number `attempt` (0 for the first retry): exponential from 1 s, capped at 60 s,
- * with "equal jitter" (half fixed, half random) so agents that failed together do not retry together.
+ * Delay before retry number `attempt` (0 for the first retry): "full jitter" between the 1 s floor
+ * and a ceiling that doubles from 2 s up to 60 s, so agents that failed together (a fleet behind
+ * one NAT address, whose failures the exchange counts together) spread out from the first retry,
+ * and none retries sooner than the floor.
  */
 export function backoffDelayMs(attempt: number, random: number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, MIN_DELAY_MS * 2 ** Math.min(attempt, 16));
-  return Math.max(MIN_DELAY_MS, Math.round(ceiling / 2 + (random * ceiling) / 2));
+  const ceiling = Math.min(MAX_BACKOFF_MS, MIN_DELAY_MS * 2 ** (Math.min(Math.max(attempt, 0), 16) + 1));
+  return Math.round(MIN_DELAY_MS + random * (ceiling - MIN_DELAY_MS));
 }
 
 /** The delay a `Retry-After` value asks for (delta-seconds or an HTTP date), bounded; undefined if unreadable. */

@@ -104,6 +104,19 @@ describe('ecs-mesh-agent (child process)', () => {
     expect(await readFile(env.ONBOARDING_TOKEN_PATH!, 'utf8')).toBe(token(2));
   });
 
+  it('survives an expiresAt of 1e20: logs a malformed answer, writes nothing and asks again after a backoff', async () => {
+    const exchange = await exchangeAt((n) => (n === 0 ? { status: 200, body: { token: token(1), expiresAt: 1e20 } } : TASK_NOT_RUNNING));
+
+    const agent = startAgentProcess(env);
+    const code = await agent.exited;
+
+    expect(code).toBe(1);
+    expect(exchange.requests).toHaveLength(2);
+    expect(agent.events().map((e) => e.event)).toEqual(['agent.started', 'exchange.failed', 'exchange.refused']);
+    expect(agent.events()[1]).toMatchObject({ code: 'MALFORMED_ANSWER', message: 'exchange answered 200 with expiresAt 100000000000000000000, which is not a time' });
+    await expect(stat(env.ONBOARDING_TOKEN_PATH!)).rejects.toThrow(/ENOENT/);
+  });
+
   it('exits 0 promptly on SIGTERM while waiting to refresh', async () => {
     await exchangeAt(() => issue(1, 3_600_000));
     const agent = startAgentProcess(env);

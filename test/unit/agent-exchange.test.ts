@@ -7,7 +7,9 @@ import { TEST_TLS_CERT, TEST_TLS_KEY } from '../support/agent-tls-fixture.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const BODY: ExchangeRequestBody = { iam_http_request_method: 'POST', iam_request_url: 'dXJs', iam_request_body: 'Ym9keQ==', iam_request_headers: 'e30=', taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/shop/abc' };
-const JWT_WITH_EXP = `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ exp: NOW / 1000 + 600 })).toString('base64url')}.`;
+const jwtWithExp = (exp: unknown) => `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.`;
+const JWT_WITH_EXP = jwtWithExp(NOW / 1000 + 600);
+const DAY_S = 86_400;
 
 describe('isPermanentRefusal', () => {
   it.each([
@@ -69,6 +71,33 @@ describe('postExchange', () => {
     answer = reply;
 
     expect(await post()).toMatchObject(outcome);
+  });
+
+  it.each([
+    { case: 'exactly the longest lifetime', expiresAt: NOW / 1000 + 30 * DAY_S, outcome: { kind: 'issued', token: 'a.b.c', expiresAt: new Date(NOW + 30 * DAY_S * 1000) } },
+    { case: '50 days ahead (clamped to 30)', expiresAt: NOW / 1000 + 50 * DAY_S, outcome: { kind: 'issued', token: 'a.b.c', expiresAt: new Date(NOW + 30 * DAY_S * 1000), clampedFrom: new Date(NOW + 50 * DAY_S * 1000).toISOString() } },
+    { case: 'the year 9999 (clamped to 30 days)', expiresAt: '9999-12-31T23:59:59Z', outcome: { kind: 'issued', token: 'a.b.c', expiresAt: new Date(NOW + 30 * DAY_S * 1000), clampedFrom: '9999-12-31T23:59:59.000Z' } },
+  ])('takes an expiresAt of $case', async ({ expiresAt, outcome }) => {
+    answer = { status: 200, body: { token: 'a.b.c', expiresAt } };
+
+    expect(await post()).toEqual(outcome);
+  });
+
+  it.each([
+    { case: 'expiresAt 1e20, beyond any Date', body: { token: 'a.b.c', expiresAt: 1e20 }, message: 'exchange answered 200 with expiresAt 100000000000000000000, which is not a time' },
+    { case: 'expiresAt a minute past', body: { token: 'a.b.c', expiresAt: NOW / 1000 - 60 }, message: `exchange answered 200 with expiresAt ${NOW / 1000 - 60}, already past (2026-03-01T11:59:00.000Z)` },
+    { case: 'expiresAt now', body: { token: 'a.b.c', expiresAt: NOW } },
+    { case: 'a negative expiresAt', body: { token: 'a.b.c', expiresAt: -1 } },
+    { case: 'expiresAt the string NaN', body: { token: 'a.b.c', expiresAt: 'NaN' } },
+    { case: 'a boolean expiresAt', body: { token: 'a.b.c', expiresAt: true } },
+    { case: 'an infinite expiresAt (1e400)', body: '{"token":"a.b.c","expiresAt":1e400}' },
+    { case: 'a token whose exp is 1e20', body: { token: jwtWithExp(1e20) }, message: 'exchange answered 200 with a token whose exp is 100000000000000000000, which is not a time' },
+    { case: 'a token whose exp has passed', body: { token: jwtWithExp(NOW / 1000 - 1) } },
+    { case: 'a token whose exp is a string', body: { token: jwtWithExp('2099-01-01') } },
+  ])('refuses $case as a malformed answer', async ({ body, message }) => {
+    answer = { status: 200, body };
+
+    expect(await post()).toMatchObject({ kind: 'unavailable', code: 'MALFORMED_ANSWER', ...(message ? { message } : {}) });
   });
 
   it('trusts the configured root certs for https', async () => {

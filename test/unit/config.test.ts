@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     { case: 'bearer auth without a token secret', fn: 'tokenMaintenance', env: { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://k8s' }, names: 'MESH_K8S_TOKEN_SECRET_ID' },
     { case: 'the kuma profile with ES256', fn: 'auth', env: { TOKEN_PROFILE: 'kuma', SIGNING_ALG: 'ES256' }, names: 'SIGNING_ALG' },
     { case: 'a token lifetime under a minute', fn: 'keys', env: { DATA_PLANE_TOKEN_LIFETIME_SECONDS: '30' }, names: 'DATA_PLANE_TOKEN_LIFETIME_SECONDS' },
+    { case: 'an onboarding token lifetime the agent would clamp (31 days)', fn: 'auth', env: { ONBOARDING_TOKEN_LIFETIME_SECONDS: '2678400' }, names: 'ONBOARDING_TOKEN_LIFETIME_SECONDS: must be at most 2592000 (30 days), the longest lifetime the sidecar agent schedules' },
     { case: 'an allowed account that is not 12 digits', fn: 'auth', env: { AUTH_ALLOWED_ACCOUNTS: '123456789012,1234' }, names: 'AUTH_ALLOWED_ACCOUNTS' },
     { case: 'an unknown log level', fn: 'enrollments', env: { LOG_LEVEL: 'CHATTY' }, names: 'LOG_LEVEL' },
   ] satisfies { case: string; fn: FunctionName; env: Record<string, string>; names: string }[])('refuses $case and names the variable', ({ fn, env, names }) => {
@@ -44,6 +45,10 @@ describe('loadConfig', () => {
 
     for (const fn of others) expect(() => loadConfig(fn, { ...DLQ_QUEUES, AUTH_ALLOWED_ACCOUNTS: 'not-an-account' }), fn).not.toThrow();
     expect(Object.keys(FUNCTION_SETTINGS.auth)).toContain('AUTH_ALLOWED_ACCOUNTS');
+  });
+
+  it('takes an onboarding token lifetime of exactly 30 days', () => {
+    expect(loadConfig('auth', { ONBOARDING_TOKEN_LIFETIME_SECONDS: '2592000' })).toMatchObject({ ONBOARDING_TOKEN_LIFETIME_SECONDS: 2_592_000 });
   });
 
   it('refuses to start the dlq function without both queues, naming each', () => {
