@@ -424,10 +424,10 @@ describe('keys handler', () => {
   const withoutCaller = (event: APIGatewayProxyEventV2) => ({ ...event, requestContext: { ...event.requestContext, authorizer: undefined } });
 
   it.each([
-    { $case: 'a rotation with a repeated key', event: { ...httpEvent('POST', '/v1/keys/rotate'), body: '{"profile":"kuma","profile":"istio"}' }, status: 400, reason: 'MALFORMED_BODY' },
-    { $case: 'a revocation with a repeated key', event: { ...httpEvent('POST', '/v1/keys/revoke'), body: '{"kid":"a","kid":"b"}' }, status: 400, reason: 'MALFORMED_BODY' },
-    { $case: 'a rotation without an IAM caller', event: withoutCaller(post({ profile: 'istio', emergency: true })), status: 403, reason: 'UNAUTHENTICATED' },
-    { $case: 'a listing without an IAM caller', event: withoutCaller(list()), status: 403, reason: 'UNAUTHENTICATED' },
+    { case: 'a rotation with a repeated key', event: { ...httpEvent('POST', '/v1/keys/rotate'), body: '{"profile":"kuma","profile":"istio"}' }, status: 400, reason: 'MALFORMED_BODY' },
+    { case: 'a revocation with a repeated key', event: { ...httpEvent('POST', '/v1/keys/revoke'), body: '{"kid":"a","kid":"b"}' }, status: 400, reason: 'MALFORMED_BODY' },
+    { case: 'a rotation without an IAM caller', event: withoutCaller(post({ profile: 'istio', emergency: true })), status: 403, reason: 'UNAUTHENTICATED' },
+    { case: 'a listing without an IAM caller', event: withoutCaller(list()), status: 403, reason: 'UNAUTHENTICATED' },
   ])('refuses $case and changes nothing', async ({ event, status, reason }) => {
     const { deps, store } = keysDeps();
     const signing = await store('istio').sign(claims(new Date()), new Date());

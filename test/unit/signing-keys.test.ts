@@ -240,8 +240,8 @@ describe('revokeKey', () => {
   });
 
   it.each([
-    { $case: 'the key that signs', kid: 'old', reason: 'KEY_SIGNING' },
-    { $case: 'an unknown key', kid: 'other', reason: 'KEY_NOT_FOUND' },
+    { case: 'the key that signs', kid: 'old', reason: 'KEY_SIGNING' },
+    { case: 'an unknown key', kid: 'other', reason: 'KEY_NOT_FOUND' },
   ])('refuses $case', ({ kid, reason }) => {
     expect(revokeKey(rotatedAt10(), kid, later(20))).toMatchObject({ ok: false, reason });
   });
