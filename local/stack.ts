@@ -82,6 +82,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
         { method: 'GET', path: '/.well-known/openid-configuration', handler: http(discovery.handler) },
         { method: 'GET', path: '/.well-known/jwks.json', handler: http(discovery.handler) },
         { method: 'POST', path: '/v1/keys/rotate', handler: http(keys.handler), auth: 'iam' },
+        { method: 'POST', path: '/v1/keys/revoke', handler: http(keys.handler), auth: 'iam' },
         { method: 'GET', path: '/v1/keys', handler: http(keys.handler), auth: 'iam' },
         { method: 'POST', path: '/v1/auth/exchange', handler: http(auth.handler) },
         { method: 'GET', path: '/v1/namespaces/{namespace}/policies', handler: http(policies.handler), auth: 'iam' },

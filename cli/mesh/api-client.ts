@@ -19,12 +19,14 @@ import {
   PutAnswerSchema,
   ReconcileReportSchema,
   DeadLetterListSchema,
+  RevokeAnswerSchema,
   RotateAnswerSchema,
   type DeleteAnswer,
   type EnrollmentRecord,
   type ExplainAnswer,
   type HistoryItem,
   type KeyChange,
+  type RevokeAnswer,
   type KeyItem,
   type PolicyItem,
   type PutAnswer,
@@ -99,6 +101,8 @@ export interface ApiClient {
   /** Every published signing key, of one claim profile or all. */
   listKeys(profile?: string): Promise<KeyItem[]>;
   rotateKeys(request: { profile?: string; emergency?: boolean }): Promise<KeyChange[]>;
+  /** Withdraws a key that no longer signs from its set and the JWKS. */
+  revokeKey(request: { kid: string; profile?: string }): Promise<RevokeAnswer>;
   /** Records set aside on the task-events DLQ, left there. */
   listDeadLetters(limit?: number): Promise<DeadLetter[]>;
   /** Sends DLQ records back through task-events; answers the ones replayed. */
@@ -161,6 +165,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     reconcile: async (request) => (await send({ method: 'POST', path: '/v1/reconcile', body: request }, ReconcileReportSchema)).value,
     listKeys: async (profile) => (await send({ method: 'GET', path: '/v1/keys', query: { profile } }, KeyListSchema)).value.items,
     rotateKeys: async (request) => (await send({ method: 'POST', path: '/v1/keys/rotate', body: request }, RotateAnswerSchema)).value.changes,
+    revokeKey: async (request) => (await send({ method: 'POST', path: '/v1/keys/revoke', body: request }, RevokeAnswerSchema)).value,
     listDeadLetters: async (limit) => (await send({ method: 'GET', path: '/v1/dlq', query: { limit } }, DeadLetterListSchema)).value.records,
     replayDeadLetters: async (limit) => (await send({ method: 'POST', path: '/v1/dlq/replay', body: limit === undefined ? {} : { limit } }, DeadLetterListSchema)).value.records,
   };

@@ -79,6 +79,7 @@ export type Command =
   | { name: 'keys list'; selection: KeySelection }
   | { name: 'keys export'; format: ExportFormat; selection: KeySelection }
   | { name: 'keys rotate'; request: { profile?: string; emergency?: boolean } }
+  | { name: 'keys revoke'; request: { kid: string; profile?: string } }
   | { name: 'dlq list'; limit?: number }
   | { name: 'dlq replay'; limit?: number };
 
@@ -143,6 +144,10 @@ export const COMMANDS: Record<CommandName, { options: readonly OptionName[]; bui
   'keys rotate': {
     options: ['token-profile', 'emergency'],
     build: (v, args) => (none(args, 'keys rotate'), { name: 'keys rotate', request: { ...optional('profile', tokenProfile(v['token-profile'])), ...optional('emergency', v.emergency) } }),
+  },
+  'keys revoke': {
+    options: ['token-profile'],
+    build: (v, args) => ({ name: 'keys revoke', request: { kid: one(args, 'keys revoke', 'KID'), ...optional('profile', tokenProfile(v['token-profile'])) } }),
   },
 };
 

@@ -14,7 +14,7 @@ import { getPolicy, listPolicies, policyHistory } from './commands/policy-read.j
 import { explain } from './commands/explain.js';
 import { getEnrollment, listEnrollments } from './commands/enrollments.js';
 import { reconcile } from './commands/reconcile.js';
-import { exportKeys, listKeys, rotateKeys } from './commands/keys.js';
+import { exportKeys, listKeys, revokeKey, rotateKeys } from './commands/keys.js';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.js';
 import { completionScript } from './commands/completion.js';
 import { printVersion } from './commands/version.js';
@@ -107,6 +107,8 @@ function run(command: ApiCommand, ctx: CommandContext): Promise<ExitCode> {
       return exportKeys(command.format, command.selection, ctx);
     case 'keys rotate':
       return rotateKeys(command.request, ctx);
+    case 'keys revoke':
+      return revokeKey(command.request, ctx);
     case 'dlq list':
       return listDeadLetters(command.limit, ctx);
     case 'dlq replay':

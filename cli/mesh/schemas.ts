@@ -114,9 +114,13 @@ export const KeyChangeSchema = z.looseObject({
   activatesAt: z.optional(z.string()),
   retiredKids: z.array(z.string()),
   prunedKids: z.array(z.string()),
+  /** Keys withdrawn before their retirement: tokens signed with them stop verifying. */
+  revoked: z.optional(z.array(z.looseObject({ kid: z.string(), signed: z.boolean(), tokensWouldVerifyUntil: z.optional(z.string()) }))),
 });
 export type KeyChange = z.infer<typeof KeyChangeSchema>;
 export const RotateAnswerSchema = z.looseObject({ changes: z.array(KeyChangeSchema) });
+export const RevokeAnswerSchema = z.looseObject({ change: KeyChangeSchema, stopsVerifying: z.string() });
+export type RevokeAnswer = z.infer<typeof RevokeAnswerSchema>;
 
 /** Every error body: ours carry `reason`; API Gateway's own carry only `message`. */
 export const ErrorBodySchema = z.looseObject({

@@ -69,6 +69,11 @@ const COMMAND_HELP: Record<CommandName, CommandHelp> = {
     synopsis: 'keys rotate [--token-profile istio|kuma] [--emergency]',
     about: 'publish a pending successor that signs after KEY_PREPUBLISH_SECONDS; --emergency signs at once (verifiers that have not refreshed refuse new tokens)',
   },
+  'keys revoke': {
+    section: SECTIONS.keys,
+    synopsis: 'keys revoke KID [--token-profile istio|kuma]',
+    about: 'withdraw a key that no longer signs from the JWKS now: tokens signed with it stop verifying (the signing key: keys rotate --emergency first)',
+  },
   version: { section: SECTIONS.cli, synopsis: 'version', about: 'the CLI\'s version, and the API\'s (its route version, and whether it answers) when one is configured' },
   completion: { section: SECTIONS.cli, synopsis: 'completion bash|zsh', about: 'a shell completion script: eval "$(ecs-mesh completion bash)" in ~/.bashrc (zsh: ~/.zshrc)' },
 };

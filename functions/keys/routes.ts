@@ -2,6 +2,8 @@
  * Signing keys (docs/architecture.md#tokens), by schedule or through the IAM-authorized operator routes:
  * - `POST /v1/keys/rotate` `{ profile?, emergency? }` adds a pending successor to each profile's
  *   key set (it signs KEY_PREPUBLISH_SECONDS later; at once with `emergency`);
+ * - `POST /v1/keys/revoke` `{ kid, profile? }` withdraws a key that no longer signs from its set
+ *   and the JWKS now, so tokens signed with it stop verifying once verifiers refetch;
  * - `GET /v1/keys[?profile=istio|kuma]` lists every published key with its state, so operators
  *   can roll the pending key into verifiers that do not read our JWKS (Kuma's CP config).
  * Every rotation is audited with kids only, never key material.
@@ -12,11 +14,14 @@ import '../../shared/core/zod-messages.js';
 import type { Log } from '../../shared/app/log.js';
 import type { PublicKeyStatus } from '../../shared/core/public-key-set.js';
 import type { KeySetChange } from '../../shared/core/signing-keys.js';
+import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { TOKEN_PROFILES, type TokenProfile } from '../../shared/core/tokens.js';
+import { ControlPlaneError } from '../../shared/errors.js';
 import { json, problem, requestBody } from '../http/responses.js';
 
 export const ROTATE_PATH = '/v1/keys/rotate';
 export const KEYS_PATH = '/v1/keys';
+export const REVOKE_PATH = '/v1/keys/revoke';
 
 /** What the keys Lambda needs from one profile's key store. */
 export interface KeyRotator {
@@ -24,6 +29,8 @@ export interface KeyRotator {
   rotate(now: Date, options?: { emergency?: boolean }): Promise<KeySetChange>;
   /** `undefined` when the profile has no key set yet. */
   prune(now: Date): Promise<KeySetChange | undefined>;
+  /** Withdraws `kid` now, or says why not; `undefined` when the profile has no key set yet. */
+  revoke(kid: string, now: Date): Promise<KeySetChange | { refused: 'KEY_NOT_FOUND' | 'KEY_SIGNING'; message: string } | undefined>;
 }
 
 /** What the keys Lambda reads to list keys: the public sets only. */
@@ -46,6 +53,7 @@ export type ProfileChange = KeySetChange & { profile: TokenProfile };
 
 const RotateBody = z.strictObject({ profile: z.optional(z.enum(TOKEN_PROFILES)), emergency: z.optional(z.boolean()) });
 const ListQuery = z.strictObject({ profile: z.optional(z.enum(TOKEN_PROFILES)) });
+const RevokeBody = z.strictObject({ kid: z.string().check(z.minLength(1), z.maxLength(128)), profile: z.optional(z.enum(TOKEN_PROFILES)) });
 
 /** An EventBridge schedule's invocation (rule with `schedule: rate(...)` or `cron(...)`). */
 export function isScheduledEvent(event: KeysEvent): event is ScheduledEvent {
@@ -70,9 +78,14 @@ export async function rotateAudited(deps: KeysDeps, trigger: string, now: Date, 
   return changes;
 }
 
-/** Answers POST /v1/keys/rotate with `{ changes: [...] }` and GET /v1/keys with `{ items, count }`. */
+/**
+ * Answers POST /v1/keys/rotate with `{ changes: [...] }`, POST /v1/keys/revoke with `{ change }`
+ * and GET /v1/keys with `{ items, count }`.
+ */
 export async function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: KeysDeps, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
-  const http = event.requestContext?.http;
+  const caller = event.requestContext?.authorizer?.iam?.userArn;
+  if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: the keys routes require AWS_IAM (SigV4) authorization');
+  const http = event.requestContext.http;
   if (http?.path === KEYS_PATH) {
     if (http.method !== 'GET') return problem(405, 'METHOD_NOT_ALLOWED', 'only GET is supported');
     const query = ListQuery.safeParse(event.queryStringParameters ?? {});
@@ -82,19 +95,46 @@ export async function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAutho
       for (const status of await deps.published[profile].statuses(now)) items.push({ profile, ...status });
     return json(200, { items, count: items.length });
   }
-  if (http?.path !== ROTATE_PATH) return problem(404, 'NOT_FOUND', 'no such route');
+  if (http?.path !== ROTATE_PATH && http?.path !== REVOKE_PATH) return problem(404, 'NOT_FOUND', 'no such route');
   if (http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
   const text = requestBody(event).trim();
-  let parsed: unknown = {};
-  try {
-    if (text) parsed = JSON.parse(text);
-  } catch {
-    return problem(400, 'MALFORMED_BODY', 'the body must be JSON: {"profile"?: "istio"|"kuma", "emergency"?: true}');
+  // Strict: with a repeated key ({"profile":"istio","profile":"kuma"}), readers could disagree on the target.
+  const parsed = text ? parseJsonStrict(text) : { ok: true as const, value: {} };
+  if (http.path === REVOKE_PATH) {
+    if (!parsed.ok) return problem(400, 'MALFORMED_BODY', `the body must be one JSON object {"kid": "...", "profile"?: "istio"|"kuma"}: ${parsed.detail}`);
+    const body = RevokeBody.safeParse(parsed.value);
+    if (!body.success) return problem(400, 'MALFORMED_BODY', issues(body.error.issues));
+    return revokeAudited(deps, caller, now, body.data);
   }
-  const body = RotateBody.safeParse(parsed);
+  if (!parsed.ok) return problem(400, 'MALFORMED_BODY', `the body must be one JSON object {"profile"?: "istio"|"kuma", "emergency"?: true}: ${parsed.detail}`);
+  const body = RotateBody.safeParse(parsed.value);
   if (!body.success) return problem(400, 'MALFORMED_BODY', issues(body.error.issues));
-  const caller = event.requestContext.authorizer?.iam?.userArn ?? 'unknown caller';
-  return json(200, { changes: await rotateAudited(deps, caller, now, body.data) });
+  try {
+    return json(200, { changes: await rotateAudited(deps, caller, now, body.data) });
+  } catch (error) {
+    if (error instanceof ControlPlaneError && error.code === 'SIGNING_KEYS_FULL') return problem(409, error.code, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Revokes `kid` in `profile`, or in whichever profile holds it, and audits it. The answer names
+ * what stops verifying: tokens signed with the key, which would have verified until its retirement.
+ */
+async function revokeAudited(deps: KeysDeps, caller: string, now: Date, request: { kid: string; profile?: TokenProfile }): Promise<APIGatewayProxyStructuredResultV2> {
+  for (const profile of request.profile ? [request.profile] : TOKEN_PROFILES) {
+    const result = await deps.stores[profile].revoke(request.kid, now);
+    if (!result || ('refused' in result && result.refused === 'KEY_NOT_FOUND')) continue;
+    if ('refused' in result) return problem(409, result.refused, result.message);
+    const change = { profile, ...result };
+    deps.log.warn('signing key revoked', { audit: 'signing-keys', trigger: caller, kid: request.kid, ...change });
+    const [revoked] = result.revoked ?? [];
+    const stops = revoked?.signed
+      ? `tokens signed with ${request.kid} stop verifying once verifiers refetch the JWKS; they would have verified until ${revoked.tokensWouldVerifyUntil ?? 'they expired'}`
+      : `${request.kid} never signed: no token stops verifying`;
+    return json(200, { change, stopsVerifying: stops });
+  }
+  return problem(404, 'KEY_NOT_FOUND', `no published key ${request.kid}${request.profile ? ` in profile ${request.profile}` : ''} (never created, or already retired)`);
 }
 
 function issues(list: readonly { path: readonly PropertyKey[]; message: string }[]): string {

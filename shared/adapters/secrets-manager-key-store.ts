@@ -4,14 +4,14 @@
  * replaces (a ClientRequestToken derived from it), so concurrent writers that read the same
  * version make one new version and the others learn they lost.
  */
-import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
 import type { PublishedKeys, TokenSigner } from '../ports.js';
 import type { PublicJwk, SignedToken } from '../core/tokens.js';
 import { ControlPlaneError } from '../errors.js';
 import {
-  newKeySet, parseKeySet, pruneKeySet, publishedKeys, rotateKeySet, signingKeyAt, SigningKeySchema, summarize,
-  type KeySet, type KeySetChange, type SigningAlg, type SigningKey,
+  fitKeySet, keySetBytes, MAX_KEY_SET_BYTES, newKeySet, parseKeySet, pruneKeySet, publishedKeys, revokeKey, rotateKeySet, signingKeyAt,
+  SigningKeySchema, summarize, type KeySet, type KeySetChange, type SigningAlg, type SigningKey,
 } from '../core/signing-keys.js';
 import { ExpiringCache } from './expiring-cache.js';
 import { toPublicKeySet, type PublicKeySet } from '../core/public-key-set.js';
@@ -25,6 +25,12 @@ export interface SecretsManagerKeyStoreOptions {
   alg: SigningAlg;
   /** How long the key set (private key included) stays in this container's memory. */
   cacheSeconds: number;
+  /**
+   * How long a signer trusts that its cached set is still the stored one before it asks again
+   * (DescribeSecret, no key material): another container's emergency rotation or revocation
+   * reaches every signer within this time, not `cacheSeconds`. 0 asks on every signing.
+   */
+  versionCheckSeconds?: number;
   /** How long a replaced key stays published once its successor signs: see `rotateKeySet`. */
   retireAfterSeconds: number;
   /** How long a rotated-in key is published before it signs (KEY_PREPUBLISH_SECONDS). */
@@ -44,12 +50,16 @@ interface Loaded extends Stored { imported: Map<string, Promise<ImportedKey>> }
 class NoKeySetYet extends Error {}
 
 const CACHE_KEY = 'signing-keys';
+/** See SecretsManagerKeyStoreOptions.versionCheckSeconds. */
+export const DEFAULT_VERSION_CHECK_SECONDS = 5;
 /** Waits before each read of the key set another Lambda just created (see create). */
 const LOST_CREATION_READ_DELAYS_MS = [0, 50, 200];
 
 /** Signs with, publishes and rotates the key set kept in one Secrets Manager secret. */
 export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
   private readonly cache: ExpiringCache<Loaded>;
+  /** Per stored version: whether it was still the current one when last asked (single-flight). */
+  private readonly versionChecks: ExpiringCache<boolean>;
 
   constructor(
     private readonly client: SecretsManagerClient,
@@ -57,11 +67,17 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     clock: () => number = Date.now,
   ) {
     this.cache = new ExpiringCache<Loaded>(options.cacheSeconds * 1000, clock);
+    this.versionChecks = new ExpiringCache<boolean>((options.versionCheckSeconds ?? DEFAULT_VERSION_CHECK_SECONDS) * 1000, clock);
   }
 
   /** Signs with the key active at `now` (never a pending one); the first signer ever creates the key set. */
   async sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken> {
-    const loaded = (await this.current(now, true))!;
+    let loaded = (await this.current(now, true))!;
+    if (!(await this.versionChecks.getOrLoad(loaded.versionId, () => this.isCurrent(loaded.versionId)))) {
+      // Another container rotated or revoked: sign with what is stored now, not what this one cached.
+      this.cache.delete(CACHE_KEY);
+      loaded = (await this.current(now, true))!;
+    }
     const key = signingKeyAt(loaded.set.keys, now);
     // Only a hand-edited set can get here: the first key signs at once, even at a clock behind its
     // creator's (a signer that lost its creation race), and a successor only adds (see signingKeyAt).
@@ -98,7 +114,34 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
       await this.options.jwks?.publish(toPublicKeySet(stored.set));
       return summarize(stored.set, now, 'unchanged');
     }
-    return this.replace(stored, pruned, next.rotated ? 'rotated' : 'pruned', now);
+    // The secret's value is bounded (MAX_KEY_SET_BYTES): an emergency makes room by revoking the
+    // oldest replaced keys; any other rotation is refused before the write would fail.
+    const fitted = times.emergency ? fitKeySet(pruned, now) : { set: pruned, revoked: [] };
+    const bytes = keySetBytes(fitted.set);
+    if (bytes > MAX_KEY_SET_BYTES)
+      throw new ControlPlaneError(
+        'SIGNING_KEYS_FULL',
+        `secret ${this.options.secretName} would hold ${bytes} bytes with one more key, over Secrets Manager's ${MAX_KEY_SET_BYTES}: revoke retiring keys (keys revoke KID), wait for them to retire, or rotate with --emergency, which revokes the oldest`,
+        { retryable: false },
+      );
+    const change = await this.replace(stored, fitted.set, next.rotated ? 'rotated' : 'pruned', now);
+    return fitted.revoked.length > 0 && change.outcome !== 'superseded' ? { ...change, revoked: fitted.revoked } : change;
+  }
+
+  /**
+   * Withdraws `kid` from the set and the JWKS now (see revokeKey): `undefined` when the profile has
+   * no key set. Retries on a concurrent write, from a fresh read each time.
+   */
+  async revoke(kid: string, now: Date): Promise<KeySetChange | { refused: 'KEY_NOT_FOUND' | 'KEY_SIGNING'; message: string } | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stored = await this.read();
+      if (!stored) return undefined;
+      const revocation = revokeKey(stored.set, kid, now);
+      if (!revocation.ok) return { refused: revocation.reason, message: revocation.message };
+      const change = await this.replace(stored, revocation.set, 'revoked', now);
+      if (change.outcome !== 'superseded') return { ...change, revoked: [revocation.revoked] };
+    }
+    throw new ControlPlaneError('SIGNING_KEYS_BUSY', `secret ${this.options.secretName} kept changing while revoking ${kid}: try again`);
   }
 
   /** Drops keys past their `retiresAt`; `undefined` when there is no key set yet. */
@@ -125,7 +168,15 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     if (!stored) throw new NoKeySetYet();
     // Never sign with a key verifiers cannot find: publishing is a no-op when it is there already.
     await this.options.jwks?.publish(toPublicKeySet(stored.set));
+    // Just read: current, so the first signings after a load ask nothing more.
+    void this.versionChecks.getOrLoad(stored.versionId, () => Promise.resolve(true));
     return { ...stored, imported: new Map() };
+  }
+
+  /** Whether `versionId` is still the stored set's current version (DescribeSecret: no key material). */
+  private async isCurrent(versionId: string): Promise<boolean> {
+    const out = await this.client.send(new DescribeSecretCommand({ SecretId: this.options.secretName })).catch((error: unknown) => translateAwsError(error, 'DescribeSecret on the signing keys'));
+    return out.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT') === true;
   }
 
   private async read(): Promise<Stored | undefined> {
@@ -166,7 +217,7 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     }
   }
 
-  private async replace(stored: Stored, next: KeySet, outcome: 'rotated' | 'pruned', now: Date): Promise<KeySetChange> {
+  private async replace(stored: Stored, next: KeySet, outcome: 'rotated' | 'pruned' | 'revoked', now: Date): Promise<KeySetChange> {
     const written = await this.put(next, stored.versionId);
     // This container signs with the new set from its next call on, not after its cache expires.
     this.cache.delete(CACHE_KEY);

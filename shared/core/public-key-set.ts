@@ -74,12 +74,24 @@ export function statusesAt(set: PublicKeySet, now: Date): PublicKeyStatus[] {
 }
 
 /**
- * Whether `next` should replace what is published. Only a set with a newer key does: a set with
- * the same newest key differs at most by keys pruned after expiry, which publicKeysAt already
- * hides, and a signer holding an older set must never take a newer key off the JWKS.
+ * Whether `next` should replace what is published. A set with a newer key does; so does a set with
+ * the same newest key that retires one of its keys earlier, which only a revocation does. Otherwise
+ * a set with the same newest key differs at most by keys pruned after expiry, which publicKeysAt
+ * already hides, and a signer holding an older set must never take a newer key off the JWKS, nor
+ * put a revoked key back.
  */
 export function supersedes(next: PublicKeySet, published: PublicKeySet | undefined): boolean {
-  return !published || version(next) > version(published);
+  if (!published || version(next) > version(published)) return true;
+  return version(next) === version(published) && retiresEarlier(next, published);
+}
+
+function retiresEarlier(next: PublicKeySet, published: PublicKeySet): boolean {
+  const before = new Map(published.keys.map((k) => [k.jwk.kid, k.retiresAt]));
+  return next.keys.some((k) => {
+    if (!k.retiresAt || !before.has(k.jwk.kid)) return false;
+    const was = before.get(k.jwk.kid);
+    return was === undefined || Date.parse(k.retiresAt) < Date.parse(was);
+  });
 }
 
 /** Reads the stored public set; `undefined` when it is not a valid one. */

@@ -73,8 +73,8 @@ export interface RotationTimes {
 
 /** What a rotation or prune did, by kid only (never key material). */
 export interface KeySetChange {
-  /** created: first key (signs at once); rotated: a successor was added; unchanged: one is already pending. */
-  outcome: 'created' | 'rotated' | 'pruned' | 'unchanged' | 'superseded';
+  /** created: first key (signs at once); rotated: a successor was added; unchanged: one is already pending; revoked: see revokeKey. */
+  outcome: 'created' | 'rotated' | 'pruned' | 'unchanged' | 'superseded' | 'revoked';
   activeKid: string;
   /** The key that will sign next, and from when. */
   pendingKid?: string;
@@ -82,6 +82,76 @@ export interface KeySetChange {
   /** Keys that no longer sign but are still published. */
   retiredKids: string[];
   prunedKids: string[];
+  /** Keys taken off before their retirement (a revocation, or an emergency rotation on a full set). */
+  revoked?: RevokedKey[];
+}
+
+/** A key withdrawn before its time: tokens signed with it stop verifying once verifiers refetch the JWKS. */
+export interface RevokedKey {
+  kid: string;
+  /** Whether it ever signed: a pending key never did, so no token stops verifying. */
+  signed: boolean;
+  /** When its last tokens would have stopped verifying without the revocation (its retirement). */
+  tokensWouldVerifyUntil?: string;
+}
+
+/**
+ * Secrets Manager refuses a SecretString over 65,536 bytes ("Secret value size" in AWS's Secrets
+ * Manager quotas, https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html;
+ * "Maximum length of 65536" in the API reference). An RS256 key takes about 2.2 KB of it, so
+ * about 29 keys fit.
+ */
+export const MAX_KEY_SET_BYTES = 65_536;
+
+/** The bytes the set takes as the secret's value. */
+export function keySetBytes(set: KeySet): number {
+  return new TextEncoder().encode(JSON.stringify(set)).length;
+}
+
+/**
+ * Makes the set fit `maxBytes` by revoking its retiring keys, the oldest first: only an emergency
+ * rotation does this (it must not fail on a set that earlier emergencies filled, and the keys it
+ * drops were replaced, most likely as compromised too). Never drops the signing key or a pending one.
+ */
+export function fitKeySet(set: KeySet, now: Date, maxBytes = MAX_KEY_SET_BYTES): { set: KeySet; revoked: RevokedKey[] } {
+  const retiring = keyStates(set.keys, now)
+    .filter((s) => s.state === 'retiring')
+    .map((s) => s.key)
+    .sort((a, b) => activationTime(a) - activationTime(b));
+  let keys = set.keys;
+  const revoked: RevokedKey[] = [];
+  for (const oldest of retiring) {
+    if (keySetBytes({ keys }) <= maxBytes) break;
+    keys = keys.filter((k) => k !== oldest);
+    revoked.push(revocationOf(oldest, true));
+  }
+  return { set: { keys }, revoked };
+}
+
+export type Revocation =
+  | { ok: true; set: KeySet; revoked: RevokedKey }
+  | { ok: false; reason: 'KEY_NOT_FOUND' | 'KEY_SIGNING'; message: string };
+
+/**
+ * Withdraws `kid` now: it retires at `now`, so the public set no longer lists it and it is pruned
+ * at the next write. The key that signs is refused: withdrawing it would leave no key to sign
+ * with, or promote a pending key before verifiers had it; an emergency rotation replaces it first.
+ */
+export function revokeKey(set: KeySet, kid: string, now: Date): Revocation {
+  const state = keyStates(set.keys, now).find((s) => s.key.kid === kid);
+  if (!state) return { ok: false, reason: 'KEY_NOT_FOUND', message: `no published key ${kid} (never created, or already retired)` };
+  if (state.state === 'active')
+    return { ok: false, reason: 'KEY_SIGNING', message: `key ${kid} signs now: run \`keys rotate --emergency\` first (its successor signs at once), then revoke ${kid}` };
+  const revokedAt = now.toISOString();
+  return {
+    ok: true,
+    set: { keys: set.keys.map((k) => (k === state.key ? { ...k, retiresAt: revokedAt } : k)) },
+    revoked: revocationOf(state.key, state.state === 'retiring'),
+  };
+}
+
+function revocationOf(key: SigningKey, signed: boolean): RevokedKey {
+  return { kid: key.kid, signed, ...(signed && key.retiresAt ? { tokensWouldVerifyUntil: key.retiresAt } : {}) };
 }
 
 /** Reads a stored key set; `detail` names fields only, never a value (it may be key material). */

@@ -267,6 +267,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       'GET /v1/namespaces/{namespace}/policies/{name}/history',
       'POST /v1/dlq/replay',
       'POST /v1/explain',
+      'POST /v1/keys/revoke',
       'POST /v1/keys/rotate',
       'POST /v1/reconcile',
       'PUT /v1/namespaces/{namespace}/policies/{name}',

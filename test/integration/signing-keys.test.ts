@@ -3,12 +3,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { SecretsManagerKeyStore, type SecretsManagerKeyStoreOptions } from '../../shared/adapters/secrets-manager-key-store.js';
+import { DEFAULT_VERSION_CHECK_SECONDS, SecretsManagerKeyStore, type SecretsManagerKeyStoreOptions } from '../../shared/adapters/secrets-manager-key-store.js';
 import { SecretsManagerJwks } from '../../shared/adapters/secrets-manager-jwks.js';
 import { parseKeySet } from '../../shared/core/signing-keys.js';
+import { toPublicKeySet } from '../../shared/core/public-key-set.js';
 import { createDiscoveryHandler } from '../../functions/discovery/handler.js';
 import { createKeysHandler } from '../../functions/keys/handler.js';
-import { asHandler } from '../support/aws-call-recorder.js';
+import { asFunction, asHandler } from '../support/aws-call-recorder.js';
 import { localAwsConfig } from '../support/local-aws.js';
 
 const T0 = new Date('2026-11-23T10:00:00.000Z');
@@ -144,6 +145,58 @@ describe('SecretsManagerKeyStore', () => {
     expect(rotation.pendingKid).toBeUndefined();
     expect(kidOf((await aStore(name).sign(claims(at(5)), at(5))).token)).toBe(rotation.activeKid);
     expect(rotation.activeKid).not.toBe(old.kid);
+  });
+
+  it('makes every signer sign with the new key within seconds of an emergency rotation elsewhere', async () => {
+    const prefix = `ecs-mesh-test-emergency-${Date.now()}-${++names}`;
+    const name = `${prefix}/signing-keys`;
+    let clock = T0.getTime();
+    // This container signs as the auth Lambda: its version checks are calls of that role.
+    const signer = aStore(name, {}, () => clock);
+    const signAt = (seconds: number) => asFunction({ fn: 'auth', params: { TokenSecretPrefix: prefix } }, () => signer.sign(claims(at(seconds)), at(seconds)));
+    const old = await signAt(0);
+
+    // Another container (the keys Lambda) replaces the key, which signs at once.
+    const rotation = await aStore(name).rotate(at(1), { emergency: true });
+    clock = at(1 + DEFAULT_VERSION_CHECK_SECONDS).getTime();
+    const after = await signAt(1 + DEFAULT_VERSION_CHECK_SECONDS);
+
+    expect(DEFAULT_VERSION_CHECK_SECONDS).toBeLessThan(CACHE_SECONDS);
+    expect(after.kid).toBe(rotation.activeKid);
+    expect(after.kid).not.toBe(old.kid);
+  });
+
+  it('keeps every write of the key set within Secrets Manager\'s size limit over 40 emergency rotations in a day', async () => {
+    // moto stores any size; AWS refuses a SecretString over 65,536 bytes ("Secret value size" in
+    // https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html), so the test enforces it.
+    const SECRET_VALUE_LIMIT = 65_536;
+    const name = aSecretName();
+    const client = new SecretsManagerClient(localAwsConfig());
+    const written: number[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { SecretString?: string };
+        if (['CreateSecretCommand', 'PutSecretValueCommand', 'UpdateSecretCommand'].includes(context.commandName ?? '') && input.SecretString !== undefined)
+          written.push(Buffer.byteLength(input.SecretString));
+        return next(args);
+      },
+      { step: 'initialize', name: 'measureSecretValues' },
+    );
+    const DAY = 24 * 3600;
+    const store = new SecretsManagerKeyStore(client, { secretName: name, alg: 'RS256', cacheSeconds: CACHE_SECONDS, retireAfterSeconds: DAY + CACHE_SECONDS, prepublishSeconds: PREPUBLISH });
+    const first = await store.sign(claims(T0), T0);
+
+    const rotations = [];
+    for (let i = 1; i <= 40; i++) rotations.push(await store.rotate(at(i * 1800), { emergency: true }));
+
+    expect(Math.max(...written)).toBeLessThanOrEqual(SECRET_VALUE_LIMIT);
+    expect(written.length).toBe(41);
+    const last = rotations.at(-1)!;
+    expect((await aStore(name).sign(claims(at(40 * 1800)), at(40 * 1800))).kid).toBe(last.activeKid);
+    // The room came from the oldest replaced keys, each named as revoked in the answer that dropped it.
+    const revoked = rotations.flatMap((r) => r.revoked ?? []);
+    expect(revoked[0]).toEqual({ kid: first.kid, signed: true, tokensWouldVerifyUntil: at(1800 + DAY + CACHE_SECONDS).toISOString() });
+    expect((await aStore(name).publicKeys(at(40 * 1800))).map((k) => k.kid)).not.toContain(first.kid);
   });
 
   it('creates and publishes the first key when a new stack is rotated before any token exists', async () => {
@@ -322,6 +375,68 @@ describe('keys handler', () => {
     const { deps } = keysDeps();
 
     expect((await call(asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger())), event)).status).toBe(status);
+  });
+
+  const revoke = (body: unknown) => ({ ...httpEvent('POST', '/v1/keys/revoke'), body: JSON.stringify(body) });
+
+  it('withdraws a replaced key from the JWKS at once on POST /v1/keys/revoke, naming what stops verifying', async () => {
+    const { deps, store } = keysDeps();
+    const old = await store('istio').sign(claims(new Date()), new Date());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
+    const [replacement] = (await call(handler, post({ profile: 'istio', emergency: true }))).body.changes as { activeKid: string }[];
+    const wouldRetire = (await deps.published.istio.statuses(new Date())).find((k) => k.kid === old.kid)?.retiresAt;
+    const before = parseKeySet((await sm.send(new GetSecretValueCommand({ SecretId: `${prefixOf(deps)}/signing-keys` }))).SecretString ?? '');
+    if (!before.ok) throw new Error(before.detail);
+
+    const res = await call(handler, revoke({ kid: old.kid }));
+
+    expect(res).toEqual({
+      status: 200,
+      headers: expect.any(Object),
+      body: {
+        change: expect.objectContaining({ profile: 'istio', outcome: 'revoked', activeKid: replacement!.activeKid, revoked: [{ kid: old.kid, signed: true, tokensWouldVerifyUntil: wouldRetire }] }),
+        stopsVerifying: `tokens signed with ${old.kid} stop verifying once verifiers refetch the JWKS; they would have verified until ${wouldRetire}`,
+      },
+    });
+    const jwks = await call(createDiscoveryHandler(deps.published.istio, ISSUER, logger()), httpEvent('GET', '/.well-known/jwks.json'));
+    const keys = jwks.body.keys as Parameters<typeof createLocalJWKSet>[0]['keys'];
+    expect(keys.map((k) => k.kid)).toEqual([replacement!.activeKid]);
+    await expect(jwtVerify(old.token, createLocalJWKSet({ keys }), { issuer: ISSUER, audience: 'istio-ca' })).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    // A signer that loaded the set before the revocation cannot publish the key again.
+    await deps.published.istio.publish(toPublicKeySet(before.value));
+    expect((await deps.published.istio.statuses(new Date())).map((k) => k.kid)).toEqual([replacement!.activeKid]);
+    expect((await store('istio').sign(claims(new Date()), new Date())).kid).toBe(replacement!.activeKid);
+  });
+
+  it('refuses to revoke the key that signs, and a key it does not know', async () => {
+    const { deps, store } = keysDeps();
+    const signing = await store('istio').sign(claims(new Date()), new Date());
+    const handler = asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger()));
+
+    const active = await call(handler, revoke({ kid: signing.kid, profile: 'istio' }));
+    const unknown = await call(handler, revoke({ kid: 'no-such-kid' }));
+
+    expect(active).toMatchObject({ status: 409, body: { reason: 'KEY_SIGNING', message: expect.stringContaining('keys rotate --emergency') } });
+    expect(unknown).toMatchObject({ status: 404, body: { reason: 'KEY_NOT_FOUND' } });
+    expect((await deps.published.istio.statuses(new Date())).map((k) => k.kid)).toEqual([signing.kid]);
+  });
+
+  const withoutCaller = (event: APIGatewayProxyEventV2) => ({ ...event, requestContext: { ...event.requestContext, authorizer: undefined } });
+
+  it.each([
+    { case: 'a rotation with a repeated key', event: { ...httpEvent('POST', '/v1/keys/rotate'), body: '{"profile":"kuma","profile":"istio"}' }, status: 400, reason: 'MALFORMED_BODY' },
+    { case: 'a revocation with a repeated key', event: { ...httpEvent('POST', '/v1/keys/revoke'), body: '{"kid":"a","kid":"b"}' }, status: 400, reason: 'MALFORMED_BODY' },
+    { case: 'a rotation without an IAM caller', event: withoutCaller(post({ profile: 'istio', emergency: true })), status: 403, reason: 'UNAUTHENTICATED' },
+    { case: 'a listing without an IAM caller', event: withoutCaller(list()), status: 403, reason: 'UNAUTHENTICATED' },
+  ])('refuses $case and changes nothing', async ({ event, status, reason }) => {
+    const { deps, store } = keysDeps();
+    const signing = await store('istio').sign(claims(new Date()), new Date());
+
+    const res = await call(asHandler({ fn: 'keys', params: { TokenSecretPrefix: prefixOf(deps) } }, createKeysHandler(deps, logger())), event);
+
+    expect(res).toMatchObject({ status, body: { reason } });
+    expect((await deps.published.istio.statuses(new Date())).map((k) => [k.kid, k.state])).toEqual([[signing.kid, 'active']]);
+    expect(await deps.published.kuma.statuses(new Date())).toEqual([]);
   });
 
   it('audits each rotation by kid and never logs key material', async () => {

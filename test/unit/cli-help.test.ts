@@ -48,7 +48,7 @@ describe('usage errors', () => {
     { case: 'a value for a switch', argv: ['reconcile', '--dry-run=yes'], stderr: "error: reconcile: --dry-run takes no value\nsee 'ecs-mesh reconcile --help'\n" },
     { case: 'an unknown short flag', argv: ['keys', 'list', '-z'], stderr: "error: keys list: unknown flag -z\nsee 'ecs-mesh keys list --help'\n" },
     { case: 'a value that looks like a flag', argv: ['policy', 'list', '-n', '--bogus'], stderr: "error: policy list: -n needs a value (for one that starts with '-', write -n=VALUE)\nsee 'ecs-mesh policy list --help'\n" },
-    { case: 'an unknown verb', argv: ['keys', 'delete'], stderr: "error: unknown command: keys delete (keys has: list, export, rotate)\nsee 'ecs-mesh keys --help'\n" },
+    { case: 'an unknown verb', argv: ['keys', 'delete'], stderr: "error: unknown command: keys delete (keys has: list, export, rotate, revoke)\nsee 'ecs-mesh keys --help'\n" },
     { case: 'a shell completion does not know', argv: ['completion', 'fish'], stderr: "error: completion SHELL must be one of bash, zsh, not fish\nsee 'ecs-mesh completion --help'\n" },
     { case: 'stdin twice', argv: ['policy', 'apply', '-f', '-', '-f', '-'], stderr: "error: -f - (stdin) may be given only once\nsee 'ecs-mesh policy apply --help'\n" },
   ])('answers $case in one line', async ({ argv, stderr }) => {

@@ -28,6 +28,12 @@ beforeEach(async () => {
       const change = body.emergency ? { activeKid: 'fresh' } : { activeKid: 'kuma-1', pendingKid: 'kuma-2', activatesAt: '2026-03-02T12:00:00.000Z' };
       return { status: 200, body: { changes: [{ profile: body.profile ?? 'istio', outcome: 'rotated', ...change, retiredKids: body.emergency ? ['kuma-1'] : [], prunedKids: [] }] } };
     }
+    if (request.method === 'POST' && request.path === '/v1/keys/revoke') {
+      const body = JSON.parse(request.body) as { kid: string; profile?: string };
+      if (body.kid === 'kuma-1') return { status: 409, body: { reason: 'KEY_SIGNING', message: 'key kuma-1 signs now: run `keys rotate --emergency` first (its successor signs at once), then revoke kuma-1' } };
+      const change = { profile: body.profile ?? 'istio', outcome: 'revoked', activeKid: 'fresh', retiredKids: [], prunedKids: [], revoked: [{ kid: body.kid, signed: true, tokensWouldVerifyUntil: '2026-03-03T12:00:00.000Z' }] };
+      return { status: 200, body: { change, stopsVerifying: `tokens signed with ${body.kid} stop verifying once verifiers refetch the JWKS; they would have verified until 2026-03-03T12:00:00.000Z` } };
+    }
     return undefined;
   };
 });
@@ -109,5 +115,32 @@ describe('keys rotate', () => {
 
     expect(JSON.parse(api.requests[0]!.body)).toEqual({ emergency: true });
     expect(run.stderr).toContain('verifiers that have not fetched it refuse the new tokens');
+  });
+});
+
+describe('keys revoke', () => {
+  it('withdraws the named key and says what stops verifying, until when', async () => {
+    const run = await cli('keys', 'revoke', 'kuma-0', '--token-profile', 'kuma');
+
+    expect(api.requests.map((r) => [r.method, r.path, JSON.parse(r.body)])).toEqual([['POST', '/v1/keys/revoke', { kid: 'kuma-0', profile: 'kuma' }]]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('kuma     revoked  fresh');
+    expect(run.stderr).toBe('tokens signed with kuma-0 stop verifying once verifiers refetch the JWKS; they would have verified until 2026-03-03T12:00:00.000Z\n');
+  });
+
+  it('passes on the refusal to revoke the signing key, with what to do first', async () => {
+    const run = await cli('keys', 'revoke', 'kuma-1');
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('KEY_SIGNING');
+    expect(run.stderr).toContain('keys rotate --emergency');
+  });
+
+  it('takes exactly one KID', async () => {
+    const run = await cli('keys', 'revoke');
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('keys revoke takes exactly one KID');
+    expect(api.requests).toEqual([]);
   });
 });

@@ -21,7 +21,7 @@ describe('internalErrorAs500', () => {
   });
 
   it('lets a scheduled invocation fail, so Lambda retries it and counts the error', async () => {
-    const store = { rotate: failing('secrets manager unavailable'), prune: failing('secrets manager unavailable') };
+    const store = { rotate: failing('secrets manager unavailable'), prune: failing('secrets manager unavailable'), revoke: failing('secrets manager unavailable') };
     const handler = createKeysHandler({ stores: { istio: store, kuma: store }, published: { istio: { statuses: async () => [] }, kuma: { statuses: async () => [] } }, defaultProfile: 'istio' }, silent());
     const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} } as unknown as ScheduledEvent;
 

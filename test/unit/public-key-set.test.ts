@@ -66,12 +66,15 @@ describe('publicKeysAt and statusesAt', () => {
 
 describe('supersedes', () => {
   const before: KeySet = { keys: [key('old', '2026-10-01T00:00:00.000Z')] };
+  const revokedOld: KeySet = { keys: rotated.keys.map((k) => (k.kid === 'old' ? { ...k, retiresAt: '2026-11-24T12:00:00.000Z' } : k)) };
 
   it.each([
     { case: 'nothing is published yet', next: rotated, published: undefined, expected: true },
     { case: 'the next set has a newer key (a pending one counts)', next: rotated, published: before, expected: true },
     { case: 'a signer holds an older set', next: before, published: rotated, expected: false },
     { case: 'the newest key is the same', next: rotated, published: rotated, expected: false },
+    { case: 'the next set revokes a key (retires it earlier)', next: revokedOld, published: rotated, expected: true },
+    { case: 'a signer holds the set from before a revocation', next: rotated, published: revokedOld, expected: false },
   ])('answers $expected when $case', ({ next, published, expected }) => {
     expect(supersedes(toPublicKeySet(next), published && toPublicKeySet(published))).toBe(expected);
   });

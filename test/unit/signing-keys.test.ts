@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  keyStates, newKeySet, parseKeySet, pendingKeyAt, pruneKeySet, publishedKeys, retirementDelaySeconds, rotateKeySet, signingKeyAt, summarize,
+  fitKeySet, keySetBytes, keyStates, newKeySet, parseKeySet, revokeKey, pendingKeyAt, pruneKeySet, publishedKeys, retirementDelaySeconds, rotateKeySet, signingKeyAt, summarize,
   type KeySet, type RotationTimes, type SigningAlg, type SigningKey,
 } from '../../shared/core/signing-keys.js';
 import { NOW } from '../fixtures/builders.js';
@@ -219,5 +219,45 @@ describe('parseKeySet', () => {
 describe('retirementDelaySeconds', () => {
   it('is the longest token lifetime plus the key cache time', () => {
     expect(retirementDelaySeconds([86_400, 3600], 300)).toBe(86_700);
+  });
+});
+
+describe('revokeKey', () => {
+  it('retires a replaced key now, saying until when its tokens would have verified', () => {
+    const set = rotateKeySet(newKeySet(aKey('old')), aKey('new', 'RS256', later(10)), later(10), { ...TIMES, emergency: true }).set;
+
+    const revocation = revokeKey(set, 'old', later(20));
+
+    expect(revocation).toMatchObject({ ok: true, revoked: { kid: 'old', signed: true, tokensWouldVerifyUntil: later(10 + RETIRE_AFTER).toISOString() } });
+    if (revocation.ok) expect(kids(revocation.set, later(20))).toEqual(['new']);
+  });
+
+  it('withdraws a pending key, which never signed', () => {
+    const revocation = revokeKey(rotatedAt10(), 'new', later(20));
+
+    expect(revocation).toMatchObject({ ok: true, revoked: { kid: 'new', signed: false } });
+    if (revocation.ok) expect(states(revocation.set, later(20 + PREPUBLISH))).toEqual([['old', 'active']]);
+  });
+
+  it.each([
+    { case: 'the key that signs', kid: 'old', reason: 'KEY_SIGNING' },
+    { case: 'an unknown key', kid: 'other', reason: 'KEY_NOT_FOUND' },
+  ])('refuses $case', ({ kid, reason }) => {
+    expect(revokeKey(rotatedAt10(), kid, later(20))).toMatchObject({ ok: false, reason });
+  });
+});
+
+describe('fitKeySet', () => {
+  it('drops the oldest replaced keys until the set fits, never the signing or a pending key', () => {
+    let set = newKeySet(aKey('k0'));
+    for (let i = 1; i <= 4; i++) set = rotateKeySet(set, aKey(`k${i}`, 'RS256', later(i)), later(i), { ...TIMES, emergency: true }).set;
+    set = rotateKeySet(set, aKey('pending', 'RS256', later(5)), later(5), TIMES).set;
+    const limit = keySetBytes({ keys: set.keys.filter((k) => k.kid !== 'k0' && k.kid !== 'k1') });
+
+    const fitted = fitKeySet(set, later(5), limit);
+
+    expect(fitted.revoked.map((r) => r.kid)).toEqual(['k0', 'k1']);
+    expect(fitted.set.keys.map((k) => k.kid)).toEqual(['pending', 'k4', 'k3', 'k2']);
+    expect(fitKeySet(set, later(5), 1).set.keys.map((k) => k.kid)).toEqual(['pending', 'k4']);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `keys list`, `keys export` and `keys rotate`: the signing keys of each claim profile. Verifiers
+ * `keys list`, `keys export`, `keys rotate` and `keys revoke`: the signing keys of each claim profile. Verifiers
  * that do not read our JWKS (Kuma and Kong Mesh read static PEM keys from the CP config) get the
  * pending key from `keys export` while it is pending, before it signs.
  */
@@ -48,8 +48,24 @@ export async function rotateKeys(request: { profile?: string; emergency?: boolea
   const changes = await ctx.client.rotateKeys(request);
   if (ctx.output !== 'table') ctx.stdout(renderValue(changes, ctx.output));
   else ctx.stdout(renderTable(['profile', 'outcome', 'active', 'pending', 'signs from', 'retiring'], changes.map(row)));
-  if (request.emergency) ctx.stderr('emergency rotation: the new key signs now; verifiers that have not fetched it refuse the new tokens until they do\n');
+  if (request.emergency)
+    ctx.stderr('emergency rotation: the new key signs now (every signer within seconds); verifiers that have not fetched it refuse the new tokens until they do. Withdraw the replaced key with `keys revoke KID`\n');
+  for (const change of changes) for (const revoked of change.revoked ?? []) ctx.stderr(`${revocationLine(change.profile, revoked)}\n`);
   return EXIT_CODES.OK;
+}
+
+/** Withdraws a key and says what stops verifying. */
+export async function revokeKey(request: { kid: string; profile?: string }, ctx: CommandContext): CommandResult {
+  const answer = await ctx.client.revokeKey(request);
+  if (ctx.output !== 'table') ctx.stdout(renderValue(answer, ctx.output));
+  else ctx.stdout(renderTable(['profile', 'outcome', 'active', 'pending', 'signs from', 'retiring'], [row(answer.change)]));
+  ctx.stderr(`${answer.stopsVerifying}\n`);
+  return EXIT_CODES.OK;
+}
+
+function revocationLine(profile: string, revoked: NonNullable<KeyChange['revoked']>[number]): string {
+  if (!revoked.signed) return `${profile} key ${revoked.kid} revoked: it never signed, no token stops verifying`;
+  return `${profile} key ${revoked.kid} revoked to make room: tokens signed with it stop verifying (they would have verified until ${revoked.tokensWouldVerifyUntil ?? 'they expired'})`;
 }
 
 /** A key as PEM (SubjectPublicKeyInfo), after a comment naming it. */
