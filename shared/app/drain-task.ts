@@ -4,7 +4,7 @@
  * entry changed since we read it is left to the next event (delete preconditions).
  */
 import { entryBelongsTo, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
-import type { EnrollmentRecord } from '../core/enrollment.js';
+import { isTombstone, type EnrollmentRecord, type StopCheck } from '../core/enrollment.js';
 import type { ObjectRef } from '../core/kubernetes-types.js';
 import { REASONS } from '../core/reasons.js';
 import type { TaskStateChangeEvent } from '../core/task.js';
@@ -32,6 +32,28 @@ export async function drainTask(
   deps.log.info(stopped ? 'task deregistered' : 'task draining', { taskId: event.taskId, version: event.version, removed: deleted });
   return commitOrYield(record, deps);
 }
+
+/**
+ * A stop ECS contradicts (`checkStopAgainstEcs`) is not taken: the entry stays, and a live record
+ * says why, with ECS's statuses, at the event's version (bounded by ECS's), so a replay of the
+ * same event changes nothing. Without a live record there is nothing to keep: the task's next
+ * event, or the reconciler, enrolls it.
+ */
+export function keepContradictedTask(
+  event: TaskStateChangeEvent,
+  previous: EnrollmentRecord | undefined,
+  { ecs, detail }: Extract<StopCheck, { verdict: 'contradicted' }>,
+  deps: EnrollmentDeps,
+  now: Date,
+): Promise<EnrollmentRecord | undefined> {
+  deps.log.warn('stop event contradicted by ECS; not applied', { taskId: event.taskId, version: event.version, detail });
+  if (!previous || isTombstone(previous.phase)) return Promise.resolve(undefined);
+  // The decision the record held (why it is enrolled, or refused) is kept after the stop's story.
+  const decided = previous.reason === REASONS.STOP_CONTRADICTED ? (previous.detail.split(KEPT)[1] ?? previous.detail) : `${previous.reason}: ${previous.detail}`;
+  return commitOrYield({ ...previous, ...ecs, version: event.version, reason: REASONS.STOP_CONTRADICTED, detail: `${detail}${KEPT}${decided}`, updatedAt: now.toISOString() }, deps);
+}
+
+const KEPT = '; record kept as decided before: ';
 
 /** Deletes every entry of the task; returns the refs actually deleted. */
 export async function removeTaskEntries(

@@ -4,10 +4,11 @@
  * written last, conditionally on version, so a failure anywhere leaves it where it was and
  * the record is retried.
  */
-import { boundByEcsVersion, nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
+import { boundByEcsVersion, checkStopAgainstEcs, nextEnrollmentStep, type EnrollmentRecord, type EnrollmentStep } from '../core/enrollment.js';
 import { taskArnsByCluster, type EcsTaskDescription, type TaskStateChangeEvent } from '../core/task.js';
+import { ControlPlaneError } from '../errors.js';
 import type { EnrollmentDeps, StepDeps } from './deps.js';
-import { drainTask } from './drain-task.js';
+import { drainTask, keepContradictedTask } from './drain-task.js';
 import { enrollRunningTask, prepareStartingTask } from './enroll-running-task.js';
 import { withCorrelationId, type Log } from './log.js';
 import { mapLimited } from './map-limited.js';
@@ -55,7 +56,7 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
   const planned = newest.map((event) => ({ event, step: nextEnrollmentStep(records.get(event.taskId), event) }));
 
   // One DescribeTasks per cluster for every task the batch changes: starting and running tasks
-  // need their identity, and every step needs ECS's version to bound the event's.
+  // need their identity, every step needs ECS's version to bound the event's, and a stop ECS's word.
   const described = await describeByCluster(planned.filter((s) => s.step.kind !== 'skip').map((s) => s.event), deps);
   const steps = planned.map(({ event, step }) => {
     const lookup = described.get(event.clusterArn);
@@ -71,10 +72,11 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
     const base = { taskId: event.taskId, version: event.version, step: step.kind, ...(versionAheadOfEcs !== undefined ? { versionAheadOfEcs } : {}) };
     try {
       const lookup = described.get(event.clusterArn);
-      // A stop needs nothing from ECS but the version bound: it goes ahead when ECS is unreachable.
-      if (lookup instanceof Error && (step.kind === 'enroll' || step.kind === 'prepare')) throw lookup;
+      // Without ECS's word (throttled, unavailable) no step is taken on the event alone: SQS redelivers it.
+      if (lookup instanceof Error && step.kind !== 'skip') throw lookup;
       const task = lookup instanceof Map ? lookup.get(event.taskId) : undefined;
-      const record = await applyStep(step, event, records.get(event.taskId), task, { ...stepDeps, log }, now);
+      const claimed = { ...event, version: versionAheadOfEcs ?? event.version };
+      const record = await applyStep(step, event, claimed, records.get(event.taskId), task, { ...stepDeps, log }, now);
       return record ? { ...base, phase: record.phase, reason: record.reason } : base;
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
@@ -87,9 +89,11 @@ export async function enrollTasks(items: BatchItem[], deps: EnrollmentDeps, now:
   return { failedIds, outcomes: results, eventTimes: items.map((i) => i.event.time) };
 }
 
+/** `event` is the change as applied (its version bounded by ECS's), `claimed` the change as it came. */
 async function applyStep(
   step: EnrollmentStep,
   event: TaskStateChangeEvent,
+  claimed: TaskStateChangeEvent,
   previous: EnrollmentRecord | undefined,
   task: EcsTaskDescription | undefined,
   deps: StepDeps,
@@ -104,8 +108,12 @@ async function applyStep(
     case 'enroll':
       return enrollRunningTask(event, previous, task, deps, now);
     case 'drain':
-    case 'deregister':
+    case 'deregister': {
+      const check = checkStopAgainstEcs(claimed, task);
+      if (check.verdict === 'unconfirmed') throw new ControlPlaneError('STOP_UNCONFIRMED', `stop not applied until ECS confirms it: ${check.detail}`);
+      if (check.verdict === 'contradicted') return keepContradictedTask(event, previous, check, deps, now);
       return drainTask(step.kind, event, previous, deps, now);
+    }
     default: {
       const unreachable: never = step;
       throw new Error(`unknown step ${JSON.stringify(unreachable)}`);

@@ -131,3 +131,30 @@ export function boundByEcsVersion<C extends TaskStateChange>(change: C, ecsVersi
   if (ecsVersion === undefined || change.version <= ecsVersion) return { change };
   return { change: { ...change, version: ecsVersion }, aheadBy: change.version - ecsVersion };
 }
+
+/** What ECS's own description of a task says about a stop event of it. */
+export type StopCheck =
+  | { verdict: 'stands' }
+  /** ECS describes the task live at the event's version or later: the stop is not ECS's. */
+  | { verdict: 'contradicted'; detail: string; ecs: Omit<TaskStateChange, 'version'> }
+  /** ECS describes the task live at a version older than the event's: ask again later. */
+  | { verdict: 'unconfirmed'; detail: string };
+
+/**
+ * A stop is final (its tombstone is never undone), so the event alone is not enough to take it:
+ * it stands unless ECS describes the task live (`stepForStatus`, as for any change). ECS tracks a
+ * stop request as the task's desiredStatus STOPPED, which nothing sets back, and the event is the
+ * task as it was at its version; so ECS describing the task desired RUNNING at that version or
+ * later contradicts it. A description older than the event (ECS reads are eventually consistent)
+ * confirms nothing yet. Without a version (moto; real ECS always gives one), ECS's statuses alone
+ * decide. A task ECS no longer knows contradicts nothing.
+ */
+export function checkStopAgainstEcs(claimed: TaskStateChange, described: (Omit<TaskStateChange, 'version'> & { version?: number }) | undefined): StopCheck {
+  if (!described) return { verdict: 'stands' };
+  const ecsStep = stepForStatus(described).kind;
+  if (ecsStep === 'drain' || ecsStep === 'deregister') return { verdict: 'stands' };
+  const ecs = `ECS describes the task ${described.lastStatus}, desired ${described.desiredStatus}${described.version === undefined ? '' : ` at version ${described.version}`}`;
+  const event = `the stop event (${claimed.lastStatus}, desired ${claimed.desiredStatus}) claims version ${claimed.version}`;
+  if (described.version !== undefined && described.version < claimed.version) return { verdict: 'unconfirmed', detail: `${event}; ${ecs}` };
+  return { verdict: 'contradicted', detail: `stop not applied: ${event}; ${ecs}`, ecs: { lastStatus: described.lastStatus, desiredStatus: described.desiredStatus } };
+}

@@ -36,6 +36,8 @@ export const REASONS = {
   WORKLOAD_GROUP_DELETED: 'WORKLOAD_GROUP_DELETED',
   /** The reconciler: ECS reports the task stopped or no longer knows it, and no stop event was applied. */
   TASK_GONE: 'TASK_GONE',
+  /** A stop event ECS contradicts (it describes the task desired RUNNING at that version or later) was not applied. */
+  STOP_CONTRADICTED: 'STOP_CONTRADICTED',
 } as const;
 
 /**

@@ -302,6 +302,63 @@ describe('task-events against moto and the Kubernetes API double', () => {
   });
 });
 
+describe('a stop event that ECS contradicts', () => {
+  /** A task enrolled at version 3 whose version-4 event (still RUNNING) was lost: the record lags ECS. */
+  const enrolledTaskBehindEcs = async () => {
+    const [taskArn] = await p.runTask('prod', taskDef);
+    expect((await p.pump()).failed).toEqual([]);
+    expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
+    p.lose([aTaskStateChange({ taskArn, clusterArn, version: 4, lastStatus: 'RUNNING' })]);
+    return { taskArn: taskArn!, entry: entryFor(taskArn!)! };
+  };
+
+  it.each([
+    { case: 'STOPPED', lastStatus: 'STOPPED', desiredStatus: 'STOPPED' },
+    { case: 'STOPPING', lastStatus: 'STOPPING', desiredStatus: 'STOPPED' },
+    { case: 'desired STOPPED', lastStatus: 'RUNNING', desiredStatus: 'STOPPED' },
+  ])('keeps the entry and a live record that says why, for a forged $case at a version ECS has reached', async ({ lastStatus, desiredStatus }) => {
+    const { taskArn, entry } = await enrolledTaskBehindEcs();
+    const describes = p.callCount('ecs:DescribeTasks');
+
+    const forged = await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 4, lastStatus, desiredStatus })], { forged: true });
+
+    expect(forged.batchItemFailures).toEqual([]);
+    expect(p.callCount('ecs:DescribeTasks') - describes).toBe(1);
+    expect(entryFor(taskArn)?.metadata.uid).toBe(entry.metadata.uid);
+    const record = await p.record(taskArn);
+    expect(record).toMatchObject({ phase: 'enrolled', reason: 'STOP_CONTRADICTED', version: 4, lastStatus: 'RUNNING', desiredStatus: 'RUNNING', entryName: entry.metadata.name, policy: 'allow-ratings', rule: 0 });
+    expect(record!.expiresAt).toBeUndefined();
+    expect(record!.detail).toContain(`the stop event (${lastStatus}, desired ${desiredStatus}) claims version 4; ECS describes the task RUNNING, desired RUNNING at version 4`);
+    expect(record!.detail).toContain('record kept as decided before: POLICY_ALLOWED: allowed by allow-ratings rule 0');
+
+    // The real stop, later, still removes the entry.
+    await p.stopTask('prod', taskArn);
+    expect((await p.pump()).failed).toEqual([]);
+    expect(entryFor(taskArn)).toBeUndefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered', reason: 'TASK_STOPPED' });
+  });
+
+  it('returns a stop claiming more than ECS’s version to the queue while ECS describes the task running', async () => {
+    const { taskArn, entry } = await enrolledTaskBehindEcs();
+
+    const forged = await p.deliver([aTaskStateChange({ taskArn, clusterArn, version: 100, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })], { forged: true });
+
+    expect(forged.batchItemFailures).toHaveLength(1);
+    expect(forged.result.outcomes).toEqual([expect.objectContaining({ step: 'deregister', versionAheadOfEcs: 100, error: expect.stringContaining('until ECS confirms it') })]);
+    expect(entryFor(taskArn)?.metadata.uid).toBe(entry.metadata.uid);
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', reason: 'POLICY_ALLOWED', version: 3 });
+  });
+
+  it('deregisters a task that ECS no longer knows', async () => {
+    const ghost = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/dddddddddddddddddddddddddddddddd`;
+
+    const result = await p.deliver([aTaskStateChange({ taskArn: ghost, clusterArn, version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })], { forged: true });
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await p.record(ghost)).toMatchObject({ phase: 'deregistered', reason: 'TASK_STOPPED', version: 5 });
+  });
+});
+
 describe('the record writes of a starting task', () => {
   /** The record writes one batch makes. */
   const writesOf = async (events: object[]) => {

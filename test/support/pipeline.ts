@@ -18,7 +18,8 @@ import { buildEnrollmentDeps, createAwsClients, type AwsClients } from '../../sh
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.js';
 import { MemoryLog } from './memory-log.js';
-import type { EnrollmentRecord } from '../../shared/core/enrollment.js';
+import { stepForStatus, type EnrollmentRecord } from '../../shared/core/enrollment.js';
+import type { TaskDirectory } from '../../shared/ports.js';
 import type { OnboardingPolicy } from '../../shared/core/schemas.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { processTaskEventBatch, type TaskEventsDeps } from '../../functions/task-events/process-batch.js';
@@ -45,8 +46,10 @@ export class Pipeline {
   readonly handler: ReturnType<typeof createTaskEventsHandler>;
   readonly events: EcsEventSource;
   private subnetId = '';
-  /** The highest version delivered per task ARN by `deliver` (not `forged`): what ECS would report. */
+  /** The highest version delivered per task ARN by `deliver` (not `forged`) or `lose`: what ECS would report. */
   private readonly delivered = new Map<string, number>();
+  /** The statuses of the newest stop delivered per task ARN (not `forged`) or lost: what ECS would describe. */
+  private readonly deliveredStops = new Map<string, { version: number; lastStatus: string; desiredStatus: string }>();
 
   private constructor(
     readonly clients: AwsClients,
@@ -56,11 +59,30 @@ export class Pipeline {
   ) {
     const config = loadConfig('taskEvents', { ...process.env, AWS_ENDPOINT_URL: localAwsConfig().endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, POLICY_CACHE_SECONDS: '0', ...settings });
     const mesh = new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 });
-    this.deps = { ...buildEnrollmentDeps(config, this.log, clients, mesh), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
+    const deps = buildEnrollmentDeps(config, this.log, clients, mesh);
+    this.deps = { ...deps, tasks: this.describingDeliveredStops(deps.tasks), deadLetters: new SqsDeadLetterSink(clients.sqs, stack.deadLetterQueueUrl) };
     this.handler = createTaskEventsHandler(this.deps, new Logger({ logLevel: 'SILENT' }));
     this.events = new EcsEventSource({ ecs: clients.ecs, eventBridge: new EventBridgeClient(localAwsConfig()) });
     // ECS's version of a task: the newest the event source published, or that a test delivered as ECS's.
     reportTaskVersions(clients.ecs, (taskArn) => Math.max(this.events.versionOf(taskArn) ?? 0, this.delivered.get(taskArn) ?? 0) || undefined);
+  }
+
+  /**
+   * moto's task runs on until StopTask: task-events' DescribeTasks reports a stop delivered as
+   * ECS's, as ECS would (the local event source still sees moto's own state).
+   */
+  private describingDeliveredStops(tasks: TaskDirectory): TaskDirectory {
+    return {
+      describeTaskDefinition: (arn) => tasks.describeTaskDefinition(arn),
+      describeTasks: async (clusterArn, taskArns) => {
+        const described = await tasks.describeTasks(clusterArn, taskArns);
+        for (const [id, task] of described) {
+          const stop = this.deliveredStops.get(task.taskArn);
+          if (stop && stepForStatus(task).kind !== 'deregister') described.set(id, { ...task, lastStatus: stop.lastStatus, desiredStatus: stop.desiredStatus });
+        }
+        return described;
+      },
+    };
   }
 
   /** `settings` override the taskEvents configuration (by default policies are not cached, so an edit shows at once). */
@@ -176,17 +198,29 @@ export class Pipeline {
   }
 
   /**
-   * Delivers EventBridge envelopes (or raw bodies) straight to the handler as one SQS batch. Their
-   * versions become ECS's for the task (DescribeTasks reports them), unless they are `forged`.
+   * Delivers EventBridge envelopes (or raw bodies) straight to the handler as one SQS batch. They
+   * become ECS's state of the task (DescribeTasks reports their versions and stops), unless they are `forged`.
    */
   async deliver(envelopes: readonly (object | string)[], options: { forged?: boolean } = {}) {
-    if (!options.forged)
-      for (const envelope of envelopes) {
-        const detail = typeof envelope === 'object' ? (envelope as { detail?: { taskArn?: unknown; version?: unknown } }).detail : undefined;
-        if (typeof detail?.taskArn === 'string' && typeof detail.version === 'number') this.delivered.set(detail.taskArn, Math.max(this.delivered.get(detail.taskArn) ?? 0, detail.version));
-      }
+    if (!options.forged) this.reportAsEcs(envelopes);
     const event: SQSEvent = sqsEventOf(envelopes.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
     return asFunction(this.scope('taskEvents'), () => processTaskEventBatch(event.Records, this.deps, new Date()));
+  }
+
+  /** Events ECS sent that never arrived: ECS's state of the task moves on, nothing is delivered. */
+  lose(envelopes: readonly object[]): void {
+    this.reportAsEcs(envelopes);
+  }
+
+  private reportAsEcs(envelopes: readonly (object | string)[]): void {
+    for (const envelope of envelopes) {
+      const detail = typeof envelope === 'object' ? (envelope as { detail?: Partial<Record<'taskArn' | 'version' | 'lastStatus' | 'desiredStatus', unknown>> }).detail : undefined;
+      if (typeof detail?.taskArn !== 'string' || typeof detail.version !== 'number') continue;
+      this.delivered.set(detail.taskArn, Math.max(this.delivered.get(detail.taskArn) ?? 0, detail.version));
+      const statuses = { lastStatus: String(detail.lastStatus), desiredStatus: String(detail.desiredStatus) };
+      const stops = ['drain', 'deregister'].includes(stepForStatus(statuses).kind);
+      if (stops && detail.version >= (this.deliveredStops.get(detail.taskArn)?.version ?? 0)) this.deliveredStops.set(detail.taskArn, { version: detail.version, ...statuses });
+    }
   }
 
   async record(taskArn: string): Promise<EnrollmentRecord | undefined> {

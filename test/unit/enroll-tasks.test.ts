@@ -27,6 +27,11 @@ function running(clusterName: string, id: string, version = 3): BatchItem {
   };
 }
 
+function stopped(clusterName: string, id: string, version: number): BatchItem {
+  const { event } = running(clusterName, id, version);
+  return { id: `msg-${id}-stop`, event: { ...event, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' } };
+}
+
 const describedTask = (clusterName: string, id: string): Task => ({
   taskArn: taskArn(clusterName, id),
   clusterArn: cluster(clusterName),
@@ -122,6 +127,29 @@ describe('enrollTasks', () => {
     expect(result.failedIds).toEqual(['msg-a1']);
     expect(enrollments.records.get('a1')).toBeUndefined();
     expect(enrollments.records.get('b2')).toMatchObject({ phase: 'enrolled' });
+  });
+
+  it('does not take a stop on the event alone while DescribeTasks is throttled: SQS redelivers it', async () => {
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ ...describedTask('prod', 'a1'), version: 3 }] });
+    await enrollTasks([running('prod', 'a1')], deps, NOW);
+    const entry = { namespace: 'bookinfo', name: 'ratings-a1' };
+    expect(await mesh.getWorkloadEntry(entry)).toBeDefined();
+    const stop = stopped('prod', 'a1', 4);
+    ecsMock.on(DescribeTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    const during = await enrollTasks([stop], deps, NOW);
+
+    expect(during.failedIds).toEqual(['msg-a1-stop']);
+    expect(await mesh.getWorkloadEntry(entry)).toBeDefined();
+    expect(enrollments.records.get('a1')).toMatchObject({ phase: 'enrolled', version: 3 });
+
+    // Redelivered once ECS answers again, and it says the task stopped: the stop is taken.
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ ...describedTask('prod', 'a1'), lastStatus: 'STOPPED', desiredStatus: 'STOPPED', version: 4 }] });
+    const retry = await enrollTasks([stop], deps, NOW);
+
+    expect(retry.failedIds).toEqual([]);
+    expect(await mesh.getWorkloadEntry(entry)).toBeUndefined();
+    expect(enrollments.records.get('a1')).toMatchObject({ phase: 'deregistered', version: 4 });
   });
 
   it('removes the entry it just applied when a stop wins the race for the record', async () => {

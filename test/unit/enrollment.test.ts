@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundByEcsVersion, nextEnrollmentStep, restatesStartingRecord } from '../../shared/core/enrollment.js';
+import { boundByEcsVersion, checkStopAgainstEcs, nextEnrollmentStep, restatesStartingRecord } from '../../shared/core/enrollment.js';
 import { aRecord } from '../fixtures/builders.js';
 
 const change = (version: number, lastStatus: string, desiredStatus = 'RUNNING') => ({ version, lastStatus, desiredStatus });
@@ -40,6 +40,31 @@ describe('boundByEcsVersion', () => {
   });
   it('records ECS’s version for an event ahead of it, and says by how much', () => {
     expect(boundByEcsVersion({ ...running, version: Number.MAX_SAFE_INTEGER }, 3)).toEqual({ change: { ...running, version: 3 }, aheadBy: Number.MAX_SAFE_INTEGER - 3 });
+  });
+});
+
+describe('checkStopAgainstEcs', () => {
+  const stop = change(4, 'STOPPED', 'STOPPED');
+  it.each([
+    { case: 'ECS no longer knows the task', ecs: undefined, verdict: 'stands' },
+    { case: 'ECS describes it desired STOPPED', ecs: change(4, 'RUNNING', 'STOPPED'), verdict: 'stands' },
+    { case: 'ECS describes it STOPPING', ecs: change(5, 'STOPPING', 'STOPPED'), verdict: 'stands' },
+    { case: 'ECS describes it STOPPED', ecs: change(5, 'STOPPED', 'STOPPED'), verdict: 'stands' },
+    { case: 'ECS describes it running at the event’s version', ecs: change(4, 'RUNNING'), verdict: 'contradicted' },
+    { case: 'ECS describes it running at a later version', ecs: change(6, 'RUNNING'), verdict: 'contradicted' },
+    { case: 'ECS describes it starting at a later version', ecs: change(6, 'PENDING'), verdict: 'contradicted' },
+    { case: 'ECS describes it running, without a version', ecs: { lastStatus: 'RUNNING', desiredStatus: 'RUNNING' }, verdict: 'contradicted' },
+    { case: 'ECS describes it running at an older version', ecs: change(3, 'RUNNING'), verdict: 'unconfirmed' },
+  ])('$case → $verdict', ({ ecs, verdict }) => {
+    expect(checkStopAgainstEcs(stop, ecs).verdict).toBe(verdict);
+  });
+
+  it('says what the event claimed and what ECS said', () => {
+    expect(checkStopAgainstEcs(stop, change(6, 'RUNNING'))).toEqual({
+      verdict: 'contradicted',
+      detail: 'stop not applied: the stop event (STOPPED, desired STOPPED) claims version 4; ECS describes the task RUNNING, desired RUNNING at version 6',
+      ecs: { lastStatus: 'RUNNING', desiredStatus: 'RUNNING' },
+    });
   });
 });
 
