@@ -34,6 +34,8 @@ export const REASONS = {
   WORKLOAD_GROUP_DELETED: 'WORKLOAD_GROUP_DELETED',
   /** The reconciler: ECS reports the task stopped or no longer knows it, and no stop event was applied. */
   TASK_GONE: 'TASK_GONE',
+  /** The reconciler: the task's cluster was dropped from ecsClusters, so its entry was removed. */
+  CLUSTER_NOT_WATCHED: 'CLUSTER_NOT_WATCHED',
 } as const;
 
 /**

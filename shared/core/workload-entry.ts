@@ -2,6 +2,7 @@
  * Builds the WorkloadEntry for an enrolled task (docs/architecture.md#workload-entry). The name comes from the task,
  * never from its IP, so a new task that reuses an address gets its own entry.
  */
+import { createHash } from 'node:crypto';
 import { WORKLOAD_ENTRY_API_VERSION, type ObjectRef, type WorkloadEntry, type WorkloadGroup } from './kubernetes-types.js';
 import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from './schemas.js';
 
@@ -11,6 +12,11 @@ export const LABEL_TAG_PREFIX = 'ecsmesh.io/label/';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'ecs-mesh-onboarding';
 export const TASK_ID_LABEL = 'ecsmesh.io/task-id';
+/**
+ * The deployment that wrote the entry (deploymentLabelValue of its AUTH_AUDIENCE): a reconciler
+ * judges only its own, so two deployments sharing one mesh never remove each other's entries.
+ */
+export const DEPLOYMENT_LABEL = 'ecsmesh.io/deployment';
 /** istiod acts on an entry's health reports only when this is set (istio's WorkloadEntryHealthCheckAnnotation). */
 export const HEALTH_CHECKS_ANNOTATION = 'proxy.istio.io/health-checks-enabled';
 export const ANNOTATIONS = {
@@ -48,6 +54,8 @@ export interface EntryInput {
   region: string;
   zone?: string;
   taskTags: Record<string, string>;
+  /** This deployment's DEPLOYMENT_LABEL value. */
+  deployment: string;
 }
 
 /** `<group>-<taskId>`, lower-cased to stay a DNS-1123 subdomain. */
@@ -82,7 +90,7 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
     metadata: {
       name: workloadEntryName(group.metadata.name, input.taskId),
       namespace: group.metadata.namespace,
-      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
+      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [DEPLOYMENT_LABEL]: input.deployment, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
       annotations: {
         ...group.spec.metadata?.annotations,
         ...(group.spec.probe ? { [HEALTH_CHECKS_ANNOTATION]: 'true' } : {}),
@@ -103,6 +111,18 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
 /** Whether a stored entry was written by us for this very task (guards every delete). */
 export function entryBelongsTo(entry: WorkloadEntry, taskArn: string): boolean {
   return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn;
+}
+
+/**
+ * The deployment's server ID (AUTH_AUDIENCE, unique per deployment) as a label value: itself when
+ * it is one; else (a URL, more than 63 characters) its label-safe start and a hash of the whole,
+ * so two IDs that differ only where the start was cut still get different values.
+ */
+export function deploymentLabelValue(serverId: string): string {
+  if (serverId !== '' && LABEL_VALUE.test(serverId)) return serverId;
+  const start = serverId.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 46).replace(/[^A-Za-z0-9]+$/, '');
+  const hash = createHash('sha256').update(serverId).digest('hex').slice(0, 16);
+  return start ? `${start}-${hash}` : hash;
 }
 
 /** Task tags under LABEL_TAG_PREFIX that are valid Kubernetes labels; others are dropped. */

@@ -64,6 +64,7 @@ beforeEach(() => {
     },
     log: new MemoryLog(),
     tombstoneTtlSeconds: 60,
+    deployment: 'ecs-mesh-onboarding',
   };
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildWorkloadEntry, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
+import { buildWorkloadEntry, deploymentLabelValue, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
 import { aGroup, anEntryInput, ACCOUNT } from '../fixtures/builders.js';
 import { validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/crd-validation.js';
 
@@ -16,7 +16,7 @@ describe('buildWorkloadEntry', () => {
       metadata: {
         name: 'ratings-0123456789abcdef0123456789abcdef',
         namespace: 'bookinfo',
-        labels: { app: 'ratings', version: 'v1', 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': '0123456789abcdef0123456789abcdef' },
+        labels: { app: 'ratings', version: 'v1', 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/deployment': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': '0123456789abcdef0123456789abcdef' },
         annotations: {
           'ecsmesh.io/task-arn': taskArn,
           'ecsmesh.io/cluster-arn': input.clusterArn,
@@ -104,5 +104,24 @@ describe('requestedWorkloadGroup', () => {
 
   it.each(['bookinfo', 'a/b/c', 'Bookinfo/ratings', '/ratings', 'bookinfo/'])('flags %s as invalid', (value) => {
     expect(requestedWorkloadGroup({ 'ecsmesh.io/workload-group': value }, {})).toMatchObject({ found: true, invalid: expect.any(String) });
+  });
+});
+
+describe('deploymentLabelValue', () => {
+  it('keeps a server ID that is a label value as it is', () => {
+    expect(deploymentLabelValue('ecs-mesh-onboarding-prod-us-east-2')).toBe('ecs-mesh-onboarding-prod-us-east-2');
+  });
+
+  it.each([
+    ['a URL', 'https://mesh.example.com/ecs'],
+    ['more than 63 characters', `ecs-mesh-onboarding-${'x'.repeat(60)}`],
+    ['no letter or digit', '///'],
+  ])('turns %s into a label value, distinct from a near twin', (_case, serverId) => {
+    const value = deploymentLabelValue(serverId);
+
+    expect(value).toMatch(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/);
+    expect(value).not.toBe('');
+    expect(value).toBe(deploymentLabelValue(serverId));
+    expect(value).not.toBe(deploymentLabelValue(`${serverId}2`));
   });
 });
