@@ -82,7 +82,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
   const started = Date.now();
   const clusters = await scopeClusters(options, deps);
   const listed = new Set(clusters);
-  const { known, entries, records } = await ownedTasks(clusters, options, deps);
+  const { known, entries, records } = await ownedTasks(listed, options, deps);
   const inScopeIds = [...known.keys()].sort().filter(
     (id) =>
       (options.namespace === undefined || entries.has(id) || records.get(id)?.namespace === options.namespace) &&
@@ -154,11 +154,10 @@ type TaskRef = { taskArn: string; clusterArn: string };
  * and every entry and live record it wrote, whatever their cluster (one ECS no longer lists, one
  * dropped from ecsClusters). Another deployment's entries are never ours to judge.
  */
-async function ownedTasks(clusters: readonly string[], options: ReconcileOptions, deps: ReconcileDeps) {
-  const listed = new Set(clusters);
+async function ownedTasks(listed: ReadonlySet<string>, options: ReconcileOptions, deps: ReconcileDeps) {
   const requested = (clusterArn: string) => named(options.clusters, clusterArn);
   const known = new Map<string, TaskRef>();
-  for (const clusterArn of clusters) {
+  for (const clusterArn of listed) {
     for (const taskArn of await deps.inventory.listRunningTaskArns(clusterArn)) known.set(taskIdOf(taskArn), { taskArn, clusterArn });
   }
   const entries = new Map<string, WorkloadEntry[]>();
@@ -361,7 +360,7 @@ function baseRecord({ taskId, taskArn, task, record, fence }: RepairTarget, at: 
  * may be missing) costs only its own tasks when it cannot be read: they are `failed`, the pass goes on.
  */
 async function describeLimited(
-  tasks: { taskArn: string; clusterArn: string }[],
+  tasks: TaskRef[],
   listed: ReadonlySet<string>,
   deps: ReconcileDeps,
 ): Promise<{ found: Map<string, EcsTaskDescription>; failed: Map<string, string> }> {

@@ -520,6 +520,30 @@ describe('reconcile judges every entry and record this deployment owns, whatever
     expect(record).toMatchObject({ phase: 'rejected', reason: 'CLUSTER_NOT_WATCHED', repair: { kind: 'unwatched' }, expiresAt: expect.any(Number) });
     expect(record?.detail).toMatch(/cluster prod is not in this deployment's ecsClusters/);
     expect(described).toEqual([]);
+    // Named again, the cluster's running task is enrolled again, and its record no longer expires.
+    expect((await reconcileTasks({}, deps, new Date())).repairs).toEqual([expect.objectContaining({ taskArn, kind: 'missing', applied: true })]);
+    expect(entryOf(taskArn)).toBeDefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', reason: 'POLICY_ALLOWED' });
+    expect((await p.record(taskArn))?.expiresAt).toBeUndefined();
+  });
+
+  it('leaves the tasks of a cluster it cannot read unjudged, and judges the others', async () => {
+    const template = entryOf(await enrolledTask())!;
+    const unreadable = taskIn(clusterNamed('member-cluster'), 'c2'.repeat(16));
+    const gone = taskIn(clusterNamed('retired'), 'c3'.repeat(16));
+    await seedTask(template, unreadable, { deployment: deps.deployment, record: true });
+    await seedTask(template, gone, { deployment: deps.deployment, record: true });
+    // A fault moto cannot produce: another account's cluster, read through a role that is missing.
+    const denied = reconcileDeps();
+    const { tasks } = denied;
+    denied.tasks = { describeTaskDefinition: (arn) => tasks.describeTaskDefinition(arn), describeTasks: (cluster, arns) => (cluster.endsWith('/member-cluster') ? Promise.reject(new Error('ecs:DescribeTasks: AccessDenied')) : tasks.describeTasks(cluster, arns)) };
+
+    const report = await reconcileTasks({}, denied, new Date());
+
+    expect(report.unjudged).toEqual([{ taskId: taskIdOf(unreadable), taskArn: unreadable, error: 'ecs:DescribeTasks: AccessDenied' }]);
+    expect(report.repairs).toEqual([expect.objectContaining({ taskId: taskIdOf(gone), kind: 'orphaned', applied: true })]);
+    expect(entryOf(unreadable)).toBeDefined();
+    expect(await p.record(unreadable)).toMatchObject({ phase: 'enrolled' });
   });
 
   it("leaves alone the entries another deployment in this account wrote in the same namespace, wherever their cluster", async () => {
