@@ -9,7 +9,7 @@ import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
 import { clusterNameFromArn, roleNameFromArn, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
-import { ANNOTATIONS, buildWorkloadEntry, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
+import { ANNOTATIONS, buildWorkloadEntry, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL, writtenByAnotherDeployment } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
 import { contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
@@ -166,10 +166,9 @@ async function ownedTasks(listed: ReadonlySet<string>, options: ReconcileOptions
     const taskId = entry.metadata.labels?.[TASK_ID_LABEL];
     const taskArn = entry.metadata.annotations?.[ANNOTATIONS.taskArn];
     const clusterArn = entry.metadata.annotations?.[ANNOTATIONS.clusterArn];
-    const owner = entry.metadata.labels?.[DEPLOYMENT_LABEL];
-    if (!taskId || !taskArn || !clusterArn || !requested(clusterArn) || (owner !== undefined && owner !== deps.deployment)) continue;
+    if (!taskId || !taskArn || !clusterArn || !requested(clusterArn) || writtenByAnotherDeployment(entry, deps.deployment)) continue;
     if (options.namespace !== undefined && entry.metadata.namespace !== options.namespace) continue;
-    if (owner === undefined && !listed.has(clusterArn)) {
+    if (entry.metadata.labels?.[DEPLOYMENT_LABEL] === undefined && !listed.has(clusterArn)) {
       // Written before entries named their deployment, in a cluster we do not list: ours only if
       // our table holds its task's record (checked below). In a listed cluster it is ours, as
       // every pass judged those before.

@@ -108,9 +108,18 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
   };
 }
 
-/** Whether a stored entry was written by us for this very task (guards every delete). */
-export function entryBelongsTo(entry: WorkloadEntry, taskArn: string): boolean {
-  return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn;
+/**
+ * Whether a stored entry was written by us for this very task (guards every delete): by this
+ * deployment, or before entries named theirs, never by another deployment sharing the mesh.
+ */
+export function entryBelongsTo(entry: WorkloadEntry, taskArn: string, deployment: string): boolean {
+  return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn && !writtenByAnotherDeployment(entry, deployment);
+}
+
+/** Whether the entry names a deployment other than `deployment`; one written before entries named theirs names none. */
+export function writtenByAnotherDeployment(entry: WorkloadEntry, deployment: string): boolean {
+  const owner = entry.metadata.labels?.[DEPLOYMENT_LABEL];
+  return owner !== undefined && owner !== deployment;
 }
 
 /**

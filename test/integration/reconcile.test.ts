@@ -557,6 +557,19 @@ describe('reconcile judges every entry and record this deployment owns, whatever
     for (const taskArn of theirs) expect(entryOf(taskArn)).toBeDefined();
   });
 
+  it("removes its own entry of a stopped task and leaves the one another deployment wrote for it", async () => {
+    const taskArn = await enrolledTask();
+    const ours = entryOf(taskArn)!;
+    const theirs = `ratings-v9-${taskIdOf(taskArn)}`;
+    p.k8s.seed({ ...ours, metadata: { name: theirs, namespace: 'bookinfo', labels: { ...ours.metadata.labels, 'ecsmesh.io/deployment': 'ecs-mesh-onboarding-other' }, annotations: ours.metadata.annotations } } as never);
+    await p.stopTask('prod', taskArn); // the event source is not polled: no stop event
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ taskArn, kind: 'orphaned', applied: true })]);
+    expect(p.entries().filter((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn).map((e) => e.metadata.name)).toEqual([theirs]);
+  });
+
   it('adopts an entry written before entries named their deployment when its cluster is listed or our table holds its record, and no other', async () => {
     const template = entryOf(await enrolledTask())!;
     const listed = taskIn(clusterArn, 'e1'.repeat(16));

@@ -57,7 +57,7 @@ describe('buildWorkloadEntry', () => {
 
     expect(entry.metadata.annotations).toMatchObject({ 'sidecar.istio.io/logLevel': 'debug', 'ecsmesh.io/task-arn': taskArn });
     expect(entry.metadata.annotations).not.toHaveProperty('istio.io/autoRegistrationGroup');
-    expect(entryBelongsTo(entry, taskArn)).toBe(true);
+    expect(entryBelongsTo(entry, taskArn, input.deployment)).toBe(true);
   });
 
   it('enables health checks when the group has a probe, and only then', () => {
@@ -84,11 +84,14 @@ describe('buildWorkloadEntry', () => {
     expect(entry.spec.ports).toBeUndefined();
   });
 
-  it('recognizes only entries written by us for the same task', () => {
+  it('recognizes only entries written by this deployment (or before entries named theirs) for the same task', () => {
     const entry = buildWorkloadEntry(input);
+    const { 'ecsmesh.io/deployment': _owner, ...unlabelled } = entry.metadata.labels ?? {};
 
-    expect(entryBelongsTo(entry, taskArn)).toBe(true);
-    expect(entryBelongsTo(entry, taskArn.replace('0123', '9999'))).toBe(false);
+    expect(entryBelongsTo(entry, taskArn, input.deployment)).toBe(true);
+    expect(entryBelongsTo(entry, taskArn.replace('0123', '9999'), input.deployment)).toBe(false);
+    expect(entryBelongsTo(entry, taskArn, 'ecs-mesh-onboarding-other')).toBe(false);
+    expect(entryBelongsTo({ ...entry, metadata: { ...entry.metadata, labels: unlabelled } }, taskArn, 'ecs-mesh-onboarding-other')).toBe(true);
   });
 });
 
