@@ -571,7 +571,10 @@ describe('reconcile judges every entry and record this deployment owns, whatever
   });
 
   it('adopts an entry written before entries named their deployment when its cluster is listed or our table holds its record, and no other', async () => {
-    const template = entryOf(await enrolledTask())!;
+    const running = await enrolledTask();
+    const template = entryOf(running)!;
+    const unlabelled = Object.fromEntries(Object.entries(template.metadata.labels ?? {}).filter(([k]) => k !== 'ecsmesh.io/deployment'));
+    p.k8s.adminReplace({ ...template, metadata: { ...template.metadata, labels: unlabelled } } as never);
     const listed = taskIn(clusterArn, 'e1'.repeat(16));
     const recorded = taskIn(clusterNamed('retired'), 'e2'.repeat(16));
     const stranger = taskIn(clusterNamed('retired'), 'e3'.repeat(16));
@@ -581,11 +584,15 @@ describe('reconcile judges every entry and record this deployment owns, whatever
 
     const report = await reconcileTasks({}, deps, new Date());
 
-    expect(report.repairs.map((r) => [r.taskId, r.kind, r.applied]).sort()).toEqual([
-      [taskIdOf(listed), 'orphaned', true],
-      [taskIdOf(recorded), 'orphaned', true],
-    ]);
+    expect(report.repairs.map((r) => [r.taskId, r.kind, r.applied]).sort()).toEqual(
+      [
+        [taskIdOf(listed), 'orphaned', true],
+        [taskIdOf(recorded), 'orphaned', true],
+        [taskIdOf(running), 'drifted', true],
+      ].sort(),
+    );
     expect([entryOf(listed), entryOf(recorded)]).toEqual([undefined, undefined]);
     expect(entryOf(stranger)).toBeDefined();
+    expect(entryOf(running)?.metadata.labels).toMatchObject({ 'ecsmesh.io/deployment': deps.deployment });
   });
 });
