@@ -130,6 +130,8 @@ const ENROLLING = {
   ...TASK_IDENTITY,
   ...TOKENS,
   TOMBSTONE_TTL_SECONDS: seconds(86_400),
+  /** The deployment's server ID also names it on every entry it writes (ecsmesh.io/deployment). */
+  AUTH_AUDIENCE: EXCHANGE.AUTH_AUDIENCE,
 };
 
 /** The settings of each Lambda (the keys of serverless.yml's `functions`). */

@@ -51,7 +51,7 @@ const COMMAND_HELP: Record<CommandName, CommandHelp> = {
   'enrollments list': {
     section: SECTIONS.decisions,
     synopsis: 'enrollments list [--cluster C] [-n NS] [--phase P] [--repair KIND] [--limit N] [--next-token T | --all]',
-    about: 'the enrollment records, a page at a time (default 100); --repair: those the reconciler repaired (missing, drifted, revoked, group-gone, orphaned, stale-record)',
+    about: 'the enrollment records, a page at a time (default 100); --repair: those the reconciler repaired (missing, drifted, revoked, group-gone, orphaned, stale-record, unwatched)',
   },
   'enrollments get': { section: SECTIONS.decisions, synopsis: 'enrollments get TASK_ID|TASK_ARN', about: 'one task\'s record: phase, reason, detail, policy and rule' },
   reconcile: {

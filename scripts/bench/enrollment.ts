@@ -249,7 +249,7 @@ async function replayFloor(batches: BatchItem[][], clients: AwsClients, fleet: F
         return;
       }
       const group = fleet.groups[fleet.serviceOf.get(event.taskId)!]!;
-      const entry = buildWorkloadEntry({ group, taskId: event.taskId, taskArn: event.taskArn, clusterArn: event.clusterArn, taskDefinitionArn: event.taskDefinitionArn, eventVersion: event.version, address: '10.0.0.1', region: 'us-east-1', zone: 'us-east-1a', taskTags: {} });
+      const entry = buildWorkloadEntry({ group, taskId: event.taskId, taskArn: event.taskArn, clusterArn: event.clusterArn, taskDefinitionArn: event.taskDefinitionArn, eventVersion: event.version, address: '10.0.0.1', region: 'us-east-1', zone: 'us-east-1a', taskTags: {}, deployment: 'bench' });
       const applied = await mesh.applyWorkloadEntry(entry);
       await store.put({ ...record, phase: 'enrolled', reason: REASONS.POLICY_ALLOWED, entryName: entry.metadata.name, entryUid: applied.metadata.uid });
     });

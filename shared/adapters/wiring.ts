@@ -23,6 +23,7 @@ import { IamRoleDirectory } from './iam-role-directory.js';
 import { withCachedWorkloadGroups } from './cached-mesh-api.js';
 import { createMeshApi } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
+import { deploymentLabelValue } from '../core/workload-entry.js';
 import { createKeyStores } from './key-store-factory.js';
 import { SecretsManagerTokenVault } from './secrets-manager-token-vault.js';
 import { createServiceTokenEnsurer, type EnsuredServiceToken, type ServiceTokenDeps } from '../app/ensure-service-token.js';
@@ -50,7 +51,7 @@ type MeshSettings = ClientSettings &
   Settings<'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS' | 'WORKLOAD_GROUP_CACHE_SECONDS'>;
 type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME'>;
 type PolicyReadSettings = Settings<'POLICY_TABLE' | 'POLICY_CACHE_SECONDS'>;
-type EnrollmentSettings = TokenSettings & MeshSettings & TaskIdentitySettings & PolicyReadSettings & Settings<'ENROLLMENT_TABLE' | 'TOMBSTONE_TTL_SECONDS'>;
+type EnrollmentSettings = TokenSettings & MeshSettings & TaskIdentitySettings & PolicyReadSettings & Settings<'ENROLLMENT_TABLE' | 'TOMBSTONE_TTL_SECONDS' | 'AUTH_AUDIENCE'>;
 type ExchangeSettings = TokenSettings &
   MeshSettings &
   TaskIdentitySettings &
@@ -185,6 +186,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
     mesh: buildMeshApi(config, clients, mesh),
     log,
     tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
+    deployment: deploymentLabelValue(config.AUTH_AUDIENCE),
   };
 }
 

@@ -21,6 +21,8 @@ export interface EnrollmentDeps {
   mesh: MeshApi;
   log: Log;
   tombstoneTtlSeconds: number;
+  /** This deployment's ecsmesh.io/deployment label value, on every entry it writes. */
+  deployment: string;
   /** A fresh ensurer per batch, so the tasks of one service in a batch share one read and mint. */
   serviceTokens?: () => ServiceTokenEnsurer;
 }

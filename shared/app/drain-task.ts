@@ -59,7 +59,7 @@ const KEPT = '; record kept as decided before: ';
 export async function removeTaskEntries(
   task: { taskId: string; taskArn: string },
   previous: Pick<EnrollmentRecord, 'entryName' | 'namespace'> | undefined,
-  deps: Pick<EnrollmentDeps, 'mesh' | 'log'>,
+  deps: Pick<EnrollmentDeps, 'mesh' | 'log' | 'deployment'>,
 ): Promise<ObjectRef[]> {
   const refs = await entryRefs(task, previous, deps);
   const deleted: ObjectRef[] = [];
@@ -81,12 +81,12 @@ async function entryRefs(
   return found.map((e) => ({ namespace: e.metadata.namespace, name: e.metadata.name }));
 }
 
-async function deleteIfOurs(ref: ObjectRef, taskArn: string, deps: Pick<EnrollmentDeps, 'mesh' | 'log'>): Promise<boolean> {
+async function deleteIfOurs(ref: ObjectRef, taskArn: string, deps: Pick<EnrollmentDeps, 'mesh' | 'log' | 'deployment'>): Promise<boolean> {
   // Two attempts: our own concurrent apply of an older event may bump the resourceVersion.
   for (let attempt = 0; attempt < 2; attempt++) {
     const entry = await deps.mesh.getWorkloadEntry(ref);
     if (!entry) return false;
-    if (!entryBelongsTo(entry, taskArn)) {
+    if (!entryBelongsTo(entry, taskArn, deps.deployment)) {
       deps.log.warn('entry not deleted: it belongs to another task or is not ours', { entry: ref, taskArn });
       return false;
     }

@@ -54,6 +54,7 @@ export async function enrollRunningTask(
     region: decision.identity.region,
     zone: decision.identity.zone,
     taskTags: decision.taskTags,
+    deployment: deps.deployment,
   });
   let applied;
   try {

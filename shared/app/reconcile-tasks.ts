@@ -9,7 +9,7 @@ import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
 import { clusterNameFromArn, roleNameFromArn, sameRoleName, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
-import { ANNOTATIONS, buildWorkloadEntry, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../core/workload-entry.js';
+import { ANNOTATIONS, buildWorkloadEntry, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL, writtenByAnotherDeployment } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
 import { contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
@@ -81,32 +81,8 @@ const LIVE_PHASES = ['enrolled', 'pending'] as const;
 export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileDeps, now: Date): Promise<ReconcileReport> {
   const started = Date.now();
   const clusters = await scopeClusters(options, deps);
-  const inScope = new Set(clusters);
-  const known = new Map<string, { taskArn: string; clusterArn: string }>();
-
-  for (const clusterArn of clusters) {
-    for (const taskArn of await deps.inventory.listRunningTaskArns(clusterArn)) known.set(taskIdOf(taskArn), { taskArn, clusterArn });
-  }
-  const entries = new Map<string, WorkloadEntry[]>();
-  for (const entry of await deps.mesh.listWorkloadEntries({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE })) {
-    const taskId = entry.metadata.labels?.[TASK_ID_LABEL];
-    const taskArn = entry.metadata.annotations?.[ANNOTATIONS.taskArn];
-    const clusterArn = entry.metadata.annotations?.[ANNOTATIONS.clusterArn];
-    if (!taskId || !taskArn || !clusterArn || !inScope.has(clusterArn)) continue;
-    if (options.namespace !== undefined && entry.metadata.namespace !== options.namespace) continue;
-    entries.set(taskId, [...(entries.get(taskId) ?? []), entry]);
-    if (!known.has(taskId)) known.set(taskId, { taskArn, clusterArn });
-  }
-  // The live records from the phase index (only they can be stale): a Query each, never the tombstones.
-  for (const phase of LIVE_PHASES) {
-    for (const record of await deps.enrollments.summaries({ phase })) {
-      if (!inScope.has(record.clusterArn) || known.has(record.taskId)) continue;
-      known.set(record.taskId, { taskArn: record.taskArn, clusterArn: record.clusterArn });
-    }
-  }
-
-  // The scope first (a namespace's or a role's tasks), then bounded work in task-id order from the cursor.
-  const records = await deps.enrollments.getMany([...known.keys()]);
+  const listed = new Set(clusters);
+  const { known, entries, records } = await ownedTasks(listed, options, deps);
   const inScopeIds = [...known.keys()].sort().filter(
     (id) =>
       (options.namespace === undefined || entries.has(id) || records.get(id)?.namespace === options.namespace) &&
@@ -116,17 +92,24 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
   const ids = inScopeIds.filter((id) => after === undefined || id > after);
   const scoped = ids.slice(0, deps.settings.maxTasksPerPass);
   const complete = scoped.length === ids.length;
-  const described = await describeLimited(scoped.map((id) => known.get(id)!), deps);
+  // ECS is asked only about the clusters this deployment watches (the role may describe no others).
+  const watched = (clusterArn: string) => named(deps.settings.clusters, clusterArn);
+  const { found: described, failed } = await describeLimited(scoped.map((id) => known.get(id)!).filter((t) => watched(t.clusterArn)), listed, deps);
 
   const ensureToken = deps.serviceTokens?.();
   const repairs: RepairOutcome[] = [];
   const unjudged: ReconcileReport['unjudged'] = [];
   for (const taskId of scoped) {
-    const { taskArn } = known.get(taskId)!;
+    const { taskArn, clusterArn } = known.get(taskId)!;
+    const unreadable = failed.get(clusterArn);
+    if (unreadable !== undefined) {
+      unjudged.push({ taskId, taskArn, error: unreadable });
+      continue;
+    }
     const task = described.get(taskId);
     const record = records.get(taskId);
     const taskEntries = entries.get(taskId) ?? [];
-    const ecs = ecsViewOf(task);
+    const ecs: EcsView = watched(clusterArn) ? ecsViewOf(task) : { state: 'unwatched', cluster: clusterNameFromArn(clusterArn) ?? clusterArn };
     const fence = reconcileFence(ecs, record);
     // A tombstone is final: a task ECS still lists as running after its stop event is not re-enrolled.
     let judged: Awaited<ReturnType<typeof verdictFor>> | undefined;
@@ -164,8 +147,59 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
   return { dryRun: options.dryRun ?? false, clusters, tasksSeen: known.size, tasksJudged: scoped.length, complete, counts, repairs, unjudged, durationMs: Date.now() - started };
 }
 
+type TaskRef = { taskArn: string; clusterArn: string };
+
+/**
+ * What this deployment owns, task by task: the running tasks of the clusters the pass lists,
+ * and every entry and live record it wrote, whatever their cluster (one ECS no longer lists, one
+ * dropped from ecsClusters). Another deployment's entries are never ours to judge.
+ */
+async function ownedTasks(listed: ReadonlySet<string>, options: ReconcileOptions, deps: ReconcileDeps) {
+  const requested = (clusterArn: string) => named(options.clusters, clusterArn);
+  const known = new Map<string, TaskRef>();
+  for (const clusterArn of listed) {
+    for (const taskArn of await deps.inventory.listRunningTaskArns(clusterArn)) known.set(taskIdOf(taskArn), { taskArn, clusterArn });
+  }
+  const entries = new Map<string, WorkloadEntry[]>();
+  const unproven = new Map<string, TaskRef & { entries: WorkloadEntry[] }>();
+  for (const entry of await deps.mesh.listWorkloadEntries({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE })) {
+    const taskId = entry.metadata.labels?.[TASK_ID_LABEL];
+    const taskArn = entry.metadata.annotations?.[ANNOTATIONS.taskArn];
+    const clusterArn = entry.metadata.annotations?.[ANNOTATIONS.clusterArn];
+    if (!taskId || !taskArn || !clusterArn || !requested(clusterArn) || writtenByAnotherDeployment(entry, deps.deployment)) continue;
+    if (options.namespace !== undefined && entry.metadata.namespace !== options.namespace) continue;
+    if (entry.metadata.labels?.[DEPLOYMENT_LABEL] === undefined && !listed.has(clusterArn)) {
+      // Written before entries named their deployment, in a cluster we do not list: ours only if
+      // our table holds its task's record (checked below). In a listed cluster it is ours, as
+      // every pass judged those before.
+      const seen = unproven.get(taskId) ?? { taskArn, clusterArn, entries: [] };
+      unproven.set(taskId, { ...seen, entries: [...seen.entries, entry] });
+      continue;
+    }
+    entries.set(taskId, [...(entries.get(taskId) ?? []), entry]);
+    if (!known.has(taskId)) known.set(taskId, { taskArn, clusterArn });
+  }
+  // The live records from the phase index (only they can be stale): a Query each, never the
+  // tombstones. The table is this deployment's own, so each is ours, whatever its cluster.
+  for (const phase of LIVE_PHASES) {
+    for (const record of await deps.enrollments.summaries({ phase })) {
+      if (!requested(record.clusterArn) || known.has(record.taskId)) continue;
+      known.set(record.taskId, { taskArn: record.taskArn, clusterArn: record.clusterArn });
+    }
+  }
+  const records = await deps.enrollments.getMany([...new Set([...known.keys(), ...unproven.keys()])]);
+  for (const [taskId, { entries: adopted, ...ref }] of unproven) {
+    if (!records.has(taskId)) continue;
+    entries.set(taskId, [...(entries.get(taskId) ?? []), ...adopted]);
+    if (!known.has(taskId)) known.set(taskId, ref);
+  }
+  return { known, entries, records };
+}
+
+/** Whether `names` (cluster names or ARNs; none: every cluster) includes the cluster. */
+const named = (names: readonly string[] | undefined, arn: string) => !names?.length || names.some((c) => c === arn || c === clusterNameFromArn(arn));
+
 async function scopeClusters(options: ReconcileOptions, deps: ReconcileDeps): Promise<string[]> {
-  const named = (names: readonly string[] | undefined, arn: string) => !names?.length || names.some((c) => c === arn || c === clusterNameFromArn(arn));
   const all = (await deps.inventory.listClusters()).filter((arn) => named(deps.settings.clusters, arn));
   return all.filter((arn) => named(options.clusters, arn));
 }
@@ -193,6 +227,7 @@ async function verdictFor(task: EcsTaskDescription, fence: number, deps: Reconci
     region: decision.identity.region,
     zone: decision.identity.zone,
     taskTags: decision.taskTags,
+    deployment: deps.deployment,
   });
   return { decision, verdict: { allowed: true, entry } };
 }
@@ -235,6 +270,7 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
         entryUid: applied.metadata.uid,
         address: entry.spec.address,
         ...(decision?.outcome === 'enrolled' ? { roleArn: decision.identity.role.arn, policy: decision.policy, rule: decision.rule, ...droppedLabelsField(decision.droppedLabels) } : {}),
+        expiresAt: undefined, // an unwatched task's record expires; an enrolled one must not
         ...marks,
       };
       try {
@@ -264,6 +300,17 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
       if (!record && target.ecs.state === 'unknown') return;
       await deps.enrollments.putReconciled(
         { ...base, phase: 'deregistered', reason: REASONS.TASK_GONE, detail: `${repair.why}; removed by the reconciler`, entryName: undefined, entryUid: undefined, expiresAt: Math.floor(now.getTime() / 1000) + deps.tombstoneTtlSeconds, ...marks },
+        fence,
+      );
+      return;
+    }
+    case 'unwatched': {
+      await removeTaskEntries({ taskId, taskArn }, undefined, deps);
+      if (!record) return;
+      // Rejected, not a tombstone: should ecsClusters name the cluster again, a running task is
+      // enrolled again. Its events no longer reach us, so the record expires as a tombstone does.
+      await deps.enrollments.putReconciled(
+        { ...base, phase: 'rejected', reason: REASONS.CLUSTER_NOT_WATCHED, detail: `was ${record.phase}; ${repair.why}; removed by the reconciler`, entryName: undefined, entryUid: undefined, policy: undefined, rule: undefined, expiresAt: Math.floor(now.getTime() / 1000) + deps.tombstoneTtlSeconds, ...marks },
         fence,
       );
       return;
@@ -308,31 +355,45 @@ function baseRecord({ taskId, taskArn, task, record, fence }: RepairTarget, at: 
   };
 }
 
-/** DescribeTasks per cluster in batches of 100, at most `describeCallsPerSecond`, backing off on throttling. */
-async function describeLimited(tasks: { taskArn: string; clusterArn: string }[], deps: ReconcileDeps): Promise<Map<string, EcsTaskDescription>> {
+/**
+ * DescribeTasks per cluster in batches of 100, at most `describeCallsPerSecond`, backing off on
+ * throttling. A cluster ECS did not list (deleted, or a member account's, read through a role that
+ * may be missing) costs only its own tasks when it cannot be read: they are `failed`, the pass goes on.
+ */
+async function describeLimited(
+  tasks: TaskRef[],
+  listed: ReadonlySet<string>,
+  deps: ReconcileDeps,
+): Promise<{ found: Map<string, EcsTaskDescription>; failed: Map<string, string> }> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const byCluster = taskArnsByCluster(tasks);
   const found = new Map<string, EcsTaskDescription>();
+  const failed = new Map<string, string>();
   const spacingMs = 1000 / deps.settings.describeCallsPerSecond;
   let lastCall = -Infinity;
   for (const [clusterArn, arns] of byCluster) {
-    for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
-      for (let attempt = 0; ; attempt++) {
-        const wait = lastCall + spacingMs - Date.now();
-        if (wait > 0) await sleep(wait);
-        lastCall = Date.now();
-        try {
-          for (const [id, task] of await deps.tasks.describeTasks(clusterArn, arns.slice(i, i + DESCRIBE_BATCH))) found.set(id, task);
-          break;
-        } catch (error) {
-          if (!(error instanceof UpstreamThrottledError) || attempt + 1 >= THROTTLE_ATTEMPTS) throw error;
-          // Exponential backoff with full jitter, as AWS recommends for throttling.
-          await sleep(Math.random() * Math.min(20_000, 200 * 2 ** attempt));
+    try {
+      for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
+        for (let attempt = 0; ; attempt++) {
+          const wait = lastCall + spacingMs - Date.now();
+          if (wait > 0) await sleep(wait);
+          lastCall = Date.now();
+          try {
+            for (const [id, task] of await deps.tasks.describeTasks(clusterArn, arns.slice(i, i + DESCRIBE_BATCH))) found.set(id, task);
+            break;
+          } catch (error) {
+            if (!(error instanceof UpstreamThrottledError) || attempt + 1 >= THROTTLE_ATTEMPTS) throw error;
+            // Exponential backoff with full jitter, as AWS recommends for throttling.
+            await sleep(Math.random() * Math.min(20_000, 200 * 2 ** attempt));
+          }
         }
       }
+    } catch (error) {
+      if (listed.has(clusterArn)) throw error;
+      failed.set(clusterArn, (error as Error).message);
     }
   }
-  return found;
+  return { found, failed };
 }
 
 /** The record's role is `roleName`, spelt in whatever case a CloudTrail event carries it. */

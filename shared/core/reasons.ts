@@ -38,6 +38,8 @@ export const REASONS = {
   TASK_GONE: 'TASK_GONE',
   /** A stop event ECS contradicts (it describes the task desired RUNNING at that version or later) was not applied. */
   STOP_CONTRADICTED: 'STOP_CONTRADICTED',
+  /** The reconciler: the task's cluster was dropped from ecsClusters, so its entry was removed. */
+  CLUSTER_NOT_WATCHED: 'CLUSTER_NOT_WATCHED',
 } as const;
 
 /**

@@ -11,7 +11,7 @@ import { isTombstone, type EnrollmentRecord } from './enrollment.js';
 import type { WorkloadEntry } from './kubernetes-types.js';
 import { ANNOTATIONS } from './workload-entry.js';
 
-export const REPAIR_KINDS = ['missing', 'orphaned', 'stale-record', 'revoked', 'drifted', 'group-gone'] as const;
+export const REPAIR_KINDS = ['missing', 'orphaned', 'stale-record', 'revoked', 'drifted', 'group-gone', 'unwatched'] as const;
 export type RepairKind = (typeof REPAIR_KINDS)[number];
 
 /** Statuses in which ECS's task is (or is about to be) running. */
@@ -22,8 +22,10 @@ export type EcsView =
   | { state: 'running'; version?: number }
   | { state: 'starting'; version?: number }
   | { state: 'stopped'; version?: number }
-  /** Neither listed nor described: stopped long ago, or not visible yet. */
-  | { state: 'unknown' };
+  /** Neither listed nor described: stopped long ago, its cluster deleted, or not visible yet. */
+  | { state: 'unknown' }
+  /** In a cluster this deployment no longer watches (not in ecsClusters): ECS is not asked. */
+  | { state: 'unwatched'; cluster: string };
 
 /** What policy decides for a running task now. */
 export type Verdict =
@@ -44,7 +46,7 @@ export interface TaskFacts {
 export type Repair =
   | { kind: 'missing' | 'drifted'; entry: WorkloadEntry; why: string }
   | { kind: 'revoked' | 'group-gone'; reason: string; why: string }
-  | { kind: 'orphaned' | 'stale-record'; why: string };
+  | { kind: 'orphaned' | 'stale-record' | 'unwatched'; why: string };
 
 export function ecsViewOf(task: { lastStatus: string; desiredStatus: string; version?: number } | undefined): EcsView {
   if (!task) return { state: 'unknown' };
@@ -59,6 +61,10 @@ export function judgeTask(facts: TaskFacts, now: Date, graceSeconds: number): Re
   // A tombstone is final, whatever ECS lists: only an entry left behind (an enrollment that lost
   // the race to the stop) is repaired.
   if (record && isTombstone(record.phase)) return entries.length > 0 ? { kind: 'orphaned', why: `the record is ${record.phase}` } : undefined;
+  // ecsClusters no longer names the cluster: its tasks' events no longer reach us, so nothing of
+  // them may stay in the mesh, whatever ECS says about them.
+  if (ecs.state === 'unwatched')
+    return entries.length > 0 || record?.phase === 'enrolled' || record?.phase === 'pending' ? { kind: 'unwatched', why: `cluster ${ecs.cluster} is not in this deployment's ecsClusters` } : undefined;
   if (ecs.state === 'starting') return undefined; // task-events enrolls it at RUNNING
   if (ecs.state === 'running') return judgeRunning(facts);
 
@@ -109,7 +115,7 @@ const sameRef = (a: WorkloadEntry, b: WorkloadEntry) => a.metadata.name === b.me
 
 /** The version a repair is written under (see the fencing invariant above). */
 export function reconcileFence(ecs: EcsView, record: EnrollmentRecord | undefined): number {
-  const ecsVersion = ecs.state === 'unknown' ? undefined : ecs.version;
+  const ecsVersion = 'version' in ecs ? ecs.version : undefined;
   return ecsVersion ?? record?.version ?? 0;
 }
 

@@ -2,14 +2,20 @@
  * Builds the WorkloadEntry for an enrolled task (docs/architecture.md#workload-entry). The name comes from the task,
  * never from its IP, so a new task that reuses an address gets its own entry.
  */
+import { createHash } from 'node:crypto';
 import { WORKLOAD_ENTRY_API_VERSION, type ObjectRef, type WorkloadEntry, type WorkloadGroup } from './kubernetes-types.js';
-import { namespaceName, objectName } from './schemas.js';
+import { LABEL_VALUE, namespaceName, objectName } from './schemas.js';
 import { entryLabels } from './task-labels.js';
 
 export const WORKLOAD_GROUP_TAG = 'ecsmesh.io/workload-group';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'ecs-mesh-onboarding';
 export const TASK_ID_LABEL = 'ecsmesh.io/task-id';
+/**
+ * The deployment that wrote the entry (deploymentLabelValue of its AUTH_AUDIENCE): a reconciler
+ * judges only its own, so two deployments sharing one mesh never remove each other's entries.
+ */
+export const DEPLOYMENT_LABEL = 'ecsmesh.io/deployment';
 /** istiod acts on an entry's health reports only when this is set (istio's WorkloadEntryHealthCheckAnnotation). */
 export const HEALTH_CHECKS_ANNOTATION = 'proxy.istio.io/health-checks-enabled';
 export const ANNOTATIONS = {
@@ -47,6 +53,8 @@ export interface EntryInput {
   region: string;
   zone?: string;
   taskTags: Record<string, string>;
+  /** This deployment's DEPLOYMENT_LABEL value. */
+  deployment: string;
 }
 
 /** `<group>-<taskId>`, lower-cased to stay a DNS-1123 subdomain. */
@@ -80,7 +88,7 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
     metadata: {
       name: workloadEntryName(group.metadata.name, input.taskId),
       namespace: group.metadata.namespace,
-      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
+      labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [DEPLOYMENT_LABEL]: input.deployment, [TASK_ID_LABEL]: input.taskId.toLowerCase() },
       annotations: {
         ...group.spec.metadata?.annotations,
         ...(group.spec.probe ? { [HEALTH_CHECKS_ANNOTATION]: 'true' } : {}),
@@ -98,7 +106,28 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
   };
 }
 
-/** Whether a stored entry was written by us for this very task (guards every delete). */
-export function entryBelongsTo(entry: WorkloadEntry, taskArn: string): boolean {
-  return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn;
+/**
+ * Whether a stored entry was written by us for this very task (guards every delete): by this
+ * deployment, or before entries named theirs, never by another deployment sharing the mesh.
+ */
+export function entryBelongsTo(entry: WorkloadEntry, taskArn: string, deployment: string): boolean {
+  return entry.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && entry.metadata.annotations?.[ANNOTATIONS.taskArn] === taskArn && !writtenByAnotherDeployment(entry, deployment);
+}
+
+/** Whether the entry names a deployment other than `deployment`; one written before entries named theirs names none. */
+export function writtenByAnotherDeployment(entry: WorkloadEntry, deployment: string): boolean {
+  const owner = entry.metadata.labels?.[DEPLOYMENT_LABEL];
+  return owner !== undefined && owner !== deployment;
+}
+
+/**
+ * The deployment's server ID (AUTH_AUDIENCE, unique per deployment) as a label value: itself when
+ * it is one; else (a URL, more than 63 characters) its label-safe start and a hash of the whole,
+ * so two IDs that differ only where the start was cut still get different values.
+ */
+export function deploymentLabelValue(serverId: string): string {
+  if (serverId !== '' && LABEL_VALUE.test(serverId)) return serverId;
+  const start = serverId.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 46).replace(/[^A-Za-z0-9]+$/, '');
+  const hash = createHash('sha256').update(serverId).digest('hex').slice(0, 16);
+  return start ? `${start}-${hash}` : hash;
 }

@@ -499,3 +499,135 @@ describe('reconcile within ecsClusters', () => {
     expect([...new Set(described)]).toEqual([clusterArn]);
   });
 });
+
+describe('reconcile judges every entry and record this deployment owns, whatever its cluster', () => {
+  const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
+  /** `cluster/<name>` of this account and region, created in ECS or not. */
+  const clusterNamed = (name: string) => clusterArn.replace(/cluster\/.*$/, `cluster/${name}`);
+  const taskIn = (cluster: string, id: string) => `${cluster.replace(':cluster/', ':task/')}/${id}`;
+
+  /** A managed entry of a task known only to the mesh (and our table, if `record`), copied from `template`. */
+  async function seedTask(template: WorkloadEntry, taskArn: string, options: { deployment: string | undefined; record: boolean }): Promise<void> {
+    const taskId = taskIdOf(taskArn);
+    const entryClusterArn = taskArn.replace(/:task\/([^/]+)\/.*$/, ':cluster/$1');
+    const labels = Object.fromEntries(Object.entries(template.metadata.labels ?? {}).filter(([k]) => k !== 'ecsmesh.io/deployment'));
+    p.k8s.seed({
+      ...template,
+      metadata: {
+        name: `ratings-${taskId}`,
+        namespace: 'bookinfo',
+        labels: { ...labels, 'ecsmesh.io/task-id': taskId, ...(options.deployment === undefined ? {} : { 'ecsmesh.io/deployment': options.deployment }) },
+        annotations: { ...template.metadata.annotations, 'ecsmesh.io/task-arn': taskArn, 'ecsmesh.io/cluster-arn': entryClusterArn },
+      },
+    } as never);
+    if (options.record)
+      await p.deps.enrollments.put(aRecord({ taskId, taskArn, clusterArn: entryClusterArn, clusterName: entryClusterArn.split('/').pop()!, phase: 'enrolled', namespace: 'bookinfo', workloadGroup: 'ratings', entryName: `ratings-${taskId}`, updatedAt: hourAgo() }));
+  }
+
+  // moto keeps a deleted cluster listed (INACTIVE) and describes its tasks; ECS lists it no more and
+  // answers ClusterNotFoundException. A cluster ECS never had is the same to the pass.
+  it('removes the entry and live record of a task whose cluster ECS no longer lists: ECS does not know the task', async () => {
+    const template = entryOf(await enrolledTask())!;
+    const taskArn = taskIn(clusterNamed('retired'), 'c1'.repeat(16));
+    await seedTask(template, taskArn, { deployment: deps.deployment, record: true });
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ taskId: taskIdOf(taskArn), kind: 'orphaned', applied: true })]);
+    expect(entryOf(taskArn)).toBeUndefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered', reason: 'TASK_GONE', repair: { kind: 'orphaned', why: 'ECS does not know the task' } });
+  });
+
+  it('removes the entry and live record of a task in a cluster dropped from ecsClusters, without asking ECS about that cluster', async () => {
+    const taskArn = await enrolledTask();
+    // ecsClusters was prod (or empty); now it names staging only.
+    const narrowed = reconcileDeps({}, { RECONCILE_CLUSTERS: 'staging' });
+    const described: string[] = [];
+    const { tasks } = narrowed;
+    narrowed.tasks = { describeTaskDefinition: (arn) => tasks.describeTaskDefinition(arn), describeTasks: (cluster, arns) => (described.push(cluster), tasks.describeTasks(cluster, arns)) };
+
+    // Recorded with the param set, so the IAM check evaluates these calls against the narrowed grants.
+    const report = await asFunction(p.scope('reconcile', { EcsClusters: 'staging' }), () => reconcileUnrecorded({}, narrowed, new Date()));
+
+    expect(report.repairs).toEqual([expect.objectContaining({ taskArn, kind: 'unwatched', applied: true })]);
+    expect(entryOf(taskArn)).toBeUndefined();
+    const record = await p.record(taskArn);
+    expect(record).toMatchObject({ phase: 'rejected', reason: 'CLUSTER_NOT_WATCHED', repair: { kind: 'unwatched' }, expiresAt: expect.any(Number) });
+    expect(record?.detail).toMatch(/cluster prod is not in this deployment's ecsClusters/);
+    expect(described).toEqual([]);
+    // Named again, the cluster's running task is enrolled again, and its record no longer expires.
+    expect((await reconcileTasks({}, deps, new Date())).repairs).toEqual([expect.objectContaining({ taskArn, kind: 'missing', applied: true })]);
+    expect(entryOf(taskArn)).toBeDefined();
+    expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', reason: 'POLICY_ALLOWED' });
+    expect((await p.record(taskArn))?.expiresAt).toBeUndefined();
+  });
+
+  it('leaves the tasks of a cluster it cannot read unjudged, and judges the others', async () => {
+    const template = entryOf(await enrolledTask())!;
+    const unreadable = taskIn(clusterNamed('member-cluster'), 'c2'.repeat(16));
+    const gone = taskIn(clusterNamed('retired'), 'c3'.repeat(16));
+    await seedTask(template, unreadable, { deployment: deps.deployment, record: true });
+    await seedTask(template, gone, { deployment: deps.deployment, record: true });
+    // A fault moto cannot produce: another account's cluster, read through a role that is missing.
+    const denied = reconcileDeps();
+    const { tasks } = denied;
+    denied.tasks = { describeTaskDefinition: (arn) => tasks.describeTaskDefinition(arn), describeTasks: (cluster, arns) => (cluster.endsWith('/member-cluster') ? Promise.reject(new Error('ecs:DescribeTasks: AccessDenied')) : tasks.describeTasks(cluster, arns)) };
+
+    const report = await reconcileTasks({}, denied, new Date());
+
+    expect(report.unjudged).toEqual([{ taskId: taskIdOf(unreadable), taskArn: unreadable, error: 'ecs:DescribeTasks: AccessDenied' }]);
+    expect(report.repairs).toEqual([expect.objectContaining({ taskId: taskIdOf(gone), kind: 'orphaned', applied: true })]);
+    expect(entryOf(unreadable)).toBeDefined();
+    expect(await p.record(unreadable)).toMatchObject({ phase: 'enrolled' });
+  });
+
+  it("leaves alone the entries another deployment in this account wrote in the same namespace, wherever their cluster", async () => {
+    const template = entryOf(await enrolledTask())!;
+    const theirs = [taskIn(clusterArn, 'd1'.repeat(16)), taskIn(clusterNamed('retired'), 'd2'.repeat(16))];
+    for (const taskArn of theirs) await seedTask(template, taskArn, { deployment: 'ecs-mesh-onboarding-other', record: false });
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([]);
+    for (const taskArn of theirs) expect(entryOf(taskArn)).toBeDefined();
+  });
+
+  it("removes its own entry of a stopped task and leaves the one another deployment wrote for it", async () => {
+    const taskArn = await enrolledTask();
+    const ours = entryOf(taskArn)!;
+    const theirs = `ratings-v9-${taskIdOf(taskArn)}`;
+    p.k8s.seed({ ...ours, metadata: { name: theirs, namespace: 'bookinfo', labels: { ...ours.metadata.labels, 'ecsmesh.io/deployment': 'ecs-mesh-onboarding-other' }, annotations: ours.metadata.annotations } } as never);
+    await p.stopTask('prod', taskArn); // the event source is not polled: no stop event
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ taskArn, kind: 'orphaned', applied: true })]);
+    expect(p.entries().filter((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn).map((e) => e.metadata.name)).toEqual([theirs]);
+  });
+
+  it('adopts an entry written before entries named their deployment when its cluster is listed or our table holds its record, and no other', async () => {
+    const running = await enrolledTask();
+    const template = entryOf(running)!;
+    const unlabelled = Object.fromEntries(Object.entries(template.metadata.labels ?? {}).filter(([k]) => k !== 'ecsmesh.io/deployment'));
+    p.k8s.adminReplace({ ...template, metadata: { ...template.metadata, labels: unlabelled } } as never);
+    const listed = taskIn(clusterArn, 'e1'.repeat(16));
+    const recorded = taskIn(clusterNamed('retired'), 'e2'.repeat(16));
+    const stranger = taskIn(clusterNamed('retired'), 'e3'.repeat(16));
+    await seedTask(template, listed, { deployment: undefined, record: false });
+    await seedTask(template, recorded, { deployment: undefined, record: true });
+    await seedTask(template, stranger, { deployment: undefined, record: false });
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs.map((r) => [r.taskId, r.kind, r.applied]).sort()).toEqual(
+      [
+        [taskIdOf(listed), 'orphaned', true],
+        [taskIdOf(recorded), 'orphaned', true],
+        [taskIdOf(running), 'drifted', true],
+      ].sort(),
+    );
+    expect([entryOf(listed), entryOf(recorded)]).toEqual([undefined, undefined]);
+    expect(entryOf(stranger)).toBeDefined();
+    expect(entryOf(running)?.metadata.labels).toMatchObject({ 'ecsmesh.io/deployment': deps.deployment });
+  });
+});

@@ -49,7 +49,7 @@ describe('task-events against moto and the Kubernetes API double', () => {
     expect(entry!.metadata).toMatchObject({
       name: `ratings-${taskId}`,
       namespace: 'bookinfo',
-      labels: { 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': taskId },
+      labels: { 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/deployment': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': taskId },
       annotations: { 'ecsmesh.io/cluster-arn': clusterArn, 'ecsmesh.io/task-definition-arn': taskDef, 'ecsmesh.io/event-version': '3' },
       ownerReferences: [{ kind: 'WorkloadGroup', name: 'ratings', controller: true }],
     });

@@ -69,6 +69,7 @@ beforeEach(() => {
     },
     log: new MemoryLog(),
     tombstoneTtlSeconds: 60,
+    deployment: 'ecs-mesh-onboarding',
   };
 });
 

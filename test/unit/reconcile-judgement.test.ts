@@ -40,6 +40,18 @@ describe('judgeTask', () => {
     expect(judge({ ecs: { state: 'starting', version: 2 }, record: aRecord({ phase: 'pending' }) })).toBeUndefined();
   });
 
+  it.each([
+    ['its entry', { entries: [entry] }],
+    ['its live record', { record: enrolled }],
+  ])('removes a task of a cluster no longer in ecsClusters, by %s, without a grace period', (_name, facts) => {
+    const repair = judge({ ecs: { state: 'unwatched', cluster: 'prod' }, lastTouchedMs: NOW.getTime(), ...facts });
+    expect(repair).toEqual({ kind: 'unwatched', why: "cluster prod is not in this deployment's ecsClusters" });
+  });
+
+  it('leaves the settled record of an unwatched task alone', () => {
+    expect(judge({ ecs: { state: 'unwatched', cluster: 'prod' }, record: aRecord({ phase: 'rejected' }) })).toBeUndefined();
+  });
+
   it('gives a task ECS does not know the grace period, counted from its newest trace', () => {
     const facts = { ecs: { state: 'unknown' as const }, entries: [entry], lastTouchedMs: NOW.getTime() - 60_000 };
     expect(judge(facts, 120)).toBeUndefined();
@@ -65,6 +77,7 @@ describe('reconcileFence and ecsViewOf', () => {
     expect(reconcileFence({ state: 'running', version: 7 }, enrolled)).toBe(7);
     expect(reconcileFence({ state: 'running' }, enrolled)).toBe(3);
     expect(reconcileFence({ state: 'unknown' }, undefined)).toBe(0);
+    expect(reconcileFence({ state: 'unwatched', cluster: 'prod' }, enrolled)).toBe(3);
   });
 
   it('reads running, starting and stopped from ECS statuses', () => {

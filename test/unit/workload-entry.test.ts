@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildWorkloadEntry, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
+import { buildWorkloadEntry, deploymentLabelValue, entryBelongsTo, requestedWorkloadGroup } from '../../shared/core/workload-entry.js';
 import { aGroup, anEntryInput, ACCOUNT } from '../fixtures/builders.js';
 import { validateWorkloadEntry, validateWorkloadGroup } from '../../shared/core/crd-validation.js';
 
@@ -22,7 +22,7 @@ describe('buildWorkloadEntry', () => {
       metadata: {
         name: 'ratings-0123456789abcdef0123456789abcdef',
         namespace: 'bookinfo',
-        labels: { app: 'ratings', version: 'v1', 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': '0123456789abcdef0123456789abcdef' },
+        labels: { app: 'ratings', version: 'v1', 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding', 'ecsmesh.io/deployment': 'ecs-mesh-onboarding', 'ecsmesh.io/task-id': '0123456789abcdef0123456789abcdef' },
         annotations: {
           'ecsmesh.io/task-arn': taskArn,
           'ecsmesh.io/cluster-arn': input.clusterArn,
@@ -72,7 +72,7 @@ describe('buildWorkloadEntry', () => {
 
     expect(entry.metadata.annotations).toMatchObject({ 'sidecar.istio.io/logLevel': 'debug', 'ecsmesh.io/task-arn': taskArn });
     expect(entry.metadata.annotations).not.toHaveProperty('istio.io/autoRegistrationGroup');
-    expect(entryBelongsTo(entry, taskArn)).toBe(true);
+    expect(entryBelongsTo(entry, taskArn, input.deployment)).toBe(true);
   });
 
   it('enables health checks when the group has a probe, and only then', () => {
@@ -99,11 +99,14 @@ describe('buildWorkloadEntry', () => {
     expect(entry.spec.ports).toBeUndefined();
   });
 
-  it('recognizes only entries written by us for the same task', () => {
+  it('recognizes only entries written by this deployment (or before entries named theirs) for the same task', () => {
     const entry = buildWorkloadEntry(input);
+    const { 'ecsmesh.io/deployment': _owner, ...unlabelled } = entry.metadata.labels ?? {};
 
-    expect(entryBelongsTo(entry, taskArn)).toBe(true);
-    expect(entryBelongsTo(entry, taskArn.replace('0123', '9999'))).toBe(false);
+    expect(entryBelongsTo(entry, taskArn, input.deployment)).toBe(true);
+    expect(entryBelongsTo(entry, taskArn.replace('0123', '9999'), input.deployment)).toBe(false);
+    expect(entryBelongsTo(entry, taskArn, 'ecs-mesh-onboarding-other')).toBe(false);
+    expect(entryBelongsTo({ ...entry, metadata: { ...entry.metadata, labels: unlabelled } }, taskArn, 'ecs-mesh-onboarding-other')).toBe(true);
   });
 });
 
@@ -119,5 +122,24 @@ describe('requestedWorkloadGroup', () => {
 
   it.each(['bookinfo', 'a/b/c', 'Bookinfo/ratings', '/ratings', 'bookinfo/'])('flags %s as invalid', (value) => {
     expect(requestedWorkloadGroup({ 'ecsmesh.io/workload-group': value }, {})).toMatchObject({ found: true, invalid: expect.any(String) });
+  });
+});
+
+describe('deploymentLabelValue', () => {
+  it('keeps a server ID that is a label value as it is', () => {
+    expect(deploymentLabelValue('ecs-mesh-onboarding-prod-us-east-2')).toBe('ecs-mesh-onboarding-prod-us-east-2');
+  });
+
+  it.each([
+    ['a URL', 'https://mesh.example.com/ecs'],
+    ['more than 63 characters', `ecs-mesh-onboarding-${'x'.repeat(60)}`],
+    ['no letter or digit', '///'],
+  ])('turns %s into a label value, distinct from a near twin', (_case, serverId) => {
+    const value = deploymentLabelValue(serverId);
+
+    expect(value).toMatch(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/);
+    expect(value).not.toBe('');
+    expect(value).toBe(deploymentLabelValue(serverId));
+    expect(value).not.toBe(deploymentLabelValue(`${serverId}2`));
   });
 });

@@ -5,6 +5,7 @@
 import { COMMANDS, GLOBAL_OPTIONS, OPTIONS, SHELLS, type CommandName, type OptionName, type Shell } from '../args.js';
 import { OUTPUT_FORMATS } from '../output.js';
 import { EXPORT_FORMATS } from './keys.js';
+import { REPAIR_KINDS } from '../../../shared/core/reconcile.js';
 
 /** Values offered after a flag; `FILES` completes paths. */
 const FILES = Symbol('files');
@@ -14,7 +15,7 @@ const VALUES: Partial<Record<OptionName, readonly string[] | typeof FILES>> = {
   'token-profile': ['istio', 'kuma'],
   format: EXPORT_FORMATS,
   phase: ['pending', 'enrolled', 'draining', 'deregistered', 'rejected', 'ignored'],
-  repair: ['missing', 'drifted', 'revoked', 'group-gone', 'orphaned', 'stale-record'],
+  repair: REPAIR_KINDS,
   'launch-type': ['FARGATE', 'EC2', 'EXTERNAL'],
 };
 
