@@ -188,7 +188,7 @@ describe('task-events against moto and the Kubernetes API double', () => {
 
     const entry = entryFor(taskArn!);
     expect(entry!.spec.labels).toEqual({ app: 'ratings', version: 'v1', track: 'canary' });
-    expect(Object.keys(entry!.metadata.labels ?? {}).sort()).toEqual(['app', 'app.kubernetes.io/managed-by', 'ecsmesh.io/task-id', 'track', 'version']);
+    expect(Object.keys(entry!.metadata.labels ?? {}).sort()).toEqual(['app', 'app.kubernetes.io/managed-by', 'ecsmesh.io/deployment', 'ecsmesh.io/task-id', 'track', 'version']);
     const dropped = [
       { key: 'app', reason: 'TASK_LABEL_SET_BY_GROUP' },
       { key: 'istio.io/rev', reason: 'TASK_LABEL_RESERVED_PREFIX' },

@@ -61,7 +61,7 @@ describe('buildWorkloadEntry', () => {
     const entry = buildWorkloadEntry({ ...input, group: optingIn('security.istio.io/tlsMode'), taskTags });
 
     expect(entry.spec.labels).toEqual({ app: 'ratings', version: 'v1' });
-    expect(Object.keys(entry.metadata.labels ?? {}).sort()).toEqual(['app', 'app.kubernetes.io/managed-by', 'ecsmesh.io/task-id', 'version']);
+    expect(Object.keys(entry.metadata.labels ?? {}).sort()).toEqual(['app', 'app.kubernetes.io/managed-by', 'ecsmesh.io/deployment', 'ecsmesh.io/task-id', 'version']);
   });
 
   it("carries the group's metadata annotations, never over ours, as istiod's auto-registration does", () => {
