@@ -178,6 +178,11 @@ export interface DeadLetterQueue {
 /** Signs JWTs with one key set's active key (created on first use). */
 export interface TokenSigner {
   sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken>;
+  /**
+   * Whether a token signed with `kid` still verifies through the published keys at `now`: false
+   * once the key is revoked or retired, so a stored token signed with it is minted again.
+   */
+  publishes(kid: string, now: Date): Promise<boolean>;
 }
 
 /** One signer per claim profile: each profile has its own keys, so no token passes the other's verifiers. */

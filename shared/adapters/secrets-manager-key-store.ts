@@ -72,12 +72,7 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
 
   /** Signs with the key active at `now` (never a pending one); the first signer ever creates the key set. */
   async sign(claims: Record<string, unknown>, now: Date): Promise<SignedToken> {
-    let loaded = (await this.current(now, true))!;
-    if (!(await this.versionChecks.getOrLoad(loaded.versionId, () => this.isCurrent(loaded.versionId)))) {
-      // Another container rotated or revoked: sign with what is stored now, not what this one cached.
-      this.cache.delete(CACHE_KEY);
-      loaded = (await this.current(now, true))!;
-    }
+    const loaded = (await this.checked(now, true))!;
     const key = signingKeyAt(loaded.set.keys, now);
     // Only a hand-edited set can get here: the first key signs at once, even at a clock behind its
     // creator's (a signer that lost its creation race), and a successor only adds (see signingKeyAt).
@@ -86,6 +81,12 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     if (!imported) loaded.imported.set(key.kid, (imported = importJWK(key.privateJwk as JWK, key.alg)));
     const token = await new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(await imported);
     return { token, kid: key.kid, alg: key.alg };
+  }
+
+  /** Whether `kid` is published at `now`, as of the stored set (checked as signing checks it). */
+  async publishes(kid: string, now: Date): Promise<boolean> {
+    const loaded = await this.checked(now, false);
+    return loaded !== undefined && publishedKeys(loaded.set, now).some((key) => key.kid === kid);
   }
 
   /** The published keys at `now`; empty until the first key exists (a public read never creates keys). */
@@ -151,6 +152,18 @@ export class SecretsManagerKeyStore implements TokenSigner, PublishedKeys {
     const pruned = pruneKeySet(stored.set, now);
     if (pruned.keys.length === stored.set.keys.length) return summarize(stored.set, now, 'unchanged');
     return this.replace(stored, pruned, 'pruned', now);
+  }
+
+  /**
+   * The cached set, once DescribeSecret (at most every versionCheckSeconds) says it is still the
+   * stored one: another container's rotation or revocation reaches this one within that time.
+   */
+  private async checked(now: Date, create: boolean): Promise<Loaded | undefined> {
+    const loaded = await this.current(now, create);
+    if (!loaded || (await this.versionChecks.getOrLoad(loaded.versionId, () => this.isCurrent(loaded.versionId)))) return loaded;
+    // Another container rotated or revoked: use what is stored now, not what this one cached.
+    this.cache.delete(CACHE_KEY);
+    return this.current(now, create);
   }
 
   private async current(now: Date, create: boolean): Promise<Loaded | undefined> {

@@ -48,7 +48,7 @@ export interface ServiceTokenMemory {
   delete(key: string): void;
 }
 
-/** Reads the service's token and mints a new one when it is missing, due or of another profile. */
+/** Reads the service's token and mints a new one when it is missing, due, of another profile or signed with a withdrawn key. */
 export async function ensureServiceToken(group: WorkloadGroup, deps: ServiceTokenDeps, now: Date): Promise<EnsuredServiceToken> {
   const ref: ObjectRef = { namespace: group.metadata.namespace, name: group.metadata.name };
   const workloadGroup = groupKey(ref);
@@ -58,7 +58,10 @@ export async function ensureServiceToken(group: WorkloadGroup, deps: ServiceToke
 
   const stored = await deps.vault.read(ref);
   const current = stored?.document;
-  if (current && !needsRefresh(current, now) && current.profile === profile) return summary('fresh', current);
+  const due = !current || needsRefresh(current, now) || current.profile !== profile;
+  // A token whose key was revoked (keys revoke) no longer verifies: it is minted again, however fresh.
+  const withdrawn = !due && !(await deps.signers[profile].publishes(current.kid, now));
+  if (!due && !withdrawn) return summary('fresh', current);
 
   const claims = serviceTokenClaims({ profile, group, issuer: deps.issuer, audiences: deps.audiences, mesh: deps.meshName, now, lifetimeSeconds: deps.lifetimeSeconds, jti: (deps.newTokenId ?? randomUUID)() });
   const signed = await deps.signers[profile].sign(claims, now);
@@ -71,7 +74,7 @@ export async function ensureServiceToken(group: WorkloadGroup, deps: ServiceToke
     deps.log.info('service token minted concurrently by another writer', { workloadGroup, kid: winner.kid, expiresAt: winner.expiresAt });
     return summary('superseded', winner);
   }
-  deps.log.info('service token minted', { workloadGroup, profile, kid: document.kid, expiresAt: document.expiresAt, replaced: stored ? (current ? 'due' : 'unreadable') : 'none' });
+  deps.log.info('service token minted', { workloadGroup, profile, kid: document.kid, expiresAt: document.expiresAt, replaced: stored ? (withdrawn ? 'key withdrawn' : current ? 'due' : 'unreadable') : 'none' });
   return summary('minted', document);
 }
 

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createEnrollmentTable } from '../../local/bootstrap.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
+import { SecretsManagerKeyStore } from '../../shared/adapters/secrets-manager-key-store.js';
 import { SecretsManagerTokenVault } from '../../shared/adapters/secrets-manager-token-vault.js';
 import { ExpiringCache } from '../../shared/adapters/expiring-cache.js';
 import { createServiceTokenEnsurer, ensureServiceToken, type EnsuredServiceToken, type ServiceTokenDeps } from '../../shared/app/ensure-service-token.js';
@@ -70,9 +71,9 @@ function countingVault(vault: ServiceTokenVault): { calls: { read: number; write
   return { calls, counting };
 }
 
-async function storedSecret(ref: ObjectRef) {
-  const out = await client().send(new GetSecretValueCommand({ SecretId: secretName(ref) }));
-  const document = JSON.parse(out.SecretString ?? '{}') as { token: string };
+async function storedSecret(ref: ObjectRef, prefix = PREFIX) {
+  const out = await client().send(new GetSecretValueCommand({ SecretId: `${prefix}/${ref.namespace}/${ref.name}` }));
+  const document = JSON.parse(out.SecretString ?? '{}') as { token: string; kid: string };
   minted.add(document.token);
   return document;
 }
@@ -265,6 +266,34 @@ describe('maintainServiceTokens', () => {
   });
 });
 
+describe('a token signed with a withdrawn key', () => {
+  it('is minted again with the signing key once the key is revoked, and kept while its key only retires', async () => {
+    const prefix = 'ecs-mesh-revoked';
+    const group = aGroup({ name: 'ratings', namespace: 'shop' });
+    // Two containers of real key stores on one key set: the one that mints, and the keys Lambda.
+    let clock = NOW.getTime();
+    const keyStore = () =>
+      new SecretsManagerKeyStore(client(), { secretName: `${prefix}/signing-keys`, alg: 'RS256', cacheSeconds: 300, retireAfterSeconds: LIFETIME + 300, prepublishSeconds: 3600 }, () => clock);
+    const minter = keyStore();
+    const keysLambda = keyStore();
+    const deps = () => depsWith({ vault: new SecretsManagerTokenVault(client(), prefix), signers: { istio: minter, kuma: kumaSigner } });
+    const mint = (at: Date) => as('taskEvents', () => ensureServiceToken(group, deps(), at), prefix);
+    const first = await mint(NOW);
+
+    const rotated = await keysLambda.rotate(later(1), { emergency: true });
+    clock = later(10).getTime();
+    const afterRotation = await mint(later(10));
+    await keysLambda.revoke(first.kid, later(20));
+    // Past the minter's version check (5 s), well within its key cache (300 s).
+    clock = later(30).getTime();
+    const afterRevocation = await mint(later(30));
+
+    expect(afterRotation).toMatchObject({ outcome: 'fresh', kid: first.kid });
+    expect(afterRevocation).toMatchObject({ outcome: 'minted', kid: rotated.activeKid, issuedAt: later(30).toISOString() });
+    expect((await storedSecret({ namespace: 'shop', name: 'ratings' }, prefix)).kid).toBe(rotated.activeKid);
+  });
+});
+
 describe("a container's token memory", () => {
   const MEMORY_MS = 300_000;
 
@@ -321,6 +350,8 @@ describe("a container's token memory", () => {
     const elsewhere = later(120);
     const vault = new SecretsManagerTokenVault(client(), PREFIX);
     const stored = await vault.read(refOf(group));
+    // Signed with the set's next key, which verifiers find beside the first.
+    signer.published.add('rotated-key');
     const replaced = { ...stored!.document!, issuedAt: elsewhere.toISOString(), kid: 'rotated-key' };
     expect(await as('tokenMaintenance', () => vault.write(refOf(group), replaced, stored!.versionId))).toBe('written');
 

@@ -25,6 +25,13 @@ export class TestTokenSigner implements TokenSigner {
     return { token, kid: this.kid, alg: this.alg };
   }
 
+  /** The kids whose tokens verify: its own, and any a test publishes beside it (another key of the set). */
+  readonly published = new Set<string>();
+
+  async publishes(kid: string, _now: Date): Promise<boolean> {
+    return kid === this.kid || this.published.has(kid);
+  }
+
   /** Verifies the signature (and the time claims at `now`); returns the payload and header. */
   async verify(token: string, now: Date) {
     const { payload } = await jwtVerify(token, this.publicKey, { currentDate: now, algorithms: [this.alg] });
