@@ -61,7 +61,7 @@ export class PolicyConflictError extends ControlPlaneError {
   }
 }
 
-/** An AWS API throttled us; the record is retried later. */
+/** An AWS API, or the mesh's API server (429), throttled us; the record is retried later. */
 export class UpstreamThrottledError extends ControlPlaneError {
   constructor(message: string, options?: ErrorOptions) {
     super('UPSTREAM_THROTTLED', message, options);

@@ -9,6 +9,8 @@ import { Agent, request as httpsRequest } from 'node:https';
 export interface HttpAnswer {
   status: number;
   text: string;
+  /** Header names in lower case, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface HttpRequestOptions {
@@ -49,7 +51,7 @@ export function createHttpRequester(options: { caPem?: string; timeoutMs: number
         });
         res.on('end', () => {
           clearTimeout(deadline);
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers });
         });
         res.on('error', (error) => reject(error));
       });

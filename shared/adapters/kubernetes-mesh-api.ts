@@ -4,7 +4,7 @@
  */
 import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
 import type { DeletePreconditions, ObjectMeta, ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
-import { ControlPlaneError, MeshApiError, MeshPreconditionError, MeshValidationError } from '../errors.js';
+import { ControlPlaneError, MeshApiError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../errors.js';
 import type { MeshApi } from '../ports.js';
 
 /** Options for {@link KubernetesMeshApi}. */
@@ -16,11 +16,44 @@ export interface KubernetesMeshApiOptions {
   caPem?: string;
   timeoutMs: number;
   fieldManager?: string;
+  /** How a throttled (429) request is waited out; {@link MESH_THROTTLING} by default. */
+  throttling?: Partial<MeshThrottling>;
+  /** Waits `ms` before a throttled request is sent again; injectable so tests need no clock. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Entries a list asks for at a time (`limit`); {@link LIST_PAGE_SIZE} by default. */
+  listPageSize?: number;
 }
+
+/** How the adapter answers a 429 with `Retry-After`. */
+export interface MeshThrottling {
+  /** Tries of one request in all, the first included. */
+  attempts: number;
+  /** The longest `Retry-After` waited out; a longer one ends the tries at once. */
+  maxWaitMs: number;
+}
+
+/**
+ * API Priority and Fairness rejects a request it has no seat or queue room for with 429 and
+ * `Retry-After` in seconds, today always 1 (k8s.io/apiserver pkg/server/filters/maxinflight.go
+ * `tooManyRequests`; kubernetes/kubernetes#117734). client-go waits it out and retries, up to
+ * `maxRetries` (10) times (rest/request.go: `MaxRetries`, `checkWait`). We retry fewer times and
+ * wait less: a task-events batch has 60 s for every task's calls, and a throttled task loses
+ * nothing by failing, since SQS delivers its event again (README, "Mesh outage").
+ */
+export const MESH_THROTTLING: MeshThrottling = { attempts: 3, maxWaitMs: 5_000 };
+
+/**
+ * Entries asked for per list request, as kubectl and client-go's pager do: a 10,000-entry mesh
+ * is read in pages the API server serves from etcd a range at a time, not in one answer it must
+ * build whole in memory (kubernetes.io, "API Concepts": retrieving large results sets in chunks).
+ */
+export const LIST_PAGE_SIZE = 500;
 
 interface Answer {
   status: number;
   body: unknown;
+  /** The `Retry-After` header, as sent. */
+  retryAfter?: string;
 }
 
 const GROUP_PATH = '/apis/networking.istio.io/v1';
@@ -38,11 +71,17 @@ export class KubernetesMeshApi implements MeshApi {
   private readonly baseUrl: string;
   private readonly fieldManager: string;
   private readonly http: (url: string, request: HttpRequestOptions) => Promise<HttpAnswer>;
+  private readonly throttling: MeshThrottling;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly listPageSize: number;
 
   constructor(private readonly options: KubernetesMeshApiOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fieldManager = options.fieldManager ?? 'ecs-mesh-onboarding';
     this.http = createHttpRequester({ caPem: options.caPem, timeoutMs: options.timeoutMs });
+    this.throttling = { ...MESH_THROTTLING, ...options.throttling };
+    this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
   }
 
   async getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined> {
@@ -91,11 +130,31 @@ export class KubernetesMeshApi implements MeshApi {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const collection = namespace === undefined ? `${GROUP_PATH}/workloadentries` : `${GROUP_PATH}/namespaces/${encodeURIComponent(namespace)}/workloadentries`;
-    const answer = await this.request('GET', selector ? `${collection}?${new URLSearchParams({ labelSelector: selector })}` : collection);
-    const list = this.expectOk(answer, 'list WorkloadEntries');
-    const items = typeof list === 'object' && list !== null ? (list as { items?: unknown }).items : undefined;
-    if (!Array.isArray(items)) throw new MeshApiError('list WorkloadEntries: the answer has no items', { status: answer.status });
-    return items.map(toWorkloadEntry);
+    const first = await this.listPages(collection, selector);
+    if (first !== 'expired') return first;
+    // The continue token outlived etcd's compaction (410 Gone, after about 5 minutes): the pages
+    // read so far and the rest would not be one snapshot, so the list starts over, once.
+    const again = await this.listPages(collection, selector);
+    if (again !== 'expired') return again;
+    throw new MeshApiError('list WorkloadEntries: the continue token expired twice', { status: 410, retryable: true });
+  }
+
+  /** Every page of a list (`limit`, then `continue` until the server sends none), or `expired` on a 410 mid-list. */
+  private async listPages(collection: string, selector: string): Promise<WorkloadEntry[] | 'expired'> {
+    const entries: WorkloadEntry[] = [];
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ ...(selector ? { labelSelector: selector } : {}), limit: String(this.listPageSize), ...(token ? { continue: token } : {}) });
+      const answer = await this.request('GET', `${collection}?${query}`);
+      if (answer.status === 410 && token !== undefined) return 'expired';
+      const list = this.expectOk(answer, 'list WorkloadEntries');
+      const items = isRecord(list) ? list.items : undefined;
+      if (!Array.isArray(items)) throw new MeshApiError('list WorkloadEntries: the answer has no items', { status: answer.status });
+      entries.push(...items.map(toWorkloadEntry));
+      const metadata = isRecord(list) && isRecord(list.metadata) ? list.metadata : {};
+      token = typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
+    } while (token !== undefined);
+    return entries;
   }
 
   private expectOk(answer: Answer, action: string): unknown {
@@ -106,8 +165,29 @@ export class KubernetesMeshApi implements MeshApi {
     });
   }
 
-  /** One call; a 401 is retried once with a fresh token, since tokens expire and secrets rotate. */
+  /**
+   * One call. A 429 with `Retry-After` is waited out and sent again, up to the throttling's
+   * attempts: API Priority and Fairness rejects before the request runs, so even a write is safe
+   * to repeat. A 429 still standing (or without `Retry-After`, which client-go does not retry
+   * either, or asking a longer wait than we give) is UpstreamThrottledError: the caller fails
+   * retryably and the work comes back (SQS redelivery, the next reconcile pass).
+   */
   private async request(method: string, path: string, payload?: { body: string; contentType: string }): Promise<Answer> {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.authenticated(method, path, payload);
+      if (answer.status !== 429) return answer;
+      const waitMs = retryAfterMs(answer.retryAfter);
+      if (waitMs === undefined || waitMs > this.throttling.maxWaitMs || attempt >= this.throttling.attempts) {
+        const asked = answer.retryAfter === undefined ? 'no Retry-After' : `Retry-After: ${answer.retryAfter}`;
+        const status = describeStatus(answer.body);
+        throw new UpstreamThrottledError(`${method} ${path}: the Kubernetes API is throttling (HTTP 429, ${asked}) after ${attempt} attempt(s)${status ? `: ${status}` : ''}`);
+      }
+      await this.sleep(waitMs);
+    }
+  }
+
+  /** One call; a 401 is retried once with a fresh token, since tokens expire and secrets rotate. */
+  private async authenticated(method: string, path: string, payload?: { body: string; contentType: string }): Promise<Answer> {
     const first = await this.send(method, path, payload);
     if (first.status !== 401 || !this.options.token.invalidate) return first;
     this.options.token.invalidate();
@@ -120,7 +200,8 @@ export class KubernetesMeshApi implements MeshApi {
     if (payload) headers['content-type'] = payload.contentType;
     try {
       const answer = await this.http(`${this.baseUrl}${path}`, { method, headers, ...(payload ? { body: payload.body } : {}) });
-      return { status: answer.status, body: parseJson(answer.text) };
+      const retryAfter = answer.headers['retry-after'];
+      return { status: answer.status, body: parseJson(answer.text), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
     } catch (error) {
       throw transportError(error, method, path, this.options.timeoutMs);
     }
@@ -134,6 +215,14 @@ export class KubernetesMeshApi implements MeshApi {
       throw new MeshApiError('could not obtain a token for the Kubernetes API', { cause: error, retryable: true });
     }
   }
+}
+
+/**
+ * `Retry-After` in milliseconds, read as client-go does (rest/request.go `retryAfterSeconds`):
+ * delta-seconds only; the HTTP-date form, which the API server never sends, counts as absent.
+ */
+function retryAfterMs(header: string | undefined): number | undefined {
+  return header !== undefined && /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : undefined;
 }
 
 function objectPath(plural: string, ref: ObjectRef): string {

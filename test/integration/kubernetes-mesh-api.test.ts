@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
-import { MeshApiError, MeshPreconditionError, MeshValidationError } from '../../shared/errors.js';
+import { MeshApiError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../../shared/errors.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
 
 const TOKEN = 'test-token-7f3a';
@@ -29,6 +29,7 @@ describe('Class: KubernetesMeshApi', () => {
   beforeEach(() => {
     double.setOutage(undefined);
     double.setLatency(0);
+    double.setPriorityAndFairness(undefined);
     mesh = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000 });
   });
 
@@ -134,6 +135,66 @@ describe('Class: KubernetesMeshApi', () => {
       expect(names).not.toContain('billing/billing-list-2');
       expect(double.requests.at(-1)).toMatchObject({ path: '/apis/networking.istio.io/v1/workloadentries' });
     });
+
+    describe('in pages', () => {
+      const PAGED = '/apis/networking.istio.io/v1/namespaces/paged/workloadentries';
+      const listRequests = (from: number) => double.requests.slice(from).filter((r) => r.path === PAGED);
+
+      beforeAll(async () => {
+        const lister = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000 });
+        for (const n of [1, 2, 3, 4, 5]) await lister.applyWorkloadEntry(anEntry(`paged-${n}`, 'paged'));
+      });
+
+      it('asks for a page of 500 at a time by default', async () => {
+        await mesh.listWorkloadEntries(MANAGED, 'paged');
+
+        expect(double.requests.at(-1)?.query).toMatchObject({ limit: '500' });
+        expect(double.requests.at(-1)?.query).not.toHaveProperty('continue');
+      });
+
+      it('reads every page, following continue until the server sends none', async () => {
+        const paging = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000, listPageSize: 2 });
+        const from = double.requests.length;
+
+        const entries = await paging.listWorkloadEntries(MANAGED, 'paged');
+
+        expect(entries.map((e) => e.metadata.name)).toEqual(['paged-1', 'paged-2', 'paged-3', 'paged-4', 'paged-5']);
+        const pages = listRequests(from);
+        expect(pages.map((r) => r.query.limit)).toEqual(['2', '2', '2']);
+        expect(pages[0]?.query).not.toHaveProperty('continue');
+        expect(pages.slice(1).every((r) => typeof r.query.continue === 'string' && r.query.continue !== '')).toBe(true);
+      });
+
+      it('starts over when the continue token expires mid-list (410 Gone), and returns each entry once', async () => {
+        let sent = 0;
+        // The token is asked for before every request: the second one (page 2) finds its continue token expired.
+        const token = async () => {
+          if (++sent === 2) double.expireContinueTokens();
+          return TOKEN;
+        };
+        const paging = new KubernetesMeshApi({ baseUrl: double.url, token, timeoutMs: 2000, listPageSize: 2 });
+        const from = double.requests.length;
+
+        const entries = await paging.listWorkloadEntries(MANAGED, 'paged');
+
+        expect(entries.map((e) => e.metadata.name)).toEqual(['paged-1', 'paged-2', 'paged-3', 'paged-4', 'paged-5']);
+        expect(listRequests(from).map((r) => r.query.continue === undefined)).toEqual([true, false, true, false, false]);
+      });
+
+      it('fails retryably when the list expires again after starting over', async () => {
+        // Every token is expired by the time it is sent.
+        const token = async () => {
+          double.expireContinueTokens();
+          return TOKEN;
+        };
+        const paging = new KubernetesMeshApi({ baseUrl: double.url, token, timeoutMs: 2000, listPageSize: 2 });
+
+        const attempt = paging.listWorkloadEntries(MANAGED, 'paged');
+
+        await expect(attempt).rejects.toBeInstanceOf(MeshApiError);
+        await expect(attempt).rejects.toMatchObject({ status: 410, retryable: true });
+      });
+    });
   });
 
   describe('Method: deleteWorkloadEntry', () => {
@@ -201,13 +262,85 @@ describe('Class: KubernetesMeshApi', () => {
       await expect(attempt).rejects.toMatchObject({ name: 'MeshApiError', status: 503, retryable: true });
     });
 
-    it('reports one injected 429 and then recovers', async () => {
+    it('reports a 429 without Retry-After as throttling at once, as client-go does, and then recovers', async () => {
       double.failNext(429);
+      const from = double.requests.length;
 
       const first = mesh.getWorkloadEntry({ namespace: 'payments', name: 'x' });
 
-      await expect(first).rejects.toMatchObject({ status: 429, retryable: true });
+      await expect(first).rejects.toBeInstanceOf(UpstreamThrottledError);
+      await expect(first).rejects.toMatchObject({ code: 'UPSTREAM_THROTTLED', retryable: true, message: expect.stringContaining('no Retry-After') });
+      expect(double.requests.length - from).toBe(1);
       await expect(mesh.getWorkloadEntry({ namespace: 'payments', name: 'x' })).resolves.toBeUndefined();
+    });
+
+    describe('API Priority and Fairness (429 with Retry-After)', () => {
+      it('waits the Retry-After and sends the write again', async () => {
+        double.setPriorityAndFairness({ seats: 0, retryAfterSeconds: 2 });
+        const waits: number[] = [];
+        // The wait is where the server's burst drains: here it lifts the limit instead of a clock passing.
+        const sleep = async (ms: number) => {
+          waits.push(ms);
+          double.setPriorityAndFairness(undefined);
+        };
+        const patient = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000, sleep });
+        const from = double.requests.length;
+
+        const stored = await patient.applyWorkloadEntry(anEntry('payments-throttled-1'));
+
+        expect(stored.metadata.uid).toBeDefined();
+        expect(waits).toEqual([2000]);
+        expect(double.requests.slice(from).map((r) => [r.method, r.throttled])).toEqual([
+          ['PATCH', true],
+          ['PATCH', false],
+        ]);
+      });
+
+      it('serves a burst beyond the seats in the end, each throttled caller waiting the Retry-After', async () => {
+        double.setPriorityAndFairness({ seats: 2, retryAfterSeconds: 1 });
+        double.setLatency(200);
+        const waits: number[] = [];
+        const sleep = async (ms: number) => {
+          waits.push(ms);
+          await double.idle();
+        };
+        const patient = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000, sleep });
+        const from = double.requests.length;
+
+        const found = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => patient.getWorkloadEntry({ namespace: 'payments', name: `burst-${n}` })));
+
+        expect(found).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+        const throttled = double.requests.slice(from).filter((r) => r.throttled);
+        expect(throttled.length).toBeGreaterThan(0);
+        expect(waits).toEqual(throttled.map(() => 1000));
+      });
+
+      it('gives up after its attempts with a retryable UpstreamThrottledError', async () => {
+        double.setPriorityAndFairness({ seats: 0 });
+        const waits: number[] = [];
+        const patient = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000, sleep: async (ms) => void waits.push(ms) });
+        const from = double.requests.length;
+
+        const attempt = patient.deleteWorkloadEntry({ namespace: 'payments', name: 'x' }, { uid: '00000000-0000-4000-8000-000000000000' });
+
+        await expect(attempt).rejects.toBeInstanceOf(UpstreamThrottledError);
+        await expect(attempt).rejects.toMatchObject({ code: 'UPSTREAM_THROTTLED', retryable: true, message: expect.stringContaining('after 3 attempt(s)') });
+        expect(waits).toEqual([1000, 1000]);
+        expect(double.requests.slice(from).map((r) => r.throttled)).toEqual([true, true, true]);
+      });
+
+      it('does not wait a Retry-After longer than it allows: it gives up at once', async () => {
+        double.setPriorityAndFairness({ seats: 0, retryAfterSeconds: 120 });
+        const waits: number[] = [];
+        const patient = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000, sleep: async (ms) => void waits.push(ms) });
+        const from = double.requests.length;
+
+        const attempt = patient.getWorkloadEntry({ namespace: 'payments', name: 'x' });
+
+        await expect(attempt).rejects.toMatchObject({ name: 'UpstreamThrottledError', message: expect.stringContaining('Retry-After: 120') });
+        expect(waits).toEqual([]);
+        expect(double.requests.length - from).toBe(1);
+      });
     });
 
     it('gives up after the timeout when the server is slow', async () => {

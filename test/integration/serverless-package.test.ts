@@ -221,7 +221,10 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      // Bounded, so a burst of events reaches the mesh's API server from a few Lambdas, not hundreds.
+      ScalingConfig: { MaximumConcurrency: { Ref: 'TaskEventsMaxConcurrency' } },
     });
+    expect(t.Parameters.TaskEventsMaxConcurrency).toMatchObject({ Type: 'Number', Default: '5', MinValue: 2, MaxValue: 1000 });
     // AWS's advice for SQS event sources: a visibility timeout of 6x the function timeout plus
     // the batching window, so a batch still in flight is not delivered again.
     const timeout = t.Resources.TaskEventsLambdaFunction!.Properties.Timeout as number;
@@ -595,6 +598,7 @@ describe('serverless package with every optional param set', () => {
       '--param=meshK8sUrl=https://mesh.example.com',
       '--param=meshK8sTokenSecretId=arn:aws:secretsmanager:us-east-1:111122223333:secret:mesh/token-AbCdEf',
       '--param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops',
+      '--param=taskEventsMaxConcurrency=20',
     ]);
   }, PACKAGE_TIMEOUT);
   afterAll(() => rmSync(pkg.dir, { recursive: true, force: true }));
@@ -603,6 +607,7 @@ describe('serverless package with every optional param set', () => {
     expect(pkg.code, pkg.output).toBe(0);
     const t = pkg.template;
     expect(t.Parameters.EcsClusters!.Default).toBe('prod,staging');
+    expect(t.Parameters.TaskEventsMaxConcurrency!.Default).toBe('20');
     const statements = evaluate(t.Resources.TaskEventsRole!.Properties.Policies, t, {})[0].PolicyDocument.Statement as Json[];
     // Every alarm notifies the topic, in alarm and back to OK.
     const alarms = ofType(t, 'AWS::CloudWatch::Alarm');

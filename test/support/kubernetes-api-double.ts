@@ -6,6 +6,9 @@
  *
  * Unknown fields are always refused with 422, as a real server does with `fieldValidation=Strict`
  * (which KubernetesMeshApi sends); a real server's default would prune them with a warning.
+ *
+ * Lists page with `limit` and `continue` (a token expires on demand: 410 Gone). Opt-in, it
+ * answers a burst as API Priority and Fairness does: beyond its seats, 429 with `Retry-After`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import type { KubernetesObject } from './kubernetes/apply-merge.js';
 import { createIstioValidators, ISTIO_RESOURCES, type IstioPlural } from './kubernetes/istio-crd-validators.js';
 import { LabelSelectorSyntaxError, parseLabelSelector } from './kubernetes/label-selector.js';
-import { ResourceStore, type StoreAnswer } from './kubernetes/resource-store.js';
+import { ResourceStore, type ListPage, type StoreAnswer } from './kubernetes/resource-store.js';
 import { failureStatus } from './kubernetes/status.js';
 import { allows, requestVerbs, type PolicyRule } from './kubernetes/rbac.js';
 
@@ -29,6 +32,18 @@ export interface RecordedRequest {
   verbs: string[];
   /** Refused by the RBAC rules (403). */
   forbidden: boolean;
+  /** Rejected by the priority-and-fairness seats (429). */
+  throttled: boolean;
+}
+
+/**
+ * A priority level of API Priority and Fairness reduced to what a client sees: `seats` requests
+ * run at once, and one beyond them is rejected at once (a level with no queues) with 429 and
+ * `Retry-After: retryAfterSeconds` (the real server sends 1). With 0 seats every request is.
+ */
+export interface PriorityAndFairness {
+  seats: number;
+  retryAfterSeconds?: number;
 }
 
 const PREFIX = '/apis/networking.istio.io/v1';
@@ -42,6 +57,9 @@ export class KubernetesApiDouble {
   private failures: { status: number; remaining: number } | undefined;
   private outage: number | undefined;
   private latencyMs = 0;
+  private priorityAndFairness: PriorityAndFairness | undefined;
+  private inFlight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -111,17 +129,46 @@ export class KubernetesApiDouble {
     this.latencyMs = ms;
   }
 
+  /** Limits the requests served at once, as API Priority and Fairness does; `undefined` lifts the limit. */
+  setPriorityAndFairness(limits: PriorityAndFairness | undefined): void {
+    this.priorityAndFairness = limits;
+  }
+
+  /** Resolves once no request is being served (at once when none is). */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Every list continue token handed out so far is answered 410 Gone, as after etcd compacted past it. */
+  expireContinueTokens(): void {
+    this.store.expireContinueTokens();
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), verbs: [], forbidden: false };
+    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), verbs: [], forbidden: false, throttled: false };
     this.requests.push(recorded);
     try {
       const body = await readBody(req);
-      if (this.latencyMs > 0) await sleep(this.latencyMs);
-      if (res.destroyed) return;
-      const answer = this.answer(req, url, body, recorded);
-      res.writeHead(answer.code, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
+      const limits = this.priorityAndFairness;
+      if (limits && this.inFlight >= limits.seats) {
+        // What k8s.io/apiserver's tooManyRequests writes: Retry-After and a plain-text body, no Status.
+        recorded.throttled = true;
+        res.writeHead(429, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': String(limits.retryAfterSeconds ?? 1) });
+        res.end('Too many requests, please try again later.\n');
+        return;
+      }
+      this.inFlight += 1;
+      try {
+        if (this.latencyMs > 0) await sleep(this.latencyMs);
+        if (res.destroyed) return;
+        const answer = this.answer(req, url, body, recorded);
+        res.writeHead(answer.code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body));
+      } finally {
+        this.inFlight -= 1;
+        if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
     } catch (error) {
       // A bug in the double must show up as a 500 in the test, not as an unhandled rejection.
       if (!res.headersSent && !res.destroyed) res.writeHead(500, { 'content-type': 'application/json' });
@@ -150,7 +197,7 @@ export class KubernetesApiDouble {
     try {
       switch (`${req.method} ${name === undefined ? 'collection' : 'object'}`) {
         case 'GET collection':
-          return this.store.list(plural, namespace, parseLabelSelector(url.searchParams.get('labelSelector') ?? ''));
+          return this.store.list(plural, namespace, parseLabelSelector(url.searchParams.get('labelSelector') ?? ''), listPage(url.searchParams));
         case 'POST collection':
           return namespace === undefined ? status(405, 'create needs a namespace') : this.store.create(plural, namespace, parseJson(body), manager);
         case 'GET object':
@@ -193,6 +240,13 @@ export class KubernetesApiDouble {
 }
 
 class BodySyntaxError extends Error {}
+
+/** `limit` (a positive integer, else the whole list, as the API server treats it) and `continue`. */
+function listPage(query: URLSearchParams): ListPage {
+  const limit = Number(query.get('limit') ?? '');
+  const token = query.get('continue');
+  return { ...(Number.isInteger(limit) && limit > 0 ? { limit } : {}), ...(token ? { continue: token } : {}) };
+}
 
 function status(code: number, message: string): StoreAnswer {
   return { code, body: failureStatus(code, message) };

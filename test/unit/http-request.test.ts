@@ -29,7 +29,7 @@ describe('createHttpRequester', () => {
 
     const answer = await request(`${url}/apis`, { method: 'GET', headers: { authorization: 'Bearer t' } });
 
-    expect(answer).toEqual({ status: 200, text: JSON.stringify({ method: 'GET', auth: 'Bearer t' }) });
+    expect(answer).toMatchObject({ status: 200, text: JSON.stringify({ method: 'GET', auth: 'Bearer t' }), headers: { 'content-type': 'application/json' } });
   });
 
   it('refuses a server whose certificate the configured trust does not cover', async () => {

@@ -58,6 +58,15 @@ describe('stage params out of range', () => {
     ]);
   });
 
+  it.each([
+    { case: 'one (Lambda refuses under 2)', value: '1' },
+    { case: 'more than Lambda allows', value: '1001' },
+  ])('refuses a taskEvents concurrency of $case, saying why', ({ value }) => {
+    expect(outOfRangeParams(withValue('TaskEventsMaxConcurrency', value))).toEqual([
+      `taskEventsMaxConcurrency: "${value}" is out of range: 2 to 1000 Lambdas, Lambda's bounds for an SQS event source's MaximumConcurrency`,
+    ]);
+  });
+
   it('accepts every default serverless.yml declares', () => {
     const defaults = serverlessYml.params.default;
     const resolved = Object.fromEntries(Object.entries(declared).map(([name, p]) => [name, { ...p, Default: String(p.Default).replace(/^\$\{param:(\w+)\}$/, (_m, param: string) => String(defaults[param])) }]));

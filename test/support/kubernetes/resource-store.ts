@@ -15,12 +15,18 @@ import {
 } from './apply-merge.js';
 import type { LabelSelector } from './label-selector.js';
 import { ISTIO_RESOURCES, type IstioPlural } from './istio-crd-validators.js';
-import { alreadyExistsStatus, conflictStatus, failureStatus, invalidStatus, notFoundStatus } from './status.js';
+import { alreadyExistsStatus, conflictStatus, failureStatus, invalidStatus, notFoundStatus, type KubernetesStatus } from './status.js';
 
 /** An HTTP status and JSON body for the double to send. */
 export interface StoreAnswer {
   code: number;
   body: unknown;
+}
+
+/** One page of a list, as `limit` and `continue` ask for it. */
+export interface ListPage {
+  limit?: number;
+  continue?: string;
 }
 
 interface StoredObject {
@@ -36,6 +42,8 @@ const SERVER_METADATA = ['uid', 'resourceVersion', 'creationTimestamp', 'generat
 export class ResourceStore {
   private readonly objects = new Map<string, StoredObject>();
   private revision = 0;
+  /** Bumped by {@link expireContinueTokens}: a token of an older epoch is answered 410 Gone. */
+  private continueEpoch = 0;
 
   constructor(private readonly validators: Record<IstioPlural, CrdValidator>) {}
 
@@ -49,14 +57,35 @@ export class ResourceStore {
     return stored ? { code: 200, body: this.render(stored) } : { code: 404, body: notFoundStatus(plural, name) };
   }
 
-  list(plural: IstioPlural, namespace: string | undefined, selector: LabelSelector): StoreAnswer {
-    const items = [...this.objects.entries()]
+  /**
+   * The objects matching `selector`, in key order, a page at a time when `page.limit` is set:
+   * `metadata.continue` then names where the next page starts, and `remainingItemCount` how many
+   * are left, as the API server's etcd3 store does. Unlike a real server, a later page shows the
+   * objects as they are now, not at the first page's resourceVersion.
+   */
+  list(plural: IstioPlural, namespace: string | undefined, selector: LabelSelector, page: ListPage = {}): StoreAnswer {
+    let after: string | undefined;
+    if (page.continue !== undefined) {
+      const token = decodeContinue(page.continue);
+      if (!token) return { code: 400, body: failureStatus(400, 'continue key is not valid: the token could not be decoded') };
+      if (token.epoch !== this.continueEpoch) return { code: 410, body: expiredStatus(this.continueToken(token.start)) };
+      after = token.start;
+    }
+    const matching = [...this.objects.entries()]
       .filter(([k]) => k.startsWith(`${plural}/${namespace === undefined ? '' : `${namespace}/`}`))
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([, stored]) => stored)
-      .filter((stored) => selector(stored.object.metadata.labels as Record<string, string> | undefined))
-      .map((stored) => this.render(stored));
-    return { code: 200, body: { apiVersion: API_VERSION, kind: ISTIO_RESOURCES[plural].listKind, metadata: { resourceVersion: this.resourceVersion }, items } };
+      .filter(([k]) => after === undefined || k.localeCompare(after) > 0)
+      .filter(([, stored]) => selector(stored.object.metadata.labels as Record<string, string> | undefined));
+    const served = page.limit !== undefined && page.limit > 0 ? matching.slice(0, page.limit) : matching;
+    const remaining = matching.length - served.length;
+    const last = served.at(-1)?.[0];
+    const metadata = { resourceVersion: this.resourceVersion, ...(remaining > 0 && last ? { continue: this.continueToken(last), remainingItemCount: remaining } : {}) };
+    return { code: 200, body: { apiVersion: API_VERSION, kind: ISTIO_RESOURCES[plural].listKind, metadata, items: served.map(([, stored]) => this.render(stored)) } };
+  }
+
+  /** Every continue token handed out so far expires, as when etcd compacts past its resourceVersion. */
+  expireContinueTokens(): void {
+    this.continueEpoch += 1;
   }
 
   create(plural: IstioPlural, namespace: string, body: unknown, manager: string): StoreAnswer {
@@ -169,11 +198,34 @@ export class ResourceStore {
     return undefined;
   }
 
+  /** Opaque to clients, like a real server's (base64 of its version, resourceVersion and start key). */
+  private continueToken(start: string): string {
+    return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: this.revision, start, epoch: this.continueEpoch })).toString('base64url');
+  }
+
   private render(stored: StoredObject): KubernetesObject {
     const object = structuredClone(stored.object);
     object.metadata.managedFields = renderManagedFields(stored.ownership, API_VERSION, String(object.metadata.creationTimestamp));
     return object;
   }
+}
+
+function decodeContinue(token: string): { start: string; epoch: number } | undefined {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return isPlainObject(decoded) && typeof decoded.start === 'string' && typeof decoded.epoch === 'number' ? { start: decoded.start, epoch: decoded.epoch } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** 410 Expired, with the token that would read the rest of the list inconsistently, as the API server answers. */
+function expiredStatus(inconsistentContinue: string): KubernetesStatus {
+  const status = failureStatus(
+    410,
+    'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+  );
+  return { ...status, metadata: { continue: inconsistentContinue } };
 }
 
 function key(plural: string, namespace: string, name: string): string {

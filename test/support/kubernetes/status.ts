@@ -4,7 +4,8 @@
 export interface KubernetesStatus {
   kind: 'Status';
   apiVersion: 'v1';
-  metadata: Record<string, never>;
+  /** Empty but for a 410 Expired list, which carries a continue token. */
+  metadata: { continue?: string };
   status: 'Failure' | 'Success';
   message: string;
   reason: string;
@@ -19,6 +20,7 @@ const REASONS: Record<number, string> = {
   404: 'NotFound',
   405: 'MethodNotAllowed',
   409: 'Conflict',
+  410: 'Expired',
   415: 'UnsupportedMediaType',
   422: 'Invalid',
   429: 'TooManyRequests',
