@@ -1,24 +1,51 @@
 /**
- * Resolves a running task's identity and requested group, then evaluates policy
- * (docs/architecture.md#policy, #enrollment). Returns the decision as data; only infrastructure failures throw.
+ * Resolves a running task's identity and requested group, evaluates policy, then renders the
+ * task's WorkloadEntry and validates it against the Istio CRD (docs/architecture.md#policy,
+ * #enrollment). Returns the decision as data, the validated entry with an admission, so
+ * task-events, the reconciler, the exchange and explain admit exactly the tasks whose entry can be
+ * written; only infrastructure failures throw.
  */
-import { REASONS, type Reason } from '../core/reasons.js';
+import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskIdentity, TaskStateChangeEvent } from '../core/task.js';
-import { clusterNameFromArn, parseArn } from '../core/task.js';
-import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
+import { clusterNameFromArn, parseArn, taskIdFromArn } from '../core/task.js';
+import type { ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
 import { entryLabels, type DroppedLabel } from '../core/task-labels.js';
-import { requestedWorkloadGroup } from '../core/workload-entry.js';
+import { buildWorkloadEntry, requestedWorkloadGroup } from '../core/workload-entry.js';
 import type { DecisionDeps } from './deps.js';
 import { evaluateAccess, type PolicyVerdict } from './evaluate-access.js';
 
-/** What a decision needs from the task's event (or, without one, from the described task). */
-export type DecisionContext = Pick<TaskStateChangeEvent, 'account' | 'region' | 'clusterName' | 'availabilityZone' | 'privateIpv4'>;
+/**
+ * What a decision needs from the task's event (or, without one, from the described task).
+ * `taskId` names the entry; `version` is the one it is stamped with: the event's, or the reconciler's fence.
+ */
+export type DecisionContext = Pick<TaskStateChangeEvent, 'account' | 'region' | 'clusterName' | 'availabilityZone' | 'privateIpv4' | 'taskId' | 'version'>;
 
-/** The context of a described task, for callers that have no event (the exchange, explain). */
-export function contextOfTask(task: Pick<EcsTaskDescription, 'taskArn' | 'clusterArn' | 'availabilityZone' | 'privateIpv4'>): DecisionContext {
+/** The context of a described task, for callers that have no event (the reconciler, the exchange, explain). */
+export function contextOfTask(task: Pick<EcsTaskDescription, 'taskArn' | 'clusterArn' | 'availabilityZone' | 'privateIpv4' | 'version'>): DecisionContext {
   const arn = parseArn(task.taskArn);
-  return { account: arn?.accountId ?? '', region: arn?.region ?? '', clusterName: clusterNameFromArn(task.clusterArn) ?? '', availabilityZone: task.availabilityZone, privateIpv4: task.privateIpv4 };
+  return { account: arn?.accountId ?? '', region: arn?.region ?? '', clusterName: clusterNameFromArn(task.clusterArn) ?? '', availabilityZone: task.availabilityZone, privateIpv4: task.privateIpv4, taskId: taskIdFromArn(task.taskArn) ?? task.taskArn.split('/').pop() ?? '', version: task.version ?? 0 };
 }
+
+/**
+ * The deployment label of an entry rendered by a caller that never writes one (explain, the
+ * exchange), whose deps name no deployment. Any label value renders the same verdict
+ * (deploymentLabelValue always gives one), so the entry it validates is valid exactly when the
+ * one task-events writes is.
+ */
+const UNWRITTEN_DEPLOYMENT = 'not-written';
+
+/** Every refusal the decision gives: the exchange maps each to one of its codes (exchange-token.ts). */
+export type RefusalReason =
+  | typeof REASONS.NO_TASK_ROLE
+  | typeof REASONS.NO_WORKLOAD_GROUP_TAG
+  | typeof REASONS.TASK_ROLE_OTHER_ACCOUNT
+  | typeof REASONS.TASK_ROLE_NOT_FOUND
+  | typeof REASONS.INVALID_WORKLOAD_GROUP_TAG
+  | typeof REASONS.NETWORK_MODE_UNSUPPORTED
+  | typeof REASONS.NO_PRIVATE_IP
+  | typeof REASONS.WORKLOAD_GROUP_NOT_FOUND
+  | typeof REASONS.POLICY_DENIED
+  | typeof REASONS.ENTRY_INVALID;
 
 export type EnrollmentDecision =
   | {
@@ -26,7 +53,8 @@ export type EnrollmentDecision =
       identity: TaskIdentity;
       group: WorkloadGroup;
       address: string;
-      taskTags: Record<string, string>;
+      /** The task's WorkloadEntry, valid against the Istio CRD: what task-events and the reconciler apply. */
+      entry: WorkloadEntry;
       /** The entry's labels, and the task label tags left out of them (entryLabels). */
       labels: Record<string, string>;
       droppedLabels: DroppedLabel[];
@@ -34,11 +62,11 @@ export type EnrollmentDecision =
       rule: number;
       trace: PolicyVerdict[];
     }
-  | { outcome: 'rejected' | 'ignored'; reason: Reason; detail: string; roleArn?: string; group?: ObjectRef; identity?: TaskIdentity; trace?: PolicyVerdict[] };
+  | { outcome: 'rejected' | 'ignored'; reason: RefusalReason; detail: string; roleArn?: string; group?: ObjectRef; identity?: TaskIdentity; trace?: PolicyVerdict[] };
 
 type RefusalExtra = { roleArn?: string; group?: ObjectRef; identity?: TaskIdentity; trace?: PolicyVerdict[] };
 
-const refuse = (reason: Reason, detail: string, extra: RefusalExtra = {}): EnrollmentDecision => ({
+const refuse = (reason: RefusalReason, detail: string, extra: RefusalExtra = {}): EnrollmentDecision => ({
   outcome: reason === REASONS.NO_WORKLOAD_GROUP_TAG ? 'ignored' : 'rejected',
   reason,
   detail,
@@ -49,7 +77,7 @@ const refuse = (reason: Reason, detail: string, extra: RefusalExtra = {}): Enrol
 export async function decideEnrollment(
   event: DecisionContext,
   task: EcsTaskDescription,
-  deps: DecisionDeps,
+  deps: DecisionDeps & { deployment?: string },
 ): Promise<EnrollmentDecision> {
   const definition = await deps.tasks.describeTaskDefinition(task.taskDefinitionArn);
   // RunTask's override wins over the task definition (docs/architecture.md#policy).
@@ -95,6 +123,24 @@ export async function decideEnrollment(
   if (!access.allowed) return refuse(access.reason, access.detail, { roleArn, group: groupRef, identity, trace: access.trace });
   // Without given labels evaluateAccess read the group, so it is there.
   const group = access.group!;
-  const { labels, dropped } = entryLabels(group, task.tags);
-  return { outcome: 'enrolled', identity, group, address, taskTags: task.tags, labels, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
+  const entry = buildWorkloadEntry({
+    group,
+    taskId: event.taskId,
+    taskArn: task.taskArn,
+    clusterArn: task.clusterArn,
+    taskDefinitionArn: task.taskDefinitionArn,
+    eventVersion: event.version,
+    address,
+    region: identity.region,
+    zone: identity.zone,
+    taskTags: task.tags,
+    deployment: deps.deployment ?? UNWRITTEN_DEPLOYMENT,
+  });
+  // Loaded at the first decision that gets this far, so a cold start does not evaluate the CRD
+  // schemas and the CEL library (as the Kubernetes mesh adapter loads it).
+  const { validateWorkloadEntry } = await import('../core/workload-entry-validation.js');
+  const checked = validateWorkloadEntry(entry);
+  if (!checked.ok) return refuse(REASONS.ENTRY_INVALID, `WorkloadEntry fails the Istio CRD schema: ${checked.problems.join('; ')}`, { roleArn, group: groupRef, identity, trace: access.trace });
+  const { dropped } = entryLabels(group, task.tags);
+  return { outcome: 'enrolled', identity, group, address, entry, labels: entry.spec.labels ?? {}, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
 }

@@ -7,7 +7,6 @@
 import { droppedLabelsField, isTombstone, restatesStartingRecord, stepForStatus, type EnrollmentRecord } from '../core/enrollment.js';
 import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
-import { buildWorkloadEntry } from '../core/workload-entry.js';
 import { MeshValidationError, VersionConflictError } from '../errors.js';
 import { decideEnrollment } from './decide-enrollment.js';
 import type { StepDeps } from './deps.js';
@@ -43,24 +42,13 @@ export async function enrollRunningTask(
   }
 
   const token = await deps.ensureToken?.(decision.group, now);
-  const entry = buildWorkloadEntry({
-    group: decision.group,
-    taskId: event.taskId,
-    taskArn: task.taskArn,
-    clusterArn: task.clusterArn,
-    taskDefinitionArn: task.taskDefinitionArn,
-    eventVersion: event.version,
-    address: decision.address,
-    region: decision.identity.region,
-    zone: decision.identity.zone,
-    taskTags: decision.taskTags,
-    deployment: deps.deployment,
-  });
+  const entry = decision.entry;
   let applied;
   try {
     applied = await deps.mesh.applyWorkloadEntry(entry);
   } catch (error) {
     if (!(error instanceof MeshValidationError)) throw error;
+    // The decision validated the entry against the CRD; only the API server's own checks are left.
     return refuseAndClean(event, previous, { ...base, phase: 'rejected', reason: REASONS.ENTRY_INVALID, detail: `WorkloadEntry fails the Istio CRD schema: ${error.problems.join('; ')}` }, deps);
   }
   const record: EnrollmentRecord = {

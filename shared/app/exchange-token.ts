@@ -17,10 +17,10 @@ import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
 import { profileFor } from '../core/token-claims.js';
-import { WORKLOAD_GROUP_TAG, workloadEntryName } from '../core/workload-entry.js';
+import { WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
 import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, TokenSigners } from '../ports.js';
-import { contextOfTask, decideEnrollment } from './decide-enrollment.js';
+import { contextOfTask, decideEnrollment, type RefusalReason } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
 import type { Log } from './log.js';
 import { checkCallerClaim, describableAccount, describeClaimedTask, verifyTaskCaller, type AccountScope } from './verify-task-caller.js';
@@ -158,7 +158,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
   const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
-  if (decision.outcome !== 'enrolled') return refuse(decisionReason(decision.reason), decision.detail);
+  if (decision.outcome !== 'enrolled') return refuse(DECISION_REFUSALS[decision.reason], decision.detail);
   if (decision.identity.role.roleId !== role.roleId) return failed({ ok: false, reason: EXCHANGE_REASONS.TASK_ROLE_MISMATCH, detail: 'the task runs with another role than the caller' }, provenRole);
   const group = decision.group;
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
@@ -168,7 +168,8 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
 
   const { profile } = profileFor(group, settings.defaultProfile);
-  const entryName = workloadEntryName(group.metadata.name, exchange.taskId);
+  // The token names the entry task-events writes for this task: the decision's own.
+  const entryName = decision.entry.metadata.name;
   const jti = deps.newTokenId();
   const claims = onboardingTokenClaims({ profile, group, issuer: settings.issuer, audiences: settings.audiences, mesh: settings.meshName, now, lifetimeSeconds: settings.lifetimeSeconds, jti, taskArn: task.taskArn, entryName });
   const signed = await deps.signers[profile].sign(claims, now);
@@ -187,22 +188,22 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   };
 }
 
-/** The enrollment decision's refusal, in the exchange's codes. */
-function decisionReason(reason: string): ExchangeReason {
-  switch (reason) {
-    case REASONS.NO_WORKLOAD_GROUP_TAG:
-    case REASONS.INVALID_WORKLOAD_GROUP_TAG:
-      return EXCHANGE_REASONS.TAG_MISSING;
-    case REASONS.WORKLOAD_GROUP_NOT_FOUND:
-      return EXCHANGE_REASONS.GROUP_NOT_FOUND;
-    case REASONS.NO_TASK_ROLE:
-    case REASONS.TASK_ROLE_NOT_FOUND:
-    case REASONS.TASK_ROLE_OTHER_ACCOUNT:
-      return EXCHANGE_REASONS.TASK_ROLE_MISMATCH;
-    default:
-      return EXCHANGE_REASONS.POLICY_DENIED;
-  }
-}
+/**
+ * Every refusal of the enrollment decision, in the exchange's codes. A Record over the decision's
+ * refusals, so a refusal added there does not compile until it is given its code here.
+ */
+const DECISION_REFUSALS: Record<RefusalReason, ExchangeReason> = {
+  [REASONS.NO_WORKLOAD_GROUP_TAG]: EXCHANGE_REASONS.TAG_MISSING,
+  [REASONS.INVALID_WORKLOAD_GROUP_TAG]: EXCHANGE_REASONS.TAG_MISSING,
+  [REASONS.WORKLOAD_GROUP_NOT_FOUND]: EXCHANGE_REASONS.GROUP_NOT_FOUND,
+  [REASONS.NO_TASK_ROLE]: EXCHANGE_REASONS.TASK_ROLE_MISMATCH,
+  [REASONS.TASK_ROLE_NOT_FOUND]: EXCHANGE_REASONS.TASK_ROLE_MISMATCH,
+  [REASONS.TASK_ROLE_OTHER_ACCOUNT]: EXCHANGE_REASONS.TASK_ROLE_MISMATCH,
+  [REASONS.POLICY_DENIED]: EXCHANGE_REASONS.POLICY_DENIED,
+  [REASONS.NETWORK_MODE_UNSUPPORTED]: EXCHANGE_REASONS.NETWORK_MODE_UNSUPPORTED,
+  [REASONS.NO_PRIVATE_IP]: EXCHANGE_REASONS.NO_PRIVATE_IP,
+  [REASONS.ENTRY_INVALID]: EXCHANGE_REASONS.ENTRY_INVALID,
+};
 
 /** Holds a promise's outcome without letting a rejection go unhandled while it is not awaited. */
 function settle<T>(promise: Promise<T> | undefined): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> | undefined {

@@ -9,7 +9,7 @@ import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
 import { clusterNameFromArn, roleNameFromArn, sameRoleName, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
-import { ANNOTATIONS, buildWorkloadEntry, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL, writtenByAnotherDeployment } from '../core/workload-entry.js';
+import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL, writtenByAnotherDeployment } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
 import { contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
@@ -211,25 +211,12 @@ function lastTouched(record: EnrollmentRecord | undefined, entries: readonly Wor
   return times.length ? Math.max(...times) : undefined;
 }
 
-/** What policy says now, through task-events' own decision, and the entry it would write. */
+/** What policy says now, through task-events' own decision, and the entry it would write (stamped with the fence). */
 async function verdictFor(task: EcsTaskDescription, fence: number, deps: ReconcileDeps): Promise<{ verdict: Verdict; decision: EnrollmentDecision }> {
-  const decision = await decideEnrollment(contextOfTask(task), task, deps);
+  const decision = await decideEnrollment({ ...contextOfTask(task), version: fence }, task, deps);
   if (decision.outcome !== 'enrolled')
     return { decision, verdict: { allowed: false, reason: decision.reason, detail: decision.detail, groupGone: decision.reason === REASONS.WORKLOAD_GROUP_NOT_FOUND } };
-  const entry = buildWorkloadEntry({
-    group: decision.group,
-    taskId: taskIdOf(task.taskArn),
-    taskArn: task.taskArn,
-    clusterArn: task.clusterArn,
-    taskDefinitionArn: task.taskDefinitionArn,
-    eventVersion: fence,
-    address: decision.address,
-    region: decision.identity.region,
-    zone: decision.identity.zone,
-    taskTags: decision.taskTags,
-    deployment: deps.deployment,
-  });
-  return { decision, verdict: { allowed: true, entry } };
+  return { decision, verdict: { allowed: true, entry: decision.entry } };
 }
 
 interface RepairTarget {

@@ -15,10 +15,8 @@ import { parseAssumedRole } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, type ExchangeReason } from '../core/reasons.js';
 import { partitionOfRegion } from '../core/sts-endpoint.js';
 import type { EcsTaskDescription, RoleFacts } from '../core/task.js';
-import { clusterNameFromTaskArn, describedTaskMismatch, parseArn } from '../core/task.js';
+import { clusterNameFromTaskArn, describedTaskMismatch, isLive, parseArn, taskLiveness } from '../core/task.js';
 import type { CallerIdentity, RoleDirectory, TaskDirectory } from '../ports.js';
-
-const LIVE_STATUSES = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING']);
 
 type Refusal = { ok: false; reason: ExchangeReason; detail: string };
 /** A refusal names the `caller` once STS's answer is an assumed role, so its role can answer for it. */
@@ -110,7 +108,8 @@ export async function verifyTaskCaller(
   if (!task) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'ECS does not know this task');
   const mismatch = describedTaskMismatch(claimed.taskArn, clusterNameFromTaskArn(claimed.taskArn) ?? 'default', task);
   if (mismatch) return refuse(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `ECS describes this task id elsewhere: ${mismatch}`);
-  if (task.desiredStatus !== 'RUNNING' || !LIVE_STATUSES.has(task.lastStatus))
+  // Starting or running, as task-events and the reconciler read the statuses (taskLiveness).
+  if (!isLive(taskLiveness(task)))
     return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, `the task is ${task.lastStatus} (desired ${task.desiredStatus})`);
   return { ok: true, role, task };
 }

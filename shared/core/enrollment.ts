@@ -6,6 +6,7 @@
  */
 import type { Reason } from './reasons.js';
 import type { DroppedLabel } from './task-labels.js';
+import { taskLiveness, type TaskLiveness } from './task.js';
 
 export const PHASES = ['pending', 'enrolled', 'draining', 'deregistered', 'rejected', 'ignored'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -65,9 +66,6 @@ export interface TaskStateChange {
   desiredStatus: string;
 }
 
-const STOPPING_STATUSES = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING']);
-const STOPPED_STATUSES = new Set(['STOPPED', 'DELETED']);
-
 export type EnrollmentStep =
   | { kind: 'skip'; why: 'stale' | 'duplicate' | 'tombstoned' }
   /** PROVISIONING / PENDING / ACTIVATING: nothing to register yet. */
@@ -93,12 +91,11 @@ export function nextEnrollmentStep(record: EnrollmentRecord | undefined, change:
   return step;
 }
 
-/** What a task's statuses alone call for, regardless of history. */
+const STEP_FOR_LIVENESS = { stopped: 'deregister', stopping: 'drain', running: 'enroll', starting: 'prepare' } as const satisfies Record<TaskLiveness, EnrollmentStep['kind']>;
+
+/** What a task's statuses alone call for, regardless of history (taskLiveness, shared with the reconciler and the exchange). */
 export function stepForStatus(change: Omit<TaskStateChange, 'version'>): EnrollmentStep {
-  if (STOPPED_STATUSES.has(change.lastStatus)) return { kind: 'deregister' };
-  if (STOPPING_STATUSES.has(change.lastStatus) || change.desiredStatus === 'STOPPED') return { kind: 'drain' };
-  if (change.lastStatus === 'RUNNING') return { kind: 'enroll' };
-  return { kind: 'prepare' };
+  return { kind: STEP_FOR_LIVENESS[taskLiveness(change)] };
 }
 
 /** What a starting task's record says about its decision (the rest is status and time). */

@@ -101,6 +101,12 @@ export const EXCHANGE_REASONS = {
   POLICY_DENIED: 'POLICY_DENIED',
   /** Requested labels are outside what the group and the task allow. */
   LABELS_NOT_ALLOWED: 'LABELS_NOT_ALLOWED',
+  /** The task is not `awsvpc`, so it has no address of its own and cannot join the mesh. */
+  NETWORK_MODE_UNSUPPORTED: 'NETWORK_MODE_UNSUPPORTED',
+  /** The task has no ENI with a private IPv4 address (yet). */
+  NO_PRIVATE_IP: 'NO_PRIVATE_IP',
+  /** The task's WorkloadEntry would fail the Istio CRD schema, so task-events would not enroll it. */
+  ENTRY_INVALID: 'ENTRY_INVALID',
 } as const;
 
 export type ExchangeReason = (typeof EXCHANGE_REASONS)[keyof typeof EXCHANGE_REASONS];

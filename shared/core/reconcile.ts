@@ -9,13 +9,11 @@
  */
 import { isTombstone, type EnrollmentRecord } from './enrollment.js';
 import type { WorkloadEntry } from './kubernetes-types.js';
+import { taskLiveness } from './task.js';
 import { ANNOTATIONS } from './workload-entry.js';
 
 export const REPAIR_KINDS = ['missing', 'orphaned', 'stale-record', 'revoked', 'drifted', 'group-gone', 'unwatched'] as const;
 export type RepairKind = (typeof REPAIR_KINDS)[number];
-
-/** Statuses in which ECS's task is (or is about to be) running. */
-const LIVE_STATUSES: ReadonlySet<string> = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING']);
 
 /** What ECS says about the task now. */
 export type EcsView =
@@ -48,11 +46,12 @@ export type Repair =
   | { kind: 'revoked' | 'group-gone'; reason: string; why: string }
   | { kind: 'orphaned' | 'stale-record' | 'unwatched'; why: string };
 
+/** ECS's answer for the task, read as task-events and the exchange read it (taskLiveness): stopping counts as stopped. */
 export function ecsViewOf(task: { lastStatus: string; desiredStatus: string; version?: number } | undefined): EcsView {
   if (!task) return { state: 'unknown' };
   const version = task.version === undefined ? {} : { version: task.version };
-  if (task.desiredStatus !== 'RUNNING' || !LIVE_STATUSES.has(task.lastStatus)) return { state: 'stopped', ...version };
-  return { state: task.lastStatus === 'RUNNING' ? 'running' : 'starting', ...version };
+  const liveness = taskLiveness(task);
+  return { state: liveness === 'running' || liveness === 'starting' ? liveness : 'stopped', ...version };
 }
 
 /** The one repair the facts call for, or `undefined` when the task is as it should be. */

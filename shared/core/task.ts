@@ -149,3 +149,32 @@ export function taskArnsByCluster(tasks: readonly Pick<EcsTaskDescription, 'task
   }
   return byCluster;
 }
+
+/** Where a task is in its life, as its statuses say (taskLiveness). */
+export type TaskLiveness = 'starting' | 'running' | 'stopping' | 'stopped';
+
+const STOPPED_STATUSES: ReadonlySet<string> = new Set(['STOPPED', 'DELETED']);
+const STOPPING_STATUSES: ReadonlySet<string> = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING']);
+
+/**
+ * The one reading of a task's statuses that task-events, the reconciler and the auth exchange
+ * share (docs/architecture.md#enrollment), so "is the task live" has one answer:
+ * - `stopped`: lastStatus STOPPED (or DELETED);
+ * - `stopping`: lastStatus DEACTIVATING, STOPPING or DEPROVISIONING, or desired STOPPED: a stop
+ *   was asked for, and nothing sets it back;
+ * - `running`: lastStatus RUNNING, not asked to stop;
+ * - `starting`: PROVISIONING, PENDING, ACTIVATING, and any status ECS adds that is none of the
+ *   above. ECS asks a task to stop (desired STOPPED) before any status of its way down, so an
+ *   unknown status of a task not asked to stop is on its way up. Like a starting task it is not
+ *   enrolled (only RUNNING is), and nothing of it is removed or tombstoned (a tombstone is final).
+ */
+export function taskLiveness(status: { lastStatus: string; desiredStatus: string }): TaskLiveness {
+  if (STOPPED_STATUSES.has(status.lastStatus)) return 'stopped';
+  if (STOPPING_STATUSES.has(status.lastStatus) || status.desiredStatus === 'STOPPED') return 'stopping';
+  return status.lastStatus === 'RUNNING' ? 'running' : 'starting';
+}
+
+/** Live: starting or running, so a task that may hold a token and (once running) an entry. */
+export function isLive(liveness: TaskLiveness): boolean {
+  return liveness === 'starting' || liveness === 'running';
+}
