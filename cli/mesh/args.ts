@@ -171,7 +171,7 @@ export function parseInvocation(argv: string[]): Invocation {
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new UsageError(parseErrorText(error, named.name), named.name ?? named.group);
+    throw new UsageError(parseErrorText(error, named.name, argv), named.name ?? named.group);
   }
   const { values, positionals } = parsed;
   const output = values.output ?? 'table';
@@ -217,12 +217,16 @@ function isCommandName(name: string): name is CommandName {
 }
 
 /** node:util's parse errors in one line, naming the flag as the user wrote it. */
-function parseErrorText(error: unknown, command: string | undefined): string {
+function parseErrorText(error: unknown, command: string | undefined, argv: readonly string[]): string {
   const { code, message } = error as { code?: string; message: string };
   const prefix = command ? `${command}: ` : '';
   const flag = /'(-[^',\s]*)(?:, (--[^\s']+))?/.exec(message);
   const name = flag?.[2] ?? flag?.[1] ?? '';
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `${prefix}unknown flag ${name}`;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // A key id is base64url, so one in 64 starts with '-' and reads as a cluster of short flags.
+    const value = /^-[^-]/.test(name) ? argv.find((arg) => arg.length > 2 && arg.startsWith(name) && !arg.startsWith('--')) : undefined;
+    return value === undefined ? `${prefix}unknown flag ${name}` : `${prefix}unknown flag ${name} in ${value}: a value that starts with '-' goes last, after --, as in '-- ${value}'`;
+  }
   if (/argument missing/.test(message)) return `${prefix}${name} needs a value`;
   if (/argument is ambiguous/.test(message)) return `${prefix}${name} needs a value (for one that starts with '-', write ${name}=VALUE)`;
   if (/does not take an argument/.test(message)) return `${prefix}${name} takes no value`;

@@ -72,7 +72,7 @@ const COMMAND_HELP: Record<CommandName, CommandHelp> = {
   'keys revoke': {
     section: SECTIONS.keys,
     synopsis: 'keys revoke KID [--token-profile istio|kuma]',
-    about: 'withdraw a key that no longer signs from the JWKS now: tokens signed with it stop verifying (the signing key: keys rotate --emergency first)',
+    about: 'withdraw a key that no longer signs from the JWKS now: tokens signed with it stop verifying (the signing key: keys rotate --emergency first); a KID that starts with \'-\' goes last, after --',
   },
   version: { section: SECTIONS.cli, synopsis: 'version', about: 'the CLI\'s version, and the API\'s (its route version, and whether it answers) when one is configured' },
   completion: { section: SECTIONS.cli, synopsis: 'completion bash|zsh', about: 'a shell completion script: eval "$(ecs-mesh completion bash)" in ~/.bashrc (zsh: ~/.zshrc)' },

@@ -136,6 +136,18 @@ describe('keys revoke', () => {
     expect(run.stderr).toContain('keys rotate --emergency');
   });
 
+  // A kid is base64url: one in 64 starts with '-', which the parser would read as short flags.
+  it("takes a KID that starts with '-' after --, and says so when it is given before", async () => {
+    const kid = '-b7FJEnak9C6jlu6H3_QQljO4RItFdI-U6RKO_vn_L0';
+    const before = await cli('keys', 'revoke', kid, '--token-profile', 'kuma');
+    const after = await cli('keys', 'revoke', '--token-profile', 'kuma', '--', kid);
+
+    expect(before.code).toBe(2);
+    expect(before.stderr).toContain(`keys revoke: unknown flag -b in ${kid}: a value that starts with '-' goes last, after --, as in '-- ${kid}'`);
+    expect(after.code).toBe(0);
+    expect(api.requests.map((r) => JSON.parse(r.body))).toEqual([{ kid, profile: 'kuma' }]);
+  });
+
   it('takes exactly one KID', async () => {
     const run = await cli('keys', 'revoke');
 
