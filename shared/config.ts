@@ -70,6 +70,11 @@ const SIGNING_KEYS = {
    * deployments that roll static keys into the CP config need hours or days.
    */
   KEY_PREPUBLISH_SECONDS: seconds(3600),
+  /**
+   * The deploy refuses a lifetime under MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS and a prepublish time
+   * under MIN_KEY_PREPUBLISH_SECONDS (serverless.yml's MinValue, checked before packaging); cold
+   * start does not, since `npm run demo` and the tests compress time (tokens of 60 s).
+   */
   DATA_PLANE_TOKEN_LIFETIME_SECONDS: lifetime(86_400),
   /** Per-task tokens go to the sidecar agent, which clamps an expiry beyond the bound (shared/core/token-lifetime.ts). */
   ONBOARDING_TOKEN_LIFETIME_SECONDS: z._default(

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { PublishedKeys } from '../../shared/ports.js';
+import { JWKS_MAX_AGE_SECONDS } from '../../shared/core/token-lifetime.js';
 
 export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -13,10 +14,11 @@ const CLAIMS_SUPPORTED = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'Name
 
 // 300 s is safe both ways: a retired key is published until every token it signed has expired,
 // and a rotated-in key is published as pending for KEY_PREPUBLISH_SECONDS (default 1 h, more than
-// istiod's 20-minute refresh + this max-age + discovery's 30 s cache) before it signs, so a
+// istiod's 20-minute refresh + this max-age + discovery's 30 s cache; the deploy refuses less than
+// this max-age: MIN_KEY_PREPUBLISH_SECONDS) before it signs, so a
 // cached JWKS never lacks a key a live token needs. Only the first key of a new stack (and an
 // emergency rotation) signs at once; verifiers that refetch on an unknown kid cope with that.
-const CACHE_CONTROL = 'public, max-age=300';
+const CACHE_CONTROL = `public, max-age=${JWKS_MAX_AGE_SECONDS}`;
 
 const json = (statusCode: number, body: unknown, cache = true): APIGatewayProxyStructuredResultV2 => ({
   statusCode,

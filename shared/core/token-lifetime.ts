@@ -9,3 +9,29 @@
  * so that the clamp never shortens a token the server really issued.
  */
 export const MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS = 30 * 86_400;
+
+/** How often tokenMaintenance runs (serverless.yml: `schedule: rate(1 hour)`; a unit test checks). */
+export const TOKEN_MAINTENANCE_INTERVAL_SECONDS = 3600;
+
+/** Slack for one maintenance run: its 300 s Lambda timeout, plus a schedule that fires late or a run retried. */
+const TOKEN_MAINTENANCE_SLACK_SECONDS = 600;
+
+/**
+ * The shortest service-token lifetime a deployment may set (param dataPlaneTokenLifetimeSeconds).
+ * A token is refreshed once less than a third of its lifetime is left (shared/core/service-token.ts),
+ * and the hourly maintenance run is the refresh of last resort when no task event comes: that third
+ * must outlast one interval plus its slack, or the secret holds an expired token until the next run
+ * and a task started then is refused by its mesh. 3 × (3600 + 600) = 12,600 s (3.5 h).
+ */
+export const MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS = 3 * (TOKEN_MAINTENANCE_INTERVAL_SECONDS + TOKEN_MAINTENANCE_SLACK_SECONDS);
+
+/** The JWKS's `Cache-Control: max-age` (functions/discovery/routes.ts). */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+/**
+ * The shortest time a rotated-in key may be published before it signs (param keyPrepublishSeconds):
+ * the JWKS max-age. go-oidc v2 (v2.2.1, jwks.go, remoteKeySet.verify), which older istiods link,
+ * honours that max-age and refuses a token with an unknown kid without refetching while its cached
+ * set is fresh; go-oidc v3 refetches on an unknown kid.
+ */
+export const MIN_KEY_PREPUBLISH_SECONDS = JWKS_MAX_AGE_SECONDS;

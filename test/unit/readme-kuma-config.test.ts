@@ -1,7 +1,7 @@
 /**
  * The Kuma CP configuration the README documents, parsed as YAML and held against the field names
  * of Kuma's own config structs (kumahq/kuma pkg/config/dp-server: DpProxyAuthnConfig `type`,
- * `dpToken`; DpTokenAuthnConfig `enableIssuer`, `validator`; DpTokenValidatorConfig `useSecrets`,
+ * `dpToken`; DpServerAuthnConfig `enableReloadableTokens`; DpTokenAuthnConfig `enableIssuer`, `validator`; DpTokenValidatorConfig `useSecrets`,
  * `publicKeys`; config_types.MeshedPublicKey `kid`, `key`, `keyFile`, `mesh`). Go's decoder would
  * silently ignore a misspelt field, so a typo here would leave Kuma trusting nothing we sign.
  */
@@ -15,7 +15,11 @@ const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
 
 describe("the README's Kuma CP configuration", () => {
   it('uses only the fields Kuma reads, at the places Kuma reads them', () => {
-    const config = parse(yamlBlock) as { dpServer: { authn: { dpProxy: Record<string, unknown> } } };
+    const config = parse(yamlBlock) as { dpServer: { authn: { dpProxy: Record<string, unknown>; enableReloadableTokens?: unknown } } };
+    // DpServerAuthnConfig: `dpProxy`, `zoneProxy`, `enableReloadableTokens` (without it kuma-dp's
+    // Envoy sends the token it read at start on every reconnect: kuma-dp-reconnect.test.ts).
+    for (const field of Object.keys(config.dpServer.authn)) expect(['dpProxy', 'zoneProxy', 'enableReloadableTokens']).toContain(field);
+    expect(config.dpServer.authn.enableReloadableTokens).toBe(true);
     const dpProxy = config.dpServer.authn.dpProxy;
     expect(Object.keys(dpProxy).sort()).toEqual(['dpToken', 'type']);
     expect(dpProxy.type).toBe('dpToken');

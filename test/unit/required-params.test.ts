@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from '../../shared/core/token-lifetime.js';
+import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS, MIN_KEY_PREPUBLISH_SECONDS, TOKEN_MAINTENANCE_INTERVAL_SECONDS } from '../../shared/core/token-lifetime.js';
 
 type TemplateParameters = Record<string, { Type: string; Default?: string; MinValue?: number; MaxValue?: number; ConstraintDescription?: string }>;
 
@@ -33,7 +33,11 @@ describe('required stage params: member accounts', () => {
 
 describe('stage params out of range', () => {
   // serverless.yml's own parameters (CloudFormation's short-form tags such as !Ref left unresolved), with a param's value as osls resolves it.
-  const serverlessYml = parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'), { logLevel: 'error', merge: true }) as { params: { default: Record<string, unknown> }; resources: { Parameters: TemplateParameters } };
+  const serverlessYml = parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'), { logLevel: 'error', merge: true }) as {
+    params: { default: Record<string, unknown> };
+    functions: Record<string, { events?: { schedule?: string }[] }>;
+    resources: { Parameters: TemplateParameters };
+  };
   const declared = serverlessYml.resources.Parameters;
   const withValue = (name: string, value: string): TemplateParameters => ({ [name]: { ...declared[name]!, Default: value } });
 
@@ -56,6 +60,34 @@ describe('stage params out of range', () => {
     expect(outOfRangeParams(withValue('OnboardingTokenLifetimeSeconds', value))).toEqual([
       `onboardingTokenLifetimeSeconds: "${value}" is out of range: 60 to 2592000 seconds (30 days), the longest lifetime the sidecar agent schedules; it clamps a later expiry`,
     ]);
+  });
+
+  it('bounds the service token lifetime by the maintenance schedule it derives from', () => {
+    expect(serverlessYml.functions.tokenMaintenance!.events).toContainEqual({ schedule: `rate(${TOKEN_MAINTENANCE_INTERVAL_SECONDS / 3600} hour)` });
+    expect(declared.DataPlaneTokenLifetimeSeconds).toMatchObject({ Type: 'Number', MinValue: MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS });
+    // Refreshed with a third left, a token at the bound still lives an interval and more after it fell due.
+    expect(MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS / 3).toBeGreaterThan(TOKEN_MAINTENANCE_INTERVAL_SECONDS);
+  });
+
+  it.each([
+    { case: 'three hours (its third is exactly one maintenance interval)', value: '10800' },
+    { case: 'an hour', value: '3600' },
+  ])('refuses a service token lifetime of $case, saying why', ({ value }) => {
+    expect(outOfRangeParams(withValue('DataPlaneTokenLifetimeSeconds', value))).toEqual([
+      `dataPlaneTokenLifetimeSeconds: "${value}" is out of range: at least 12600 seconds (3.5 h), so that a token refreshed with a third of its lifetime left cannot expire between two hourly tokenMaintenance runs`,
+    ]);
+  });
+
+  it('accepts a service token lifetime at the bound', () => {
+    expect(outOfRangeParams(withValue('DataPlaneTokenLifetimeSeconds', String(MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS)))).toEqual([]);
+  });
+
+  it('refuses a key prepublish time shorter than the JWKS max-age go-oidc v2 caches for, and takes that max-age', () => {
+    expect(declared.KeyPrepublishSeconds).toMatchObject({ Type: 'Number', MinValue: MIN_KEY_PREPUBLISH_SECONDS });
+    expect(outOfRangeParams(withValue('KeyPrepublishSeconds', '299'))).toEqual([
+      'keyPrepublishSeconds: "299" is out of range: at least 300 seconds, the JWKS max-age that istiods on go-oidc v2 cache the key set for; a key that signs sooner is refused by them until their cache expires',
+    ]);
+    expect(outOfRangeParams(withValue('KeyPrepublishSeconds', String(MIN_KEY_PREPUBLISH_SECONDS)))).toEqual([]);
   });
 
   it.each([
