@@ -101,12 +101,8 @@ export class ResourceStore {
   }
 
   replace(plural: IstioPlural, namespace: string, name: string, body: unknown, manager: string): StoreAnswer {
-    const { object: checked, refusal } = this.checkBody(plural, namespace, name, body);
-    if (!checked) return refusal;
-    const live = this.objects.get(key(plural, namespace, name));
-    if (!live) return { code: 404, body: notFoundStatus(plural, name) };
-    const stale = this.checkPreconditions(plural, live, checked.metadata.uid, checked.metadata.resourceVersion, true);
-    if (stale) return stale;
+    const { checked, live, refusal } = this.checkUpdate(plural, namespace, name, body);
+    if (refusal) return refusal;
     const next = withoutServerFields(checked);
     return this.store(plural, live, next, ownershipAfterUpdate(live.object, next, live.ownership, manager));
   }
@@ -131,12 +127,8 @@ export class ResourceStore {
    * the status subresource), under the body's resourceVersion, owned by `manager`.
    */
   replaceStatus(plural: IstioPlural, namespace: string, name: string, body: unknown, manager: string): StoreAnswer {
-    const { object: checked, refusal } = this.checkBody(plural, namespace, name, body);
-    if (!checked) return refusal;
-    const live = this.objects.get(key(plural, namespace, name));
-    if (!live) return { code: 404, body: notFoundStatus(plural, name) };
-    const stale = this.checkPreconditions(plural, live, checked.metadata.uid, checked.metadata.resourceVersion, true);
-    if (stale) return stale;
+    const { checked, live, refusal } = this.checkUpdate(plural, namespace, name, body);
+    if (refusal) return refusal;
     const object = structuredClone(live.object);
     if (checked.status === undefined) delete object.status;
     else object.status = structuredClone(checked.status);
@@ -192,6 +184,16 @@ export class ResourceStore {
   private validate(plural: IstioPlural, candidate: KubernetesObject): string[] {
     const result = this.validators[plural](candidate);
     return result.ok ? [] : result.problems;
+  }
+
+  /** An update's body checked, and the live object it updates, under the body's uid and resourceVersion. */
+  private checkUpdate(plural: IstioPlural, namespace: string, name: string, body: unknown): { checked: KubernetesObject; live: StoredObject; refusal?: never } | { checked?: never; live?: never; refusal: StoreAnswer } {
+    const { object: checked, refusal } = this.checkBody(plural, namespace, name, body);
+    if (!checked) return { refusal };
+    const live = this.objects.get(key(plural, namespace, name));
+    if (!live) return { refusal: { code: 404, body: notFoundStatus(plural, name) } };
+    const stale = this.checkPreconditions(plural, live, checked.metadata.uid, checked.metadata.resourceVersion, true);
+    return stale ? { refusal: stale } : { checked, live };
   }
 
   /** Request bodies must name the resource, and the name and namespace on the URL. */
