@@ -45,6 +45,27 @@ export class MeshPreconditionError extends ControlPlaneError {
   }
 }
 
+/** One field an apply would change that another field manager owns (a 409 FieldManagerConflict cause). */
+export interface FieldConflict {
+  manager: string;
+  /** As the API server spells it: `.metadata.annotations.istio.io/connectedAt`. */
+  field: string;
+}
+
+/**
+ * A server-side apply refused because istiod owns a field it would change: we do not take
+ * istiod's fields (README, "Which part of an entry is ours"). Not retryable: the same apply
+ * conflicts again until what we send stops naming istiod's field.
+ */
+export class MeshFieldConflictError extends ControlPlaneError {
+  readonly conflicts: FieldConflict[];
+  constructor(message: string, conflicts: FieldConflict[], options?: ErrorOptions) {
+    super('MESH_FIELD_CONFLICT', message, { ...options, retryable: false });
+    this.name = 'MeshFieldConflictError';
+    this.conflicts = conflicts;
+  }
+}
+
 /** A conditional write lost against a newer version of the same record. */
 export class VersionConflictError extends ControlPlaneError {
   constructor(message: string, options?: ErrorOptions) {

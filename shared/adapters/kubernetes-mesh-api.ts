@@ -3,8 +3,8 @@
  * field manager, deletes with preconditions, label-selector lists. Plain node:https, no client library.
  */
 import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
-import type { DeletePreconditions, ObjectMeta, ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
-import { ControlPlaneError, MeshApiError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../errors.js';
+import type { DeletePreconditions, ObjectMeta, ObjectRef, OwnedMetadataKeys, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
+import { ControlPlaneError, MeshApiError, MeshFieldConflictError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError, type FieldConflict } from '../errors.js';
 import type { MeshApi } from '../ports.js';
 
 /** Options for {@link KubernetesMeshApi}. */
@@ -16,6 +16,8 @@ export interface KubernetesMeshApiOptions {
   caPem?: string;
   timeoutMs: number;
   fieldManager?: string;
+  /** The field manager of istiod's writes, whose fields our apply never takes; {@link ISTIOD_FIELD_MANAGER} by default. */
+  istiodFieldManager?: string;
   /** How a throttled (429) request is waited out; {@link MESH_THROTTLING} by default. */
   throttling?: Partial<MeshThrottling>;
   /** Waits `ms` before a throttled request is sent again; injectable so tests need no clock. */
@@ -56,6 +58,14 @@ interface Answer {
   retryAfter?: string;
 }
 
+/**
+ * The field manager the API server records for istiod's writes. istiod updates entries with
+ * `metav1.UpdateOptions{}` (istio/istio pilot/pkg/config/kube/crdclient/types.gen.go, `update` and
+ * `updateStatus`), without a fieldManager, so the server names the manager after its User-Agent,
+ * `pilot-discovery/<version>` (pkg/kube/util.go, `IstioUserAgent`), up to the '/'.
+ */
+export const ISTIOD_FIELD_MANAGER = 'pilot-discovery';
+
 const GROUP_PATH = '/apis/networking.istio.io/v1';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 /**
@@ -70,6 +80,7 @@ function isRetryableStatus(status: number): boolean {
 export class KubernetesMeshApi implements MeshApi {
   private readonly baseUrl: string;
   private readonly fieldManager: string;
+  private readonly istiodFieldManager: string;
   private readonly http: (url: string, request: HttpRequestOptions) => Promise<HttpAnswer>;
   private readonly throttling: MeshThrottling;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -78,6 +89,7 @@ export class KubernetesMeshApi implements MeshApi {
   constructor(private readonly options: KubernetesMeshApiOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fieldManager = options.fieldManager ?? 'ecs-mesh-onboarding';
+    this.istiodFieldManager = options.istiodFieldManager ?? ISTIOD_FIELD_MANAGER;
     this.http = createHttpRequester({ caPem: options.caPem, timeoutMs: options.timeoutMs });
     this.throttling = { ...MESH_THROTTLING, ...options.throttling };
     this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -93,7 +105,7 @@ export class KubernetesMeshApi implements MeshApi {
   async getWorkloadEntry(ref: ObjectRef): Promise<WorkloadEntry | undefined> {
     const answer = await this.request('GET', objectPath('workloadentries', ref));
     if (answer.status === 404) return undefined;
-    return toWorkloadEntry(this.expectOk(answer, `get WorkloadEntry ${ref.namespace}/${ref.name}`));
+    return toWorkloadEntry(this.expectOk(answer, `get WorkloadEntry ${ref.namespace}/${ref.name}`), this.fieldManager);
   }
 
   async applyWorkloadEntry(entry: WorkloadEntry): Promise<WorkloadEntry> {
@@ -104,15 +116,29 @@ export class KubernetesMeshApi implements MeshApi {
     const { validateWorkloadEntry } = await import('../core/workload-entry-validation.js');
     const checked = validateWorkloadEntry(configuration);
     if (!checked.ok) throw new MeshValidationError(`${what} is invalid`, checked.problems);
-    // force: the entry is ours alone (docs/architecture.md#mesh-api), so another manager's stale claim must not block it;
-    // fieldValidation=Strict makes the server refuse unknown fields instead of silently pruning them.
-    const query = new URLSearchParams({ fieldManager: this.fieldManager, force: 'true', fieldValidation: 'Strict' });
-    const answer = await this.request('PATCH', `${objectPath('workloadentries', entry.metadata)}?${query}`, {
-      body: JSON.stringify(configuration),
-      contentType: APPLY_PATCH,
-    });
+    // Without force: the entry is shared with istiod (README, "Which part of an entry is ours"),
+    // so a field another manager owns must not be taken silently. fieldValidation=Strict makes
+    // the server refuse unknown fields instead of silently pruning them.
+    const body = JSON.stringify(configuration);
+    let answer = await this.apply(entry.metadata, body, false);
+    if (answer.status === 409) {
+      const conflicts = fieldConflicts(answer.body);
+      const istiods = conflicts.filter((c) => c.manager === this.istiodFieldManager);
+      if (conflicts.length === 0 || istiods.length > 0) {
+        const named = (istiods.length > 0 ? istiods : conflicts).map((c) => `${c.field} (${c.manager})`).join(', ');
+        throw new MeshFieldConflictError(`${what}: the apply would take ${named || 'fields'} from ${istiods.length > 0 ? 'istiod' : 'another manager'}: ${describeStatus(answer.body)}`, conflicts);
+      }
+      // Every field we send is ours (what the group and the task call for): a hand edit or another
+      // tool that changed one loses it. force takes only the fields we send, never istiod's.
+      answer = await this.apply(entry.metadata, body, true);
+    }
     if (answer.status === 422) throw new MeshValidationError(`${what} refused: ${describeStatus(answer.body)}`, validationCauses(answer.body));
-    return toWorkloadEntry(this.expectOk(answer, `apply ${what}`));
+    return toWorkloadEntry(this.expectOk(answer, `apply ${what}`), this.fieldManager);
+  }
+
+  private apply(ref: ObjectRef, body: string, force: boolean): Promise<Answer> {
+    const query = new URLSearchParams({ fieldManager: this.fieldManager, ...(force ? { force: 'true' } : {}), fieldValidation: 'Strict' });
+    return this.request('PATCH', `${objectPath('workloadentries', ref)}?${query}`, { body, contentType: APPLY_PATCH });
   }
 
   async deleteWorkloadEntry(ref: ObjectRef, preconditions: DeletePreconditions): Promise<boolean> {
@@ -150,7 +176,7 @@ export class KubernetesMeshApi implements MeshApi {
       const list = this.expectOk(answer, 'list WorkloadEntries');
       const items = isRecord(list) ? list.items : undefined;
       if (!Array.isArray(items)) throw new MeshApiError('list WorkloadEntries: the answer has no items', { status: answer.status });
-      entries.push(...items.map(toWorkloadEntry));
+      entries.push(...items.map((item) => toWorkloadEntry(item, this.fieldManager)));
       const metadata = isRecord(list) && isRecord(list.metadata) ? list.metadata : {};
       token = typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
     } while (token !== undefined);
@@ -295,10 +321,38 @@ function toObjectMeta(value: unknown, kind: string): ObjectMeta {
   return result;
 }
 
-function toWorkloadEntry(value: unknown): WorkloadEntry {
+function toWorkloadEntry(value: unknown, fieldManager: string): WorkloadEntry {
   const metadata = toObjectMeta(value, 'WorkloadEntry');
   const spec = isRecord(value) && isRecord(value.spec) ? value.spec : {};
-  return { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata, spec: spec as WorkloadEntry['spec'] };
+  const ownedKeys = ownedMetadataKeys(value, fieldManager);
+  return { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata, spec: spec as WorkloadEntry['spec'], ...(ownedKeys ? { ownedKeys } : {}) };
+}
+
+/**
+ * The label and annotation keys `managedFields` records as `fieldManager`'s applied ones
+ * (FieldsV1: `{"f:metadata": {"f:labels": {"f:app": {}}}}`), or `undefined` when the object has no
+ * `managedFields` at all (then ownership is unknown and every key counts as ours).
+ */
+function ownedMetadataKeys(value: unknown, fieldManager: string): OwnedMetadataKeys | undefined {
+  const managed = isRecord(value) && isRecord(value.metadata) ? value.metadata.managedFields : undefined;
+  if (!Array.isArray(managed)) return undefined;
+  const ours = managed.filter(isRecord).find((m) => m.manager === fieldManager && m.operation === 'Apply' && m.subresource === undefined);
+  const metadata = isRecord(ours?.fieldsV1) && isRecord(ours.fieldsV1['f:metadata']) ? ours.fieldsV1['f:metadata'] : {};
+  const keys = (map: unknown) => (isRecord(map) ? Object.keys(map).filter((k) => k.startsWith('f:')).map((k) => k.slice(2)) : []);
+  return { labels: keys(metadata['f:labels']), annotations: keys(metadata['f:annotations']) };
+}
+
+/**
+ * The FieldManagerConflict causes of a 409 apply (k8s.io/apiserver fieldmanager `NewConflictError`:
+ * message `conflict with "<manager>"` or `conflict with "<manager>" using <apiVersion>`, field the path).
+ */
+function fieldConflicts(body: unknown): FieldConflict[] {
+  const details = isRecord(body) && isRecord(body.details) ? body.details : {};
+  const causes = Array.isArray(details.causes) ? details.causes.filter(isRecord) : [];
+  return causes.flatMap((c) => {
+    const manager = typeof c.message === 'string' ? /conflict with "([^"]*)"/.exec(c.message)?.[1] : undefined;
+    return c.reason === 'FieldManagerConflict' && manager !== undefined && typeof c.field === 'string' ? [{ manager, field: c.field }] : [];
+  });
 }
 
 function toWorkloadGroup(value: unknown): WorkloadGroup {

@@ -36,6 +36,18 @@ export interface WorkloadEntry {
   kind: 'WorkloadEntry';
   metadata: ObjectMeta;
   spec: WorkloadEntrySpec;
+  /**
+   * Read only, never sent: the metadata keys the mesh records as our field manager's (server-side
+   * apply's `managedFields`). Absent when the mesh keeps no such record (the file mesh): then
+   * every key is ours.
+   */
+  ownedKeys?: OwnedMetadataKeys;
+}
+
+/** Label and annotation keys one field manager owns on an object. */
+export interface OwnedMetadataKeys {
+  labels: readonly string[];
+  annotations: readonly string[];
 }
 
 export interface WorkloadGroup {

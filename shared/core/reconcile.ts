@@ -9,6 +9,7 @@
  */
 import { isTombstone, type EnrollmentRecord } from './enrollment.js';
 import type { WorkloadEntry } from './kubernetes-types.js';
+import { ownValue } from './own-keys.js';
 import { taskLiveness } from './task.js';
 import { ANNOTATIONS } from './workload-entry.js';
 
@@ -97,17 +98,34 @@ function judgeRunning({ verdict, record, entries }: TaskFacts): Repair | undefin
   return undefined;
 }
 
-/** The first difference between the entry we would write and the stored one, ignoring what only the API server sets. */
+/**
+ * The first difference, in what is ours, between the entry we would write and the stored one
+ * (README, "Which part of an entry is ours"). The spec is ours whole: nobody else writes one, and
+ * a field added by hand changes where traffic goes. Labels and annotations are shared with
+ * istiod, which adds its own (`istio.io/connectedAt`, ...): a key is ours when we send it, or when
+ * the mesh records it as our field manager's (one we stopped sending, that our apply removes).
+ * Anyone else's key is not ours to judge, whatever it is named; status we never read.
+ */
 export function entryDrift(want: WorkloadEntry, have: WorkloadEntry): string | undefined {
   if (!sameJson(want.spec, have.spec)) return 'its spec differs from what the group and the task call for';
-  if (!sameJson(want.metadata.labels ?? {}, have.metadata.labels ?? {})) return 'its labels differ';
-  const annotations = (entry: WorkloadEntry) => {
-    const copy: Record<string, string> = { ...entry.metadata.annotations };
-    delete copy[ANNOTATIONS.eventVersion]; // bookkeeping, not what the mesh acts on
-    return copy;
-  };
-  if (!sameJson(annotations(want), annotations(have))) return 'its annotations differ';
+  const label = keyDrift(want.metadata.labels, have.metadata.labels, have.ownedKeys?.labels);
+  if (label !== undefined) return `its labels differ (${label})`;
+  const annotation = keyDrift(want.metadata.annotations, have.metadata.annotations, have.ownedKeys?.annotations);
+  if (annotation !== undefined) return `its annotations differ (${annotation})`;
   return undefined;
+}
+
+/** Bookkeeping, not what the mesh acts on: a new event version alone is no drift. */
+const UNJUDGED_KEYS: ReadonlySet<string> = new Set([ANNOTATIONS.eventVersion]);
+
+/**
+ * The first of our keys that differs: one we send that is missing or has another value, or one
+ * that `owned` (every key, when the mesh records no ownership) says is ours but we no longer send.
+ */
+function keyDrift(want: Readonly<Record<string, string>> = {}, have: Readonly<Record<string, string>> = {}, owned: readonly string[] | undefined): string | undefined {
+  for (const [key, value] of Object.entries(want)) if (!UNJUDGED_KEYS.has(key) && ownValue(have, key) !== value) return key;
+  const ours = (key: string) => owned === undefined || owned.includes(key);
+  return Object.keys(have).find((key) => !UNJUDGED_KEYS.has(key) && !Object.hasOwn(want, key) && ours(key));
 }
 
 const sameRef = (a: WorkloadEntry, b: WorkloadEntry) => a.metadata.name === b.metadata.name && a.metadata.namespace === b.metadata.namespace;

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
-import { MeshApiError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../../shared/errors.js';
+import { MeshApiError, MeshFieldConflictError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../../shared/errors.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
+import { ISTIOD_RBAC, SimulatedIstiod } from '../support/simulated-istiod.js';
 
 const TOKEN = 'test-token-7f3a';
 const MANAGED = { 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding' };
@@ -43,7 +44,8 @@ describe('Class: KubernetesMeshApi', () => {
       expect(stored.metadata.resourceVersion).toMatch(/^\d+$/);
       expect(stored.spec).toEqual(entry.spec);
       const last = double.requests.at(-1);
-      expect(last).toMatchObject({ method: 'PATCH', query: { fieldManager: 'ecs-mesh-onboarding', force: 'true' } });
+      expect(last).toMatchObject({ method: 'PATCH', query: { fieldManager: 'ecs-mesh-onboarding' } });
+      expect(last?.query.force).toBeUndefined(); // the entry is shared with istiod: nothing is taken unasked
       const [held] = double.objects('WorkloadEntry').filter((o) => o.metadata.name === 'payments-apply-1');
       expect(held?.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'ecs-mesh-onboarding', operation: 'Apply' })]);
     });
@@ -76,6 +78,60 @@ describe('Class: KubernetesMeshApi', () => {
       await expect(attempt).rejects.toBeInstanceOf(MeshValidationError);
       await expect(attempt).rejects.toMatchObject({ problems: ['spec.ports.http: port must be between 1-65535'], retryable: false });
       expect(double.requests.length).toBe(before);
+    });
+  });
+
+  describe("Co-writers: istiod's annotations and status", () => {
+    const istiodOf = () => {
+      double.addIdentity('istiod-token', ISTIOD_RBAC);
+      return new SimulatedIstiod(double.url, 'istiod-token');
+    };
+    const held = (name: string) => double.objects('WorkloadEntry').find((o) => o.metadata.name === name);
+
+    it('re-applies without a write and leaves istiod its fields; the entry says which keys are ours', async () => {
+      const istiod = istiodOf();
+      const entry = { ...anEntry('payments-cowrite-1'), metadata: { ...anEntry('payments-cowrite-1').metadata, annotations: { 'ecsmesh.io/task-arn': 'arn:t' } } };
+      await mesh.applyWorkloadEntry(entry);
+      await istiod.connect(entry.metadata, new Date('2026-12-05T05:00:00Z'));
+      await istiod.reportHealth(entry.metadata, true, new Date('2026-12-05T05:00:01Z'));
+      const before = held('payments-cowrite-1');
+
+      const again = await mesh.applyWorkloadEntry(entry);
+
+      expect(again.metadata.resourceVersion).toBe(before?.metadata.resourceVersion); // nothing changed, nothing written
+      expect(again.metadata.annotations).toMatchObject({ 'istio.io/workloadController': istiod.instanceId, 'ecsmesh.io/task-arn': 'arn:t' });
+      expect(again.ownedKeys).toEqual({ labels: Object.keys(entry.metadata.labels ?? {}), annotations: ['ecsmesh.io/task-arn'] });
+      expect(held('payments-cowrite-1')?.status).toEqual({ conditions: [expect.objectContaining({ type: 'Healthy', status: 'True' })] });
+      const [listed] = await mesh.listWorkloadEntries({ app: 'payments' }, 'payments').then((all) => all.filter((e) => e.metadata.name === 'payments-cowrite-1'));
+      expect(listed?.ownedKeys?.annotations).toEqual(['ecsmesh.io/task-arn']);
+    });
+
+    it('takes back a field of ours another writer changed, forcing only after the conflict', async () => {
+      const entry = anEntry('payments-cowrite-2');
+      await mesh.applyWorkloadEntry(entry);
+      const live = held('payments-cowrite-2')!;
+      double.adminReplace({ ...live, spec: { ...(live.spec as object), address: '10.9.9.9' } });
+      const before = double.requests.length;
+
+      const repaired = await mesh.applyWorkloadEntry(entry);
+
+      expect(repaired.spec.address).toBe('10.0.1.23');
+      expect(double.requests.slice(before).map((r) => r.query.force ?? 'no force')).toEqual(['no force', 'true']);
+    });
+
+    it('refuses to take a field istiod owns: MeshFieldConflictError names it, and the entry keeps istiod’s value', async () => {
+      const istiod = istiodOf();
+      const entry = anEntry('payments-cowrite-3');
+      await mesh.applyWorkloadEntry(entry);
+      await istiod.connect(entry.metadata, new Date('2026-12-05T05:00:00Z'));
+      const claiming = { ...entry, metadata: { ...entry.metadata, annotations: { 'istio.io/connectedAt': '1999-01-01T00:00:00Z' } } };
+
+      const error = await mesh.applyWorkloadEntry(claiming).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(MeshFieldConflictError);
+      expect(error).toMatchObject({ code: 'MESH_FIELD_CONFLICT', retryable: false, conflicts: [{ manager: 'pilot-discovery', field: '.metadata.annotations.istio.io/connectedAt' }] });
+      expect((error as Error).message).toMatch(/istiod/);
+      expect(held('payments-cowrite-3')?.metadata.annotations).toMatchObject({ 'istio.io/connectedAt': '2026-12-05T05:00:00.000Z' });
     });
   });
 

@@ -22,6 +22,7 @@ import { aTaskStateChange } from '../fixtures/ecs-events.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { Pipeline } from '../support/pipeline.js';
+import { ISTIOD_RBAC, SimulatedIstiod } from '../support/simulated-istiod.js';
 
 let p: Pipeline;
 /** A pass, its AWS calls recorded as the reconcile role's for the IAM check. */
@@ -629,5 +630,76 @@ describe('reconcile judges every entry and record this deployment owns, whatever
     expect([entryOf(listed), entryOf(recorded)]).toEqual([undefined, undefined]);
     expect(entryOf(stranger)).toBeDefined();
     expect(entryOf(running)?.metadata.labels).toMatchObject({ 'ecsmesh.io/deployment': deps.deployment });
+  });
+});
+
+describe("co-writers: istiod's annotations and status are not drift", () => {
+  // istiod's own identity, allowed what its ClusterRole grants: its writes are not ours to count.
+  let istiod: SimulatedIstiod;
+  beforeAll(() => {
+    p.k8s.addIdentity('istiod-token', ISTIOD_RBAC);
+    istiod = new SimulatedIstiod(p.k8s.url, 'istiod-token');
+  });
+  const refOf = (entry: WorkloadEntry) => ({ namespace: entry.metadata.namespace, name: entry.metadata.name });
+  /** The mesh requests a pass sends that are not reads. */
+  const writesOf = async (pass: () => Promise<unknown>) => {
+    const before = p.k8s.requests.length;
+    await pass();
+    return p.k8s.requests.slice(before).filter((r) => r.method !== 'GET' && r.userAgent?.startsWith('pilot-discovery/') !== true);
+  };
+  const stored = (taskArn: string) => p.k8s.objects('WorkloadEntry').find((e) => (e.metadata.annotations as Record<string, string> | undefined)?.['ecsmesh.io/task-arn'] === taskArn);
+
+  it('a converged mesh with istiod connected and reporting health costs 0 mesh writes per pass, and istiod keeps its fields', async () => {
+    const taskArn = await enrolledTask();
+    const ref = refOf(entryOf(taskArn)!);
+    const uid = entryOf(taskArn)!.metadata.uid;
+    await istiod.connect(ref, new Date('2026-12-05T05:00:00.123Z'));
+    await istiod.reportHealth(ref, true, new Date('2026-12-05T05:00:01Z'));
+
+    for (const pass of [1, 2]) {
+      let report: Awaited<ReturnType<typeof reconcileTasks>> | undefined;
+      const writes = await writesOf(async () => (report = await reconcileTasks({}, deps, new Date())));
+      expect(writes, `pass ${pass}`).toEqual([]);
+      expect(report?.repairs, `pass ${pass}`).toEqual([]);
+    }
+    const entry = stored(taskArn);
+    expect(entry?.metadata.uid).toBe(uid);
+    expect(entry?.metadata.annotations).toMatchObject({ 'istio.io/workloadController': istiod.instanceId, 'istio.io/connectedAt': '2026-12-05T05:00:00.123Z' });
+    expect(entry?.status).toEqual({ conditions: [expect.objectContaining({ type: 'Healthy', status: 'True' })] });
+  });
+
+  it('nor after istiod marks a disconnect and, past its grace period, drops the Healthy condition', async () => {
+    const taskArn = await enrolledTask();
+    const ref = refOf(entryOf(taskArn)!);
+    await istiod.connect(ref, new Date('2026-12-05T05:00:00Z'));
+    await istiod.reportHealth(ref, false, new Date('2026-12-05T05:00:01Z'), 'probe failed');
+    await istiod.disconnect(ref, new Date('2026-12-05T05:00:02Z'));
+    expect(await writesOf(() => reconcileTasks({}, deps, new Date()))).toEqual([]);
+
+    await istiod.forgetHealth(ref);
+
+    expect(await writesOf(() => reconcileTasks({}, deps, new Date()))).toEqual([]);
+    expect(stored(taskArn)?.metadata.annotations).toMatchObject({ 'istio.io/disconnectedAt': '2026-12-05T05:00:02.000Z' });
+  });
+
+  it('still repairs a field of ours changed by another writer, in place, without taking istiod’s fields', async () => {
+    const taskArn = await enrolledTask();
+    const entry = entryOf(taskArn)!;
+    await istiod.connect(refOf(entry), new Date('2026-12-05T05:00:00Z'));
+    await istiod.reportHealth(refOf(entry), true, new Date('2026-12-05T05:00:01Z'));
+    const live = stored(taskArn)!;
+    p.k8s.adminReplace({ ...live, metadata: { ...live.metadata, labels: { ...(live.metadata.labels as object), version: 'v9' } } });
+
+    const report = await reconcileTasks({}, deps, new Date());
+
+    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'drifted', applied: true })]);
+    const repaired = stored(taskArn);
+    expect(repaired?.metadata.uid).toBe(entry.metadata.uid); // in place: istiod's state is not lost to a re-creation
+    expect(repaired?.metadata.labels).toMatchObject({ version: 'v1' });
+    expect(repaired?.metadata.annotations).toMatchObject({ 'istio.io/workloadController': istiod.instanceId });
+    expect(repaired?.status).toEqual({ conditions: [expect.objectContaining({ type: 'Healthy' })] });
+    const managers = (repaired?.metadata.managedFields as { manager: string; fieldsV1: { 'f:metadata'?: { 'f:annotations'?: object } } }[]).map((m) => [m.manager, Object.keys(m.fieldsV1['f:metadata']?.['f:annotations'] ?? {})]);
+    expect(managers).toContainEqual(['pilot-discovery', expect.arrayContaining(['f:istio.io/workloadController', 'f:istio.io/connectedAt'])]);
+    expect(await writesOf(() => reconcileTasks({}, deps, new Date()))).toEqual([]);
   });
 });

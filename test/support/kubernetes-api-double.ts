@@ -34,6 +34,8 @@ export interface RecordedRequest {
   forbidden: boolean;
   /** Rejected by the priority-and-fairness seats (429). */
   throttled: boolean;
+  /** The `User-Agent` header, e.g. `pilot-discovery/1.28.0` for istiod's writes. */
+  userAgent?: string;
 }
 
 /**
@@ -61,11 +63,16 @@ export class KubernetesApiDouble {
   private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
 
+  /** Bearer token → the RBAC rules of its identity (`undefined`: allowed everything). */
+  private readonly identities = new Map<string, PolicyRule[] | undefined>();
+
   private constructor(
     private readonly server: Server,
-    private readonly token: string,
-    private readonly rbac: PolicyRule[] | undefined,
-  ) {}
+    token: string,
+    rbac: PolicyRule[] | undefined,
+  ) {
+    this.identities.set(token, rbac);
+  }
 
   /** Starts a double on 127.0.0.1 with a free port that accepts only `Bearer <token>`, allowed only what `rbac` grants (everything without it). */
   static async start(options: { token: string; rbac?: PolicyRule[] }): Promise<KubernetesApiDouble> {
@@ -86,6 +93,11 @@ export class KubernetesApiDouble {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Accepts `Bearer <token>` too, as another identity (istiod's, say) allowed what `rbac` grants (everything without it). */
+  addIdentity(token: string, rbac?: PolicyRule[]): void {
+    this.identities.set(token, rbac);
   }
 
   /** Creates an object directly (validated); throws with the Status message if refused. */
@@ -146,7 +158,7 @@ export class KubernetesApiDouble {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), verbs: [], forbidden: false, throttled: false };
+    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), verbs: [], forbidden: false, throttled: false, ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}) };
     this.requests.push(recorded);
     try {
       const body = await readBody(req);
@@ -179,23 +191,28 @@ export class KubernetesApiDouble {
   private answer(req: IncomingMessage, url: URL, body: string, recorded: RecordedRequest): StoreAnswer {
     const injected = this.injectedFailure();
     if (injected !== undefined) return status(injected, 'injected failure');
-    if (req.headers.authorization !== `Bearer ${this.token}`) return status(401, 'Unauthorized');
+    const token = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice('Bearer '.length) : undefined;
+    if (token === undefined || !this.identities.has(token)) return status(401, 'Unauthorized');
     const route = matchRoute(url.pathname);
     if (!route) return status(404, 'the server could not find the requested resource');
-    const { plural, namespace, name } = route;
+    const { plural, namespace, name, subresource } = route;
     const creates = req.method === 'PATCH' && name !== undefined && this.store.get(plural, namespace as string, name).code === 404;
     recorded.resource = plural;
     recorded.verbs = requestVerbs(req.method ?? 'GET', name === undefined, url.searchParams, creates);
-    const rules = this.rbac;
-    const refused = rules && recorded.verbs.find((verb) => !allows(rules, 'networking.istio.io', plural, verb));
+    const rules = this.identities.get(token);
+    // The status subresource is its own RBAC resource (`workloadentries/status`), as on a real server.
+    const resource = subresource ? `${plural}/${subresource}` : plural;
+    const refused = rules && recorded.verbs.find((verb) => !allows(rules, 'networking.istio.io', resource, verb));
     if (refused) {
       recorded.forbidden = true;
       const where = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
-      return status(403, `${plural}.networking.istio.io${name ? ` "${name}"` : ''} is forbidden: User cannot ${refused} resource "${plural}" in API group "networking.istio.io" ${where}`);
+      return status(403, `${plural}.networking.istio.io${name ? ` "${name}"` : ''} is forbidden: User cannot ${refused} resource "${resource}" in API group "networking.istio.io" ${where}`);
     }
-    const manager = url.searchParams.get('fieldManager') ?? 'unknown';
+    // Without fieldManager, a write's manager is its User-Agent up to the first '/', as the API
+    // server names it (k8s.io/apiserver handlers: prefixFromUserAgent): istiod's is `pilot-discovery`.
+    const manager = url.searchParams.get('fieldManager') ?? req.headers['user-agent']?.split('/')[0] ?? 'unknown';
     try {
-      switch (`${req.method} ${name === undefined ? 'collection' : 'object'}`) {
+      switch (`${req.method} ${name === undefined ? 'collection' : subresource === 'status' ? 'status' : 'object'}`) {
         case 'GET collection':
           return this.store.list(plural, namespace, parseLabelSelector(url.searchParams.get('labelSelector') ?? ''), listPage(url.searchParams));
         case 'POST collection':
@@ -206,6 +223,8 @@ export class KubernetesApiDouble {
           return this.store.replace(plural, namespace as string, name as string, parseJson(body), manager);
         case 'DELETE object':
           return this.store.delete(plural, namespace as string, name as string, body.trim() === '' ? {} : parseJson(body));
+        case 'PUT status':
+          return this.store.replaceStatus(plural, namespace as string, name as string, parseJson(body), manager);
         case 'PATCH object':
           return this.patch(req, url, plural, namespace as string, name as string, body);
         default:
@@ -260,13 +279,14 @@ function parseJson(body: string): unknown {
   }
 }
 
-/** `/apis/networking.istio.io/v1[/namespaces/{ns}]/{plural}[/{name}]` */
-function matchRoute(path: string): { plural: IstioPlural; namespace?: string; name?: string } | undefined {
+/** `/apis/networking.istio.io/v1[/namespaces/{ns}]/{plural}[/{name}[/status]]` */
+function matchRoute(path: string): { plural: IstioPlural; namespace?: string; name?: string; subresource?: 'status' } | undefined {
   if (!path.startsWith(`${PREFIX}/`)) return undefined;
   const parts = path.slice(PREFIX.length + 1).split('/').map(decodeURIComponent);
-  const [first, namespace, plural, name, ...rest] = parts;
+  const [first, namespace, plural, name, subresource, ...rest] = parts;
   if (first !== 'namespaces') return parts.length === 1 && isPlural(first) ? { plural: first } : undefined;
   if (!namespace || !isPlural(plural) || rest.length > 0 || name === '') return undefined;
+  if (subresource !== undefined) return subresource === 'status' && name !== undefined ? { plural, namespace, name, subresource } : undefined;
   return name === undefined ? { plural, namespace } : { plural, namespace, name };
 }
 

@@ -70,6 +70,32 @@ describe('entryDrift', () => {
     expect(entryDrift(entry, { ...entry, metadata: { ...entry.metadata, labels: { x: 'y' } } })).toMatch(/labels/);
     expect(entryDrift(entry, { ...entry, metadata: { ...entry.metadata, annotations: {} } })).toMatch(/annotations/);
   });
+
+  describe("with istiod's co-writes (keys the mesh records as another manager's)", () => {
+    const ours = { labels: Object.keys(entry.metadata.labels ?? {}), annotations: Object.keys(entry.metadata.annotations ?? {}) };
+    const istiods = { 'istio.io/workloadController': 'istiod-1', 'istio.io/connectedAt': '2026-12-05T05:00:00.123Z', 'istio.io/disconnectedAt': '2026-12-05T05:01:00Z' };
+    const coWritten = { ...entry, ownedKeys: ours, metadata: { ...entry.metadata, annotations: { ...entry.metadata.annotations, ...istiods }, labels: { ...entry.metadata.labels, 'topology.istio.io/subzone': 'a' } } };
+
+    it('are not drift, whatever their names', () => {
+      expect(entryDrift(entry, coWritten)).toBeUndefined();
+    });
+
+    it('leave a change of one of our keys drift', () => {
+      const [key] = ours.annotations.filter((k) => k !== 'ecsmesh.io/event-version');
+      expect(entryDrift(entry, { ...coWritten, metadata: { ...coWritten.metadata, annotations: { ...coWritten.metadata.annotations, [key!]: 'changed' } } })).toMatch(new RegExp(`annotations differ \\(${key}\\)`));
+    });
+
+    it('leave a key we own but no longer send drift (our apply removes it), and one nobody records as ours not', () => {
+      const stale = { ...coWritten, metadata: { ...coWritten.metadata, labels: { ...coWritten.metadata.labels, old: 'x' } } };
+      expect(entryDrift(entry, { ...stale, ownedKeys: { ...ours, labels: [...ours.labels, 'old'] } })).toMatch(/labels differ \(old\)/);
+      expect(entryDrift(entry, stale)).toBeUndefined();
+    });
+
+    it('are drift when the mesh records no ownership (the file mesh: the whole entry is ours)', () => {
+      const { ownedKeys: _unknown, ...unrecorded } = coWritten;
+      expect(entryDrift(entry, unrecorded)).toMatch(/labels differ \(topology.istio.io\/subzone\)/);
+    });
+  });
 });
 
 describe('reconcileFence and ecsViewOf', () => {

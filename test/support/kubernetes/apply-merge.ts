@@ -8,8 +8,16 @@ import { isDeepStrictEqual } from 'node:util';
 /** A stored Kubernetes object as plain JSON. */
 export type KubernetesObject = Record<string, unknown> & { metadata: Record<string, unknown> };
 
-/** Owner key (`manager` + `operation`) → encoded field paths. */
+/** Owner key (`manager` + `operation`, + `subresource` for a status write) → encoded field paths. */
 export type Ownership = Map<string, Set<string>>;
+
+/** One field an apply may not change without `force`, as the API server's FieldManagerConflict cause names it. */
+export interface ApplyConflict {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  /** `.spec.weight`, `.metadata.annotations.istio.io/connectedAt`. */
+  field: string;
+}
 
 /** One `metadata.managedFields` entry as the API server renders it. */
 export interface ManagedFieldsEntry {
@@ -19,14 +27,20 @@ export interface ManagedFieldsEntry {
   time: string;
   fieldsType: 'FieldsV1';
   fieldsV1: Record<string, unknown>;
+  subresource?: 'status';
 }
 
 const OWNED_METADATA = ['labels', 'annotations', 'ownerReferences', 'finalizers'];
 const NOT_OWNED_ROOT = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
-/** `manager` + `operation` as one map key. */
-export function ownerKey(manager: string, operation: 'Apply' | 'Update'): string {
-  return JSON.stringify([manager, operation]);
+/** `manager` + `operation` (+ `subresource`) as one map key. */
+export function ownerKey(manager: string, operation: 'Apply' | 'Update', subresource?: 'status'): string {
+  return JSON.stringify(subresource ? [manager, operation, subresource] : [manager, operation]);
+}
+
+function parseOwner(owner: string): { manager: string; operation: 'Apply' | 'Update'; subresource?: 'status' } {
+  const [manager = '', operation = 'Update', subresource] = JSON.parse(owner) as [string, 'Apply' | 'Update', 'status' | undefined];
+  return { manager, operation, ...(subresource ? { subresource } : {}) };
 }
 
 /** Leaf field paths (JSON-encoded segment arrays) of the user-owned part of an object. */
@@ -49,18 +63,18 @@ export function mergeApply(
   config: KubernetesObject,
   manager: string,
   force: boolean,
-): { object: KubernetesObject; ownership: Ownership } | { conflicts: string[] } {
+): { object: KubernetesObject; ownership: Ownership } | { conflicts: ApplyConflict[] } {
   const self = ownerKey(manager, 'Apply');
   const applied = fieldPaths(config);
   const next: Ownership = new Map([...ownership].map(([k, v]) => [k, new Set(v)]));
-  const conflicts: string[] = [];
+  const conflicts: ApplyConflict[] = [];
   for (const path of applied) {
     const segments = JSON.parse(path) as string[];
     if (isDeepStrictEqual(getAt(live, segments), getAt(config, segments))) continue;
     for (const [owner, paths] of next) {
       if (owner === self || !paths.has(path)) continue;
       if (force) paths.delete(path);
-      else conflicts.push(`conflict with "${(JSON.parse(owner) as string[])[0]}": .${segments.join('.')}`);
+      else conflicts.push({ manager: parseOwner(owner).manager, operation: parseOwner(owner).operation, field: `.${segments.join('.')}` });
     }
   }
   if (conflicts.length > 0) return { conflicts };
@@ -87,9 +101,31 @@ export function ownershipAfterUpdate(before: KubernetesObject | undefined, after
     return before !== undefined && isDeepStrictEqual(getAt(before, segments), getAt(after, segments));
   };
   const next: Ownership = new Map();
-  for (const [owner, paths] of ownership) next.set(owner, new Set([...paths].filter((p) => present.has(p) && unchanged(p))));
+  // A status owner's fields are the status subresource's: a write of the main resource leaves them be.
+  for (const [owner, paths] of ownership) next.set(owner, parseOwner(owner).subresource ? paths : new Set([...paths].filter((p) => present.has(p) && unchanged(p))));
   const mine = next.get(self) ?? new Set<string>();
   for (const path of present) if (!unchanged(path)) mine.add(path);
+  next.set(self, mine);
+  return dropEmpty(next);
+}
+
+/**
+ * Ownership after a write of the status subresource (`PUT .../status`): the status's fields that
+ * changed move to `manager` (subresource `status`), as the API server records them.
+ */
+export function ownershipAfterStatusUpdate(before: unknown, after: unknown, ownership: Ownership, manager: string): Ownership {
+  const self = ownerKey(manager, 'Update', 'status');
+  const present = new Set<string>();
+  const visit = (value: unknown, segments: string[]) => {
+    if (isPlainObject(value) && Object.keys(value).length > 0) for (const [key, child] of Object.entries(value)) visit(child, [...segments, key]);
+    else present.add(JSON.stringify(segments));
+  };
+  if (after !== undefined) visit(after, ['status']);
+  const changed = (path: string) => !isDeepStrictEqual(getAt({ status: before }, JSON.parse(path) as string[]), getAt({ status: after }, JSON.parse(path) as string[]));
+  const next: Ownership = new Map();
+  for (const [owner, paths] of ownership) next.set(owner, parseOwner(owner).subresource ? new Set([...paths].filter((p) => present.has(p) && !changed(p))) : paths);
+  const mine = next.get(self) ?? new Set<string>();
+  for (const path of present) if (changed(path)) mine.add(path);
   next.set(self, mine);
   return dropEmpty(next);
 }
@@ -97,13 +133,13 @@ export function ownershipAfterUpdate(before: KubernetesObject | undefined, after
 /** Renders ownership as `metadata.managedFields`. */
 export function renderManagedFields(ownership: Ownership, apiVersion: string, time: string): ManagedFieldsEntry[] {
   return [...ownership].map(([owner, paths]) => {
-    const [manager = '', operation] = JSON.parse(owner) as [string, 'Apply' | 'Update'];
+    const { manager, operation, subresource } = parseOwner(owner);
     const fieldsV1: Record<string, unknown> = {};
     for (const path of paths) {
       let node = fieldsV1;
       for (const segment of JSON.parse(path) as string[]) node = (node[`f:${segment}`] ??= {}) as Record<string, unknown>;
     }
-    return { manager, operation, apiVersion, time, fieldsType: 'FieldsV1', fieldsV1 };
+    return { manager, operation, apiVersion, time, fieldsType: 'FieldsV1', fieldsV1, ...(subresource ? { subresource } : {}) };
   });
 }
 

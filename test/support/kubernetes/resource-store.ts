@@ -8,8 +8,10 @@ import type { CrdValidator } from '../../../shared/core/crd-validation.js';
 import {
   isPlainObject,
   mergeApply,
+  ownershipAfterStatusUpdate,
   ownershipAfterUpdate,
   renderManagedFields,
+  type ApplyConflict,
   type KubernetesObject,
   type Ownership,
 } from './apply-merge.js';
@@ -99,12 +101,8 @@ export class ResourceStore {
   }
 
   replace(plural: IstioPlural, namespace: string, name: string, body: unknown, manager: string): StoreAnswer {
-    const { object: checked, refusal } = this.checkBody(plural, namespace, name, body);
-    if (!checked) return refusal;
-    const live = this.objects.get(key(plural, namespace, name));
-    if (!live) return { code: 404, body: notFoundStatus(plural, name) };
-    const stale = this.checkPreconditions(plural, live, checked.metadata.uid, checked.metadata.resourceVersion, true);
-    if (stale) return stale;
+    const { checked, live, refusal } = this.checkUpdate(plural, namespace, name, body);
+    if (refusal) return refusal;
     const next = withoutServerFields(checked);
     return this.store(plural, live, next, ownershipAfterUpdate(live.object, next, live.ownership, manager));
   }
@@ -120,8 +118,26 @@ export class ResourceStore {
     }
     const base: KubernetesObject = live?.object ?? { apiVersion: API_VERSION, kind: ISTIO_RESOURCES[plural].kind, metadata: { name, namespace } };
     const merged = mergeApply(base, live?.ownership ?? new Map(), withoutServerFields(checked), manager, force);
-    if ('conflicts' in merged) return { code: 409, body: conflictStatus(plural, name, `Apply failed with ${merged.conflicts.length} conflict(s): ${merged.conflicts.join('; ')}`) };
+    if ('conflicts' in merged) return { code: 409, body: applyConflictStatus(merged.conflicts) };
     return this.store(plural, live, merged.object, merged.ownership);
+  }
+
+  /**
+   * `PUT .../status`: only the status changes (the rest of the body is ignored, as for a CRD with
+   * the status subresource), under the body's resourceVersion, owned by `manager`.
+   */
+  replaceStatus(plural: IstioPlural, namespace: string, name: string, body: unknown, manager: string): StoreAnswer {
+    const { checked, live, refusal } = this.checkUpdate(plural, namespace, name, body);
+    if (refusal) return refusal;
+    const object = structuredClone(live.object);
+    if (checked.status === undefined) delete object.status;
+    else object.status = structuredClone(checked.status);
+    if (isDeepStrictEqual(object.status, live.object.status)) return { code: 200, body: this.render(live) };
+    this.revision += 1;
+    object.metadata = { ...object.metadata, resourceVersion: this.resourceVersion };
+    const stored = { object, ownership: ownershipAfterStatusUpdate(live.object.status, object.status, live.ownership, manager) };
+    this.objects.set(key(plural, namespace, name), stored);
+    return { code: 200, body: this.render(stored) };
   }
 
   delete(plural: IstioPlural, namespace: string, name: string, options: unknown): StoreAnswer {
@@ -168,6 +184,16 @@ export class ResourceStore {
   private validate(plural: IstioPlural, candidate: KubernetesObject): string[] {
     const result = this.validators[plural](candidate);
     return result.ok ? [] : result.problems;
+  }
+
+  /** An update's body checked, and the live object it updates, under the body's uid and resourceVersion. */
+  private checkUpdate(plural: IstioPlural, namespace: string, name: string, body: unknown): { checked: KubernetesObject; live: StoredObject; refusal?: never } | { checked?: never; live?: never; refusal: StoreAnswer } {
+    const { object: checked, refusal } = this.checkBody(plural, namespace, name, body);
+    if (!checked) return { refusal };
+    const live = this.objects.get(key(plural, namespace, name));
+    if (!live) return { refusal: { code: 404, body: notFoundStatus(plural, name) } };
+    const stale = this.checkPreconditions(plural, live, checked.metadata.uid, checked.metadata.resourceVersion, true);
+    return stale ? { refusal: stale } : { checked, live };
   }
 
   /** Request bodies must name the resource, and the name and namespace on the URL. */
@@ -226,6 +252,16 @@ function expiredStatus(inconsistentContinue: string): KubernetesStatus {
     'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
   );
   return { ...status, metadata: { continue: inconsistentContinue } };
+}
+
+/**
+ * 409 of an apply that would change fields other managers own, as k8s.io/apiserver's
+ * fieldmanager `NewConflictError` writes it: one FieldManagerConflict cause per field.
+ */
+function applyConflictStatus(conflicts: ApplyConflict[]): KubernetesStatus {
+  const who = (c: ApplyConflict) => (c.operation === 'Apply' ? `"${c.manager}"` : `"${c.manager}" using ${API_VERSION}`);
+  const message = `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${conflicts.map((c) => `conflict with ${who(c)}: ${c.field}`).join(', ')}`;
+  return failureStatus(409, message, { details: { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${who(c)}`, field: c.field })) } });
 }
 
 function key(plural: string, namespace: string, name: string): string {
