@@ -99,14 +99,20 @@ export class ResourceStore {
   }
 
   replace(plural: IstioPlural, namespace: string, name: string, body: unknown, manager: string): StoreAnswer {
+    const write = this.checkReplace(plural, namespace, name, body);
+    if ('refusal' in write) return write.refusal;
+    const next = withoutServerFields(write.checked);
+    return this.store(plural, write.live, next, ownershipAfterUpdate(write.live.object, next, write.live.ownership, manager));
+  }
+
+  /** A PUT's body checked, its object found and its preconditions met; else the refusal to answer. */
+  private checkReplace(plural: IstioPlural, namespace: string, name: string, body: unknown): { checked: KubernetesObject; live: StoredObject } | { refusal: StoreAnswer } {
     const { object: checked, refusal } = this.checkBody(plural, namespace, name, body);
-    if (!checked) return refusal;
+    if (!checked) return { refusal };
     const live = this.objects.get(key(plural, namespace, name));
-    if (!live) return { code: 404, body: notFoundStatus(plural, name) };
+    if (!live) return { refusal: { code: 404, body: notFoundStatus(plural, name) } };
     const stale = this.checkPreconditions(plural, live, checked.metadata.uid, checked.metadata.resourceVersion, true);
-    if (stale) return stale;
-    const next = withoutServerFields(checked);
-    return this.store(plural, live, next, ownershipAfterUpdate(live.object, next, live.ownership, manager));
+    return stale ? { refusal: stale } : { checked, live };
   }
 
   apply(plural: IstioPlural, namespace: string, name: string, body: unknown, manager: string, force: boolean): StoreAnswer {
@@ -122,6 +128,26 @@ export class ResourceStore {
     const merged = mergeApply(base, live?.ownership ?? new Map(), withoutServerFields(checked), manager, force);
     if ('conflicts' in merged) return { code: 409, body: conflictStatus(plural, name, `Apply failed with ${merged.conflicts.length} conflict(s): ${merged.conflicts.join('; ')}`) };
     return this.store(plural, live, merged.object, merged.ownership);
+  }
+
+  /**
+   * PUT of the status subresource: only `status` is taken from the body (spec and metadata stay as
+   * they are), guarded by the body's resourceVersion; the generation does not move. Managed fields
+   * are not tracked for status.
+   */
+  replaceStatus(plural: IstioPlural, namespace: string, name: string, body: unknown): StoreAnswer {
+    const write = this.checkReplace(plural, namespace, name, body);
+    if ('refusal' in write) return write.refusal;
+    const { checked, live } = write;
+    if (isDeepStrictEqual(checked.status, live.object.status)) return { code: 200, body: this.render(live) };
+    this.revision += 1;
+    const object = structuredClone(live.object);
+    if (checked.status === undefined) delete object.status;
+    else object.status = structuredClone(checked.status);
+    object.metadata = { ...object.metadata, resourceVersion: this.resourceVersion };
+    const stored = { object, ownership: live.ownership };
+    this.objects.set(key(plural, namespace, name), stored);
+    return { code: 200, body: this.render(stored) };
   }
 
   delete(plural: IstioPlural, namespace: string, name: string, options: unknown): StoreAnswer {
