@@ -7,34 +7,30 @@
  * that condition, for a proxy that connected naming the entry (`WORKLOAD_ENTRY` metadata) and
  * reported a passing probe; the example's task template sets no ISTIO_META_WORKLOAD_ENTRY.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
-import { buildWorkloadEntry } from '../../shared/core/workload-entry.js';
 import { workloadEntryStoreOn } from '../support/istiod-model/double-store.js';
 import { endpointsForService, withDefaultedTargetPorts, type ModelService, type ModelWorkloadEntry } from '../support/istiod-model/endpoints.js';
 import { WorkloadEntryControllerModel, type ModelConnection } from '../support/istiod-model/workload-entry-controller.js';
 import type { KubernetesObject } from '../support/kubernetes/apply-merge.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
+import { exampleIstioManifest, exampleTaskEntry } from '../support/example-task-entry.js';
 
 const TOKEN = 'test-token-istiod-model';
-const example = (file: string): unknown => parseYaml(readFileSync(new URL(`../../examples/ecs-service/istio/${file}`, import.meta.url), 'utf8'));
-const TASK_ID = '0123456789abcdef0123456789abcdef';
 
 describe('The istiod model over our enrollment of the example (documents current behaviour, issue 19 item 1)', () => {
   let double: KubernetesApiDouble;
   let mesh: KubernetesMeshApi;
   let group: WorkloadGroup;
-  const service = withDefaultedTargetPorts(example('service.yaml') as ModelService);
+  const service = withDefaultedTargetPorts(exampleIstioManifest('service.yaml') as ModelService);
   const served = () =>
     endpointsForService(service, double.objects('WorkloadEntry') as unknown as ModelWorkloadEntry[], { clusterId: 'Kubernetes' }).map((e) => `${e.address}:${e.endpointPort}`);
 
   beforeAll(async () => {
     double = await KubernetesApiDouble.start({ token: TOKEN });
     mesh = new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000 });
-    group = double.seed(example('workloadgroup.yaml') as KubernetesObject) as unknown as WorkloadGroup;
+    group = double.seed(exampleIstioManifest('workloadgroup.yaml') as KubernetesObject) as unknown as WorkloadGroup;
   });
 
   afterAll(async () => {
@@ -42,19 +38,7 @@ describe('The istiod model over our enrollment of the example (documents current
   });
 
   it('the entry we write for a task of the probed group is not an endpoint until istiod writes Healthy=True', async () => {
-    const entry = buildWorkloadEntry({
-      group,
-      taskId: TASK_ID,
-      taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/prod/${TASK_ID}`,
-      clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-      taskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/ratings:7',
-      eventVersion: 3,
-      address: '10.0.1.23',
-      region: 'eu-west-1',
-      zone: 'eu-west-1a',
-      taskTags: {},
-      deployment: 'test',
-    });
+    const entry = exampleTaskEntry(group);
     await mesh.applyWorkloadEntry(entry);
 
     // Today: selected by the Service, but held back by isHealthy (no Healthy condition yet).
