@@ -14,7 +14,7 @@ import { workloadEntryStoreOn } from '../support/istiod-model/double-store.js';
 import { endpointsForService, withDefaultedTargetPorts, type ModelService, type ModelWorkloadEntry } from '../support/istiod-model/endpoints.js';
 import { WorkloadEntryControllerModel, type ModelConnection } from '../support/istiod-model/workload-entry-controller.js';
 import type { KubernetesObject } from '../support/kubernetes/apply-merge.js';
-import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
+import { KubernetesApiDouble, RefusedByDouble } from '../support/kubernetes-api-double.js';
 import { exampleIstioManifest, exampleTaskEntry } from '../support/example-task-entry.js';
 
 const TOKEN = 'test-token-istiod-model';
@@ -65,5 +65,20 @@ describe('The istiod model over our enrollment of the example (documents current
     const stored = double.objects('WorkloadEntry')[0] as unknown as ModelWorkloadEntry;
     expect(stored.metadata.annotations).toMatchObject({ 'istio.io/workloadController': 'istiod-7d9f' });
     expect(served()).toEqual(['10.0.1.23:9080']);
+  });
+
+  it("istiod's status write on the double: only the status moves, guarded by resourceVersion, and a stale one is refused", () => {
+    const entry = double.objects('WorkloadEntry')[0];
+    if (!entry) throw new Error('the first test leaves an entry');
+    const store = workloadEntryStoreOn(double);
+    const before = store.get(String(entry.metadata.namespace), String(entry.metadata.name));
+    if (!before) throw new Error('entry not found');
+    store.updateStatus({ ...before, spec: { ...before.spec, weight: 99 }, status: { conditions: [{ type: 'Healthy', status: 'False' }] } });
+    const after = double.objects('WorkloadEntry')[0];
+    expect(after?.status).toEqual({ conditions: [{ type: 'Healthy', status: 'False' }] });
+    expect(after?.spec).toEqual(entry.spec);
+    expect(after?.metadata.generation).toBe(entry.metadata.generation);
+    expect(after?.metadata.resourceVersion).not.toBe(entry.metadata.resourceVersion);
+    expect(() => store.updateStatus({ ...before, status: { conditions: [] } })).toThrow(RefusedByDouble);
   });
 });

@@ -289,3 +289,20 @@ describe('parseHealthAnnotation and isHealthy (conversion.go)', () => {
     expect(isHealthy(entry)).toBe(want);
   });
 });
+
+describe('a Service with two ports of one number (kube controller serviceInstancesFromWorkloadInstances looks ports up by number)', () => {
+  it('serves the first port twice, as upstream does for a TCP and a UDP port of one number', () => {
+    const svc: ModelService = {
+      ...service,
+      spec: {
+        ...service.spec,
+        ports: [
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 5353 },
+          { name: 'dns-udp', port: 53, protocol: 'UDP', targetPort: 5354 },
+        ],
+      },
+    };
+    const got = endpointsForService(svc, [workloadEntry], { clusterId: 'Kubernetes' });
+    expect(got.map((e) => `${e.servicePortName} ${e.address}:${e.endpointPort}`)).toEqual(['dns-tcp 2.3.4.5:5353', 'dns-tcp 2.3.4.5:5353']);
+  });
+});

@@ -263,9 +263,11 @@ export function endpointsForService(service: ModelService, entries: readonly Mod
   if (!selector || !isClientSideLb(service) || service.spec.ports.length === 0) return [];
   const instances = workloadInstancesForKubernetes(entries, options).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   const out: ModelEndpoint[] = [];
-  for (const port of service.spec.ports) {
-    // model.Port of ConvertService: the Service port's name and number.
-    const servicePort = { name: port.name ?? '', port: port.port };
+  for (const { port: number } of service.spec.ports) {
+    // serviceInstancesFromWorkloadInstances looks the port up by number: the first with it (a
+    // TCP and a UDP port of one number both answer as the first). model.Port: name and number.
+    const first = service.spec.ports.find((p) => p.port === number) ?? { port: number };
+    const servicePort = { name: first.name ?? '', port: first.port };
     const target = findServiceTargetPort(servicePort, service);
     if (target.num === 0) target.num = servicePort.port;
     for (const instance of instances) {
