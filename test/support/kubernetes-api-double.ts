@@ -108,16 +108,29 @@ export class KubernetesApiDouble {
     return answer.body as KubernetesObject;
   }
 
-  /** Deletes an object as a cluster admin would (kubectl, outside our RBAC); `false` when absent. */
-  adminDelete(kind: 'WorkloadEntry' | 'WorkloadGroup', namespace: string, name: string): boolean {
-    return this.store.delete(pluralOf(kind), namespace, name, {}).code === 200;
+  /**
+   * Deletes an object as a cluster admin or an in-cluster controller would (outside our RBAC);
+   * `false` when absent. With a resourceVersion, only that version is deleted (else 409, thrown).
+   */
+  adminDelete(kind: 'WorkloadEntry' | 'WorkloadGroup', namespace: string, name: string, resourceVersion?: string): boolean {
+    const answer = this.store.delete(pluralOf(kind), namespace, name, resourceVersion === undefined ? {} : { preconditions: { resourceVersion } });
+    if (answer.code === 409) throw new RefusedByDouble('delete', answer);
+    return answer.code === 200;
   }
 
-  /** Replaces an object as a cluster admin would (`kubectl replace`), validated; throws if refused. */
-  adminReplace(obj: KubernetesObject): KubernetesObject {
+  /** Replaces an object as a cluster admin (`kubectl replace`) or another controller (`manager`) would, validated; throws if refused. */
+  adminReplace(obj: KubernetesObject, manager = 'test-admin'): KubernetesObject {
     const plural = pluralOf(String(obj.kind));
-    const answer = this.store.replace(plural, String(obj.metadata.namespace), String(obj.metadata.name), structuredClone(obj), 'test-admin');
-    if (answer.code !== 200) throw new Error(`replace refused (${answer.code}): ${JSON.stringify(answer.body)}`);
+    const answer = this.store.replace(plural, String(obj.metadata.namespace), String(obj.metadata.name), structuredClone(obj), manager);
+    if (answer.code !== 200) throw new RefusedByDouble('replace', answer);
+    return answer.body as KubernetesObject;
+  }
+
+  /** Replaces an object's status (the status subresource), as a controller (`manager`) such as istiod does; throws if refused. */
+  replaceStatus(obj: KubernetesObject, manager = 'test-admin'): KubernetesObject {
+    const plural = pluralOf(String(obj.kind));
+    const answer = this.store.replaceStatus(plural, String(obj.metadata.namespace), String(obj.metadata.name), structuredClone(obj), manager);
+    if (answer.code !== 200) throw new RefusedByDouble('status replace', answer);
     return answer.body as KubernetesObject;
   }
 
@@ -259,6 +272,15 @@ export class KubernetesApiDouble {
 }
 
 class BodySyntaxError extends Error {}
+
+/** A direct (in-process) write the double refused, with the HTTP code it would have answered. */
+export class RefusedByDouble extends Error {
+  readonly code: number;
+  constructor(what: string, answer: StoreAnswer) {
+    super(`${what} refused (${answer.code}): ${JSON.stringify(answer.body)}`);
+    this.code = answer.code;
+  }
+}
 
 /** `limit` (a positive integer, else the whole list, as the API server treats it) and `continue`. */
 function listPage(query: URLSearchParams): ListPage {
