@@ -55,9 +55,9 @@ describe('The istiod model over our enrollment of the example (documents current
       verifiedIdentity: { namespace: 'bookinfo', serviceAccount: 'bookinfo-ratings' },
     };
     const conn: ModelConnection = { id: 'conn-1', proxy, connectedAt: new Date('2026-12-05T05:00:00Z') };
-    istiod.onConnect(conn);
+    await istiod.onConnect(conn);
     expect(served()).toEqual([]);
-    istiod.reportHealth(proxy, { healthy: true }, new Date('2026-12-05T05:00:05Z'));
+    await istiod.reportHealth(proxy, { healthy: true }, new Date('2026-12-05T05:00:05Z'));
     expect(served()).toEqual(['10.0.1.23:9080']);
 
     // Our next apply (reconcile) leaves istiod's annotations and status alone: still served.

@@ -3,7 +3,8 @@ import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js'
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { MeshApiError, MeshFieldConflictError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../../shared/errors.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
-import { ISTIOD_RBAC, SimulatedIstiod } from '../support/simulated-istiod.js';
+import { HttpWorkloadEntryStore, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
+import { sidecarConnectionOf, WorkloadEntryControllerModel } from '../support/istiod-model/workload-entry-controller.js';
 
 const TOKEN = 'test-token-7f3a';
 const MANAGED = { 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding' };
@@ -84,26 +85,32 @@ describe('Class: KubernetesMeshApi', () => {
   describe("Co-writers: istiod's annotations and status", () => {
     const istiodOf = () => {
       double.addIdentity('istiod-token', ISTIOD_RBAC);
-      return new SimulatedIstiod(double.url, 'istiod-token');
+      return new WorkloadEntryControllerModel({ instanceId: 'istiod-7d4b9c8f6-x2x9q', store: new HttpWorkloadEntryStore(double.url, 'istiod-token') });
     };
+    /** An entry with health checks on, the only kind istiod writes (IsEligibleForHealthStatusUpdates). */
+    const healthChecked = (entry: WorkloadEntry, annotations: Record<string, string> = {}): WorkloadEntry => ({
+      ...entry,
+      metadata: { ...entry.metadata, annotations: { ...annotations, 'proxy.istio.io/health-checks-enabled': 'true' } },
+    });
     const held = (name: string) => double.objects('WorkloadEntry').find((o) => o.metadata.name === name);
 
     it('re-applies without a write and leaves istiod its fields; the entry says which keys are ours', async () => {
       const istiod = istiodOf();
-      const entry = { ...anEntry('payments-cowrite-1'), metadata: { ...anEntry('payments-cowrite-1').metadata, annotations: { 'ecsmesh.io/task-arn': 'arn:t' } } };
+      const entry = healthChecked(anEntry('payments-cowrite-1'), { 'ecsmesh.io/task-arn': 'arn:t' });
       await mesh.applyWorkloadEntry(entry);
-      await istiod.connect(entry.metadata, new Date('2026-12-05T05:00:00Z'));
-      await istiod.reportHealth(entry.metadata, true, new Date('2026-12-05T05:00:01Z'));
+      const conn = sidecarConnectionOf(entry, new Date('2026-12-05T05:00:00Z'));
+      expect(await istiod.onConnect(conn)).toBe('payments-cowrite-1');
+      await istiod.reportHealth(conn.proxy, { healthy: true }, new Date('2026-12-05T05:00:01Z'));
       const before = held('payments-cowrite-1');
 
       const again = await mesh.applyWorkloadEntry(entry);
 
       expect(again.metadata.resourceVersion).toBe(before?.metadata.resourceVersion); // nothing changed, nothing written
       expect(again.metadata.annotations).toMatchObject({ 'istio.io/workloadController': istiod.instanceId, 'ecsmesh.io/task-arn': 'arn:t' });
-      expect(again.ownedKeys).toEqual({ labels: Object.keys(entry.metadata.labels ?? {}), annotations: ['ecsmesh.io/task-arn'] });
+      expect(again.ownedKeys).toEqual({ labels: Object.keys(entry.metadata.labels ?? {}), annotations: ['ecsmesh.io/task-arn', 'proxy.istio.io/health-checks-enabled'] });
       expect(held('payments-cowrite-1')?.status).toEqual({ conditions: [expect.objectContaining({ type: 'Healthy', status: 'True' })] });
       const [listed] = await mesh.listWorkloadEntries({ app: 'payments' }, 'payments').then((all) => all.filter((e) => e.metadata.name === 'payments-cowrite-1'));
-      expect(listed?.ownedKeys?.annotations).toEqual(['ecsmesh.io/task-arn']);
+      expect(listed?.ownedKeys?.annotations).toEqual(['ecsmesh.io/task-arn', 'proxy.istio.io/health-checks-enabled']);
     });
 
     it('takes back a field of ours another writer changed, forcing only after the conflict', async () => {
@@ -121,17 +128,18 @@ describe('Class: KubernetesMeshApi', () => {
 
     it('refuses to take a field istiod owns: MeshFieldConflictError names it, and the entry keeps istiod’s value', async () => {
       const istiod = istiodOf();
-      const entry = anEntry('payments-cowrite-3');
+      const entry = healthChecked(anEntry('payments-cowrite-3'));
       await mesh.applyWorkloadEntry(entry);
-      await istiod.connect(entry.metadata, new Date('2026-12-05T05:00:00Z'));
-      const claiming = { ...entry, metadata: { ...entry.metadata, annotations: { 'istio.io/connectedAt': '1999-01-01T00:00:00Z' } } };
+      expect(await istiod.onConnect(sidecarConnectionOf(entry, new Date('2026-12-05T05:00:00Z')))).toBe('payments-cowrite-3');
+      const claiming = { ...entry, metadata: { ...entry.metadata, annotations: { ...entry.metadata.annotations, 'istio.io/connectedAt': '1999-01-01T00:00:00Z' } } };
 
       const error = await mesh.applyWorkloadEntry(claiming).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(MeshFieldConflictError);
       expect(error).toMatchObject({ code: 'MESH_FIELD_CONFLICT', retryable: false, conflicts: [{ manager: 'pilot-discovery', field: '.metadata.annotations.istio.io/connectedAt' }] });
       expect((error as Error).message).toMatch(/istiod/);
-      expect(held('payments-cowrite-3')?.metadata.annotations).toMatchObject({ 'istio.io/connectedAt': '2026-12-05T05:00:00.000Z' });
+      // RFC 3339 as istiod writes it (controller.go timeFormat, RFC3339Nano: no trailing zeros).
+      expect(held('payments-cowrite-3')?.metadata.annotations).toMatchObject({ 'istio.io/connectedAt': '2026-12-05T05:00:00Z' });
     });
   });
 

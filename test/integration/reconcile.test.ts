@@ -22,7 +22,8 @@ import { aTaskStateChange } from '../fixtures/ecs-events.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { Pipeline } from '../support/pipeline.js';
-import { ISTIOD_RBAC, SimulatedIstiod } from '../support/simulated-istiod.js';
+import { HttpWorkloadEntryStore, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
+import { sidecarConnectionOf, WorkloadEntryControllerModel } from '../support/istiod-model/workload-entry-controller.js';
 
 let p: Pipeline;
 /** A pass, its AWS calls recorded as the reconcile role's for the IAM check. */
@@ -37,7 +38,12 @@ const GROUP = {
   kind: 'WorkloadGroup',
   // Lets tasks set `track`: task-events caches groups, so the opt-in must be there from the start.
   metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' }, annotations: { 'ecsmesh.io/task-label-keys': 'track' } },
-  spec: { metadata: { labels: { app: 'ratings', version: 'v1' } }, template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } } },
+  // A probe makes entries health-checked, the only ones istiod writes (IsEligibleForHealthStatusUpdates).
+  spec: {
+    metadata: { labels: { app: 'ratings', version: 'v1' } },
+    template: { serviceAccount: 'bookinfo-ratings', network: 'vpc-1', ports: { http: 9080 } },
+    probe: { periodSeconds: 5, tcpSocket: { port: 9080 } },
+  },
 };
 
 function reconcileDeps(overrides: Partial<ReconcileDeps['settings']> = {}, env: Record<string, string> = {}): ReconcileDeps {
@@ -635,12 +641,16 @@ describe('reconcile judges every entry and record this deployment owns, whatever
 
 describe("co-writers: istiod's annotations and status are not drift", () => {
   // istiod's own identity, allowed what its ClusterRole grants: its writes are not ours to count.
-  let istiod: SimulatedIstiod;
   beforeAll(() => {
     p.k8s.addIdentity('istiod-token', ISTIOD_RBAC);
-    istiod = new SimulatedIstiod(p.k8s.url, 'istiod-token');
   });
-  const refOf = (entry: WorkloadEntry) => ({ namespace: entry.metadata.namespace, name: entry.metadata.name });
+  /** An istiod instance writing over HTTP as istiod, and the entry's sidecar connected to it at `connectedAt`. */
+  const connectedSidecar = async (entry: WorkloadEntry, connectedAt: Date) => {
+    const istiod = new WorkloadEntryControllerModel({ instanceId: 'istiod-7d4b9c8f6-x2x9q', store: new HttpWorkloadEntryStore(p.k8s.url, 'istiod-token') });
+    const conn = sidecarConnectionOf(entry, connectedAt);
+    expect(await istiod.onConnect(conn)).toBe(entry.metadata.name);
+    return { istiod, conn, proxy: conn.proxy };
+  };
   /** The mesh requests a pass sends that are not reads. */
   const writesOf = async (pass: () => Promise<unknown>) => {
     const before = p.k8s.requests.length;
@@ -651,10 +661,9 @@ describe("co-writers: istiod's annotations and status are not drift", () => {
 
   it('a converged mesh with istiod connected and reporting health costs 0 mesh writes per pass, and istiod keeps its fields', async () => {
     const taskArn = await enrolledTask();
-    const ref = refOf(entryOf(taskArn)!);
     const uid = entryOf(taskArn)!.metadata.uid;
-    await istiod.connect(ref, new Date('2026-12-05T05:00:00.123Z'));
-    await istiod.reportHealth(ref, true, new Date('2026-12-05T05:00:01Z'));
+    const { istiod, proxy } = await connectedSidecar(entryOf(taskArn)!, new Date('2026-12-05T05:00:00.123Z'));
+    await istiod.reportHealth(proxy, { healthy: true }, new Date('2026-12-05T05:00:01Z'));
 
     for (const pass of [1, 2]) {
       let report: Awaited<ReturnType<typeof reconcileTasks>> | undefined;
@@ -670,23 +679,25 @@ describe("co-writers: istiod's annotations and status are not drift", () => {
 
   it('nor after istiod marks a disconnect and, past its grace period, drops the Healthy condition', async () => {
     const taskArn = await enrolledTask();
-    const ref = refOf(entryOf(taskArn)!);
-    await istiod.connect(ref, new Date('2026-12-05T05:00:00Z'));
-    await istiod.reportHealth(ref, false, new Date('2026-12-05T05:00:01Z'), 'probe failed');
-    await istiod.disconnect(ref, new Date('2026-12-05T05:00:02Z'));
+    const { istiod, conn, proxy } = await connectedSidecar(entryOf(taskArn)!, new Date('2026-12-05T05:00:00Z'));
+    await istiod.reportHealth(proxy, { healthy: false, message: 'probe failed' }, new Date('2026-12-05T05:00:01Z'));
+    await istiod.onDisconnect(conn, new Date('2026-12-05T05:00:02Z'));
     expect(await writesOf(() => reconcileTasks({}, deps, new Date()))).toEqual([]);
 
-    await istiod.forgetHealth(ref);
+    // The grace period (PILOT_WORKLOAD_ENTRY_GRACE_PERIOD, 10s) after the disconnect.
+    await istiod.runDueCleanups(new Date('2026-12-05T05:00:12Z'));
+    expect(stored(taskArn)?.status).toEqual({ conditions: [] });
 
     expect(await writesOf(() => reconcileTasks({}, deps, new Date()))).toEqual([]);
-    expect(stored(taskArn)?.metadata.annotations).toMatchObject({ 'istio.io/disconnectedAt': '2026-12-05T05:00:02.000Z' });
+    // RFC 3339 as istiod writes it (controller.go timeFormat, RFC3339Nano: no trailing zeros).
+    expect(stored(taskArn)?.metadata.annotations).toMatchObject({ 'istio.io/disconnectedAt': '2026-12-05T05:00:02Z' });
   });
 
   it('still repairs a field of ours changed by another writer, in place, without taking istiod’s fields', async () => {
     const taskArn = await enrolledTask();
     const entry = entryOf(taskArn)!;
-    await istiod.connect(refOf(entry), new Date('2026-12-05T05:00:00Z'));
-    await istiod.reportHealth(refOf(entry), true, new Date('2026-12-05T05:00:01Z'));
+    const { istiod, proxy } = await connectedSidecar(entry, new Date('2026-12-05T05:00:00Z'));
+    await istiod.reportHealth(proxy, { healthy: true }, new Date('2026-12-05T05:00:01Z'));
     const live = stored(taskArn)!;
     p.k8s.adminReplace({ ...live, metadata: { ...live.metadata, labels: { ...(live.metadata.labels as object), version: 'v9' } } });
 

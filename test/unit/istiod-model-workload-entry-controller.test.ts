@@ -62,10 +62,10 @@ function expectConnectedTo(store: MemoryWorkloadEntryStore, connectedTo: string)
 const healthOf = (store: MemoryWorkloadEntryStore) => store.get('b', 'we-without-auto-registration')?.status?.conditions?.find((c) => c.type === 'Healthy');
 
 describe('TestNonAutoregisteredWorkloads_UnsuitableForHealthChecks_WorkloadEntryNotFound', () => {
-  it('refuses the connection of a proxy naming a WorkloadEntry that does not exist', () => {
+  it('refuses the connection of a proxy naming a WorkloadEntry that does not exist', async () => {
     const { c1 } = setup();
     const proxy = { ...fakeProxySuitableForHealthChecks(weB()), workloadEntry: 'non-exisiting-workload-entry' };
-    expect(() => c1.onConnect(makeConn(proxy, T0))).toThrow('WorkloadEntry b/non-exisiting-workload-entry is not found');
+    await expect(c1.onConnect(makeConn(proxy, T0))).rejects.toThrow('WorkloadEntry b/non-exisiting-workload-entry is not found');
   });
 });
 
@@ -77,20 +77,20 @@ describe('TestNonAutoregisteredWorkloads_UnsuitableForHealthChecks_ShouldNotBeTr
       we: (): StoredWorkloadEntry => ({ ...weB(), metadata: { ...weB().metadata, annotations: {} } }),
       proxy: fakeProxySuitableForHealthChecks,
     },
-  ])('$name', ({ we, proxy }) => {
+  ])('$name', async ({ we, proxy }) => {
     const { store, c1 } = setup(we());
     const before = store.get('b', 'we-without-auto-registration');
-    expect(c1.onConnect(makeConn(proxy(we()), T0))).toBeUndefined();
+    expect(await c1.onConnect(makeConn(proxy(we()), T0))).toBeUndefined();
     expect(store.get('b', 'we-without-auto-registration')?.metadata.annotations).toEqual(before?.metadata.annotations);
     expect(store.writes.filter((w) => w.verb !== 'create')).toEqual([]);
   });
 });
 
 describe('TestNonAutoregisteredWorkloads_SuitableForHealthChecks_ShouldBeTreatedAsConnected', () => {
-  it.each(['', 'false', 'true'])("when 'proxy.istio.io/health-checks-enabled' annotation has value %j", (value) => {
+  it.each(['', 'false', 'true'])("when 'proxy.istio.io/health-checks-enabled' annotation has value %j", async (value) => {
     const we: StoredWorkloadEntry = { ...weB(), metadata: { ...weB().metadata, annotations: { 'proxy.istio.io/health-checks-enabled': value } } };
     const { store, c1 } = setup(we);
-    c1.onConnect(makeConn(fakeProxySuitableForHealthChecks(we), T0));
+    await c1.onConnect(makeConn(fakeProxySuitableForHealthChecks(we), T0));
     const annotations = store.get('b', 'we-without-auto-registration')?.metadata.annotations ?? {};
     expect(annotations['istio.io/workloadController']).toBe('pilot-1');
     expect(annotations['istio.io/connectedAt']).toBe(formatIstiodTime(T0));
@@ -99,65 +99,65 @@ describe('TestNonAutoregisteredWorkloads_SuitableForHealthChecks_ShouldBeTreated
 
 describe('TestNonAutoregisteredWorkloads_SuitableForHealthChecks_ShouldSupportLifecycle', () => {
   // One sequence, as upstream's subtests share their state.
-  it('initial connect, reconnects to the same and another instance, then a disconnect longer than the grace period', () => {
+  it('initial connect, reconnects to the same and another instance, then a disconnect longer than the grace period', async () => {
     const { store, c1, c2 } = setup();
     const p = fakeProxySuitableForHealthChecks(weB());
 
     // initial connect
     let origConnTime = at(0);
-    c1.onConnect(makeConn(p, origConnTime));
+    await c1.onConnect(makeConn(p, origConnTime));
     expectConnectedTo(store, 'pilot-1');
 
     // reconnect / same instance: disconnect then connect
-    c1.onDisconnect(makeConn(p, origConnTime), at(100));
+    await c1.onDisconnect(makeConn(p, origConnTime), at(100));
     expectConnectedTo(store, '');
     origConnTime = at(200);
-    c1.onConnect(makeConn(p, origConnTime));
+    await c1.onConnect(makeConn(p, origConnTime));
     expectConnectedTo(store, 'pilot-1');
 
     // reconnect / same instance: connect before disconnect
     let nextConnTime = at(210);
-    c1.onConnect(makeConn(p, nextConnTime));
+    await c1.onConnect(makeConn(p, nextConnTime));
     expectConnectedTo(store, 'pilot-1');
-    c1.onDisconnect(makeConn(p, origConnTime), at(220)); // the original connection's, not the reconnect's
+    await c1.onDisconnect(makeConn(p, origConnTime), at(220)); // the original connection's, not the reconnect's
     expectConnectedTo(store, 'pilot-1');
     origConnTime = nextConnTime;
 
     // reconnect / different instance: disconnect then connect
-    c1.onDisconnect(makeConn(p, origConnTime), at(300));
+    await c1.onDisconnect(makeConn(p, origConnTime), at(300));
     expectConnectedTo(store, '');
     origConnTime = at(400);
-    c2.onConnect(makeConn(p, origConnTime));
+    await c2.onConnect(makeConn(p, origConnTime));
     expectConnectedTo(store, 'pilot-2');
 
     // reconnect / different instance: connect before disconnect
     nextConnTime = at(410);
-    c2.onConnect(makeConn(p, nextConnTime));
+    await c2.onConnect(makeConn(p, nextConnTime));
     expectConnectedTo(store, 'pilot-2');
-    c2.onDisconnect(makeConn(p, origConnTime), at(420));
+    await c2.onDisconnect(makeConn(p, origConnTime), at(420));
     expectConnectedTo(store, 'pilot-2');
     origConnTime = nextConnTime;
 
     // disconnect for longer than grace period
-    c2.reportHealth(p, { healthy: true }, at(500));
+    await c2.reportHealth(p, { healthy: true }, at(500));
     expect(healthOf(store)?.status).toBe('True');
-    c2.onDisconnect(makeConn(p, origConnTime), at(600));
+    await c2.onDisconnect(makeConn(p, origConnTime), at(600));
     expectConnectedTo(store, '');
-    c2.runDueCleanups(at(600 + 9_999));
+    await c2.runDueCleanups(at(600 + 9_999));
     expect(healthOf(store)?.status).toBe('True');
-    c2.runDueCleanups(at(600 + 10_000));
+    await c2.runDueCleanups(at(600 + 10_000));
     expect(healthOf(store)).toBeUndefined();
   });
 });
 
 describe('TestNonAutoregisteredWorkloads_SuitableForHealthChecks_ShouldUpdateHealthCondition', () => {
-  it('healthy, then unhealthy with the message', () => {
+  it('healthy, then unhealthy with the message', async () => {
     const { store, c1 } = setup();
     const p = fakeProxySuitableForHealthChecks(weB());
-    c1.onConnect(makeConn(p, T0));
-    c1.reportHealth(p, { healthy: true }, at(1));
+    await c1.onConnect(makeConn(p, T0));
+    await c1.reportHealth(p, { healthy: true }, at(1));
     expect(healthOf(store)).toMatchObject({ status: 'True' });
-    c1.reportHealth(p, { healthy: false, message: 'lol health bad' }, at(2));
+    await c1.reportHealth(p, { healthy: false, message: 'lol health bad' }, at(2));
     expect(healthOf(store)).toMatchObject({ status: 'False', message: 'lol health bad' });
   });
 });
@@ -171,10 +171,10 @@ describe('TestAutoregistrationLifecycle (unverified client, wrong SA client, wro
     ['unverified client', { ...proxy, verifiedIdentity: undefined }, withSa, 'requires a verified identity'],
     ['wrong SA client', { ...proxy, verifiedIdentity: { namespace: 'b', serviceAccount: 'wrong' } }, withSa, 'service account mismatch: "wrong" vs "sa-a"'],
     ['wrong NS client', { ...proxy, verifiedIdentity: { namespace: 'wrong', serviceAccount: 'sa-a' } }, withSa, 'namespace mismatch: "wrong" vs "b"'],
-  ] as const)('%s: refused', (_name, client, entry, message) => {
+  ] as const)('%s: refused', async (_name, client, entry, message) => {
     expect(() => ensureProxyCanControlEntry(client, entry)).toThrow(message);
     const { store, c1 } = setup(entry);
-    expect(() => c1.onConnect(makeConn(client, T0))).toThrow(message);
+    await expect(c1.onConnect(makeConn(client, T0))).rejects.toThrow(message);
     expect(store.writes.filter((w) => w.verb !== 'create')).toEqual([]);
   });
 
@@ -185,36 +185,36 @@ describe('TestAutoregistrationLifecycle (unverified client, wrong SA client, wro
 
 // Not tabled upstream: two guards of controller.go the lifecycle above does not reach alone.
 describe('adsConnections.Disconnect and Store.UpdateHealth guards (connections.go, internal/state/store.go)', () => {
-  it('another open connection of the same proxy keeps the entry connected', () => {
+  it('another open connection of the same proxy keeps the entry connected', async () => {
     const { store, c1 } = setup();
     const p = fakeProxySuitableForHealthChecks(weB());
     const first: ModelConnection = { id: 'stream-1', proxy: p, connectedAt: T0 };
     const second: ModelConnection = { id: 'stream-2', proxy: p, connectedAt: T0 };
-    c1.onConnect(first);
-    c1.onConnect(second);
-    c1.onDisconnect(first, at(100));
+    await c1.onConnect(first);
+    await c1.onConnect(second);
+    await c1.onDisconnect(first, at(100));
     expectConnectedTo(store, 'pilot-1');
-    c1.onDisconnect(second, at(200));
+    await c1.onDisconnect(second, at(200));
     expectConnectedTo(store, '');
   });
 
-  it('a health report reaching an istiod that no longer controls the entry is dropped', () => {
+  it('a health report reaching an istiod that no longer controls the entry is dropped', async () => {
     const { store, c1, c2 } = setup();
     const p = fakeProxySuitableForHealthChecks(weB());
-    c1.onConnect(makeConn(p, at(0)));
-    c2.onConnect(makeConn(p, at(10)));
-    c1.reportHealth(p, { healthy: true }, at(20));
+    await c1.onConnect(makeConn(p, at(0)));
+    await c2.onConnect(makeConn(p, at(10)));
+    await c1.reportHealth(p, { healthy: true }, at(20));
     expect(healthOf(store)).toBeUndefined();
-    c2.reportHealth(p, { healthy: true }, at(30));
+    await c2.reportHealth(p, { healthy: true }, at(30));
     expect(healthOf(store)?.status).toBe('True');
   });
 
-  it('a report older than the stored probe is dropped', () => {
+  it('a report older than the stored probe is dropped', async () => {
     const { store, c1 } = setup();
     const p = fakeProxySuitableForHealthChecks(weB());
-    c1.onConnect(makeConn(p, T0));
-    c1.reportHealth(p, { healthy: true }, at(20));
-    c1.reportHealth(p, { healthy: false, message: 'late' }, at(10));
+    await c1.onConnect(makeConn(p, T0));
+    await c1.reportHealth(p, { healthy: true }, at(20));
+    await c1.reportHealth(p, { healthy: false, message: 'late' }, at(10));
     expect(healthOf(store)?.status).toBe('True');
   });
 });
@@ -247,20 +247,20 @@ describe('shouldCleanupEntry (controller.go), the rows of its branches', () => {
 });
 
 describe('the controller and the endpoints together', () => {
-  it('an entry with health checks is an endpoint only while its proxy reports healthy, and not after the grace period', () => {
+  it('an entry with health checks is an endpoint only while its proxy reports healthy, and not after the grace period', async () => {
     const { store, c1 } = setup({ ...weB(), spec: { ...weB().spec, labels: { app: 'b' } } });
     const service = withDefaultedTargetPorts({ metadata: { name: 'b', namespace: 'b' }, spec: { selector: { app: 'b' }, ports: [{ name: 'http', port: 80 }] } });
     const served = () => endpointsForService(service, store.list(), { clusterId: 'Kubernetes' }).map((e) => `${e.address}:${e.endpointPort}`);
     const p = fakeProxySuitableForHealthChecks(weB());
     const conn = makeConn(p, T0);
     expect(served()).toEqual([]);
-    c1.onConnect(conn);
+    await c1.onConnect(conn);
     expect(served()).toEqual([]);
-    c1.reportHealth(p, { healthy: true }, at(5_000));
+    await c1.reportHealth(p, { healthy: true }, at(5_000));
     expect(served()).toEqual(['10.0.0.1:80']);
-    c1.onDisconnect(conn, at(6_000));
+    await c1.onDisconnect(conn, at(6_000));
     expect(served()).toEqual(['10.0.0.1:80']);
-    c1.runDueCleanups(at(16_000));
+    await c1.runDueCleanups(at(16_000));
     expect(served()).toEqual([]);
   });
 });

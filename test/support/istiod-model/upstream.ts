@@ -19,6 +19,14 @@ export const ISTIOD_ANNOTATIONS = {
   healthChecksEnabled: 'proxy.istio.io/health-checks-enabled',
 } as const;
 
+/**
+ * The field manager the API server records for istiod's writes. istio:
+ * pilot/pkg/config/kube/crdclient/types.gen.go `update`/`updateStatus` send `metav1.UpdateOptions{}`,
+ * no fieldManager, so the API server names the manager after the User-Agent (pkg/kube/util.go
+ * `IstioUserAgent`: `pilot-discovery/<version>`): `pilot-discovery`, the name its patches send explicitly.
+ */
+export const ISTIOD_FIELD_MANAGER = 'pilot-discovery';
+
 /** istio: pilot/pkg/model/status/workloadentry.go, ConditionHealthy. */
 export const CONDITION_HEALTHY = 'Healthy';
 

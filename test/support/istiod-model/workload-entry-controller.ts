@@ -19,17 +19,25 @@ import type { ModelCondition, ModelWorkloadEntry } from './endpoints.js';
 /** A WorkloadEntry as read from the store, with the resourceVersion writes are guarded by. */
 export type StoredWorkloadEntry = ModelWorkloadEntry & { metadata: ModelWorkloadEntry['metadata'] & { resourceVersion?: string } };
 
-/** The writes istiod makes (upstream: model.ConfigStoreController Get, Update, UpdateStatus, Delete, List). */
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The writes istiod makes (upstream: model.ConfigStoreController Get, Update, UpdateStatus, Delete,
+ * List). A store answers at once (in memory, in-process on the double) or over HTTP.
+ */
 export interface WorkloadEntryStore {
-  get(namespace: string, name: string): StoredWorkloadEntry | undefined;
-  list(): StoredWorkloadEntry[];
+  get(namespace: string, name: string): Awaitable<StoredWorkloadEntry | undefined>;
+  list(): Awaitable<StoredWorkloadEntry[]>;
   /** Replaces metadata and spec, guarded by the entry's resourceVersion; throws if refused. */
-  update(entry: StoredWorkloadEntry): void;
+  update(entry: StoredWorkloadEntry): Awaitable<void>;
   /** Replaces the status subresource, guarded by the entry's resourceVersion; throws if refused. */
-  updateStatus(entry: StoredWorkloadEntry): void;
+  updateStatus(entry: StoredWorkloadEntry): Awaitable<void>;
   /** Deletes that version of the entry; throws if refused (not when absent). */
-  delete(namespace: string, name: string, resourceVersion: string | undefined): void;
+  delete(namespace: string, name: string, resourceVersion: string | undefined): Awaitable<void>;
 }
+
+/** A {@link WorkloadEntryStore} that answers at once, for tests that read it between steps. */
+export type ImmediateWorkloadEntryStore = { [K in keyof WorkloadEntryStore]: (...args: Parameters<WorkloadEntryStore[K]>) => Awaited<ReturnType<WorkloadEntryStore[K]>> };
 
 /** model.Proxy, reduced to what the controller reads. */
 export interface ModelProxy {
@@ -119,6 +127,22 @@ export function ensureProxyCanControlEntry(proxy: ModelProxy, entry: ModelWorklo
     throw new Error(`registration of WorkloadEntry service account mismatch: "${identity.serviceAccount}" vs "${serviceAccount}"`);
 }
 
+/**
+ * The ADS connection of the sidecar an entry names in its `WORKLOAD_ENTRY` metadata, its client
+ * certificate verified as the entry's namespace and service account: a proxy that may control it.
+ */
+export function sidecarConnectionOf(entry: ModelWorkloadEntry, connectedAt: Date): ModelConnection {
+  const { name, namespace } = entry.metadata;
+  const proxy: ModelProxy = {
+    id: `${name}.${namespace}`,
+    ipAddresses: entry.spec.address ? [entry.spec.address] : [],
+    namespace,
+    workloadEntry: name,
+    verifiedIdentity: { namespace, serviceAccount: entry.spec.serviceAccount ?? '' },
+  };
+  return { id: `${proxy.id}-${connectedAt.getTime()}`, proxy, connectedAt };
+}
+
 /** istio: pilot/pkg/autoregistration/connections.go, makeProxyKey. */
 function proxyKey(proxy: ModelProxy): string {
   return JSON.stringify([proxy.network ?? '', proxy.ipAddresses[0] ?? '', proxy.autoRegisterGroup ?? '', proxy.namespace]);
@@ -162,11 +186,11 @@ export class WorkloadEntryControllerModel {
    * Throws, as upstream returns an error (which refuses the ADS connection), when the entry is
    * missing or the proxy's identity may not control it.
    */
-  onConnect(conn: ModelConnection): string | undefined {
+  async onConnect(conn: ModelConnection): Promise<string | undefined> {
     const { proxy } = conn;
     if (proxy.autoRegisterGroup) throw new Error('the istiod model does not port auto-registration (AUTO_REGISTER_GROUP)');
     if (!proxy.workloadEntry) return undefined;
-    const entry = this.store.get(proxy.namespace, proxy.workloadEntry);
+    const entry = await this.store.get(proxy.namespace, proxy.workloadEntry);
     if (!entry)
       throw new Error(
         `proxy metadata indicates that it must correspond to an existing WorkloadEntry, however WorkloadEntry ${proxy.namespace}/${proxy.workloadEntry} is not found`,
@@ -179,13 +203,13 @@ export class WorkloadEntryControllerModel {
     const byId = this.connections.get(key) ?? new Map<string, ModelConnection>();
     byId.set(conn.id, conn);
     this.connections.set(key, byId);
-    this.changeWorkloadEntryStateToConnected(entryName, proxy, conn.connectedAt);
+    await this.changeWorkloadEntryStateToConnected(entryName, proxy, conn.connectedAt);
     return entryName;
   }
 
   /** istio: controller.go, changeWorkloadEntryStateToConnected (with setConnectMeta). Whether it wrote. */
-  private changeWorkloadEntryStateToConnected(entryName: string, proxy: ModelProxy, connectedAt: Date): boolean {
-    const entry = this.store.get(proxy.namespace, entryName);
+  private async changeWorkloadEntryStateToConnected(entryName: string, proxy: ModelProxy, connectedAt: Date): Promise<boolean> {
+    const entry = await this.store.get(proxy.namespace, entryName);
     if (!entry) throw new Error(`failed updating WorkloadEntry ${proxy.namespace}/${entryName}: WorkloadEntry not found`);
     const annotations = entry.metadata.annotations ?? {};
     // A connect processed after its own disconnect was written: nothing to do.
@@ -197,7 +221,7 @@ export class WorkloadEntryControllerModel {
     if (lastConnectedAt && connectedAt < lastConnectedAt) return false;
     // Already ours at this time: skip the write, which would race the health condition's.
     if (annotations[ISTIOD_ANNOTATIONS.workloadController] === this.instanceId && lastConnectedAt && !(connectedAt > lastConnectedAt)) return false;
-    this.store.update(
+    await this.store.update(
       withAnnotations(entry, (a) => {
         a[ISTIOD_ANNOTATIONS.workloadController] = this.instanceId;
         a[ISTIOD_ANNOTATIONS.connectedAt] = formatIstiodTime(connectedAt);
@@ -212,7 +236,7 @@ export class WorkloadEntryControllerModel {
    * queues them). `disconnectedAt` is upstream's time.Now() at disconnect. When the entry was
    * marked disconnected, its cleanup is due one grace period later ({@link runDueCleanups}).
    */
-  onDisconnect(conn: ModelConnection, disconnectedAt: Date): void {
+  async onDisconnect(conn: ModelConnection, disconnectedAt: Date): Promise<void> {
     const entryName = this.entryOfProxy.get(conn.proxy.id);
     if (!entryName) return;
     // adsConnections.Disconnect: another connection of the same proxy keeps the entry connected.
@@ -223,13 +247,13 @@ export class WorkloadEntryControllerModel {
       if (byId.size > 0) return;
       this.connections.delete(key);
     }
-    if (!this.changeWorkloadEntryStateToDisconnected(entryName, conn.proxy, disconnectedAt, conn.connectedAt)) return;
+    if (!(await this.changeWorkloadEntryStateToDisconnected(entryName, conn.proxy, disconnectedAt, conn.connectedAt))) return;
     this.pendingCleanups.push({ dueMs: disconnectedAt.getTime() + this.gracePeriodMs, namespace: conn.proxy.namespace, name: entryName });
   }
 
   /** istio: controller.go, changeWorkloadEntryStateToDisconnected. Whether it wrote. */
-  private changeWorkloadEntryStateToDisconnected(entryName: string, proxy: ModelProxy, disconnectedAt: Date, originalConnectedAt: Date): boolean {
-    const entry = this.store.get(proxy.namespace, entryName);
+  private async changeWorkloadEntryStateToDisconnected(entryName: string, proxy: ModelProxy, disconnectedAt: Date, originalConnectedAt: Date): Promise<boolean> {
+    const entry = await this.store.get(proxy.namespace, entryName);
     // Upstream returns an error so the queue retries (up to maxRetries) against propagation delay.
     if (!entry) throw new Error(`workloadentry ${proxy.namespace}/${entryName} is not found`);
     const annotations = entry.metadata.annotations ?? {};
@@ -239,7 +263,7 @@ export class WorkloadEntryControllerModel {
     // Reconnected to, and controlled by, another istiod.
     if (annotations[ISTIOD_ANNOTATIONS.workloadController] !== this.instanceId) return false;
     if (mostRecentConnect && disconnectedAt < mostRecentConnect) return false;
-    this.store.update(
+    await this.store.update(
       withAnnotations(entry, (a) => {
         delete a[ISTIOD_ANNOTATIONS.connectedAt];
         a[ISTIOD_ANNOTATIONS.disconnectedAt] = formatIstiodTime(disconnectedAt);
@@ -255,7 +279,7 @@ export class WorkloadEntryControllerModel {
    * condition to the status, only while this instance controls the entry and the stored
    * condition is not newer.
    */
-  reportHealth(proxy: ModelProxy, event: HealthEvent, at: Date): void {
+  async reportHealth(proxy: ModelProxy, event: HealthEvent, at: Date): Promise<void> {
     const entryName = this.entryOfProxy.get(proxy.id);
     // upstream logs "unable to derive WorkloadEntry for health update" and drops the report.
     if (!entryName) return;
@@ -266,7 +290,7 @@ export class WorkloadEntryControllerModel {
       lastTransitionTime: at.toISOString(),
       ...(event.healthy || !event.message ? {} : { message: event.message }),
     };
-    const entry = this.store.get(proxy.namespace, entryName);
+    const entry = await this.store.get(proxy.namespace, entryName);
     if (!entry) throw new Error(`failed to update health status for ${proxy.id}: WorkloadEntry ${proxy.namespace} not found`);
     if (entry.metadata.annotations?.[ISTIOD_ANNOTATIONS.workloadController] !== this.instanceId) return;
     const current = entry.status?.conditions?.find((c) => c.type === CONDITION_HEALTHY);
@@ -277,7 +301,7 @@ export class WorkloadEntryControllerModel {
     const index = conditions.findIndex((c) => c.type === CONDITION_HEALTHY);
     if (index >= 0) conditions[index] = condition;
     else conditions.push(condition);
-    this.store.updateStatus({ ...structuredClone(entry), status: { ...entry.status, conditions } });
+    await this.store.updateStatus({ ...structuredClone(entry), status: { ...entry.status, conditions } });
   }
 
   /**
@@ -303,18 +327,18 @@ export class WorkloadEntryControllerModel {
    * The delayed cleanups due by `now` (upstream: the closure unregisterWorkload pushes onto
    * cleanupQueue with features.WorkloadEntryCleanupGracePeriod).
    */
-  runDueCleanups(now: Date): void {
+  async runDueCleanups(now: Date): Promise<void> {
     const due = this.pendingCleanups.filter((c) => c.dueMs <= now.getTime());
     this.pendingCleanups = this.pendingCleanups.filter((c) => c.dueMs > now.getTime());
     for (const { namespace, name } of due) {
-      const entry = this.store.get(namespace, name);
-      if (entry && this.shouldCleanupEntry(entry, now)) this.cleanupEntry(entry);
+      const entry = await this.store.get(namespace, name);
+      if (entry && this.shouldCleanupEntry(entry, now)) await this.cleanupEntry(entry);
     }
   }
 
   /** istio: controller.go, periodicWorkloadEntryCleanup, one tick (upstream ticks every ten grace periods). */
-  periodicCleanup(now: Date): void {
-    for (const entry of this.store.list()) if (this.shouldCleanupEntry(entry, now)) this.cleanupEntry(entry);
+  async periodicCleanup(now: Date): Promise<void> {
+    for (const entry of await this.store.list()) if (this.shouldCleanupEntry(entry, now)) await this.cleanupEntry(entry);
   }
 
   /**
@@ -322,14 +346,14 @@ export class WorkloadEntryControllerModel {
    * internal/state/store.go Store.DeleteHealthCondition): an auto-registered entry is deleted; a
    * health-checked one loses its Healthy condition, since istiod can no longer vouch for it.
    */
-  private cleanupEntry(entry: StoredWorkloadEntry): void {
+  private async cleanupEntry(entry: StoredWorkloadEntry): Promise<void> {
     if (isAutoRegisteredWorkloadEntry(entry)) {
-      this.store.delete(entry.metadata.namespace, entry.metadata.name, entry.metadata.resourceVersion);
+      await this.store.delete(entry.metadata.namespace, entry.metadata.name, entry.metadata.resourceVersion);
       return;
     }
     if (isHealthCheckedWorkloadEntry(entry) && hasHealthCondition(entry)) {
       const conditions = (entry.status?.conditions ?? []).filter((c) => c.type !== CONDITION_HEALTHY);
-      this.store.updateStatus({ ...structuredClone(entry), status: { ...entry.status, conditions } });
+      await this.store.updateStatus({ ...structuredClone(entry), status: { ...entry.status, conditions } });
     }
   }
 }
