@@ -55,8 +55,7 @@ export type EnrollmentDecision =
       address: string;
       /** The task's WorkloadEntry, valid against the Istio CRD: what task-events and the reconciler apply. */
       entry: WorkloadEntry;
-      /** The entry's labels, and the task label tags left out of them (entryLabels). */
-      labels: Record<string, string>;
+      /** The task label tags the entry's labels leave out (entryLabels). */
       droppedLabels: DroppedLabel[];
       policy: string;
       rule: number;
@@ -142,5 +141,5 @@ export async function decideEnrollment(
   const checked = validateWorkloadEntry(entry);
   if (!checked.ok) return refuse(REASONS.ENTRY_INVALID, `WorkloadEntry fails the Istio CRD schema: ${checked.problems.join('; ')}`, { roleArn, group: groupRef, identity, trace: access.trace });
   const { dropped } = entryLabels(group, task.tags);
-  return { outcome: 'enrolled', identity, group, address, entry, labels: entry.spec.labels ?? {}, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
+  return { outcome: 'enrolled', identity, group, address, entry, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
 }

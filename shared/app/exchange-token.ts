@@ -164,7 +164,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
   if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
   // The entry's labels as task-events writes them: a label the group does not allow a task is not asked for here either.
-  const labelProblem = labelsAllowed(exchange.labels, decision.labels);
+  const labelProblem = labelsAllowed(exchange.labels, decision.entry.spec.labels ?? {});
   if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
 
   const { profile } = profileFor(group, settings.defaultProfile);
