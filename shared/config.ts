@@ -19,7 +19,9 @@ export function normalizeIssuerUrl(url: string): string {
 const nonEmpty = () => z.string().check(z.minLength(1));
 const seconds = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
 const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
-const lifetime = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.gte(60)), fallback);
+/** A token lifetime in seconds: at least a minute, and at most `max` (its message says why) when given. */
+const lifetime = (fallback: number, max?: { seconds: number; why: string }) =>
+  z._default(z.coerce.number().check(z.int(), z.gte(60), ...(max ? [z.lte(max.seconds, `must be at most ${max.seconds} ${max.why}`)] : [])), fallback);
 
 /** Every function: the region, a local endpoint, the log level. */
 const RUNTIME = {
@@ -77,10 +79,7 @@ const SIGNING_KEYS = {
    */
   DATA_PLANE_TOKEN_LIFETIME_SECONDS: lifetime(86_400),
   /** Per-task tokens go to the sidecar agent, which clamps an expiry beyond the bound (shared/core/token-lifetime.ts). */
-  ONBOARDING_TOKEN_LIFETIME_SECONDS: z._default(
-    z.coerce.number().check(z.int(), z.gte(60), z.lte(MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, `must be at most ${MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS} (30 days), the longest lifetime the sidecar agent schedules`)),
-    3600,
-  ),
+  ONBOARDING_TOKEN_LIFETIME_SECONDS: lifetime(3600, { seconds: MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, why: '(30 days), the longest lifetime the sidecar agent schedules' }),
 };
 
 /**
