@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { loadAgentConfig, tokenPathFrom, type AgentConfig } from './agent/config.js';
 import { checkTokenFile } from './agent/health.js';
 import { AgentConfigError } from './agent/errors.js';
+import type { ProxyDeclaration } from './agent/exchange.js';
 import { createJsonLog } from './agent/log.js';
 import { createTokenSource } from './agent/obtain-token.js';
 import { EXIT_CODES, runAgent, systemTiming } from './agent/run.js';
-import { writeTokenFile } from './agent/token-file.js';
+import { writePrivateFile } from './agent/private-file.js';
+import { writeProxyConfig } from './agent/proxy-config.js';
 
 const USAGE = `usage: ecs-mesh-agent [--once | --healthcheck]
 
@@ -17,7 +19,7 @@ const USAGE = `usage: ecs-mesh-agent [--once | --healthcheck]
   --healthcheck   exit 0 if the token file holds an unexpired token, else 1 (container HEALTHCHECK)
 
 Environment: ONBOARDING_CONFIG (required: JSON, YAML or @/path), ONBOARDING_AGENT_ROOT_CERTS,
-ONBOARDING_SERVER_ID, ONBOARDING_TOKEN_PATH, ONBOARDING_TOKEN_OWNER (as root), AWS_REGION, STS_ENDPOINT (local runs), and the ECS
+ONBOARDING_SERVER_ID, ONBOARDING_TOKEN_PATH, ONBOARDING_PROXY_CONFIG_DIR, ONBOARDING_TOKEN_OWNER (as root), AWS_REGION, STS_ENDPOINT (local runs), and the ECS
 variables ECS_CONTAINER_METADATA_URI_V4 and AWS_CONTAINER_CREDENTIALS_{RELATIVE,FULL}_URI.
 Exit codes: 0 stopped or done, 1 refused for good, 2 bad configuration.
 `;
@@ -52,9 +54,14 @@ try {
 const stop = new AbortController();
 for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => stop.abort());
 
-log('info', 'agent.started', { exchangeUrl: config.exchangeUrl, serverId: config.serverId, tokenPath: config.tokenPath, tokenOwner: config.tokenOwner && `${config.tokenOwner.uid}:${config.tokenOwner.gid}`, workloadGroup: config.workloadGroup, once });
+log('info', 'agent.started', { exchangeUrl: config.exchangeUrl, serverId: config.serverId, tokenPath: config.tokenPath, proxyConfigDir: config.proxyConfigDir, tokenOwner: config.tokenOwner && `${config.tokenOwner.uid}:${config.tokenOwner.gid}`, workloadGroup: config.workloadGroup, once });
 for (const ignored of config.ignoredFields) log('warn', 'config.ignored', { message: ignored });
-const { tokenPath, tokenOwner } = config;
-const code = await runAgent({ exchange: createTokenSource(config), writeToken: (token) => writeTokenFile(tokenPath, token, tokenOwner), log, timing: systemTiming }, { once, signal: stop.signal });
+const { tokenPath, tokenOwner, proxyConfigDir } = config;
+// The proxy's declaration first: a proxy that starts once the token is there finds it too.
+const writeToken = async (token: string, proxy: ProxyDeclaration) => {
+  if (proxyConfigDir !== undefined) await writeProxyConfig(proxyConfigDir, proxy, tokenOwner);
+  await writePrivateFile(tokenPath, token, tokenOwner);
+};
+const code = await runAgent({ exchange: createTokenSource(config), writeToken, log, timing: systemTiming }, { once, signal: stop.signal });
 // Exit now rather than when idle sockets close: ECS gives a stopping task only a few seconds.
 process.exit(code);

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { extendAwsClients } from '../shared/adapters/wiring.js';
 import { bootstrapLocalStack, localNames, type LocalStack } from './bootstrap.js';
 import type { LocalContext } from './context.js';
@@ -35,7 +36,16 @@ export interface RunningLocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: { motoPort?: number; meshDir?: string; logLevel?: string; issuerUrl?: string } = {}): Promise<RunningLocalStack> {
+/** A Kubernetes API the functions write to instead of the file mesh (the API double, with the istiod model beside it). */
+export interface LocalKubernetesMesh {
+  url: string;
+  /** The bearer token; kept in a moto secret, where the deployed functions read theirs. */
+  token: string;
+}
+
+const LOCAL_MESH_TOKEN_SECRET = 'ecs-mesh/local/mesh-api-token';
+
+export async function startLocalStack(options: { motoPort?: number; meshDir?: string; logLevel?: string; issuerUrl?: string; kubernetes?: LocalKubernetesMesh } = {}): Promise<RunningLocalStack> {
   const moto = await startMoto({ port: options.motoPort, quiet: false });
   const clientSettings = { endpoint: moto.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY } };
   try {
@@ -43,7 +53,9 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const meshDir = resolve(options.meshDir ?? '.local/mesh');
     mkdirSync(resolve(meshDir, 'workloadgroups'), { recursive: true });
     // The handlers read their configuration from the environment, as on AWS.
+    if (options.kubernetes) await new SecretsManagerClient(clientSettings).send(new CreateSecretCommand({ Name: LOCAL_MESH_TOKEN_SECRET, SecretString: options.kubernetes.token }));
     Object.assign(process.env, localFunctionEnvironment({ awsEndpoint: moto.endpoint, resources, meshDir }), {
+      ...(options.kubernetes ? { MESH_API: 'kubernetes', MESH_K8S_URL: options.kubernetes.url, MESH_K8S_AUTH: 'bearer', MESH_K8S_TOKEN_SECRET_ID: LOCAL_MESH_TOKEN_SECRET } : {}),
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
       ...(options.issuerUrl ? { ISSUER_URL: options.issuerUrl } : {}),
     });

@@ -16,6 +16,8 @@ export interface AgentConfig extends OnboardingTarget {
   /** The deployment's server ID, signed as the audience header. */
   serverId: string;
   tokenPath: string;
+  /** Where istio-proxy's declaration (workload-entry.env, mesh-config.yaml) is written; none when absent. */
+  proxyConfigDir?: string;
   /** Who the token file is handed to when the agent runs as root (TSB task definitions run it as user 0). */
   tokenOwner?: TokenOwner;
   region: string;
@@ -54,6 +56,7 @@ const EnvSchema = z.object({
   ONBOARDING_AGENT_ROOT_CERTS: z.optional(nonEmpty()),
   ONBOARDING_SERVER_ID: z._default(nonEmpty(), 'ecs-mesh-onboarding'),
   ONBOARDING_TOKEN_PATH: z._default(nonEmpty(), DEFAULT_TOKEN_PATH),
+  ONBOARDING_PROXY_CONFIG_DIR: z.optional(nonEmpty()),
   ONBOARDING_TOKEN_OWNER: z.optional(z.string().check(z.regex(/^\d{1,10}(:\d{1,10})?$/, 'must be uid or uid:gid (numbers)'))),
   AWS_REGION: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1'))),
   AWS_DEFAULT_REGION: z.optional(z.string()),
@@ -89,6 +92,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>, readTex
     ...(rootCerts ? { rootCerts } : {}),
     serverId: vars.ONBOARDING_SERVER_ID,
     tokenPath: vars.ONBOARDING_TOKEN_PATH,
+    ...(vars.ONBOARDING_PROXY_CONFIG_DIR ? { proxyConfigDir: vars.ONBOARDING_PROXY_CONFIG_DIR } : {}),
     ...(tokenOwner ? { tokenOwner } : {}),
     region,
     stsUrl: vars.STS_ENDPOINT ? `${new URL(vars.STS_ENDPOINT).origin}/` : `https://${stsHost(region)}/`,

@@ -14,9 +14,18 @@ import type { ExchangeRequestBody } from './sign-request.js';
 /** What one exchange came to; failures are data so the loop can decide between retry and exit. */
 export type ExchangeOutcome =
   /** `clampedFrom`: the expiry the exchange answered, when it lay beyond the longest lifetime we accept. */
-  | { kind: 'issued'; token: string; expiresAt: Date; clampedFrom?: string }
+  | { kind: 'issued'; token: string; expiresAt: Date; clampedFrom?: string; proxy?: ProxyDeclaration }
   | { kind: 'refused'; status: number; reason: string; message: string; permanent: boolean; retryAfterMs?: number }
   | { kind: 'unavailable'; code: string; message: string; retryAfterMs?: number };
+
+/**
+ * What istio-proxy must declare for istiod to health-check the task (README: "Health checks"):
+ * the entry it stands for, and the group's probe. Both absent from an exchange older than them.
+ */
+export interface ProxyDeclaration {
+  workloadEntry?: { namespace: string; name: string };
+  readinessProbe?: Record<string, unknown>;
+}
 
 export interface ExchangeTransport {
   ca?: string;
@@ -33,11 +42,17 @@ export function isPermanentRefusal(status: number, reason: string): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429 && !RETRYABLE_REASONS.has(reason);
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 // A JWT (or any opaque token) on one line: the proxy reads the file as is.
 const TokenAnswerSchema = z.looseObject({
   token: z.string().check(z.regex(/^[A-Za-z0-9._~+/=-]+$/, 'must be a single-line token')),
   // zod's number() refuses ±Infinity (JSON's 1e400); what the value means in time is checked by checkExpiry.
   expiresAt: z.optional(z.union([z.iso.datetime({ offset: true }), z.number()])),
+  // Kubernetes names (RFC 1123): the name goes into a file a shell sources, so nothing else passes.
+  workloadEntry: z.optional(z.object({ namespace: z.string().check(z.regex(DNS_LABEL)), name: z.string().check(z.regex(DNS_SUBDOMAIN)) })),
+  readinessProbe: z.optional(z.record(z.string(), z.unknown())),
 });
 const RefusalSchema = z.looseObject({ reason: z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/)), message: z.optional(z.string()) });
 
@@ -69,14 +84,15 @@ export async function postExchange(url: string, body: ExchangeRequestBody, trans
 function readToken(json: unknown, nowMs: number): ExchangeOutcome {
   const parsed = TokenAnswerSchema.safeParse(json);
   if (!parsed.success) return malformed(`exchange answered 200 without a usable token: ${parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}`);
-  const { token, expiresAt } = parsed.data;
+  const { token, expiresAt, workloadEntry, readinessProbe } = parsed.data;
   const answered = expiresAt ?? jwtExp(token);
   if (answered === undefined) return malformed('exchange answered 200 without expiresAt and the token has no exp');
   // A JWT's exp is always epoch seconds; our own expiresAt may be seconds or milliseconds.
   const expiryMs = typeof answered === 'string' ? Date.parse(answered) : expiresAt === undefined ? answered * 1000 : epochMs(answered);
   const checked = checkExpiry(expiryMs, nowMs);
   if (typeof checked === 'string') return malformed(`exchange answered 200 with ${expiresAt === undefined ? 'a token whose exp is' : 'expiresAt'} ${answered}, ${checked}`);
-  return { kind: 'issued', token, ...checked };
+  const proxy = { ...(workloadEntry ? { workloadEntry } : {}), ...(readinessProbe ? { readinessProbe } : {}) };
+  return { kind: 'issued', token, ...checked, ...(workloadEntry || readinessProbe ? { proxy } : {}) };
 }
 
 function malformed(message: string): ExchangeOutcome {

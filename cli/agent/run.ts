@@ -3,7 +3,7 @@
  * failures back off (1 s … 60 s); a permanent refusal ends the agent so ECS shows the task unhealthy.
  */
 import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from '../../shared/core/token-lifetime.js';
-import type { ExchangeOutcome } from './exchange.js';
+import type { ExchangeOutcome, ProxyDeclaration } from './exchange.js';
 import type { AgentLog } from './log.js';
 import { backoffDelayMs, MAX_TIMER_MS, MIN_DELAY_MS, refreshDelayMs } from './schedule.js';
 
@@ -21,7 +21,8 @@ export interface AgentTiming {
 
 export interface AgentDeps {
   exchange: (signal: AbortSignal) => Promise<ExchangeOutcome>;
-  writeToken: (token: string) => Promise<void>;
+  /** Writes the token, and what the proxy must declare (its entry, its probe) when the agent is told where. */
+  writeToken: (token: string, proxy: ProxyDeclaration) => Promise<void>;
   log: AgentLog;
   timing: AgentTiming;
 }
@@ -62,13 +63,13 @@ export async function runAgent(deps: AgentDeps, options: RunOptions): Promise<nu
     if (signal.aborted) break;
     let delay: number;
     if (outcome.kind === 'issued') {
-      const written = await write(deps, outcome.token);
+      const written = await write(deps, outcome.token, outcome.proxy ?? {});
       if (written === true) {
         failures = 0;
         tokenExpiresAt = outcome.expiresAt;
         if (outcome.clampedFrom !== undefined) log('warn', 'token.expiry_clamped', { answeredExpiresAt: outcome.clampedFrom, expiresAt: outcome.expiresAt.toISOString(), maxLifetimeSeconds: MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS });
         delay = refreshDelayMs(timing.now(), outcome.expiresAt.getTime(), timing.random());
-        log('info', 'token.written', { expiresAt: outcome.expiresAt.toISOString(), refreshInMs: options.once ? undefined : delay });
+        log('info', 'token.written', { expiresAt: outcome.expiresAt.toISOString(), refreshInMs: options.once ? undefined : delay, workloadEntry: outcome.proxy?.workloadEntry?.name, probe: outcome.proxy?.readinessProbe !== undefined });
         if (options.once) return EXIT_CODES.OK;
       } else {
         delay = backoffDelayMs(failures++, timing.random());
@@ -115,9 +116,9 @@ async function attempt(deps: AgentDeps, signal: AbortSignal): Promise<ExchangeOu
 }
 
 /** True, or the error code when the file could not be written. */
-async function write(deps: AgentDeps, token: string): Promise<true | string> {
+async function write(deps: AgentDeps, token: string, proxy: ProxyDeclaration): Promise<true | string> {
   try {
-    await deps.writeToken(token);
+    await deps.writeToken(token, proxy);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? 'WRITE_FAILED';

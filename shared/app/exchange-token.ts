@@ -17,7 +17,7 @@ import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
 import { profileFor } from '../core/token-claims.js';
-import { WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
+import { isHealthChecked, WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
 import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment, type RefusalReason } from './decide-enrollment.js';
@@ -64,6 +64,11 @@ export interface ExchangeSuccess {
   profile: string;
   workloadGroup: string;
   workloadEntry: { namespace: string; name: string };
+  /**
+   * The group's probe, present exactly when the entry is health-checked: istio-agent must run it
+   * and report it for istiod to serve the entry (README: "Health checks").
+   */
+  readinessProbe?: Record<string, unknown>;
   mesh: string;
   issuer: string;
   jwksUrl: string;
@@ -184,7 +189,20 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   if (!recorded) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped');
   return {
     ok: true,
-    body: { token: signed.token, tokenType: 'Bearer', expiresAt, issuedAt, kid: signed.kid, profile, workloadGroup: groupKey, workloadEntry: { namespace: group.metadata.namespace, name: entryName }, mesh: settings.meshName, issuer: settings.issuer, jwksUrl: `${settings.issuer}/.well-known/jwks.json` },
+    body: {
+      token: signed.token,
+      tokenType: 'Bearer',
+      expiresAt,
+      issuedAt,
+      kid: signed.kid,
+      profile,
+      workloadGroup: groupKey,
+      workloadEntry: { namespace: decision.entry.metadata.namespace, name: entryName },
+      ...(isHealthChecked(decision.entry) && group.spec.probe ? { readinessProbe: group.spec.probe } : {}),
+      mesh: settings.meshName,
+      issuer: settings.issuer,
+      jwksUrl: `${settings.issuer}/.well-known/jwks.json`,
+    },
   };
 }
 

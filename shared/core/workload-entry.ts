@@ -18,6 +18,11 @@ export const TASK_ID_LABEL = 'ecsmesh.io/task-id';
 export const DEPLOYMENT_LABEL = 'ecsmesh.io/deployment';
 /** istiod acts on an entry's health reports only when this is set (istio's WorkloadEntryHealthCheckAnnotation). */
 export const HEALTH_CHECKS_ANNOTATION = 'proxy.istio.io/health-checks-enabled';
+
+/** True for an entry istiod serves only once its proxy reports a passing probe (the group has one). */
+export function isHealthChecked(entry: { metadata: { annotations?: Record<string, string> } }): boolean {
+  return Object.hasOwn(entry.metadata.annotations ?? {}, HEALTH_CHECKS_ANNOTATION);
+}
 export const ANNOTATIONS = {
   taskArn: 'ecsmesh.io/task-arn',
   clusterArn: 'ecsmesh.io/cluster-arn',

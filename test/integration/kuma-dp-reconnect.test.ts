@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { exportSPKI } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { writeTokenFile } from '../../cli/agent/token-file.js';
+import { writePrivateFile } from '../../cli/agent/private-file.js';
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { onboardingTokenClaims } from '../../shared/core/onboarding-token.js';
 import { workloadEntryName } from '../../shared/core/workload-entry.js';
@@ -91,7 +91,7 @@ describe('a kuma-dp reconnect after its first token expired', () => {
 
     // The first token, written before kuma-dp starts (it waits for the agent's health check).
     const first = await perTaskToken(2 * HOUR);
-    await writeTokenFile(agentFile, first);
+    await writePrivateFile(agentFile, first);
     const proxy = startKumaDp({
       container: kumaDp,
       enableReloadableTokens: cpConfig?.dpServer.authn.enableReloadableTokens === true,
@@ -100,7 +100,7 @@ describe('a kuma-dp reconnect after its first token expired', () => {
     });
     expect((await signer.verify(proxy.credentialForNewStream(), new Date(Date.now() - 2 * HOUR * 1000 + 1000))).payload.Name).toBe(dataplane.name);
     // The agent's refresh; then the first token expires, and the CP restarts.
-    await writeTokenFile(agentFile, await perTaskToken(60));
+    await writePrivateFile(agentFile, await perTaskToken(60));
     const reconnect = proxy.credentialForNewStream();
 
     expect(reconnect).toBe(await readFile(agentFile, 'utf8'));
@@ -114,9 +114,9 @@ describe('a kuma-dp reconnect after its first token expired', () => {
   ])('is refused with $case', async ({ container, enableReloadableTokens }) => {
     const file = join(volume, 'kuma-token');
     const first = await perTaskToken(2 * HOUR);
-    await writeTokenFile(file, first);
+    await writePrivateFile(file, first);
     const proxy = startKumaDp({ container, enableReloadableTokens, resolveSecret: () => first, readFile: () => readFileSync(file, 'utf8') });
-    await writeTokenFile(file, await perTaskToken(60));
+    await writePrivateFile(file, await perTaskToken(60));
 
     const verdict = await kumaVerdict({ token: proxy.credentialForNewStream(), publicKeys, dataplane: { name: workloadEntryName('ratings', TASK_ID), mesh: MESH, labels: { 'kuma.io/service': 'ratings' } } });
 

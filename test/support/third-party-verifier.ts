@@ -3,13 +3,15 @@
  * or Kuma's rules: verifiers that share no code with the signer, in test/support/verifiers/
  * (istiod_jwt_rule.py, kuma_dp_token.py).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const PYTHON = join(root, '.venv', 'bin', 'python');
 const VERIFIERS = join(root, 'test', 'support', 'verifiers');
+const execFileAsync = promisify(execFile);
 
 /** istiod's answer: the SPIFFE identity it would issue a certificate for, or the stage that refused and why. */
 export interface IstiodVerdict {
@@ -22,6 +24,12 @@ export interface IstiodVerdict {
 /** istiod's verdict on a token under a JWT_RULE (the string istiod's env holds), from istiod_jwt_rule.py. */
 export function istiodVerdict(jwtRule: string, token: string): IstiodVerdict {
   return JSON.parse(execFileSync(PYTHON, [join(VERIFIERS, 'istiod_jwt_rule.py'), jwtRule, token], { encoding: 'utf8' })) as IstiodVerdict;
+}
+
+/** {@link istiodVerdict} without blocking this process: for an issuer served by this very process. */
+export async function istiodVerdictAsync(jwtRule: string, token: string): Promise<IstiodVerdict> {
+  const { stdout } = await execFileAsync(PYTHON, [join(VERIFIERS, 'istiod_jwt_rule.py'), jwtRule, token], { encoding: 'utf8' });
+  return JSON.parse(stdout) as IstiodVerdict;
 }
 
 export interface Verdict {

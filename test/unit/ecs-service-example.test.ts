@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml, parseAllDocuments, type Tags } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { CFN_TAGS } from '../support/example-task-definition.js';
 import { createCrdValidator } from '../../shared/core/crd-validation.js';
 import { evaluatePolicy, type GroupFacts } from '../../shared/core/policy.js';
 import { OnboardingPolicySchema } from '../../shared/core/schemas.js';
@@ -21,14 +22,6 @@ const group = ofKind('WorkloadGroup');
 const sidecar = ofKind('Sidecar');
 const service = ofKind('Service');
 
-// CloudFormation's short forms, kept as their long forms ({ "Fn::Sub": ... }) for the assertions.
-const CFN_TAGS: Tags = ['Ref', 'Sub', 'GetAtt', 'If', 'Not', 'Equals', 'Select', 'Split'].flatMap((name) => {
-  const key = name === 'Ref' ? 'Ref' : `Fn::${name}`;
-  return [
-    { tag: `!${name}`, resolve: (value: unknown) => ({ [key]: value }) },
-    { tag: `!${name}`, collection: 'seq' as const, resolve: (value: { toJSON(): unknown }) => ({ [key]: value.toJSON() }) },
-  ];
-});
 const template = parseYaml(readFileSync(`${dir}template.yaml`, 'utf8'), { customTags: CFN_TAGS }) as Json;
 const resources = template.Resources as Record<string, Json>;
 const containers = resources.TaskDefinition!.Properties.ContainerDefinitions as Json[];
@@ -167,7 +160,8 @@ describe('examples/ecs-service/template.yaml', () => {
 
     expect(JSON.parse(vars.PROXY_CONFIG['Fn::Sub'])).toEqual({ discoveryAddress: '${IstiodAddress}', interceptionMode: 'NONE' });
     expect(vars.XDS_ROOT_CA).toBe(vars.CA_ROOT_CA);
-    expect(command).toContain(`base64 -d > ${vars.XDS_ROOT_CA} && exec /usr/local/bin/pilot-agent proxy sidecar`);
+    expect(command).toContain(`base64 -d > ${vars.XDS_ROOT_CA} && exec /usr/local/bin/pilot-agent proxy sidecar --meshConfig /var/run/secrets/tokens/mesh-config.yaml`);
+    expect(command).toContain(". /var/run/secrets/tokens/workload-entry.env;");
     expect(vars.ISTIO_META_DNS_CAPTURE).toBe('false');
   });
 

@@ -1,17 +1,18 @@
 /**
- * Writes the token where the proxy reads it, atomically: the proxy sees the old token or the new
- * one, never a torn file, even if the agent dies mid-write or the node loses power.
+ * Writes what the proxy reads (the token, its entry's name, its probe), atomically: the proxy sees
+ * the old file or the new one, never a torn file, even if the agent dies mid-write or the node
+ * loses power.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Writes `token` to `path` with mode 0400 (temp file in the same dir, fsync, rename), creating the
+ * Writes `content` to `path` with mode 0400 (temp file in the same dir, fsync, rename), creating the
  * dir. With `owner` (a root agent), the file is chowned before the rename, so the proxy never sees
- * a token it cannot read.
+ * a file it cannot read.
  */
-export async function writeTokenFile(path: string, token: string, owner?: { uid: number; gid: number }): Promise<void> {
+export async function writePrivateFile(path: string, content: string, owner?: { uid: number; gid: number }): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   // Same directory, so rename(2) stays on one filesystem and is atomic.
@@ -19,7 +20,7 @@ export async function writeTokenFile(path: string, token: string, owner?: { uid:
   // O_EXCL: never write through a file (or link) someone else placed at the temp name.
   const handle = await open(temp, 'wx', 0o400);
   try {
-    await handle.writeFile(token, 'utf8');
+    await handle.writeFile(content, 'utf8');
     if (owner) await handle.chown(owner.uid, owner.gid);
     await handle.sync();
   } catch (error) {
