@@ -8,20 +8,28 @@ import { localContextPath, removeLocalContext, writeLocalContext } from './conte
 import { startHttpApi } from './http-api.js';
 import { LOCAL_AWS_ENV } from './moto.js';
 import { startLocalStack } from './stack.js';
+import { startLocalIstiod } from './istiod.js';
+import { resolve } from 'node:path';
 
 const port = Number(process.env.PORT ?? 3000);
 const contextFile = localContextPath();
 
 const baseUrl = `http://127.0.0.1:${port}`;
+// LOCAL_MESH=istiod: the functions write to the Kubernetes API double, with the istiod model beside it.
+const istiod = await startLocalIstiod(process.env.LOCAL_MESH, resolve(process.env.MESH_FILE_DIR ?? '.local/mesh')).catch((error: unknown) => {
+  console.error(`[local] ${(error as Error).message}`);
+  process.exit(2);
+});
 const stack = await startLocalStack({
   motoPort: process.env.MOTO_PORT ? Number(process.env.MOTO_PORT) : undefined,
   meshDir: process.env.MESH_FILE_DIR,
   // ISSUER_URL may name the same base URL in another spelling (a trailing slash, say).
   issuerUrl: process.env.ISSUER_URL || baseUrl,
+  ...(istiod ? { kubernetes: istiod.kubernetes } : {}),
 });
 let server: Server | undefined;
 try {
-  server = await startHttpApi(stack.routes, port);
+  server = await startHttpApi([...stack.routes, ...(istiod?.routes ?? [])], port);
 } catch (error) {
   console.error(`[local] cannot listen on 127.0.0.1:${port}: ${(error as Error).message} (set PORT to use another port)`);
   await stack.stop();
@@ -53,7 +61,7 @@ console.log(`ECS mesh onboarding (local) ready
   API:         ${baseUrl}   (${stack.routes.map((r) => `${r.method} ${r.path}`).join(', ')})
   issuer:      ${baseUrl}   (tokens' iss; JWKS at ${baseUrl}/.well-known/jwks.json)
   local AWS:   ${stack.moto.endpoint}   (AWS_ENDPOINT_URL; credentials testing/testing, region us-east-1)
-  mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)
+  ${istiod ? istiod.banner(baseUrl) : `mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)`}
   task events: ${stack.resources.queueUrl}
   context:     ${contextFile}   (ecs-mesh and npm run invoke find this stack here)
 Ctrl-C stops everything.`);
@@ -71,6 +79,7 @@ async function shutdown(signal: string): Promise<void> {
   server?.close();
   server?.closeAllConnections();
   await stack.stop();
+  await istiod?.stop();
   removeLocalContext(contextFile);
   process.exit(0);
 }

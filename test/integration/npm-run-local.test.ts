@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/moto.js';
 import { LOCAL_OPERATOR } from '../../local/iam-authorizer.js';
@@ -73,4 +74,39 @@ describe('npm run local', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('LOCAL_MESH=istiod: the functions write to the Kubernetes API double, and the local routes show the entry and what istiod would serve for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npm-run-local-istiod-'));
+    for (const [sub, file] of [['workloadgroups', 'workloadgroup.yaml'], ['services', 'service.yaml']] as const) {
+      mkdirSync(join(dir, 'mesh', sub), { recursive: true });
+      copyFileSync(join('examples', 'ecs-service', 'istio', file), join(dir, 'mesh', sub, file));
+    }
+    const local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), LOCAL_MESH: 'istiod', RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off' });
+    try {
+      const policy = { apiVersion: 'ecsmesh.io/v1alpha1', kind: 'OnboardingPolicy', metadata: { name: 'allow-ratings', namespace: 'bookinfo' }, spec: { allow: [{ workloads: [{ aws: { accounts: ['123456789012'], ecs: { iamRoleTags: { team: ['ratings'] } } } }], onboardTo: [{ workloadGroupSelector: { matchLabels: { app: 'ratings' } } }] }] } };
+      const { resources } = JSON.parse(readFileSync(local.contextFile, 'utf8')) as LocalContext;
+      await new DynamoDBClient(local.aws).send(new PutItemCommand({ TableName: resources.policyTable, Item: { namespace: { S: 'bookinfo' }, name: { S: 'allow-ratings' }, revision: { N: '1' }, document: { S: JSON.stringify(policy) } } }));
+      const { taskId } = await runRatingsTask(local.aws);
+      const entries = async () => ((await (await fetch(`${local.issuer}/local/mesh/workloadentries`)).json()) as { items: { metadata: { name: string; annotations: Record<string, string> } }[] }).items;
+      const [entry] = await until('task-events to write the entry into the double', async () => ((await entries()).length > 0 ? entries() : undefined), 60, local.output);
+
+      expect(local.output()).toMatch(/mesh:\s+Kubernetes API double http:\/\/127\.0\.0\.1:\d+ .* 1 WorkloadGroup/);
+      expect(entry?.metadata).toMatchObject({ name: `ratings-${taskId}`, annotations: { 'proxy.istio.io/health-checks-enabled': 'true' } });
+      // The example's group has a probe and no proxy reports here: istiod would not send it traffic.
+      expect(await (await fetch(`${local.issuer}/local/mesh/endpoints`)).json()).toEqual({ items: [{ service: 'bookinfo/ratings', endpoints: [] }] });
+    } finally {
+      await local.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('refuses an unknown LOCAL_MESH with its reason', async () => {
+    const local = spawn(process.execPath, ['scripts/run.mjs', 'local'], { env: { ...process.env, PORT: String(await freePort()), LOCAL_MESH: 'consul' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    local.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const code = await new Promise<number | null>((resolve) => local.once('exit', resolve));
+
+    expect(code).toBe(2);
+    expect(output).toContain('[local] LOCAL_MESH must be file or istiod, not consul');
+  }, 60_000);
 });
