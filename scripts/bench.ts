@@ -13,6 +13,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   queries: async () => (await import('./bench/queries.js')).queriesSection,
   bundles: async () => (await import('./bench/bundles.js')).bundlesSection,
   exchange: async () => (await import('./bench/exchange.js')).exchangeSection,
+  mesh: async () => (await import('./bench/mesh.js')).meshSection,
 };
 
 const argv = process.argv.slice(2);

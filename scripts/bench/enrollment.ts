@@ -14,7 +14,7 @@
  * (DescribeTasks per batch, the lifecycle's record writes, the mesh apply), replayed bare with
  * the same batching and concurrency. BENCH_MAX_TASKS caps the burst sizes (default: all).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateClusterCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
@@ -36,6 +36,7 @@ import { buildWorkloadEntry } from '../../shared/core/workload-entry.js';
 import type { MeshApi } from '../../shared/ports.js';
 import { bootstrapLocalStack } from '../../local/bootstrap.js';
 import { LOCAL_AWS_ENV, startMoto } from '../../local/moto.js';
+import { deployedBatchSize } from './deployed.js';
 import type { BenchRow, BenchSection } from './row.js';
 
 const SERVICES = 10;
@@ -53,20 +54,11 @@ const TIME_GOAL = 1.5;
 const STARTING = ['PROVISIONING', 'PENDING'] as const;
 const TOKEN_READS = 'secrets:GetSecretValue:service-token';
 
-const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => console.error(m, e) };
+export const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => console.error(m, e) };
 
 export const enrollmentSection: BenchSection = { name: 'enrollment', run };
 
-/** The taskEvents function's SQS batch size as serverless.yml deploys it. */
-function deployedBatchSize(): number {
-  const yml = readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8');
-  const block = yml.slice(yml.indexOf('\n  taskEvents:'));
-  const size = /\n\s+batchSize:\s*(\d+)/.exec(block)?.[1];
-  if (!size) throw new Error('serverless.yml: no batchSize for taskEvents');
-  return Number(size);
-}
-
-interface Task {
+export interface Task {
   arn: string;
   id: string;
   service: number;
@@ -100,7 +92,8 @@ async function run(): Promise<BenchRow[]> {
     const stack = await bootstrapLocalStack(settings);
     const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
     const clients = createAwsClients(config);
-    const fleet = await createFleet(clients, settings, meshDir, stack.policyTable);
+    mkdirSync(join(meshDir, 'workloadgroups'), { recursive: true });
+    const fleet = await createFleet(clients, settings, stack.policyTable, { publishGroup: (group) => writeFileSync(join(meshDir, 'workloadgroups', `${group.metadata.name}.yaml`), JSON.stringify(group)) });
 
     const calls = new Map<string, number>();
     const tokenSecret = new RegExp(`^${config.TOKEN_SECRET_PREFIX}/${NAMESPACE}/svc-\\d+$`);
@@ -257,7 +250,7 @@ async function replayFloor(batches: BatchItem[][], clients: AwsClients, fleet: F
   return performance.now() - start;
 }
 
-function eventOf(task: Task, fleet: Fleet, version: number, lastStatus: string): TaskStateChangeEvent {
+export function eventOf(task: Task, fleet: Fleet, version: number, lastStatus: string): TaskStateChangeEvent {
   return {
     eventId: `${task.id}-${version}`, account: ACCOUNT, region: 'us-east-1', time: new Date().toISOString(), taskArn: task.arn, taskId: task.id,
     clusterArn: fleet.clusterArn, clusterName: 'bench', taskDefinitionArn: fleet.definitions[task.service]!, version, lastStatus, desiredStatus: 'RUNNING', launchType: 'FARGATE',
@@ -295,7 +288,7 @@ function countingMesh(mesh: MeshApi, counts: Map<string, number>): MeshApi {
   };
 }
 
-interface Fleet {
+export interface Fleet {
   clusterArn: string;
   definitions: string[];
   groups: WorkloadGroup[];
@@ -303,18 +296,25 @@ interface Fleet {
   runTasks(count: number): Promise<Task[]>;
 }
 
+/** Where createFleet puts its WorkloadGroups, and what they hold besides its own template. */
+export interface FleetMesh {
+  /** Stores a group where the bench's mesh reads it (a file mesh's folder, the Kubernetes double). */
+  publishGroup(group: WorkloadGroup): unknown;
+  /** The groups' readiness probe: their entries are then health-checked, the only ones istiod writes. */
+  probe?: Record<string, unknown>;
+}
+
 /** One cluster, ten services (role, task definition family, WorkloadGroup each), one policy allowing them. */
-async function createFleet(clients: AwsClients, settings: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }, meshDir: string, policyTable: string): Promise<Fleet> {
+export async function createFleet(clients: AwsClients, settings: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }, policyTable: string, mesh: FleetMesh): Promise<Fleet> {
   const clusterArn = (await clients.ecs.send(new CreateClusterCommand({ clusterName: 'bench' }))).cluster!.clusterArn!;
   const subnet = (await new EC2Client(settings).send(new DescribeSubnetsCommand({}))).Subnets![0]!.SubnetId!;
-  mkdirSync(join(meshDir, 'workloadgroups'), { recursive: true });
   const definitions: string[] = [];
   const groups: WorkloadGroup[] = [];
   for (let s = 0; s < SERVICES; s++) {
     const name = `svc-${s}`;
-    const group: WorkloadGroup = { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name, namespace: NAMESPACE, uid: `uid-${s}`, labels: { app: name } }, spec: { template: { ports: { http: 9080 } } } };
+    const group: WorkloadGroup = { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name, namespace: NAMESPACE, uid: `uid-${s}`, labels: { app: name } }, spec: { template: { ports: { http: 9080 } }, ...(mesh.probe ? { probe: mesh.probe } : {}) } };
     groups.push(group);
-    writeFileSync(join(meshDir, 'workloadgroups', `${name}.yaml`), JSON.stringify(group));
+    await mesh.publishGroup(group);
     const role = (await clients.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: '{}', Tags: [{ Key: 'ecsmesh.io/workload-group', Value: `${NAMESPACE}/${name}` }] }))).Role!.Arn!;
     definitions.push((await clients.ecs.send(new RegisterTaskDefinitionCommand({ family: name, networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512', taskRoleArn: role, containerDefinitions: [{ name: 'app', image: 'x', memory: 256 }] }))).taskDefinition!.taskDefinitionArn!);
   }

@@ -3,8 +3,8 @@ import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js'
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { MeshApiError, MeshFieldConflictError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../../shared/errors.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
-import { HttpWorkloadEntryStore, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
-import { sidecarConnectionOf, WorkloadEntryControllerModel } from '../support/istiod-model/workload-entry-controller.js';
+import { istiodOverHttp, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
+import { sidecarConnectionOf } from '../support/istiod-model/workload-entry-controller.js';
 
 const TOKEN = 'test-token-7f3a';
 const MANAGED = { 'app.kubernetes.io/managed-by': 'ecs-mesh-onboarding' };
@@ -85,7 +85,7 @@ describe('Class: KubernetesMeshApi', () => {
   describe("Co-writers: istiod's annotations and status", () => {
     const istiodOf = () => {
       double.addIdentity('istiod-token', ISTIOD_RBAC);
-      return new WorkloadEntryControllerModel({ instanceId: 'istiod-7d4b9c8f6-x2x9q', store: new HttpWorkloadEntryStore(double.url, 'istiod-token') });
+      return istiodOverHttp(double.url, 'istiod-token');
     };
     /** An entry with health checks on, the only kind istiod writes (IsEligibleForHealthStatusUpdates). */
     const healthChecked = (entry: WorkloadEntry, annotations: Record<string, string> = {}): WorkloadEntry => ({

@@ -22,8 +22,7 @@ import { aTaskStateChange } from '../fixtures/ecs-events.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { Pipeline } from '../support/pipeline.js';
-import { HttpWorkloadEntryStore, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
-import { sidecarConnectionOf, WorkloadEntryControllerModel } from '../support/istiod-model/workload-entry-controller.js';
+import { connectSidecar, istiodOverHttp, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
 
 let p: Pipeline;
 /** A pass, its AWS calls recorded as the reconcile role's for the IAM check. */
@@ -646,9 +645,8 @@ describe("co-writers: istiod's annotations and status are not drift", () => {
   });
   /** An istiod instance writing over HTTP as istiod, and the entry's sidecar connected to it at `connectedAt`. */
   const connectedSidecar = async (entry: WorkloadEntry, connectedAt: Date) => {
-    const istiod = new WorkloadEntryControllerModel({ instanceId: 'istiod-7d4b9c8f6-x2x9q', store: new HttpWorkloadEntryStore(p.k8s.url, 'istiod-token') });
-    const conn = sidecarConnectionOf(entry, connectedAt);
-    expect(await istiod.onConnect(conn)).toBe(entry.metadata.name);
+    const istiod = istiodOverHttp(p.k8s.url, 'istiod-token');
+    const conn = await connectSidecar(istiod, entry, connectedAt);
     return { istiod, conn, proxy: conn.proxy };
   };
   /** The mesh requests a pass sends that are not reads. */

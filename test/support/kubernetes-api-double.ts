@@ -20,6 +20,7 @@ import { LabelSelectorSyntaxError, parseLabelSelector } from './kubernetes/label
 import { ResourceStore, type ListPage, type StoreAnswer } from './kubernetes/resource-store.js';
 import { failureStatus } from './kubernetes/status.js';
 import { allows, requestVerbs, type PolicyRule } from './kubernetes/rbac.js';
+import { InFlightGauge } from './in-flight-gauge.js';
 
 /** One request as the double saw it. */
 export interface RecordedRequest {
@@ -49,6 +50,13 @@ export interface PriorityAndFairness {
 }
 
 const PREFIX = '/apis/networking.istio.io/v1';
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A write (create, update, apply, delete, status update) on WorkloadEntries, as it arrives. */
+export function isWorkloadEntryWrite(request: Pick<RecordedRequest, 'method' | 'path'>): boolean {
+  return WRITE_METHODS.has(request.method) && /\/workloadentries(\/|$)/.test(request.path);
+}
+
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
 /** A loopback Kubernetes API server for tests. */
@@ -62,6 +70,7 @@ export class KubernetesApiDouble {
   private priorityAndFairness: PriorityAndFairness | undefined;
   private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly gauges: { matches: (request: RecordedRequest) => boolean; gauge: InFlightGauge }[] = [];
 
   /** Bearer token → the RBAC rules of its identity (`undefined`: allowed everything). */
   private readonly identities = new Map<string, PolicyRule[] | undefined>();
@@ -164,6 +173,17 @@ export class KubernetesApiDouble {
     return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Counts the requests `matches` picks (by method, path, query, User-Agent) that are open at once,
+   * from their arrival to their answer, throttled ones (429) included: the load clients put on the
+   * server, not only what its seats let through. Requests already open are not counted.
+   */
+  watchInFlight(matches: (request: RecordedRequest) => boolean): InFlightGauge {
+    const gauge = new InFlightGauge();
+    this.gauges.push({ matches, gauge });
+    return gauge;
+  }
+
   /** Every list continue token handed out so far is answered 410 Gone, as after etcd compacted past it. */
   expireContinueTokens(): void {
     this.store.expireContinueTokens();
@@ -173,6 +193,8 @@ export class KubernetesApiDouble {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), verbs: [], forbidden: false, throttled: false, ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}) };
     this.requests.push(recorded);
+    // 'close' comes once the answer is sent or the connection drops, whichever way handle() ends.
+    for (const { matches, gauge } of this.gauges) if (matches(recorded)) res.once('close', gauge.enter());
     try {
       const body = await readBody(req);
       const limits = this.priorityAndFairness;

@@ -10,7 +10,8 @@
  */
 import type { PolicyRule } from '../kubernetes/rbac.js';
 import { ISTIOD_FIELD_MANAGER } from './upstream.js';
-import type { StoredWorkloadEntry, WorkloadEntryStore } from './workload-entry-controller.js';
+import type { ModelWorkloadEntry } from './endpoints.js';
+import { sidecarConnectionOf, WorkloadEntryControllerModel, type ModelConnection, type StoredWorkloadEntry, type WorkloadEntryStore } from './workload-entry-controller.js';
 
 /** What istiod's ClusterRole grants on entries (manifests/charts/istio-control/istio-discovery/templates/clusterrole.yaml). */
 export const ISTIOD_RBAC: PolicyRule[] = [
@@ -74,4 +75,21 @@ export class HttpWorkloadEntryStore implements WorkloadEntryStore {
   private headers(): Record<string, string> {
     return { authorization: `Bearer ${this.token}`, accept: 'application/json', 'user-agent': `${ISTIOD_FIELD_MANAGER}/1.28.0` };
   }
+}
+
+/** One istiod instance whose WorkloadEntry controller writes over HTTP at `baseUrl` as the bearer `token` (an identity granted {@link ISTIOD_RBAC}). */
+export function istiodOverHttp(baseUrl: string, token: string, instanceId = 'istiod-7d4b9c8f6-x2x9q'): WorkloadEntryControllerModel {
+  return new WorkloadEntryControllerModel({ instanceId, store: new HttpWorkloadEntryStore(baseUrl, token) });
+}
+
+/**
+ * The sidecar of `entry` connecting to `istiod` at `connectedAt` (its identity verified as the
+ * entry's): istiod takes control of the entry and writes its annotations. Throws unless it did,
+ * e.g. for an entry without health checks, which istiod leaves alone.
+ */
+export async function connectSidecar(istiod: WorkloadEntryControllerModel, entry: ModelWorkloadEntry, connectedAt: Date): Promise<ModelConnection> {
+  const conn = sidecarConnectionOf(entry, connectedAt);
+  const controlled = await istiod.onConnect(conn);
+  if (controlled !== entry.metadata.name) throw new Error(`istiod did not take control of ${entry.metadata.namespace}/${entry.metadata.name} on connect (it answered ${String(controlled)})`);
+  return conn;
 }
