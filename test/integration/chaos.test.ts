@@ -32,6 +32,7 @@ describe('chaos: convergence under faults', () => {
     expect(report.istiod.restarts).toBe(1);
     expect(report.endpoints.expected).toBeGreaterThan(50);
     expect(report.endpoints.expected).toBeLessThan(report.afterPass.expected);
+    expect(report.convergedPass.entriesCoWritten).toBeGreaterThan(30);
     expect(report.convergedPass.meshRequests).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -40,7 +40,7 @@ export function formatChaosTable(r: ChaosReport): string {
   section('after the pass and the redrive (must be 0)');
   rows.push(['entries expected (running, allowed)', r.afterPass.expected]);
   rows.push(['endpoints expected (running, allowed, healthy) / served', `${r.endpoints.expected} / ${r.endpoints.served}`]);
-  rows.push(['converged pass: mesh requests / repairs', `${r.convergedPass.meshRequests} / ${r.convergedPass.repairs}`]);
+  rows.push(['converged pass: entries istiod co-wrote / mesh requests / repairs', `${r.convergedPass.entriesCoWritten} / ${r.convergedPass.meshRequests} / ${r.convergedPass.repairs}`]);
   for (const [name, n] of Object.entries(r.mustBeZero)) rows.push([name, n === 0 ? '0' : `${n}  ✗`]);
   rows.push(['wall time', `${r.wallSeconds} s`]);
 

@@ -20,7 +20,7 @@ import { EcsEventSource, type TaskStateChangeEnvelope } from '../../../local/ecs
 import { reconcileTasks, type ReconcileReport } from '../../../shared/app/reconcile-tasks.js';
 import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
 import type { ModelWorkloadEntry } from '../istiod-model/endpoints.js';
-import { ISTIOD_FIELD_MANAGER } from '../istiod-model/upstream.js';
+import { ISTIOD_ANNOTATIONS, ISTIOD_FIELD_MANAGER } from '../istiod-model/upstream.js';
 import { sqsEventOf } from '../../fixtures/ecs-events.js';
 import { KubernetesApiDouble } from '../kubernetes-api-double.js';
 import { clusterRolesIn } from '../kubernetes/rbac.js';
@@ -85,7 +85,7 @@ export interface ChaosReport {
   /** The endpoints istiod serves after the pass, against the running, allowed and healthy tasks. */
   endpoints: EndpointComparison;
   /** A reconcile pass over the converged mesh, istiod's annotations and conditions on its entries. */
-  convergedPass: { meshRequests: number; meshWrites: number; repairs: number };
+  convergedPass: { entriesCoWritten: number; meshRequests: number; meshWrites: number; repairs: number };
   afterRedrive: MeshComparison;
   records: RecordHistory & { disagreeing: number; aheadOfEcs: number };
   /** Every figure here must be 0. */
@@ -216,6 +216,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     const records = { ...history, ...compareRecords(world, running, redriven, ecsVersion, note) };
 
     // The mesh has converged, istiod's annotations and conditions on its entries: a pass writes nothing.
+    const entriesCoWritten = entriesOf(k8s).filter((e) => e.metadata.annotations?.[ISTIOD_ANNOTATIONS.workloadController] !== undefined).length;
     const convergedBefore = k8s.requests.length;
     const converged = await reconcileTasks({}, reconcile, new Date());
     const convergedRequests = k8s.requests.slice(convergedBefore).filter((r) => r.userAgent?.startsWith(`${ISTIOD_FIELD_MANAGER}/`) !== true);
@@ -247,7 +248,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
       afterPass,
       istiod: sidecars.activity,
       endpoints,
-      convergedPass: { meshRequests: convergedRequests.length, meshWrites: convergedWrites.length, repairs: converged.repairs.length },
+      convergedPass: { entriesCoWritten, meshRequests: convergedRequests.length, meshWrites: convergedWrites.length, repairs: converged.repairs.length },
       afterRedrive,
       records,
       mustBeZero: {
