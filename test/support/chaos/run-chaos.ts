@@ -178,7 +178,10 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     compareSnapshots(midway, drained, history, note);
     const running = await runningTasks(world, ecs);
     // The second wave's sidecars connect; istiod restarts and every sidecar reconnects to the new
-    // instance; networks blip and probes flap.
+    // instance; networks blip and probes flap. The restart comes after the hand deletes: istiod
+    // takes an entry's health only from a connect, so an entry re-created under a sidecar that
+    // stays connected is held back until it reconnects, which no pass of ours can change.
+    // Sidecars whose entry is still missing are refused here and retry after the pass.
     await sidecars.start(running.values());
     await sidecars.restartIstiod();
     await sidecars.blip(ISTIOD_CHAOS.blipShare);
