@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedQueue, type QueuedMessage } from '../support/chaos/simulated-queue.js';
-import { compareMesh, compareSnapshots, type RunningTask } from '../support/chaos/truth.js';
+import { compareEndpoints, compareMesh, compareSnapshots, type RunningTask } from '../support/chaos/truth.js';
 import type { Service, World } from '../support/chaos/world.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 
@@ -100,6 +100,7 @@ const service = (name: string, over: Partial<Service> = {}): Service => ({
   template: { serviceAccount: name, network: 'vpc-chaos', ports: { http: 8080 }, labels: { app: name, version: 'v1' } },
   teamTagged: true,
   groupDeleted: false,
+  probed: false,
   ...over,
 });
 
@@ -144,6 +145,46 @@ describe('compareMesh', () => {
 
     expect(result[kind]).toBe(1);
     for (const other of (['missing', 'stale', 'drifted', 'wronglyPresent'] as const).filter((k) => k !== kind)) expect(result[other], other).toBe(0);
+  });
+});
+
+describe('compareEndpoints', () => {
+  const plain = service('plain');
+  const probed = service('probed', { probed: true });
+  const world: World = { clusters: ['chaos-0'], services: [plain, probed], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
+  const at = (t: RunningTask, address: string): RunningTask => ({ ...t, address });
+  const plainTask = at(task('p1', plain), '10.0.0.1');
+  const healthyTask = at(task('h1', probed), '10.0.0.2');
+  const failingTask = at(task('f1', probed), '10.0.0.3');
+  /** The entry we write for a task of a probed group, with the Healthy condition istiod wrote, if any. */
+  const checked = (t: RunningTask, healthy?: 'True' | 'False') => {
+    const entry = entryFor(t);
+    return { ...entry, metadata: { ...entry.metadata, annotations: { ...entry.metadata.annotations, 'proxy.istio.io/health-checks-enabled': 'true' } }, ...(healthy ? { status: { conditions: [{ type: 'Healthy', status: healthy }] } } : {}) };
+  };
+  const healthy = (t: RunningTask) => t !== failingTask;
+  const running = new Map([plainTask, healthyTask, failingTask].map((t) => [t.taskArn, t]));
+
+  it('finds nothing when istiod serves exactly the running, allowed and healthy tasks, each at its http port', () => {
+    const result = compareEndpoints(world, running, healthy, [entryFor(plainTask), checked(healthyTask, 'True'), checked(failingTask, 'False')]);
+
+    expect(result).toMatchObject({ expected: 2, served: 2, missing: 0, wronglyPresent: 0 });
+  });
+
+  it.each([
+    { case: 'a healthy task whose entry istiod holds back (no Healthy condition yet)', kind: 'missing', entries: [entryFor(plainTask), checked(healthyTask), checked(failingTask, 'False')] },
+    { case: 'a task whose probe failed, still served (its entry not health-checked)', kind: 'wronglyPresent', entries: [entryFor(plainTask), checked(healthyTask, 'True'), entryFor(failingTask)] },
+    { case: 'a second endpoint of the same task', kind: 'wronglyPresent', entries: [entryFor(plainTask), { ...entryFor(plainTask), metadata: { ...entryFor(plainTask).metadata, name: 'plain-copy' } }, checked(healthyTask, 'True')] },
+  ] as const)('counts $case', ({ kind, entries }) => {
+    const result = compareEndpoints(world, running, healthy, entries);
+
+    expect(result[kind]).toBe(1);
+    expect(result[kind === 'missing' ? 'wronglyPresent' : 'missing']).toBe(0);
+  });
+
+  it('counts an endpoint at a port other than the group’s http port as both missing and wrongly present', () => {
+    const result = compareEndpoints(world, running, healthy, [entryFor(plainTask, { ports: { http: 9999 } }), checked(healthyTask, 'True')]);
+
+    expect(result).toMatchObject({ missing: 1, wronglyPresent: 1 });
   });
 });
 

@@ -21,6 +21,12 @@ export function formatChaosTable(r: ChaosReport): string {
   rows.push(['faults injected', `${r.faults.total} (${pct(o.faultRate, 1)} of calls): ${join(r.faults.byTarget)}`]);
   rows.push(['mesh outage / queue retry window', `${r.outage.virtualSeconds} s / ${r.outage.retryWindowSeconds} s (virtual)`]);
   rows.push(['messages on the DLQ', r.deadLettered]);
+  section('istiod (sidecars of the probed groups, half of them)');
+  const i = r.istiod;
+  rows.push(['connects / refused (retried) / disconnects', `${i.connects} / ${i.refused} / ${i.disconnects}`]);
+  rows.push(['network blips (past the grace period) / restarts', `${i.blips.total} (${i.blips.pastGrace}) / ${i.restarts}`]);
+  rows.push(['probe reports / flaps failed (recovered)', `${i.probeReports} / ${i.flaps.failed} (${i.flaps.recovered})`]);
+  rows.push(['istiod steps failed', i.failures]);
   section('before the pass (events alone)');
   rows.push(['missing / stale / drifted / wrongly present', `${r.beforePass.missing} / ${r.beforePass.stale} / ${r.beforePass.drifted} / ${r.beforePass.wronglyPresent}`]);
   section('one reconcile pass');
@@ -33,6 +39,8 @@ export function formatChaosTable(r: ChaosReport): string {
   rows.push(['messages redriven / back on the DLQ', `${r.deadLettered} / ${r.deadLetteredAfterRedrive}`]);
   section('after the pass and the redrive (must be 0)');
   rows.push(['entries expected (running, allowed)', r.afterPass.expected]);
+  rows.push(['endpoints expected (running, allowed, healthy) / served', `${r.endpoints.expected} / ${r.endpoints.served}`]);
+  rows.push(['converged pass: entries istiod co-wrote / mesh requests / repairs', `${r.convergedPass.entriesCoWritten} / ${r.convergedPass.meshRequests} / ${r.convergedPass.repairs}`]);
   for (const [name, n] of Object.entries(r.mustBeZero)) rows.push([name, n === 0 ? '0' : `${n}  ✗`]);
   rows.push(['wall time', `${r.wallSeconds} s`]);
 

@@ -19,6 +19,8 @@ import { bootstrapLocalStack, localNames, type ClientSettings } from '../../../l
 import { EcsEventSource, type TaskStateChangeEnvelope } from '../../../local/ecs-event-source.js';
 import { reconcileTasks, type ReconcileReport } from '../../../shared/app/reconcile-tasks.js';
 import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
+import type { ModelWorkloadEntry } from '../istiod-model/endpoints.js';
+import { ISTIOD_ANNOTATIONS, ISTIOD_FIELD_MANAGER } from '../istiod-model/upstream.js';
 import { sqsEventOf } from '../../fixtures/ecs-events.js';
 import { KubernetesApiDouble } from '../kubernetes-api-double.js';
 import { clusterRolesIn } from '../kubernetes/rbac.js';
@@ -26,7 +28,8 @@ import { FaultInjector } from './faults.js';
 import { MESH_TOKEN, quietLog, reconcileDeps, taskEventsDeps } from './functions.js';
 import { seededRandom, type Random } from './random.js';
 import { SimulatedQueue, type BatchHandler } from './simulated-queue.js';
-import { compareMesh, compareRecords, compareSnapshots, runningTasks, snapshotRecords, type MeshComparison, type RecordHistory } from './truth.js';
+import { ChaosSidecars, type IstiodActivity } from './sidecars.js';
+import { compareEndpoints, compareMesh, compareRecords, compareSnapshots, runningTasks, snapshotRecords, type EndpointComparison, type MeshComparison, type RecordHistory } from './truth.js';
 import { buildWorld, changeWorld, runTasks } from './world.js';
 
 export interface ChaosOptions {
@@ -61,6 +64,8 @@ const QUEUE = { visibilityTimeoutSeconds: 30, maxReceiveCount: 5, batchSize: 100
 /** Each wave's events arrive over this many virtual seconds. */
 const WAVE_SECONDS = 300;
 /** Longer than the queue's retry window (5 receives, 30 s apart), so some messages reach the DLQ. */
+/** Shares of the connected sidecars whose probe flaps, and whose network blips, at each turn. */
+const ISTIOD_CHAOS = { flapShare: 0.15, blipShare: 0.1 };
 const OUTAGE = { start: WAVE_SECONDS + 60, seconds: QUEUE.visibilityTimeoutSeconds * QUEUE.maxReceiveCount + 60 };
 
 export interface ChaosReport {
@@ -75,6 +80,12 @@ export interface ChaosReport {
   beforePass: MeshComparison;
   pass: { durationMs: number; tasksSeen: number; repairs: ReconcileReport['counts']; failedRepairs: number; awsCalls: number; awsCallsByCommand: Record<string, number>; meshRequests: number };
   afterPass: MeshComparison;
+  /** What istiod and the sidecars of probed groups did. */
+  istiod: IstiodActivity;
+  /** The endpoints istiod serves after the pass, against the running, allowed and healthy tasks. */
+  endpoints: EndpointComparison;
+  /** A reconcile pass over the converged mesh, istiod's annotations and conditions on its entries. */
+  convergedPass: { entriesCoWritten: number; meshRequests: number; meshWrites: number; repairs: number };
   afterRedrive: MeshComparison;
   records: RecordHistory & { disagreeing: number; aheadOfEcs: number };
   /** Every figure here must be 0. */
@@ -139,6 +150,12 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     progress(`wave 1: ${first.length} tasks running, ${events.published} events published; delivering...`);
     await queue.runUntil(WAVE_SECONDS, handle, outage);
 
+    // istiod: the sidecars of the probed groups' tasks connect, report their first probe; some flap.
+    const sidecars = new ChaosSidecars(k8s, random);
+    await sidecars.start((await runningTasks(world, ecs)).values());
+    await sidecars.flap(ISTIOD_CHAOS.flapShare);
+    progress(`istiod: ${sidecars.activity.connects} sidecars connected, ${sidecars.activity.refused} refused (no entry yet)`);
+
     const history: RecordHistory = { lost: 0, movedBackwards: 0, revived: 0 };
     const examples: string[] = [];
     const note = (line: string) => void (examples.length < 20 && examples.push(line));
@@ -146,6 +163,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
 
     const stopped = random.shuffle(first).slice(0, Math.round(first.length * options.stopFraction));
     for (const { cluster, taskArn } of stopped) await ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: 'Scaling activity (chaos)' }));
+    await sidecars.stop(stopped.map((s) => s.taskArn));
     const second = await runTasks(world, ecs, subnet, options.tasks - waveA, taskArns);
     const changes = await changeWorld(world, truth, k8s, stack.policyTable);
     changes.push(`${handDelete(k8s, random, options.handDeletes)} entries deleted by hand`);
@@ -159,6 +177,15 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     const drained = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
     compareSnapshots(midway, drained, history, note);
     const running = await runningTasks(world, ecs);
+    // The second wave's sidecars connect; istiod restarts and every sidecar reconnects to the new
+    // instance; networks blip and probes flap. The restart comes after the hand deletes: istiod
+    // takes an entry's health only from a connect, so an entry re-created under a sidecar that
+    // stays connected is held back until it reconnects, which no pass of ours can change.
+    // Sidecars whose entry is still missing are refused here and retry after the pass.
+    await sidecars.start(running.values());
+    await sidecars.restartIstiod();
+    await sidecars.blip(ISTIOD_CHAOS.blipShare);
+    await sidecars.flap(ISTIOD_CHAOS.flapShare);
     const beforePass = compareMesh(world, running, entriesOf(k8s));
     progress(`events drained (${queue.deadLetters.length} on the DLQ); before the pass: ${beforePass.missing} missing, ${beforePass.stale} stale, ${beforePass.drifted} drifted, ${beforePass.wronglyPresent} wrongly present; one reconcile pass...`);
 
@@ -167,12 +194,17 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     const passCalls = new Map<string, number>();
     const reconcile = reconcileDeps(endpoint, stack, k8s, options.tasks * 2, passCalls, log, source);
     const meshBefore = k8s.requests.length;
-    const pass = await reconcileTasks({}, reconcile, new Date());
+    // Probes keep flapping while the pass runs: istiod writes the entries the pass reads and repairs.
+    const [pass] = await Promise.all([reconcileTasks({}, reconcile, new Date()), sidecars.flap(ISTIOD_CHAOS.flapShare)]);
     const meshRequests = k8s.requests.length - meshBefore;
 
     const after = await snapshotRecords(truth.dynamo, stack.enrollmentTable);
     compareSnapshots(drained, after, history, note);
     const afterPass = compareMesh(world, running, entriesOf(k8s));
+    // Sidecars refused earlier (their entry was missing or not theirs) connect now that it is there.
+    await sidecars.reconnectPending();
+    const endpoints = compareEndpoints(world, running, (task) => sidecars.healthy(task), entriesOf(k8s) as unknown as ModelWorkloadEntry[]);
+    progress(`istiod: ${endpoints.served} endpoints served, ${endpoints.expected} expected (running, allowed, healthy)`);
     const deadLettered = queue.deadLetters.length;
 
     // The mesh is back, so an operator redrives the DLQ, faults and all. These events are older
@@ -185,10 +217,18 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     compareSnapshots(after, redriven, history, note);
     const afterRedrive = compareMesh(world, running, entriesOf(k8s));
     const records = { ...history, ...compareRecords(world, running, redriven, ecsVersion, note) };
+
+    // The mesh has converged, istiod's annotations and conditions on its entries: a pass writes nothing.
+    const entriesCoWritten = entriesOf(k8s).filter((e) => e.metadata.annotations?.[ISTIOD_ANNOTATIONS.workloadController] !== undefined).length;
+    const convergedBefore = k8s.requests.length;
+    const converged = await reconcileTasks({}, reconcile, new Date());
+    const convergedRequests = k8s.requests.slice(convergedBefore).filter((r) => r.userAgent?.startsWith(`${ISTIOD_FIELD_MANAGER}/`) !== true);
+    const convergedWrites = convergedRequests.filter((r) => WRITE_METHODS.has(r.method));
+    for (const r of convergedWrites.slice(0, 5)) note(`mesh write in the converged pass: ${r.method} ${r.path}`);
     const failedRepairs = pass.repairs.filter((r) => !r.applied).length;
     for (const r of pass.repairs.filter((r) => !r.applied).slice(0, 5)) note(`repair failed: ${r.kind} ${r.taskId}: ${r.error ?? ''}`);
     for (const u of pass.unjudged.slice(0, 5)) note(`unjudged: ${u.taskId}: ${u.error}`);
-    examples.push(...afterPass.examples, ...afterRedrive.examples.map((e) => `after the redrive: ${e}`));
+    examples.push(...afterPass.examples, ...endpoints.examples, ...afterRedrive.examples.map((e) => `after the redrive: ${e}`));
     return {
       options,
       tasks: { run: first.length + second.length, stopped: stopped.length, runningAtEnd: running.size, expectedInMesh: afterPass.expected },
@@ -209,6 +249,9 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
         meshRequests,
       },
       afterPass,
+      istiod: sidecars.activity,
+      endpoints,
+      convergedPass: { entriesCoWritten, meshRequests: convergedRequests.length, meshWrites: convergedWrites.length, repairs: converged.repairs.length },
       afterRedrive,
       records,
       mustBeZero: {
@@ -216,6 +259,8 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
         stale: afterPass.stale,
         drifted: afterPass.drifted,
         'wrongly present': afterPass.wronglyPresent,
+        'endpoints missing': endpoints.missing,
+        'endpoints wrongly present': endpoints.wronglyPresent,
         'differences after the DLQ redrive': afterRedrive.missing + afterRedrive.stale + afterRedrive.drifted + afterRedrive.wronglyPresent,
         'records disagreeing': records.disagreeing,
         'records lost': records.lost,
@@ -224,6 +269,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
         'records ahead of ECS': records.aheadOfEcs,
         'repairs failed': failedRepairs,
         'tasks left unjudged': pass.unjudged.length,
+        'mesh writes in a pass over a converged mesh': convergedWrites.length,
       },
       examples,
       wallSeconds: Math.round((Date.now() - started) / 1000),
@@ -240,5 +286,7 @@ function handDelete(k8s: KubernetesApiDouble, random: Random, count: number): nu
   for (const e of victims) k8s.adminDelete('WorkloadEntry', e.metadata.namespace, e.metadata.name);
   return victims.length;
 }
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const entriesOf = (k8s: KubernetesApiDouble) => k8s.objects('WorkloadEntry') as unknown as WorkloadEntry[];

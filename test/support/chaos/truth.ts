@@ -5,7 +5,8 @@
 import { DescribeTasksCommand, paginateListTasks, type ECSClient } from '@aws-sdk/client-ecs';
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
-import { allowedNow, type Service, type World } from './world.js';
+import { endpointsForService, type ModelWorkloadEntry } from '../istiod-model/endpoints.js';
+import { allowedNow, kubernetesServiceOf, type Service, type World } from './world.js';
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
 const TASK_ARN_ANNOTATION = 'ecsmesh.io/task-arn';
@@ -87,12 +88,17 @@ export function compareMesh(world: World, running: Map<string, RunningTask>, ent
   return result;
 }
 
+/** The name of the task's entry, which its sidecar declares in its `WORKLOAD_ENTRY` metadata. */
+export function entryNameOf(task: RunningTask): string {
+  return `${task.service.name}-${task.taskId}`.toLowerCase();
+}
+
 /** What differs between the entry and what the service's current template and the task call for. */
 function driftOf(entry: WorkloadEntry, task: RunningTask): string | undefined {
-  const { template, namespace, name } = task.service;
+  const { template, namespace } = task.service;
   const spec = entry.spec as Record<string, unknown> & { labels?: Record<string, string> };
   if (entry.metadata.namespace !== namespace) return `in namespace ${entry.metadata.namespace}, not ${namespace}`;
-  if (entry.metadata.name !== `${name}-${task.taskId}`.toLowerCase()) return `named ${entry.metadata.name}`;
+  if (entry.metadata.name !== entryNameOf(task)) return `named ${entry.metadata.name}`;
   if (spec.address !== task.address) return `address ${String(spec.address)}, ECS says ${task.address}`;
   if (spec.serviceAccount !== template.serviceAccount) return `serviceAccount ${String(spec.serviceAccount)}`;
   if (spec.network !== template.network) return `network ${String(spec.network)}`;
@@ -171,4 +177,47 @@ export function compareRecords(world: World, running: Map<string, RunningTask>, 
     }
   }
   return { disagreeing, aheadOfEcs };
+}
+
+export interface EndpointComparison {
+  expected: number;
+  served: number;
+  /** A running, allowed and healthy task that its Service does not send traffic to. */
+  missing: number;
+  /** An endpoint of no such task (stopped, refused, unhealthy), or at the wrong address or port. */
+  wronglyPresent: number;
+  examples: string[];
+}
+
+/**
+ * The endpoints istiod serves for each service's Kubernetes Service (istiod model, over the
+ * entries on the double) against the truth: exactly one endpoint, at the task's address and its
+ * group's `http` port, for each running and allowed task that is healthy (its group has no probe,
+ * or its sidecar is connected and its last probe passed), and no other.
+ */
+export function compareEndpoints(world: World, running: Map<string, RunningTask>, healthy: (task: RunningTask) => boolean, entries: readonly ModelWorkloadEntry[]): EndpointComparison {
+  const expected = [...running.values()].filter((t) => allowedNow(world, t.service, t.clusterName) && healthy(t));
+  const result: EndpointComparison = { expected: expected.length, served: 0, missing: 0, wronglyPresent: 0, examples: [] };
+  const note = (line: string) => void (result.examples.length < 10 && result.examples.push(line));
+  const endpointOf = (service: Service, address: string, port: number | undefined) => `${service.namespace}/${service.name} ${address}:${String(port)}`;
+  const wanted = new Set(expected.map((t) => endpointOf(t.service, t.address, t.service.template.ports.http)));
+  const matched = new Set<string>();
+  for (const service of world.services) {
+    for (const endpoint of endpointsForService(kubernetesServiceOf(service), entries, { clusterId: 'Kubernetes' })) {
+      const key = endpointOf(service, endpoint.address, endpoint.endpointPort);
+      result.served += 1;
+      // A second endpoint for the same task is as wrong as one for no task.
+      if (wanted.has(key) && !matched.has(key)) matched.add(key);
+      else {
+        result.wronglyPresent += 1;
+        note(`endpoint wrongly present: ${key} (${endpoint.workloadEntry})`);
+      }
+    }
+  }
+  for (const key of wanted) {
+    if (matched.has(key)) continue;
+    result.missing += 1;
+    note(`endpoint missing: ${key}`);
+  }
+  return result;
 }

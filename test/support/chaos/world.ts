@@ -32,6 +32,8 @@ export interface Service {
   /** The role still has the `team` tag the namespace's policy asks for. */
   teamTagged: boolean;
   groupDeleted: boolean;
+  /** The group has a readiness probe: its entries carry istiod's health-checks annotation. */
+  probed: boolean;
 }
 
 export interface World {
@@ -50,17 +52,38 @@ export interface WorldClients {
 
 const templateOf = (service: string): Template => ({ serviceAccount: service, network: 'vpc-chaos', ports: { http: 8080 }, labels: { app: service, version: 'v1' } });
 
+/** The readiness probe of a probed group, which istio-agent runs and reports to istiod. */
+const PROBE = { periodSeconds: 5, httpGet: { path: '/ready', port: 8080 } };
+
 function groupOf(service: Service) {
   const { template } = service;
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'WorkloadGroup',
     metadata: { name: service.name, namespace: service.namespace, labels: { app: service.name } },
-    spec: { metadata: { labels: template.labels }, template: { serviceAccount: template.serviceAccount, network: template.network, ports: template.ports } },
+    spec: {
+      metadata: { labels: template.labels },
+      template: { serviceAccount: template.serviceAccount, network: template.network, ports: template.ports },
+      ...(service.probed ? { probe: PROBE } : {}),
+    },
   };
 }
 
-/** Creates the clusters, roles, task definitions, groups and policies. */
+/** The port of a service's Kubernetes Service: 80, to the workload's port named `http`. */
+export const SERVICE_PORT = { name: 'http', port: 80, targetPort: 'http' } as const;
+
+/**
+ * The Kubernetes Service in front of a group's tasks, as the API server stores it: it selects the
+ * group's current labels and sends port 80 to the port the entries name `http`.
+ */
+export function kubernetesServiceOf(service: Service) {
+  return {
+    metadata: { name: service.name, namespace: service.namespace },
+    spec: { selector: { ...service.template.labels }, clusterIP: '10.96.0.10', type: 'ClusterIP', ports: [{ ...SERVICE_PORT, protocol: 'TCP' }] },
+  };
+}
+
+/** Creates the clusters, roles, task definitions, groups (every other one with a probe) and policies. */
 export async function buildWorld(options: { clusters: number; services: number; namespaces: number }, clients: WorldClients, k8s: KubernetesApiDouble, policyTable: string): Promise<World> {
   const clusters = Array.from({ length: options.clusters }, (_, i) => `chaos-${i}`);
   for (const clusterName of clusters) await clients.ecs.send(new CreateClusterCommand({ clusterName }));
@@ -83,7 +106,7 @@ export async function buildWorld(options: { clusters: number; services: number; 
         containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/docker/library/nginx:latest', essential: true, memory: 256 }],
       }),
     );
-    const service: Service = { name, namespace, roleName, roleArn: role.Role!.Arn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn!, template: templateOf(name), teamTagged: true, groupDeleted: false };
+    const service: Service = { name, namespace, roleName, roleArn: role.Role!.Arn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn!, template: templateOf(name), teamTagged: true, groupDeleted: false, probed: i % 2 === 0 };
     k8s.seed(groupOf(service) as never);
     services.push(service);
   }
