@@ -9,8 +9,8 @@ import type { KubernetesObject } from '../kubernetes/apply-merge.js';
 import { clusterRolesIn } from '../kubernetes/rbac.js';
 import { KubernetesApiDouble } from '../kubernetes-api-double.js';
 import { endpointsForService, withDefaultedTargetPorts, type ModelService, type ModelWorkloadEntry } from './endpoints.js';
-import { HttpWorkloadEntryStore, ISTIOD_RBAC } from './http-store.js';
-import { WorkloadEntryControllerModel } from './workload-entry-controller.js';
+import { istiodOverHttp, ISTIOD_RBAC } from './http-store.js';
+import type { WorkloadEntryControllerModel } from './workload-entry-controller.js';
 
 export const WRITER_TOKEN = 'ecs-mesh-onboarding-writer-token';
 const ISTIOD_TOKEN = 'istiod-token';
@@ -31,7 +31,7 @@ export async function startMeshWithIstiod(manifests: KubernetesObject[], instanc
   const double = await KubernetesApiDouble.start({ token: WRITER_TOKEN, ...(writer ? { rbac: writer } : {}) });
   double.addIdentity(ISTIOD_TOKEN, ISTIOD_RBAC);
   for (const manifest of manifests) double.seed(manifest);
-  const controller = (id: string) => new WorkloadEntryControllerModel({ instanceId: id, store: new HttpWorkloadEntryStore(double.url, ISTIOD_TOKEN) });
+  const controller = (id: string) => istiodOverHttp(double.url, ISTIOD_TOKEN, id);
   const mesh: MeshWithIstiod = {
     double,
     istiod: controller(instanceId),
