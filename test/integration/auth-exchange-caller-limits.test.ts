@@ -17,16 +17,7 @@ let p: Pipeline;
 let x: ExchangeHarness;
 let ratingsRole: string;
 let taskDef: string;
-let firstMinute: number;
 const taskId = (arn: string) => arn.split('/').pop()!;
-
-/**
- * Each test's own clock minute, fixed half-way through it: limits count per clock minute, so a
- * test's requests land in one window however slow the machine (moto checks no signing date).
- */
-function minute(index: number): Date {
-  return new Date(firstMinute + index * 120_000 + 30_000);
-}
 
 /** Sessions of `roleArn` named like tasks (ECS names task-role sessions so) that ECS never ran. */
 async function impostors(roleArn: string, count: number): Promise<Array<{ taskArn: string; creds: AwsCredentials }>> {
@@ -58,81 +49,80 @@ beforeAll(async () => {
   await p.putPolicy(aPolicy());
   p.k8s.seed({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'ratings', namespace: 'bookinfo', labels: { app: 'ratings' } }, spec: { template: { serviceAccount: 'bookinfo-ratings' } } });
   x = await startExchange(p, { EXCHANGE_RATE_PER_ROLE: String(PER_ROLE), EXCHANGE_RATE_PER_ACCOUNT: String(PER_ACCOUNT) });
-  firstMinute = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
 });
 
 afterAll(() => p.stop());
 
 describe('refusals of proven callers count per role and per account', () => {
   it('answers one role 429 past its limit, whatever session it names, without asking ECS', async () => {
-    const now = minute(0);
-    x.clock = () => now;
-    const callers = await impostors(await p.createRole('intruder', {}), PER_ROLE + 3);
-    const legit = await runningTask();
-    const described = p.callCount('ecs:DescribeTasks');
+    await x.atFreshMinute(async (now) => {
+      const callers = await impostors(await p.createRole('intruder', {}), PER_ROLE + 3);
+      const legit = await runningTask();
+      const described = p.callCount('ecs:DescribeTasks');
 
-    const answers = await exchangeEach(callers, now);
-    const describedForImpostors = p.callCount('ecs:DescribeTasks') - described;
-    const [onboarded] = await exchangeEach([legit], now);
+      const answers = await exchangeEach(callers, now);
+      const describedForImpostors = p.callCount('ecs:DescribeTasks') - described;
+      const [onboarded] = await exchangeEach([legit], now);
 
-    expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_ROLE).fill('TASK_NOT_RUNNING'), ...Array(3).fill('RATE_LIMITED')]);
-    expect(answers.at(-1)).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
-    expect(describedForImpostors).toBe(PER_ROLE);
-    // The account's other roles are not shut out by one role's failures.
-    expect(onboarded!.status).toBe(200);
-    expect((await p.record(legit.taskArn))?.onboardingToken).toBeDefined();
+      expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_ROLE).fill('TASK_NOT_RUNNING'), ...Array(3).fill('RATE_LIMITED')]);
+      expect(answers.at(-1)).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
+      expect(describedForImpostors).toBe(PER_ROLE);
+      // The account's other roles are not shut out by one role's failures.
+      expect(onboarded!.status).toBe(200);
+      expect((await p.record(legit.taskArn))?.onboardingToken).toBeDefined();
+    });
   });
 
   it('counts a role’s sessions that name another running task too', async () => {
-    const now = minute(2);
-    x.clock = () => now;
-    const intruder = await p.createRole('intruder-named', {});
-    const { taskArn } = await runningTask();
-    const callers = await Promise.all(Array.from({ length: PER_ROLE + 1 }, async (_, i) => ({ taskArn, creds: await x.assumeTaskRole(intruder, `not-the-task-${i}`) })));
-    const described = p.callCount('ecs:DescribeTasks');
+    await x.atFreshMinute(async (now) => {
+      const intruder = await p.createRole('intruder-named', {});
+      const { taskArn } = await runningTask();
+      const callers = await Promise.all(Array.from({ length: PER_ROLE + 1 }, async (_, i) => ({ taskArn, creds: await x.assumeTaskRole(intruder, `not-the-task-${i}`) })));
+      const described = p.callCount('ecs:DescribeTasks');
 
-    const answers = await exchangeEach(callers, now);
+      const answers = await exchangeEach(callers, now);
 
-    expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_ROLE).fill('SESSION_MISMATCH'), 'RATE_LIMITED']);
-    expect(p.callCount('ecs:DescribeTasks') - described).toBe(PER_ROLE);
+      expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_ROLE).fill('SESSION_MISMATCH'), 'RATE_LIMITED']);
+      expect(p.callCount('ecs:DescribeTasks') - described).toBe(PER_ROLE);
+    });
   });
 
   it('does not count a real running task’s policy refusals', async () => {
-    const now = minute(3);
-    x.clock = () => now;
-    const untagged = await p.createRole('untagged-task', {});
-    const [taskArn] = await p.runTask('prod', await p.registerTaskDefinition('untagged', { roleArn: untagged }));
-    const creds = await x.assumeTaskRole(untagged, taskId(taskArn!));
+    await x.atFreshMinute(async (now) => {
+      const untagged = await p.createRole('untagged-task', {});
+      const [taskArn] = await p.runTask('prod', await p.registerTaskDefinition('untagged', { roleArn: untagged }));
+      const creds = await x.assumeTaskRole(untagged, taskId(taskArn!));
 
-    // Signed a second apart, so each is a signature of its own.
-    const answers = [];
-    for (let i = 0; i < PER_ROLE + 2; i++) answers.push(await x.exchange(await x.sign(creds, taskArn!, { signingDate: new Date(now.getTime() - i * 1000) }), SOURCE));
+      // Signed a second apart, so each is a signature of its own.
+      const answers = [];
+      for (let i = 0; i < PER_ROLE + 2; i++) answers.push(await x.exchange(await x.sign(creds, taskArn!, { signingDate: new Date(now.getTime() - i * 1000) }), SOURCE));
 
-    expect(answers.map((a) => a.json.reason)).toEqual(Array(PER_ROLE + 2).fill('TAG_MISSING'));
+      expect(answers.map((a) => a.json.reason)).toEqual(Array(PER_ROLE + 2).fill('TAG_MISSING'));
+    });
   });
 
   it('answers the whole account 429 past its limit across several roles, before STS and ECS', async () => {
-    const now = minute(1);
-    x.clock = () => now;
-    const [a, b, c, d] = await Promise.all(['intruder-a', 'intruder-b', 'intruder-c', 'intruder-d'].map((name) => p.createRole(name, {})));
-    const [fromA, fromB, fromC, fromD] = await Promise.all([impostors(a!, PER_ROLE), impostors(b!, PER_ROLE), impostors(c!, 1), impostors(d!, 2)]);
-    const [early, late] = [await runningTask(), await runningTask()];
-    const [described, stsCalls] = [p.callCount('ecs:DescribeTasks'), x.stsCalls.length];
+    await x.atFreshMinute(async (now) => {
+      const [a, b, c, d] = await Promise.all(['intruder-a', 'intruder-b', 'intruder-c', 'intruder-d'].map((name) => p.createRole(name, {})));
+      const [fromA, fromB, fromC, fromD] = await Promise.all([impostors(a!, PER_ROLE), impostors(b!, PER_ROLE), impostors(c!, 1), impostors(d!, 2)]);
+      const [early, late] = [await runningTask(), await runningTask()];
+      const [described, stsCalls] = [p.callCount('ecs:DescribeTasks'), x.stsCalls.length];
 
-    // Six failures, under the account's seven: another role's task still onboards.
-    const underLimit = await exchangeEach([...fromA!, ...fromB!], now);
-    const [onboarded] = await exchangeEach([early], now);
-    const [seventh] = await exchangeEach(fromC!, now);
-    const [stsBefore, describedBefore] = [x.stsCalls.length, p.callCount('ecs:DescribeTasks')];
-    const overLimit = await exchangeEach([...fromD!, late], now);
+      // Six failures, under the account's seven: another role's task still onboards.
+      const underLimit = await exchangeEach([...fromA!, ...fromB!], now);
+      const [onboarded] = await exchangeEach([early], now);
+      const [seventh] = await exchangeEach(fromC!, now);
+      const [stsBefore, describedBefore] = [x.stsCalls.length, p.callCount('ecs:DescribeTasks')];
+      const overLimit = await exchangeEach([...fromD!, late], now);
 
-    expect(underLimit.map((r) => r.json.reason)).toEqual(Array(2 * PER_ROLE).fill('TASK_NOT_RUNNING'));
-    expect(onboarded!.status).toBe(200);
-    expect(seventh!.json.reason).toBe('TASK_NOT_RUNNING');
-    // Past the account's limit every caller of the account waits for the next minute, a role
-    // that never failed and a real task alike: no STS call, no DescribeTasks.
-    expect(overLimit.map((r) => [r.status, r.json.reason])).toEqual(Array(3).fill([429, 'RATE_LIMITED']));
-    expect([x.stsCalls.length - stsBefore, p.callCount('ecs:DescribeTasks') - describedBefore]).toEqual([0, 0]);
-    expect([stsBefore - stsCalls, describedBefore - described]).toEqual([PER_ACCOUNT + 1, PER_ACCOUNT + 1]);
+      expect(underLimit.map((r) => r.json.reason)).toEqual(Array(2 * PER_ROLE).fill('TASK_NOT_RUNNING'));
+      expect(onboarded!.status).toBe(200);
+      expect(seventh!.json.reason).toBe('TASK_NOT_RUNNING');
+      // Past the account's limit every caller of the account waits for the next minute, a role
+      // that never failed and a real task alike: no STS call, no DescribeTasks.
+      expect(overLimit.map((r) => [r.status, r.json.reason])).toEqual(Array(3).fill([429, 'RATE_LIMITED']));
+      expect([x.stsCalls.length - stsBefore, p.callCount('ecs:DescribeTasks') - describedBefore]).toEqual([0, 0]);
+      expect([stsBefore - stsCalls, describedBefore - described]).toEqual([PER_ACCOUNT + 1, PER_ACCOUNT + 1]);
+    });
   });
 });

@@ -20,12 +20,6 @@ const taskId = (arn: string) => arn.split('/').pop()!;
 // (PRINCIPAL_TYPE), which fails verification just as STS's refusal of a bad signature does.
 const madeUp = (i: number): AwsCredentials => ({ accessKeyId: `AKIAMADEUP${String(i).padStart(10, '0')}`, secretAccessKey: `not-a-secret-${i}` });
 
-/** Limits count per clock minute: start a burst well inside one, so it is counted in one window. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 15_000) await new Promise((r) => setTimeout(r, left + 100));
-}
-
 async function runningTasks(count: number): Promise<Array<{ taskArn: string; creds: AwsCredentials }>> {
   const arns = await p.runTask('prod', taskDef, { count });
   return Promise.all(arns.map(async (taskArn) => ({ taskArn, creds: await x.assumeTaskRole(role, taskId(taskArn)) })));
@@ -49,50 +43,51 @@ afterAll(() => p.stop());
 describe('the per-source limit counts failed verifications, not exchanges', () => {
   it('onboards a fleet behind one address that outnumbers the limit several times over', async () => {
     const fleet = await runningTasks(PER_SOURCE * 3);
-    await awayFromMinuteEdge();
+    await x.atFreshMinute(async () => {
+      const answers = await Promise.all(fleet.map(async ({ taskArn, creds }) => x.exchange(await x.sign(creds, taskArn), '198.51.100.1')));
 
-    const answers = await Promise.all(fleet.map(async ({ taskArn, creds }) => x.exchange(await x.sign(creds, taskArn), '198.51.100.1')));
-
-    expect(answers.map((a) => a.status)).toEqual(fleet.map(() => 200));
-    for (const { taskArn } of fleet) expect((await p.record(taskArn))?.onboardingToken).toBeDefined();
-    // Successes leave the address's failure count alone.
-    expect(await authItems('fail#source#198.51.100.1#')).toEqual([]);
+      expect(answers.map((a) => a.status)).toEqual(fleet.map(() => 200));
+      for (const { taskArn } of fleet) expect((await p.record(taskArn))?.onboardingToken).toBeDefined();
+      // Successes leave the address's failure count alone.
+      expect(await authItems('fail#source#198.51.100.1#')).toEqual([]);
+    });
   });
 
   it('cuts a flood of bad signatures from one address off before STS, and only that address', async () => {
     const [victim] = await runningTasks(1);
-    await awayFromMinuteEdge();
-    const before = x.stsCalls.length;
+    await x.atFreshMinute(async (now) => {
+      const before = x.stsCalls.length;
 
-    const answers = [];
-    for (let i = 0; i < PER_SOURCE + 7; i++) answers.push(await x.exchange(await x.sign(madeUp(i), victim!.taskArn), '203.0.113.66'));
+      const answers = [];
+      for (let i = 0; i < PER_SOURCE + 7; i++) answers.push(await x.exchange(await x.sign(madeUp(i), victim!.taskArn), '203.0.113.66'));
 
-    expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_SOURCE).fill('PRINCIPAL_TYPE'), ...Array(7).fill('RATE_LIMITED')]);
-    expect(x.stsCalls.length - before).toBe(PER_SOURCE);
-    expect(answers.at(-1)).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
-    // The address is shut out whoever signs; any other address is not.
-    // Two signatures a whole second apart (SigV4 dates are in seconds), however slow the machine.
-    const signedAt = new Date();
-    const fromFlooded = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: signedAt }), '203.0.113.66');
-    const fromElsewhere = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: new Date(signedAt.getTime() - 1000) }), '203.0.113.67');
-    expect([fromFlooded.json.reason, fromElsewhere.status]).toEqual(['RATE_LIMITED', 200]);
-    expect(x.stsCalls.length - before).toBe(PER_SOURCE + 1);
+      expect(answers.map((a) => a.json.reason)).toEqual([...Array(PER_SOURCE).fill('PRINCIPAL_TYPE'), ...Array(7).fill('RATE_LIMITED')]);
+      expect(x.stsCalls.length - before).toBe(PER_SOURCE);
+      expect(answers.at(-1)).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
+      // The address is shut out whoever signs; any other address is not.
+      // Two signatures a whole second apart (SigV4 dates are in seconds), however slow the machine.
+      const fromFlooded = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: now }), '203.0.113.66');
+      const fromElsewhere = await x.exchange(await x.sign(victim!.creds, victim!.taskArn, { signingDate: new Date(now.getTime() - 1000) }), '203.0.113.67');
+      expect([fromFlooded.json.reason, fromElsewhere.status]).toEqual(['RATE_LIMITED', 200]);
+      expect(x.stsCalls.length - before).toBe(PER_SOURCE + 1);
+    });
   });
 
   it('counts malformed requests and replays as failures too', async () => {
     const [task] = await runningTasks(1);
-    await awayFromMinuteEdge();
-    const body = await x.sign(task!.creds, task!.taskArn);
-    const issued = await x.exchange(body, '203.0.113.80');
+    await x.atFreshMinute(async () => {
+      const body = await x.sign(task!.creds, task!.taskArn);
+      const issued = await x.exchange(body, '203.0.113.80');
 
-    const refusals = [];
-    for (let i = 0; i < 2; i++) refusals.push(await x.exchange(body, '203.0.113.80'));
-    for (let i = 0; i < PER_SOURCE - 2; i++) refusals.push(await x.exchange('{"not": "an exchange"}', '203.0.113.80'));
-    const cutOff = await x.exchange(await x.sign(madeUp(99), task!.taskArn), '203.0.113.80');
+      const refusals = [];
+      for (let i = 0; i < 2; i++) refusals.push(await x.exchange(body, '203.0.113.80'));
+      for (let i = 0; i < PER_SOURCE - 2; i++) refusals.push(await x.exchange('{"not": "an exchange"}', '203.0.113.80'));
+      const cutOff = await x.exchange(await x.sign(madeUp(99), task!.taskArn), '203.0.113.80');
 
-    expect(issued.status).toBe(200);
-    expect(refusals.map((r) => r.json.reason)).toEqual(['REPLAY', 'REPLAY', ...Array(PER_SOURCE - 2).fill('MALFORMED_REQUEST')]);
-    expect(cutOff.json.reason).toBe('RATE_LIMITED');
+      expect(issued.status).toBe(200);
+      expect(refusals.map((r) => r.json.reason)).toEqual(['REPLAY', 'REPLAY', ...Array(PER_SOURCE - 2).fill('MALFORMED_REQUEST')]);
+      expect(cutOff.json.reason).toBe('RATE_LIMITED');
+    });
   });
 });
 

@@ -24,13 +24,6 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: unknown) => Buffer.from(String(s), 'base64').toString('utf8');
 const taskId = (arn: string) => arn.split('/').pop()!;
 
-/** Rate limits count per clock minute: start a burst well inside one, so it is counted in one window. */
-async function awayFromMinuteEdge(): Promise<number> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 8000) await new Promise((r) => setTimeout(r, left + 100));
-  return Date.now();
-}
-
 /** A running task of the allowed service and its role's credentials, as the agent would have them. */
 async function runningTask(def = taskDef, roleArn = allowedRole): Promise<{ taskArn: string; creds: AwsCredentials }> {
   const [taskArn] = await p.runTask('prod', def);
@@ -212,9 +205,11 @@ describe('POST /v1/auth/exchange', () => {
 
   it('rate-limits a looping agent per task once STS has proven it', async () => {
     const { taskArn, creds } = await runningTask();
-    const t0 = await awayFromMinuteEdge();
-    const answers = [];
-    for (let i = 0; i < 12; i++) answers.push(await x.exchange(await x.sign(creds, taskArn, { signingDate: new Date(t0 - i * 1000) }), `10.1.1.${i}`));
+    const answers = await x.atFreshMinute(async (t0) => {
+      const sent = [];
+      for (let i = 0; i < 12; i++) sent.push(await x.exchange(await x.sign(creds, taskArn, { signingDate: new Date(t0.getTime() - i * 1000) }), `10.1.1.${i}`));
+      return sent;
+    });
 
     const limited = answers.filter((a) => a.status === 429);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(10);
@@ -227,10 +222,10 @@ describe('POST /v1/auth/exchange', () => {
 
     it('still serves the task after 12 requests naming it with made-up credentials', async () => {
       const victim = await runningTask();
-      const t0 = await awayFromMinuteEdge();
-      for (let i = 0; i < 12; i++) await x.exchange(await x.sign(madeUp(), victim.taskArn, { signingDate: new Date(t0 - i * 1000) }), `10.2.2.${i}`);
-
-      const own = await x.exchange(await x.sign(victim.creds, victim.taskArn));
+      const own = await x.atFreshMinute(async (t0) => {
+        for (let i = 0; i < 12; i++) await x.exchange(await x.sign(madeUp(), victim.taskArn, { signingDate: new Date(t0.getTime() - i * 1000) }), `10.2.2.${i}`);
+        return x.exchange(await x.sign(victim.creds, victim.taskArn));
+      });
 
       expect({ status: own.status, reason: own.json.reason }).toEqual({ status: 200, reason: undefined });
     });
@@ -238,11 +233,11 @@ describe('POST /v1/auth/exchange', () => {
     it("still serves the task after 12 requests naming it from another role's session named after it", async () => {
       const victim = await runningTask();
       const impostor = await x.assumeTaskRole(otherRole, taskId(victim.taskArn));
-      const t0 = await awayFromMinuteEdge();
-      const refused = [];
-      for (let i = 0; i < 12; i++) refused.push(await x.exchange(await x.sign(impostor, victim.taskArn, { signingDate: new Date(t0 - i * 1000) }), `10.3.3.${i}`));
-
-      const own = await x.exchange(await x.sign(victim.creds, victim.taskArn));
+      const refused: Awaited<ReturnType<typeof x.exchange>>[] = [];
+      const own = await x.atFreshMinute(async (t0) => {
+        for (let i = 0; i < 12; i++) refused.push(await x.exchange(await x.sign(impostor, victim.taskArn, { signingDate: new Date(t0.getTime() - i * 1000) }), `10.3.3.${i}`));
+        return x.exchange(await x.sign(victim.creds, victim.taskArn));
+      });
 
       expect(new Set(refused.map((r) => r.json.reason))).toEqual(new Set(['TASK_ROLE_MISMATCH', 'RATE_LIMITED']));
       expect(own.status).toBe(200);

@@ -27,8 +27,13 @@ export interface ExchangeHarness {
   deps: ExchangeDeps;
   stsCalls: string[];
   log: MemoryLog;
-  /** What the handler takes as now (the real time unless a test fixes it: limits count per clock minute). */
+  /** What the handler takes as now, and the default signing date (the real time unless a test fixes it). */
   clock: () => Date;
+  /**
+   * Runs `fn` with the clock fixed half-way through a minute no other call used: limits count per
+   * clock minute, so a burst lands in one window however slow the machine, without waiting for one.
+   */
+  atFreshMinute<T>(fn: (now: Date) => Promise<T>): Promise<T>;
   exchange(body: unknown, sourceIp?: string): Promise<{ status: number; headers: Record<string, string>; json: Record<string, unknown> }>;
   /** Signs GetCallerIdentity with `credentials` as the agent does; options vary the request. */
   sign(credentials: AwsCredentials, taskArn: string, options?: { stsUrl?: string; serverId?: string; signingDate?: Date; region?: string; workloadGroup?: string; labels?: Record<string, string> }): Promise<Record<string, unknown>>;
@@ -58,11 +63,24 @@ export async function startExchange(p: Pipeline, overrides: Record<string, strin
   const real = deps.sts;
   deps.sts = { verify: (call: StsCall) => (stsCalls.push(call.url), real.verify(call)) };
   const handler = asHandler(as, createAuthHandler(deps, new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'test', serviceName: 'auth' }), () => harness.clock()));
+  // Minutes ahead of any the real clock has reached: moto checks no signing date.
+  const firstFreeMinute = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
+  let minutesUsed = 0;
   const harness: ExchangeHarness = {
     deps,
     stsCalls,
     log,
     clock: () => new Date(),
+    async atFreshMinute(fn) {
+      const now = new Date(firstFreeMinute + minutesUsed++ * 120_000 + 30_000);
+      const real = harness.clock;
+      harness.clock = () => now;
+      try {
+        return await fn(now);
+      } finally {
+        harness.clock = real;
+      }
+    },
     async exchange(body, sourceIp = '10.9.8.7') {
       const event = { version: '2.0', rawPath: '/v1/auth/exchange', headers: {}, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false, requestContext: { http: { method: 'POST', path: '/v1/auth/exchange', sourceIp } } } as unknown as APIGatewayProxyEventV2;
       const res = (await handler(event, {} as Context)) as APIGatewayProxyStructuredResultV2;
@@ -74,7 +92,7 @@ export async function startExchange(p: Pipeline, overrides: Record<string, strin
         region: options.region ?? 'us-east-1',
         stsUrl: options.stsUrl ?? `${aws.endpoint}/`,
         serverId: options.serverId ?? AUDIENCE,
-        signingDate: options.signingDate ?? new Date(),
+        signingDate: options.signingDate ?? harness.clock(),
         taskArn,
         ...(options.workloadGroup ? { workloadGroup: options.workloadGroup } : {}),
         ...(options.labels ? { labels: options.labels } : {}),
