@@ -7,7 +7,7 @@ import { BatchGetCommand, UpdateCommand, type BatchGetCommandOutput, GetCommand,
 import { isTombstone, type EnrollmentRecord, type IssuedToken, type Phase } from '../core/enrollment.js';
 import { ENROLLMENT_INDEXES, matchesFilter, planEnrollmentQuery, SUMMARY_FIELDS, type EnrollmentCursor, type EnrollmentListFilter, type EnrollmentQueryPlan, type EnrollmentSummary } from '../core/enrollment-index.js';
 import { REASONS } from '../core/reasons.js';
-import { ControlPlaneError, VersionConflictError } from '../errors.js';
+import { ControlPlaneError, UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { EnrollmentPage, EnrollmentStore } from '../ports.js';
 import { isConditionFailure, translateAwsError } from './aws-errors.js';
 
@@ -37,10 +37,20 @@ const INDEX_KEYS: ReadonlySet<string> = new Set(Object.values(ENROLLMENT_INDEXES
 /** Index items a filtered Query reads per call (it keeps only those that match). */
 const FILTERED_QUERY_LIMIT = 500;
 
+/** BatchGetItem rounds for the keys DynamoDB left unprocessed (it does so when throttled). */
+const BATCH_GET_ATTEMPTS = 5;
+/** Full-jitter back-off between those rounds, as AWS advises for unprocessed keys: ceilings 50, 100, 200, 400 ms. */
+const BATCH_GET_BACKOFF_BASE_MS = 50;
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class DynamoDbEnrollmentStore implements EnrollmentStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Waits between BatchGetItem rounds (injected by tests, which never sleep). */
+    private readonly sleep: (ms: number) => Promise<void> = realSleep,
+    private readonly random: () => number = Math.random,
   ) {}
 
   async get(taskId: string): Promise<EnrollmentRecord | undefined> {
@@ -48,13 +58,22 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
     return out.Item as EnrollmentRecord | undefined;
   }
 
+  /**
+   * Every record of `taskIds` that exists, or a throw: never a partial map, which a caller would
+   * read as "no record" for the tasks left unread (and re-enroll, repair or skip them wrongly).
+   * Keys DynamoDB leaves unprocessed are asked for again after a jittered back-off; still unread
+   * after BATCH_GET_ATTEMPTS rounds, the read fails as throttled (retryable: the event or the pass
+   * is retried whole).
+   */
   async getMany(taskIds: string[]): Promise<Map<string, EnrollmentRecord>> {
     const result = new Map<string, EnrollmentRecord>();
     const unique = [...new Set(taskIds)];
     for (let i = 0; i < unique.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((taskId) => ({ taskId }));
-      // BatchGetItem may return UnprocessedKeys under load; ask again for those only.
-      for (let attempt = 0; keys && keys.length > 0 && attempt < 5; attempt++) {
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt === BATCH_GET_ATTEMPTS)
+          throw new UpstreamThrottledError(`BatchGetItem left ${keys.length} of ${unique.length} enrollment records unread after ${BATCH_GET_ATTEMPTS} attempts`);
+        if (attempt > 0) await this.sleep(Math.floor(this.random() * BATCH_GET_BACKOFF_BASE_MS * 2 ** (attempt - 1)));
         const out: BatchGetCommandOutput = await this.client
           .send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }))
           .catch((e: unknown) => translateAwsError(e, 'BatchGetItem'));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { backfillRepairKind } from '../../scripts/backfill-enrollment-indexes.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import type { IssuedToken } from '../../shared/core/enrollment.js';
@@ -33,6 +33,51 @@ beforeAll(async () => {
 afterAll(() => p.stop());
 
 describe('DynamoDbEnrollmentStore', () => {
+  describe('Method: getMany', () => {
+    /** The real client, but DynamoDB's answers to the first `throttledRounds` BatchGetItems keep keys back (a throttle moto cannot produce): all but one the first time, all of them after. */
+    function throttlingClient(throttledRounds: number): { client: DynamoDBDocumentClient; rounds: () => number } {
+      let rounds = 0;
+      const real = p.clients.dynamo;
+      const client = {
+        send: async (command: unknown) => {
+          if (!(command instanceof BatchGetCommand)) return real.send(command as BatchGetCommand);
+          rounds++;
+          const [table, request] = Object.entries(command.input.RequestItems!)[0]!;
+          if (rounds > throttledRounds) return real.send(command);
+          const served = rounds === 1 ? request.Keys!.slice(0, 1) : [];
+          const out = served.length ? await real.send(new BatchGetCommand({ RequestItems: { [table]: { ...request, Keys: served } } })) : { Responses: { [table]: [] } };
+          return { ...out, UnprocessedKeys: { [table]: { ...request, Keys: request.Keys!.slice(served.length) } } };
+        },
+      } as unknown as DynamoDBDocumentClient;
+      return { client, rounds: () => rounds };
+    }
+
+    it('asks again for the keys DynamoDB left unprocessed, after a jittered back-off, and returns every record', async () => {
+      const seed = new DynamoDbEnrollmentStore(p.clients.dynamo, p.stack.enrollmentTable);
+      const ids = ['many-1', 'many-2', 'many-3'];
+      for (const taskId of ids) await seed.put(aRecord({ taskId, phase: 'enrolled', version: 1 }));
+      const waits: number[] = [];
+      const { client, rounds } = throttlingClient(2);
+      const store = new DynamoDbEnrollmentStore(client, p.stack.enrollmentTable, async (ms) => void waits.push(ms), () => 0.99);
+
+      const records = await store.getMany(ids);
+
+      expect([...records.keys()].sort()).toEqual(ids);
+      expect(rounds()).toBe(3);
+      expect(waits).toEqual([49, 99]);
+    });
+
+    it('fails as throttled, naming what is unread, rather than return a partial map', async () => {
+      const seed = new DynamoDbEnrollmentStore(p.clients.dynamo, p.stack.enrollmentTable);
+      for (const taskId of ['part-1', 'part-2']) await seed.put(aRecord({ taskId, phase: 'enrolled', version: 1 }));
+      const { client, rounds } = throttlingClient(Infinity);
+      const store = new DynamoDbEnrollmentStore(client, p.stack.enrollmentTable, async () => undefined);
+
+      await expect(store.getMany(['part-1', 'part-2'])).rejects.toMatchObject({ code: 'UPSTREAM_THROTTLED', retryable: true, message: 'BatchGetItem left 1 of 2 enrollment records unread after 5 attempts' });
+      expect(rounds()).toBe(5);
+    });
+  });
+
   describe('Method: attachToken', () => {
     it('attaches the token when the task-events record is written just after the first attempt was refused', async () => {
       const store = new DynamoDbEnrollmentStore(p.clients.dynamo, p.stack.enrollmentTable);
