@@ -68,9 +68,12 @@ export class MeshFieldConflictError extends ControlPlaneError {
 
 /** A conditional write lost against a newer version of the same record. */
 export class VersionConflictError extends ControlPlaneError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The record that won, as the store returned it with the refusal (no second read); absent if it did not. */
+  readonly stored: unknown;
+  constructor(message: string, options?: ErrorOptions & { stored?: unknown }) {
     super('VERSION_CONFLICT', message, options);
     this.name = 'VersionConflictError';
+    this.stored = options?.stored;
   }
 }
 

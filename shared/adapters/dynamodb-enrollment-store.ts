@@ -10,6 +10,8 @@ import { REASONS } from '../core/reasons.js';
 import { ControlPlaneError, UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { EnrollmentPage, EnrollmentStore } from '../ports.js';
 import { isConditionFailure, translateAwsError } from './aws-errors.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /** Every attribute the pipeline owns (all but the key and the exchange's `onboardingToken`). */
 const RECORD_FIELDS = [
@@ -41,6 +43,15 @@ const FILTERED_QUERY_LIMIT = 500;
 const BATCH_GET_ATTEMPTS = 5;
 /** Full-jitter back-off between those rounds, as AWS advises for unprocessed keys: ceilings 50, 100, 200, 400 ms. */
 const BATCH_GET_BACKOFF_BASE_MS = 50;
+
+/**
+ * The item a ConditionalCheckFailedException carries with ALL_OLD. The document client leaves it
+ * in DynamoDB's wire form (aws/aws-sdk-js-v3#6723), so it is unmarshalled here.
+ */
+function storedItem(error: unknown): EnrollmentRecord | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return item ? (unmarshall(item) as EnrollmentRecord) : undefined;
+}
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -134,11 +145,13 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          // The record that won comes back with the refusal, so no caller reads it again.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } catch (error) {
       if (isConditionFailure(error))
-        throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error });
+        throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error, stored: storedItem(error) });
       translateAwsError(error, 'UpdateItem');
     }
   }

@@ -11,7 +11,7 @@ import { MeshValidationError, VersionConflictError } from '../errors.js';
 import { decideEnrollment } from './decide-enrollment.js';
 import type { StepDeps } from './deps.js';
 import { drainTask, removeTaskEntries } from './drain-task.js';
-import { commitEnrollment, commitOrYield, recordBase } from './record-enrollment.js';
+import { commitEnrollment, commitOrYield, recordBase, recordThatWon } from './record-enrollment.js';
 
 /** Enrolls (or refuses) one running task and returns the record written. */
 export async function enrollRunningTask(
@@ -71,7 +71,7 @@ export async function enrollRunningTask(
     return record;
   } catch (error) {
     if (!(error instanceof VersionConflictError)) throw error;
-    const current = await deps.enrollments.get(event.taskId);
+    const current = await recordThatWon(error, event.taskId, deps);
     if (current && isTombstone(current.phase)) {
       deps.log.warn('task stopped while it was being enrolled; removing the entry again', { taskId: event.taskId });
       await removeTaskEntries(event, record, deps);

@@ -15,6 +15,7 @@ import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
 import { contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
 import type { EnrollmentDeps, ServiceTokenEnsurer } from './deps.js';
 import { removeTaskEntries } from './drain-task.js';
+import { recordThatWon } from './record-enrollment.js';
 
 export interface ReconcileSettings {
   /** A task ECS does not know is left alone this long after its record or entry was written. */
@@ -265,7 +266,7 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
       } catch (error) {
         // A stop won the race while we applied: never leave a stopped task in the mesh.
         if (error instanceof VersionConflictError) {
-          const current = await deps.enrollments.get(taskId);
+          const current = await recordThatWon(error, taskId, deps);
           if (current && isTombstone(current.phase)) await removeTaskEntries({ taskId, taskArn }, undefined, deps);
         }
         throw error;

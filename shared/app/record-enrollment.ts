@@ -38,6 +38,14 @@ export async function commitEnrollment(record: EnrollmentRecord, deps: Pick<Enro
   });
 }
 
+/**
+ * The record a write lost to: the one the store returned with the refusal, else read. Callers ask
+ * whether a stop won (a tombstone), to undo what they did to the mesh.
+ */
+export async function recordThatWon(error: VersionConflictError, taskId: string, deps: Pick<EnrollmentDeps, 'enrollments'>): Promise<EnrollmentRecord | undefined> {
+  return (error.stored as EnrollmentRecord | undefined) ?? (await deps.enrollments.get(taskId));
+}
+
 /** Writes the record; losing to a newer version is fine for steps with nothing to undo. */
 export async function commitOrYield(record: EnrollmentRecord, deps: Pick<EnrollmentDeps, 'enrollments' | 'log'>): Promise<EnrollmentRecord | undefined> {
   try {

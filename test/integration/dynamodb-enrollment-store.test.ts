@@ -4,6 +4,8 @@ import { backfillRepairKind } from '../../scripts/backfill-enrollment-indexes.js
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import type { IssuedToken } from '../../shared/core/enrollment.js';
 import { aRecord } from '../fixtures/builders.js';
+import { VersionConflictError } from '../../shared/errors.js';
+import { recordThatWon } from '../../shared/app/record-enrollment.js';
 import { Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline;
@@ -33,6 +35,19 @@ beforeAll(async () => {
 afterAll(() => p.stop());
 
 describe('DynamoDbEnrollmentStore', () => {
+  describe('Method: put (a lost write)', () => {
+    it('refuses an older version with the record that won, read from the refusal itself (no second read)', async () => {
+      const store = new DynamoDbEnrollmentStore(p.clients.dynamo, p.stack.enrollmentTable);
+      await store.put(aRecord({ taskId: 'lost-write', phase: 'draining', version: 5, droppedLabels: [{ key: 'a', reason: 'TASK_LABEL_RESERVED_PREFIX' }] }));
+
+      const refusal = await store.put(aRecord({ taskId: 'lost-write', phase: 'enrolled', version: 3 })).catch((e: unknown) => e);
+
+      expect(refusal).toBeInstanceOf(VersionConflictError);
+      expect((refusal as VersionConflictError).stored).toMatchObject({ taskId: 'lost-write', phase: 'draining', version: 5, droppedLabels: [{ key: 'a', reason: 'TASK_LABEL_RESERVED_PREFIX' }] });
+      expect(await recordThatWon(refusal as VersionConflictError, 'lost-write', { enrollments: { get: () => Promise.reject(new Error('read again')) } as never })).toMatchObject({ phase: 'draining', version: 5 });
+    });
+  });
+
   describe('Method: getMany', () => {
     /** The real client, but DynamoDB's answers to the first `throttledRounds` BatchGetItems keep keys back (a throttle moto cannot produce): all but one the first time, all of them after. */
     function throttlingClient(throttledRounds: number): { client: DynamoDBDocumentClient; rounds: () => number } {
