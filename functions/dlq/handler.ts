@@ -9,6 +9,7 @@ import { clientConfig } from '../../shared/adapters/client-config.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { SqsDeadLetterQueue } from '../../shared/adapters/sqs-dead-letter-queue.js';
 import type { DeadLetterQueue } from '../../shared/ports.js';
+import { requireIamCaller } from '../http/edge.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import { functionMetrics, observe } from '../observe/middleware.js';
 import { routeDlqRequest } from './routes.js';
@@ -18,6 +19,7 @@ export function createDlqHandler(queue: DeadLetterQueue, logger: Logger, metrics
   const deps = { queue, log: powertoolsLog(logger) };
   return middy(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => routeDlqRequest(event, deps, new Date()))
     .use(observe(logger, metrics))
+    .use(requireIamCaller('the DLQ routes'))
     .use(internalErrorAs500(logger, 'dead-letter request'));
 }
 

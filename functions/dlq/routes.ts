@@ -7,9 +7,9 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructured
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import type { Log } from '../../shared/app/log.js';
-import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import type { DeadLetterQueue } from '../../shared/ports.js';
-import { json, problem, requestBody } from '../http/responses.js';
+import { iamCaller, readJsonBody, readQuery, routeTable } from '../http/edge.js';
+import { json } from '../http/responses.js';
 
 export const DLQ_PATH = '/v1/dlq';
 export const REPLAY_PATH = '/v1/dlq/replay';
@@ -24,30 +24,29 @@ export interface DlqDeps {
   log: Log;
 }
 
-/** Routes one operator request; every answer is JSON with a stable `reason` on refusal. */
-export async function routeDlqRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: DlqDeps, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
-  const caller = event.requestContext.authorizer?.iam?.userArn;
-  if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: the DLQ routes require AWS_IAM (SigV4) authorization');
-  const method = event.requestContext.http.method;
-  const path = event.rawPath;
-  if (path === DLQ_PATH) {
-    if (method !== 'GET') return problem(405, 'METHOD_NOT_ALLOWED', 'only GET is supported');
-    const query = ListQuery.safeParse(event.queryStringParameters ?? {});
-    if (!query.success) return problem(400, 'INVALID_QUERY', `limit is an integer from 1 to 100: ${z.prettifyError(query.error)}`);
-    return json(200, { records: await deps.queue.list(query.data.limit) });
-  }
-  if (path === REPLAY_PATH) {
-    if (method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-    const text = requestBody(event) || '{}';
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) return problem(413, 'BODY_TOO_LARGE', `the request is at most ${MAX_BODY_BYTES} bytes`);
-    const body = parseJsonStrict(text);
-    if (!body.ok) return problem(400, 'MALFORMED_BODY', `body must be one JSON object: ${body.detail}`);
-    const request = ReplayRequest.safeParse(body.value);
-    if (!request.success) return problem(422, 'INVALID_REQUEST', z.prettifyError(request.error));
-    const records = await deps.queue.replay(request.data.limit, now);
-    // Ids only: a record's body may be anything a sender put on the queue.
-    deps.log.info('dead letters replayed', { caller, count: records.length, messageIds: records.map((r) => r.messageId) });
-    return json(200, { replayed: records.length, records });
-  }
-  return problem(404, 'NOT_FOUND', `no route ${method} ${path}`);
+/** Routes one operator request (the caller is checked by the handler's middleware). */
+export function routeDlqRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: DlqDeps, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
+  return routeTable<APIGatewayProxyEventV2WithIAMAuthorizer>([
+    {
+      method: 'GET',
+      path: DLQ_PATH,
+      async handle(request) {
+        const query = readQuery(request, ListQuery);
+        if (!query.ok) return query.answer;
+        return json(200, { records: await deps.queue.list(query.value.limit) });
+      },
+    },
+    {
+      method: 'POST',
+      path: REPLAY_PATH,
+      async handle(request) {
+        const body = readJsonBody(request, { maxBytes: MAX_BODY_BYTES, emptyIsObject: true, check: ReplayRequest });
+        if (!body.ok) return body.answer;
+        const records = await deps.queue.replay(body.value.limit, now);
+        // Ids only: a record's body may be anything a sender put on the queue.
+        deps.log.info('dead letters replayed', { caller: iamCaller(request), count: records.length, messageIds: records.map((r) => r.messageId) });
+        return json(200, { replayed: records.length, records });
+      },
+    },
+  ])(event);
 }

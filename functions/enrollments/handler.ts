@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { requireIamCaller } from '../http/edge.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
@@ -19,6 +20,7 @@ export function createEnrollmentsHandler(store: EnrollmentStore, logger: Logger,
     return routeEnrollmentRequest(event, store);
   })
     .use(observe(logger, metrics))
+    .use(requireIamCaller('the enrollment routes'))
     .use(internalErrorAs500(logger, 'enrollment status request'));
 }
 

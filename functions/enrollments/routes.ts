@@ -10,6 +10,7 @@ import { REPAIR_KINDS } from '../../shared/core/reconcile.js';
 import { cursorFits, planEnrollmentQuery, type EnrollmentCursor, type EnrollmentListFilter } from '../../shared/core/enrollment-index.js';
 import { ControlPlaneError } from '../../shared/errors.js';
 import type { EnrollmentStore } from '../../shared/ports.js';
+import { readQuery, routeTable } from '../http/edge.js';
 import { json, problem } from '../http/responses.js';
 
 
@@ -28,19 +29,25 @@ const DEFAULT_LIMIT = 100;
 const TaskId = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an ECS task id'));
 
 
-/** Answers GET /v1/enrollments and GET /v1/enrollments/{taskId}. */
-export async function routeEnrollmentRequest(event: APIGatewayProxyEventV2, store: EnrollmentStore): Promise<APIGatewayProxyStructuredResultV2> {
-  if (event.requestContext?.http?.method !== 'GET') return problem(405, 'METHOD_NOT_ALLOWED', 'only GET is supported');
-  const taskId = event.pathParameters?.taskId;
-  if (taskId !== undefined) {
-    const id = TaskId.safeParse(taskId);
-    if (!id.success) return problem(400, 'INVALID_TASK_ID', 'taskId must be an ECS task id (the last part of the task ARN)');
-    const record = await store.get(id.data);
-    return record ? json(200, record) : problem(404, 'ENROLLMENT_NOT_FOUND', `no enrollment record for task ${id.data} (never seen, or its tombstone expired)`);
-  }
-  const query = ListQuery.safeParse(event.queryStringParameters ?? {});
-  if (!query.success) return problem(400, 'INVALID_QUERY', query.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
-  const { cluster, namespace, phase, repair, limit, nextToken } = query.data;
+/** Answers GET /v1/enrollments and GET /v1/enrollments/{taskId} (the caller is checked by the handler's middleware). */
+export function routeEnrollmentRequest(event: APIGatewayProxyEventV2, store: EnrollmentStore): Promise<APIGatewayProxyStructuredResultV2> {
+  return routeTable<APIGatewayProxyEventV2>([
+    { method: 'GET', path: '/v1/enrollments/{taskId}', handle: (_, params) => getRecord(params.taskId ?? '', store) },
+    { method: 'GET', path: '/v1/enrollments', handle: (request) => listRecords(request, store) },
+  ])(event);
+}
+
+async function getRecord(taskId: string, store: EnrollmentStore): Promise<APIGatewayProxyStructuredResultV2> {
+  const id = TaskId.safeParse(taskId);
+  if (!id.success) return problem(400, 'INVALID_TASK_ID', 'taskId must be an ECS task id (the last part of the task ARN)');
+  const record = await store.get(id.data);
+  return record ? json(200, record) : problem(404, 'ENROLLMENT_NOT_FOUND', `no enrollment record for task ${id.data} (never seen, or its tombstone expired)`);
+}
+
+async function listRecords(event: APIGatewayProxyEventV2, store: EnrollmentStore): Promise<APIGatewayProxyStructuredResultV2> {
+  const query = readQuery(event, ListQuery);
+  if (!query.ok) return query.answer;
+  const { cluster, namespace, phase, repair, limit, nextToken } = query.value;
   const filter: EnrollmentListFilter = { clusterName: cluster, namespace, phase, repairKind: repair };
   let cursor: EnrollmentCursor | undefined;
   if (nextToken !== undefined) {

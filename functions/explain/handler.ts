@@ -11,9 +11,9 @@ import { functionMetrics, observe } from '../observe/middleware.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { buildExplainDeps, createAwsClients } from '../../shared/adapters/wiring.js';
 import { explainDecision, type ExplainDeps } from '../../shared/app/explain-decision.js';
-import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
-import { json, problem, requestBody } from '../http/responses.js';
+import { iamCaller, readJsonBody, requireIamCaller } from '../http/edge.js';
+import { json, problem } from '../http/responses.js';
 import { parseExplainRequest } from './request.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -22,20 +22,15 @@ const MAX_BODY_BYTES = 16 * 1024;
 export function createExplainHandler(deps: ExplainDeps, logger: Logger, metrics: Metrics = functionMetrics('explain')) {
   const log = powertoolsLog(logger);
   return middy(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
-    const caller = event.requestContext.authorizer?.iam?.userArn;
-    if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: explain requires AWS_IAM (SigV4) authorization');
     if (event.requestContext.http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-    const text = requestBody(event);
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) return problem(413, 'BODY_TOO_LARGE', `the request is at most ${MAX_BODY_BYTES} bytes`);
-    const body = parseJsonStrict(text);
-    if (!body.ok) return problem(400, 'MALFORMED_BODY', `body must be one JSON object: ${body.detail}`);
-    const parsed = parseExplainRequest(body.value);
-    if (!parsed.ok) return problem(422, 'INVALID_REQUEST', `the request has ${parsed.problems.length} problem(s)`, { problems: parsed.problems });
-    const explanation = await explainDecision(parsed.request, deps);
-    log.info('explained', { caller, allowed: explanation.allowed, reason: explanation.reason, policy: explanation.policy, group: explanation.group });
+    const body = readJsonBody(event, { maxBytes: MAX_BODY_BYTES, check: (value) => ((parsed) => (parsed.ok ? { ok: true as const, value: parsed.request } : parsed))(parseExplainRequest(value)) });
+    if (!body.ok) return body.answer;
+    const explanation = await explainDecision(body.value, deps);
+    log.info('explained', { caller: iamCaller(event), allowed: explanation.allowed, reason: explanation.reason, policy: explanation.policy, group: explanation.group });
     return json(200, explanation);
   })
     .use(observe(logger, metrics))
+    .use(requireIamCaller('explain'))
     .use(internalErrorAs500(logger, 'explain request'));
 }
 

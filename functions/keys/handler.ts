@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { requireIamCaller } from '../http/edge.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -22,6 +23,7 @@ export function createKeysHandler(deps: Omit<KeysDeps, 'log'>, logger: Logger, m
     return routeKeysRequest(event, full, new Date());
   })
     .use(observe(logger, metrics))
+    .use(requireIamCaller('the keys routes'))
     .use(internalErrorAs500(logger, 'keys request'));
 }
 

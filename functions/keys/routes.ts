@@ -14,10 +14,10 @@ import '../../shared/core/zod-messages.js';
 import type { Log } from '../../shared/app/log.js';
 import type { PublicKeyStatus } from '../../shared/core/public-key-set.js';
 import type { KeySetChange } from '../../shared/core/signing-keys.js';
-import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { TOKEN_PROFILES, type TokenProfile } from '../../shared/core/tokens.js';
 import { ControlPlaneError } from '../../shared/errors.js';
-import { json, problem, requestBody } from '../http/responses.js';
+import { iamCaller, readJsonBody, readQuery, routeTable } from '../http/edge.js';
+import { json, problem } from '../http/responses.js';
 
 export const ROTATE_PATH = '/v1/keys/rotate';
 export const KEYS_PATH = '/v1/keys';
@@ -51,6 +51,8 @@ export type KeysEvent = ScheduledEvent | APIGatewayProxyEventV2WithIAMAuthorizer
 /** One profile's change, as answered and audited. */
 export type ProfileChange = KeySetChange & { profile: TokenProfile };
 
+// Strict JSON (functions/http/edge.ts): with a repeated key ({"profile":"istio","profile":"kuma"}), readers could disagree on the target.
+const MAX_BODY_BYTES = 1024;
 const RotateBody = z.strictObject({ profile: z.optional(z.enum(TOKEN_PROFILES)), emergency: z.optional(z.boolean()) });
 const ListQuery = z.strictObject({ profile: z.optional(z.enum(TOKEN_PROFILES)) });
 const RevokeBody = z.strictObject({ kid: z.string().check(z.minLength(1), z.maxLength(128)), profile: z.optional(z.enum(TOKEN_PROFILES)) });
@@ -80,41 +82,46 @@ export async function rotateAudited(deps: KeysDeps, trigger: string, now: Date, 
 
 /**
  * Answers POST /v1/keys/rotate with `{ changes: [...] }`, POST /v1/keys/revoke with `{ change }`
- * and GET /v1/keys with `{ items, count }`.
+ * and GET /v1/keys with `{ items, count }` (the caller is checked by the handler's middleware).
  */
-export async function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: KeysDeps, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
-  const caller = event.requestContext?.authorizer?.iam?.userArn;
-  if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: the keys routes require AWS_IAM (SigV4) authorization');
-  const http = event.requestContext.http;
-  if (http?.path === KEYS_PATH) {
-    if (http.method !== 'GET') return problem(405, 'METHOD_NOT_ALLOWED', 'only GET is supported');
-    const query = ListQuery.safeParse(event.queryStringParameters ?? {});
-    if (!query.success) return problem(400, 'INVALID_QUERY', issues(query.error.issues));
-    const items = [];
-    for (const profile of query.data.profile ? [query.data.profile] : TOKEN_PROFILES)
-      for (const status of await deps.published[profile].statuses(now)) items.push({ profile, ...status });
-    return json(200, { items, count: items.length });
-  }
-  if (http?.path !== ROTATE_PATH && http?.path !== REVOKE_PATH) return problem(404, 'NOT_FOUND', 'no such route');
-  if (http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-  const text = requestBody(event).trim();
-  // Strict: with a repeated key ({"profile":"istio","profile":"kuma"}), readers could disagree on the target.
-  const parsed = text ? parseJsonStrict(text) : { ok: true as const, value: {} };
-  if (http.path === REVOKE_PATH) {
-    if (!parsed.ok) return problem(400, 'MALFORMED_BODY', `the body must be one JSON object {"kid": "...", "profile"?: "istio"|"kuma"}: ${parsed.detail}`);
-    const body = RevokeBody.safeParse(parsed.value);
-    if (!body.success) return problem(400, 'MALFORMED_BODY', issues(body.error.issues));
-    return revokeAudited(deps, caller, now, body.data);
-  }
-  if (!parsed.ok) return problem(400, 'MALFORMED_BODY', `the body must be one JSON object {"profile"?: "istio"|"kuma", "emergency"?: true}: ${parsed.detail}`);
-  const body = RotateBody.safeParse(parsed.value);
-  if (!body.success) return problem(400, 'MALFORMED_BODY', issues(body.error.issues));
-  try {
-    return json(200, { changes: await rotateAudited(deps, caller, now, body.data) });
-  } catch (error) {
-    if (error instanceof ControlPlaneError && error.code === 'SIGNING_KEYS_FULL') return problem(409, error.code, error.message);
-    throw error;
-  }
+export function routeKeysRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: KeysDeps, now: Date): Promise<APIGatewayProxyStructuredResultV2> {
+  const caller = iamCaller(event) ?? 'unknown';
+  return routeTable<APIGatewayProxyEventV2WithIAMAuthorizer>([
+    {
+      method: 'GET',
+      path: KEYS_PATH,
+      async handle(request) {
+        const query = readQuery(request, ListQuery);
+        if (!query.ok) return query.answer;
+        const items = [];
+        for (const profile of query.value.profile ? [query.value.profile] : TOKEN_PROFILES)
+          for (const status of await deps.published[profile].statuses(now)) items.push({ profile, ...status });
+        return json(200, { items, count: items.length });
+      },
+    },
+    {
+      method: 'POST',
+      path: REVOKE_PATH,
+      async handle(request) {
+        const body = readJsonBody(request, { maxBytes: MAX_BODY_BYTES, check: RevokeBody });
+        return body.ok ? revokeAudited(deps, caller, now, body.value) : body.answer;
+      },
+    },
+    {
+      method: 'POST',
+      path: ROTATE_PATH,
+      async handle(request) {
+        const body = readJsonBody(request, { maxBytes: MAX_BODY_BYTES, emptyIsObject: true, check: RotateBody });
+        if (!body.ok) return body.answer;
+        try {
+          return json(200, { changes: await rotateAudited(deps, caller, now, body.value) });
+        } catch (error) {
+          if (error instanceof ControlPlaneError && error.code === 'SIGNING_KEYS_FULL') return problem(409, error.code, error.message);
+          throw error;
+        }
+      },
+    },
+  ])(event);
 }
 
 /**
@@ -135,8 +142,4 @@ async function revokeAudited(deps: KeysDeps, caller: string, now: Date, request:
     return json(200, { change, stopsVerifying: stops });
   }
   return problem(404, 'KEY_NOT_FOUND', `no published key ${request.kid}${request.profile ? ` in profile ${request.profile}` : ''} (never created, or already retired)`);
-}
-
-function issues(list: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return list.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
 }

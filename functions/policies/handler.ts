@@ -11,6 +11,7 @@ import { clientConfig } from '../../shared/adapters/client-config.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { DynamoDbPolicyAdminStore } from '../../shared/adapters/dynamodb-policy-admin-store.js';
 import type { PolicyAdminStore } from '../../shared/ports.js';
+import { requireIamCaller } from '../http/edge.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import { routePolicyRequest } from './routes.js';
 
@@ -19,6 +20,7 @@ export function createPoliciesHandler(store: PolicyAdminStore, logger: Logger, n
   const log = powertoolsLog(logger);
   return middy(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => routePolicyRequest(event, { store, log, now }))
     .use(observe(logger, metrics))
+    .use(requireIamCaller('the policy routes'))
     .use(internalErrorAs500(logger, 'policy request'));
 }
 

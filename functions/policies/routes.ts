@@ -11,6 +11,7 @@ import { validatePolicyDocument } from '../../shared/core/policy-validation.js';
 import { deletePolicy, putPolicy } from '../../shared/app/manage-policies.js';
 import type { Log } from '../../shared/app/log.js';
 import type { PolicyAdminStore, PolicyRecord } from '../../shared/ports.js';
+import { iamCaller } from '../http/edge.js';
 import { json, problem } from '../http/responses.js';
 import { readDocumentBody } from './document-body.js';
 import { etagOf, readPreconditions } from './preconditions.js';
@@ -38,9 +39,8 @@ export function policyItem(record: PolicyRecord) {
 }
 
 export async function routePolicyRequest(event: APIGatewayProxyEventV2WithIAMAuthorizer, deps: PolicyRouteDeps): Promise<APIGatewayProxyStructuredResultV2> {
-  // API Gateway refuses unsigned calls before we run; this guards a route deployed without IAM.
-  const actor = event.requestContext.authorizer?.iam?.userArn;
-  if (!actor) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: the policy routes require AWS_IAM (SigV4) authorization');
+  // The handler's middleware (functions/http/edge.ts) has refused a request without an IAM caller.
+  const actor = iamCaller(event) ?? 'unknown';
   const method = event.requestContext.http.method;
   const params = event.pathParameters ?? {};
   const namespace = namespaceName.safeParse(params.namespace ?? '');

@@ -15,9 +15,9 @@ import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { countCalls } from '../../shared/adapters/aws-call-counter.js';
 import { buildReconcileDeps, createAwsClients } from '../../shared/adapters/wiring.js';
 import { reconcileTasks, type ReconcileDeps, type ReconcileOptions, type ReconcileReport } from '../../shared/app/reconcile-tasks.js';
-import { parseJsonStrict } from '../../shared/core/strict-json.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
-import { json, problem, requestBody } from '../http/responses.js';
+import { iamCaller, readJsonBody, requireIamCaller } from '../http/edge.js';
+import { json, problem } from '../http/responses.js';
 import { parseReconcileRequest } from './request.js';
 import { passesFor } from './triggers.js';
 
@@ -54,22 +54,17 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
       }
       return reports;
     }
-    const caller = event.requestContext.authorizer?.iam?.userArn;
-    if (!caller) return problem(403, 'UNAUTHENTICATED', 'no IAM caller on the request: reconcile requires AWS_IAM (SigV4) authorization');
     if (event.requestContext.http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-    const text = requestBody(event) || '{}';
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) return problem(413, 'BODY_TOO_LARGE', `the request is at most ${MAX_BODY_BYTES} bytes`);
-    const body = parseJsonStrict(text);
-    if (!body.ok) return problem(400, 'MALFORMED_BODY', `body must be one JSON object: ${body.detail}`);
-    const parsed = parseReconcileRequest(body.value);
-    if (!parsed.ok) return problem(422, 'INVALID_REQUEST', `the request has ${parsed.problems.length} problem(s)`, { problems: parsed.problems });
+    const body = readJsonBody(event, { maxBytes: MAX_BODY_BYTES, emptyIsObject: true, check: (value) => ((parsed) => (parsed.ok ? { ok: true as const, value: parsed.options } : parsed))(parseReconcileRequest(value)) });
+    if (!body.ok) return body.answer;
     callsBefore = totalCalls();
-    const report = await reconcileTasks(parsed.options, deps, new Date());
-    log.info('reconcile requested', { caller, dryRun: report.dryRun });
+    const report = await reconcileTasks(body.value, deps, new Date());
+    log.info('reconcile requested', { caller: iamCaller(event), dryRun: report.dryRun });
     record(report);
     return json(200, report);
   })
     .use(observe(logger, metrics))
+    .use(requireIamCaller('reconcile'))
     .use(internalErrorAs500(logger, 'reconcile'));
 }
 

@@ -11,7 +11,7 @@ import { Pipeline } from '../support/pipeline.js';
 let p: Pipeline;
 let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const get = async (path: string, query?: Record<string, string | undefined>) => {
+const get = async (path: string, query?: Record<string, string | undefined>, caller: string | null = 'arn:aws:iam::123456789012:user/operator') => {
   const taskId = /^\/v1\/enrollments\/(.+)$/.exec(path)?.[1];
   const event = {
     version: '2.0',
@@ -20,7 +20,7 @@ const get = async (path: string, query?: Record<string, string | undefined>) => 
     headers: {},
     ...(query ? { queryStringParameters: query } : {}),
     ...(taskId ? { pathParameters: { taskId } } : {}),
-    requestContext: { http: { method: 'GET', path } },
+    requestContext: { http: { method: 'GET', path }, ...(caller ? { authorizer: { iam: { userArn: caller } } } : {}) },
   } as unknown as APIGatewayProxyEventV2;
   const res = await handler(event, {} as Context);
   return { status: res.statusCode, body: JSON.parse(res.body ?? '{}') as Record<string, unknown> };
@@ -173,13 +173,19 @@ describe('GET /v1/enrollments, paged', () => {
   });
 });
 
+describe('the enrollment routes are IAM-authorized like every operator route', () => {
+  it.each(['/v1/enrollments', '/v1/enrollments/abc123'])('answers %s without an IAM caller 403 UNAUTHENTICATED, reading nothing', async (path) => {
+    expect(await get(path, undefined, null)).toMatchObject({ status: 403, body: { reason: 'UNAUTHENTICATED' } });
+  });
+});
+
 describe('GET /v1/enrollments while the table gains its indexes', () => {
   it('answers 503 ENROLLMENT_INDEX_NOT_READY for a listing whose index does not exist yet, not a 500', async () => {
     // A table as an older stack had it: no indexes.
     const table = 'ecs-mesh-enrollments-no-indexes';
     await p.clients.dynamo.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'taskId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'taskId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
     const older = createEnrollmentsHandler(new DynamoDbEnrollmentStore(p.clients.dynamo, table), new Logger({ logLevel: 'SILENT' }));
-    const event = { version: '2.0', rawPath: '/v1/enrollments', headers: {}, queryStringParameters: { namespace: 'shop' }, requestContext: { http: { method: 'GET', path: '/v1/enrollments' } } } as unknown as APIGatewayProxyEventV2;
+    const event = { version: '2.0', rawPath: '/v1/enrollments', headers: {}, queryStringParameters: { namespace: 'shop' }, requestContext: { http: { method: 'GET', path: '/v1/enrollments' }, authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/operator' } } } } as unknown as APIGatewayProxyEventV2;
 
     const res = await older(event, {} as Context);
 

@@ -9,7 +9,7 @@ const failing = (message: string) => async () => {
   throw new Error(message);
 };
 const silent = () => new Logger({ logLevel: 'SILENT' });
-const httpGet = (path: string) => ({ version: '2.0', rawPath: path, headers: {}, requestContext: { http: { method: 'GET', path } } }) as unknown as APIGatewayProxyEventV2;
+const httpGet = (path: string) => ({ version: '2.0', rawPath: path, headers: {}, requestContext: { http: { method: 'GET', path }, authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/operator' } } } }) as unknown as APIGatewayProxyEventV2;
 
 describe('internalErrorAs500', () => {
   it('answers an HTTP request whose handling failed with a generic 500 that leaks nothing', async () => {
