@@ -29,15 +29,25 @@ export function documentedJwtRules(root: string): { rules: DocumentedJwtRule[]; 
   const rules: DocumentedJwtRule[] = [];
   const unrecognised: string[] = [];
   for (const page of pages) {
-    const lines = readFileSync(join(root, page), 'utf8').split('\n');
-    lines.forEach((line, i) => {
-      const where = `${page}:${i + 1}`;
-      if (!ASSIGNS.test(line)) return;
-      const found = valuesOn(line, lines[i + 1]);
-      if (found.length === 0) unrecognised.push(`${where}: ${line.trim()}`);
-      for (const value of found) rules.push({ where, value });
-    });
+    const found = jwtRulesIn(page, readFileSync(join(root, page), 'utf8'));
+    rules.push(...found.rules);
+    unrecognised.push(...found.unrecognised);
   }
+  return { rules, unrecognised };
+}
+
+/** The rules in one page's text. */
+export function jwtRulesIn(page: string, text: string): { rules: DocumentedJwtRule[]; unrecognised: string[] } {
+  const rules: DocumentedJwtRule[] = [];
+  const unrecognised: string[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    const where = `${page}:${i + 1}`;
+    if (!ASSIGNS.test(line)) return;
+    const found = valuesOn(line, lines[i + 1]);
+    if (found.length === 0) unrecognised.push(`${where}: ${line.trim()}`);
+    for (const value of found) rules.push({ where, value });
+  });
   return { rules, unrecognised };
 }
 
