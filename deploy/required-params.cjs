@@ -34,6 +34,31 @@ function missingParams(params) {
   const problems = RULES.filter((r) => (!r.when || r.when(params)) && !params[r.param]).map((r) => `${r.param}: ${r.what}`);
   if (params.meshK8sAuth && !MESH_AUTHS.includes(params.meshK8sAuth)) problems.push(`meshK8sAuth: must be ${MESH_AUTHS.join(' or ')}, not "${params.meshK8sAuth}"`);
   if (params.meshEksAccessEntries === 'true' && params.meshK8sAuth !== 'eks') problems.push('meshEksAccessEntries: access entries are for meshK8sAuth=eks');
+  problems.push(...peerTimingProblems(params));
+  return problems;
+}
+
+// = DISCOVERY_KEY_CACHE_SECONDS and JWKS_MAX_AGE_SECONDS (shared/core/token-lifetime.ts; a unit test checks).
+const DISCOVERY_KEY_CACHE_SECONDS = 30;
+const JWKS_MAX_AGE_SECONDS = 300;
+
+/**
+ * The issuer deployment of several (peerJwksUrls): a peer's pending key must be in what istiod
+ * holds before it signs, and a silent peer's keys must outlive the tokens it signed.
+ * (minKeyPrepublishWithPeers in shared/core/token-lifetime.ts.)
+ */
+function peerTimingProblems(params) {
+  if (!params.peerJwksUrls) return [];
+  const refresh = Number(params.peerJwksRefreshSeconds);
+  const needed = DISCOVERY_KEY_CACHE_SECONDS + refresh + JWKS_MAX_AGE_SECONDS;
+  const problems = [];
+  if (Number(params.keyPrepublishSeconds) < needed)
+    problems.push(
+      `keyPrepublishSeconds: ${params.keyPrepublishSeconds} is under ${needed} s = a peer's discovery cache (${DISCOVERY_KEY_CACHE_SECONDS}) + peerJwksRefreshSeconds (${refresh}) + the JWKS max-age istiod honours (${JWKS_MAX_AGE_SECONDS}): a peer's new key could sign before istiod has it. Raise it (on every deployment of the mesh) or lower peerJwksRefreshSeconds`,
+    );
+  const longest = Math.max(Number(params.dataPlaneTokenLifetimeSeconds), Number(params.onboardingTokenLifetimeSeconds));
+  if (Number(params.peerJwksKeepSeconds) < longest + refresh)
+    problems.push(`peerJwksKeepSeconds: ${params.peerJwksKeepSeconds} is under the longest token lifetime (${longest}) + peerJwksRefreshSeconds (${refresh}): a peer that goes silent would lose its keys while its tokens still live`);
   return problems;
 }
 
@@ -86,3 +111,4 @@ class RequiredParams {
 module.exports = RequiredParams;
 module.exports.missingParams = missingParams;
 module.exports.outOfRangeParams = outOfRangeParams;
+module.exports.PEER_TIMING = { DISCOVERY_KEY_CACHE_SECONDS, JWKS_MAX_AGE_SECONDS };

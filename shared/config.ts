@@ -10,6 +10,7 @@ import * as z from 'zod/mini';
 import './core/zod-messages.js';
 import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from './core/token-lifetime.js';
 import { ConfigError } from './errors.js';
+import { parsePeerJwksUrls } from './core/peer-jwks.js';
 
 /** `https://x/` and `https://x` name one issuer: keep the form without trailing slashes. */
 export function normalizeIssuerUrl(url: string): string {
@@ -89,6 +90,21 @@ const SIGNING_KEYS = {
  */
 const ISSUER = { ISSUER_URL: z._default(z.pipe(z.url(), z.transform(normalizeIssuerUrl)), 'http://127.0.0.1:3000') };
 
+/**
+ * The issuer deployment of several (README, "A control plane per account"): its discovery serves
+ * its own keys and its peers' published ones under its one issuer URL.
+ */
+const PEERS = {
+  /** Comma-separated peer deployments' `<api>/.well-known/jwks.json`; empty: this deployment's keys only. */
+  PEER_JWKS_URLS: z._default(z.string(), ''),
+  /** Each peer is read at most this often per container (the deploy bounds it by keyPrepublishSeconds). */
+  PEER_JWKS_REFRESH_SECONDS: positiveInt(60),
+  /** A peer's last good keys are served this long after its last good answer (its longest token lifetime + the refresh). */
+  PEER_JWKS_KEEP_SECONDS: positiveInt(86_700),
+  /** One read of a peer, and so the longest a discovery request waits for it. */
+  PEER_JWKS_TIMEOUT_MS: positiveInt(2000),
+};
+
 /** Everything a token signer needs beyond the keys: claims and profile. */
 const TOKENS = {
   ...SIGNING_KEYS,
@@ -151,7 +167,7 @@ export const FUNCTION_SETTINGS = {
   policies: { ...RUNTIME, ...POLICY_TABLE, ...POLICY_AUDIT_TABLE },
   explain: { ...RUNTIME, ...POLICY_TABLE, ...MESH, ...TASK_IDENTITY },
   auth: { ...RUNTIME, ...POLICY_READS, ...ENROLLMENT_TABLE, ...MESH, ...TASK_IDENTITY, ...TOKENS, ...EXCHANGE },
-  discovery: { ...RUNTIME, TOKEN_SECRET_PREFIX: SIGNING_KEYS.TOKEN_SECRET_PREFIX, KEY_CACHE_SECONDS: SIGNING_KEYS.KEY_CACHE_SECONDS, ...ISSUER },
+  discovery: { ...RUNTIME, TOKEN_SECRET_PREFIX: SIGNING_KEYS.TOKEN_SECRET_PREFIX, KEY_CACHE_SECONDS: SIGNING_KEYS.KEY_CACHE_SECONDS, ...ISSUER, ...PEERS },
   keys: { ...RUNTIME, ...SIGNING_KEYS, TOKEN_PROFILE: TOKENS.TOKEN_PROFILE },
   tokenMaintenance: {
     ...RUNTIME,
@@ -200,6 +216,7 @@ export type Settings<K extends keyof AllShapes> = Readonly<Pick<z.infer<z.ZodMin
 function linkedRules(env: Record<string, unknown>, issue: (path: string, message: string) => void): void {
   // Kuma and Kong Mesh verify data-plane tokens with RSA keys only.
   if (env.TOKEN_PROFILE === 'kuma' && env.SIGNING_ALG !== 'RS256') issue('SIGNING_ALG', 'must be RS256 when TOKEN_PROFILE=kuma');
+  if (typeof env.PEER_JWKS_URLS === 'string') for (const problem of parsePeerJwksUrls(env.PEER_JWKS_URLS).problems) issue('PEER_JWKS_URLS', problem);
   if (env.MESH_API !== 'kubernetes') return;
   if (!env.MESH_K8S_URL) issue('MESH_K8S_URL', 'required when MESH_API=kubernetes');
   if (env.MESH_K8S_AUTH === 'eks' && !env.MESH_K8S_EKS_CLUSTER_NAME) issue('MESH_K8S_EKS_CLUSTER_NAME', 'required when MESH_K8S_AUTH=eks');

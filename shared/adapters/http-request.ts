@@ -34,7 +34,8 @@ export class HttpTransportError extends Error {
 }
 
 /** Returns a request function bound to a CA (PEM; the system trust store when absent) and a deadline. */
-export function createHttpRequester(options: { caPem?: string; timeoutMs: number }): (url: string, request: HttpRequestOptions) => Promise<HttpAnswer> {
+export function createHttpRequester(options: { caPem?: string; timeoutMs: number; maxAnswerBytes?: number }): (url: string, request: HttpRequestOptions) => Promise<HttpAnswer> {
+  const maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   const agent = new Agent({ keepAlive: true, ...(options.caPem ? { ca: options.caPem } : {}) });
   return (url, request) =>
     new Promise<HttpAnswer>((resolve, reject) => {
@@ -46,7 +47,7 @@ export function createHttpRequester(options: { caPem?: string; timeoutMs: number
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) req.destroy(new HttpTransportError('ANSWER_TOO_LARGE', `answer exceeds ${MAX_ANSWER_BYTES} bytes`));
+          if (size > maxAnswerBytes) req.destroy(new HttpTransportError('ANSWER_TOO_LARGE', `answer exceeds ${maxAnswerBytes} bytes`));
           else chunks.push(chunk);
         });
         res.on('end', () => {

@@ -34,15 +34,15 @@ function algFor(config: Pick<KeySettings, 'SIGNING_ALG'>, profile: TokenProfile)
  * lifetime plus the key cache time after its successor signs: a Lambda may sign with its cached
  * old key that long.
  */
-export function createKeyStore(config: KeySettings, secrets: SecretsManagerClient, profile: TokenProfile = 'istio'): SecretsManagerKeyStore {
+export function createKeyStore(config: KeySettings, secrets: SecretsManagerClient, profile: TokenProfile = 'istio', clock: () => number = Date.now): SecretsManagerKeyStore {
   return new SecretsManagerKeyStore(secrets, {
     secretName: signingKeysSecretName(config.TOKEN_SECRET_PREFIX, profile),
     alg: algFor(config, profile),
     cacheSeconds: config.KEY_CACHE_SECONDS,
     retireAfterSeconds: retirementDelaySeconds([config.DATA_PLANE_TOKEN_LIFETIME_SECONDS, config.ONBOARDING_TOKEN_LIFETIME_SECONDS], config.KEY_CACHE_SECONDS),
     prepublishSeconds: config.KEY_PREPUBLISH_SECONDS,
-    jwks: createJwks(config, secrets, 0, profile),
-  });
+    jwks: createJwks(config, secrets, 0, profile, clock),
+  }, clock);
 }
 
 /** Every profile's key store, one per container. */
@@ -51,6 +51,6 @@ export function createKeyStores(config: KeySettings, secrets: SecretsManagerClie
 }
 
 /** A profile's public keys' secret: all discovery (istio) and the keys listing read. */
-export function createJwks(config: Settings<'TOKEN_SECRET_PREFIX'>, secrets: SecretsManagerClient, cacheSeconds = 0, profile: TokenProfile = 'istio'): SecretsManagerJwks {
-  return new SecretsManagerJwks(secrets, jwksSecretName(config.TOKEN_SECRET_PREFIX, profile), cacheSeconds);
+export function createJwks(config: Settings<'TOKEN_SECRET_PREFIX'>, secrets: SecretsManagerClient, cacheSeconds = 0, profile: TokenProfile = 'istio', clock: () => number = Date.now): SecretsManagerJwks {
+  return new SecretsManagerJwks(secrets, jwksSecretName(config.TOKEN_SECRET_PREFIX, profile), cacheSeconds, clock);
 }

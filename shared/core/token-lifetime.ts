@@ -35,3 +35,16 @@ export const JWKS_MAX_AGE_SECONDS = 300;
  * set is fresh; go-oidc v3 refetches on an unknown kid.
  */
 export const MIN_KEY_PREPUBLISH_SECONDS = JWKS_MAX_AGE_SECONDS;
+
+/** How long discovery keeps its own published keys in memory (functions/discovery/handler.ts). */
+export const DISCOVERY_KEY_CACHE_SECONDS = 30;
+
+/**
+ * The shortest prepublish time of every deployment whose keys an issuer deployment aggregates
+ * (param peerJwksUrls): a peer's pending key reaches istiod through the peer's discovery cache,
+ * the issuer's next read of the peer (`refreshSeconds`) and the issuer's JWKS max-age, which
+ * go-oidc v2 honours. It must be there before the key signs.
+ */
+export function minKeyPrepublishWithPeers(refreshSeconds: number): number {
+  return DISCOVERY_KEY_CACHE_SECONDS + refreshSeconds + JWKS_MAX_AGE_SECONDS;
+}

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMintingStack, type MintingStack } from '../support/minting-stack.js';
-import { istiodVerdict as istiod } from '../support/third-party-verifier.js';
+import { istiodJwtRuleUnmarshal, istiodVerdict as istiod } from '../support/third-party-verifier.js';
+import { documentedJwtRules as everyDocumentedJwtRule } from '../support/documented-jwt-rules.js';
 
 // istiod's JWT_RULE as the README documents it, parsed and applied as istiod does (PyJWT, not our
 // verifier), against tokens minted by `npm run local`. The whole path as an operator runs it: `npm run local` as a process, tasks launched with
@@ -25,6 +26,20 @@ function documentedJwtRules(): { jwksUri: string; discovery: string; helmValues:
   if (!jwksUri || !discovery || !helmValues) throw new Error('README: the Connect your mesh section lost its JWT_RULE examples');
   return { jwksUri, discovery, helmValues };
 }
+
+describe('every JWT_RULE the README and docs/ give', () => {
+  it('is one JSON object istiod unmarshals at start (initOIDC), with an issuer and audiences', () => {
+    const { rules, unrecognised } = everyDocumentedJwtRule(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+    expect(unrecognised).toEqual([]);
+    for (const { where, value } of rules) {
+      const parsed = istiodJwtRuleUnmarshal(value);
+      expect({ where, ok: parsed.ok, error: parsed.error }).toEqual({ where, ok: true, error: undefined });
+      expect({ where, issuer: parsed.rule?.issuer ?? '', audiences: parsed.rule?.audiences ?? [] }).toEqual({ where, issuer: expect.stringMatching(/\S/), audiences: expect.arrayContaining([expect.any(String)]) });
+    }
+    // The three of "Connect your mesh", Deploy's step 6 and the per-account walkthrough's, at least.
+    expect(rules.length).toBeGreaterThanOrEqual(5);
+  });
+});
 
 describe('tokens verified by an independent verifier that knows only the issuer URL (RS256; ISSUER_URL given with a trailing slash)', () => {
   let stack: MintingStack;

@@ -26,6 +26,11 @@ export function istiodVerdict(jwtRule: string, token: string): IstiodVerdict {
   return JSON.parse(execFileSync(PYTHON, [join(VERIFIERS, 'istiod_jwt_rule.py'), jwtRule, token], { encoding: 'utf8' })) as IstiodVerdict;
 }
 
+/** istiod's first stage alone (initOIDC at start): the JWT_RULE string unmarshalled into its one JWTRule, or why istiod exits. */
+export function istiodJwtRuleUnmarshal(jwtRule: string): { ok: boolean; rule?: { issuer?: string; audiences?: string[]; jwks_uri?: string; jwks?: string }; stage?: 'unmarshal'; error?: string } {
+  return JSON.parse(execFileSync(PYTHON, [join(VERIFIERS, 'istiod_jwt_rule.py'), '--unmarshal', jwtRule], { encoding: 'utf8' })) as ReturnType<typeof istiodJwtRuleUnmarshal>;
+}
+
 /** {@link istiodVerdict} without blocking this process: for an issuer served by this very process. */
 export async function istiodVerdictAsync(jwtRule: string, token: string): Promise<IstiodVerdict> {
   const { stdout } = await execFileAsync(PYTHON, [join(VERIFIERS, 'istiod_jwt_rule.py'), jwtRule, token], { encoding: 'utf8' });

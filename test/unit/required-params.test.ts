@@ -2,14 +2,18 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS, MIN_KEY_PREPUBLISH_SECONDS, TOKEN_MAINTENANCE_INTERVAL_SECONDS } from '../../shared/core/token-lifetime.js';
+import {
+  DISCOVERY_KEY_CACHE_SECONDS, JWKS_MAX_AGE_SECONDS, MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS, MIN_KEY_PREPUBLISH_SECONDS, minKeyPrepublishWithPeers,
+  TOKEN_MAINTENANCE_INTERVAL_SECONDS,
+} from '../../shared/core/token-lifetime.js';
 
 type TemplateParameters = Record<string, { Type: string; Default?: string; MinValue?: number; MaxValue?: number; ConstraintDescription?: string }>;
 
 // The osls plugin is CommonJS (osls loads it with require); its rule table is plain data.
-const { missingParams, outOfRangeParams } = createRequire(import.meta.url)('../../deploy/required-params.cjs') as {
+const { missingParams, outOfRangeParams, PEER_TIMING } = createRequire(import.meta.url)('../../deploy/required-params.cjs') as {
   missingParams: (params: Record<string, string>) => string[];
   outOfRangeParams: (parameters: TemplateParameters) => string[];
+  PEER_TIMING: { DISCOVERY_KEY_CACHE_SECONDS: number; JWKS_MAX_AGE_SECONDS: number };
 };
 
 /** A stage's params with every required one set, for one account and no member accounts. */
@@ -28,6 +32,33 @@ describe('required stage params: member accounts', () => {
     { case: 'several accounts with the cross-account role', params: { authAllowedAccounts: '111122223333,444455556666', crossAccountRoleName: 'ecs-mesh-reader' } },
   ])('accepts $case', ({ params }) => {
     expect(missingParams({ ...complete, ...params })).toEqual([]);
+  });
+});
+
+describe('required stage params: the issuer deployment of several (peerJwksUrls)', () => {
+  const issuer = { ...complete, peerJwksUrls: 'https://b.example/.well-known/jwks.json', peerJwksRefreshSeconds: '60', peerJwksKeepSeconds: '86700', keyPrepublishSeconds: '3600', dataPlaneTokenLifetimeSeconds: '86400', onboardingTokenLifetimeSeconds: '3600' };
+
+  it('uses the constants the functions use', () => {
+    expect(PEER_TIMING).toEqual({ DISCOVERY_KEY_CACHE_SECONDS, JWKS_MAX_AGE_SECONDS });
+  });
+
+  it('accepts the defaults, and a prepublish time exactly at the bound', () => {
+    expect(missingParams(issuer)).toEqual([]);
+    expect(missingParams({ ...issuer, keyPrepublishSeconds: String(minKeyPrepublishWithPeers(60)) })).toEqual([]);
+  });
+
+  it('refuses a refresh that, with the caches, could let a peer\'s new key sign before istiod has it', () => {
+    expect(missingParams({ ...issuer, keyPrepublishSeconds: '600', peerJwksRefreshSeconds: '300' })).toEqual([
+      expect.stringMatching(/^keyPrepublishSeconds: 600 is under 630 s = a peer's discovery cache \(30\) \+ peerJwksRefreshSeconds \(300\) \+ the JWKS max-age istiod honours \(300\)/),
+    ]);
+  });
+
+  it('refuses to drop a silent peer\'s keys while its tokens may still live', () => {
+    expect(missingParams({ ...issuer, peerJwksKeepSeconds: '86400' })).toEqual([expect.stringMatching(/^peerJwksKeepSeconds: 86400 is under the longest token lifetime \(86400\) \+ peerJwksRefreshSeconds \(60\)/)]);
+  });
+
+  it('checks nothing of a deployment that aggregates no peer', () => {
+    expect(missingParams({ ...issuer, peerJwksUrls: '', keyPrepublishSeconds: '300', peerJwksKeepSeconds: '60' })).toEqual([]);
   });
 });
 

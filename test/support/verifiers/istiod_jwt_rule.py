@@ -1,7 +1,9 @@
 """istiod's verification of a third-party JWT, as its source does it, with PyJWT for the JWT itself.
 
 Usage: istiod_jwt_rule.py '<JWT_RULE>' <token> [<trust domain>]
-Prints one JSON line: {"ok": true, "identity": "spiffe://..."} or {"ok": false, "stage": ..., "error": ...}.
+       istiod_jwt_rule.py --unmarshal '<JWT_RULE>'
+Prints one JSON line: {"ok": true, "identity": "spiffe://..."} or {"ok": false, "stage": ..., "error": ...};
+with --unmarshal, only istiod's first stage (what initOIDC does at start): {"ok": true, "rule": {...}}.
 
 What it follows (istio/istio):
 - pilot/pkg/bootstrap: initOIDC json.Unmarshal()s JWT_RULE into ONE v1beta1.JWTRule (Go's encoding/json:
@@ -107,6 +109,12 @@ def verify(raw_rule, token, trust_domain):
 
 
 def main():
+    if sys.argv[1] == "--unmarshal":
+        try:
+            print(json.dumps({"ok": True, "rule": go_unmarshal_jwt_rule(sys.argv[2])}))
+        except Refused as e:
+            print(json.dumps({"ok": False, "stage": e.stage, "error": str(e)}))
+        return
     raw_rule, token = sys.argv[1], sys.argv[2]
     trust_domain = sys.argv[3] if len(sys.argv) > 3 else "cluster.local"
     try:
