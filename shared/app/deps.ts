@@ -1,9 +1,9 @@
-import type { WorkloadGroup } from '../core/kubernetes-types.js';
 import type { EnrollmentStore, MeshApi, PolicyStore, RoleDirectory, TaskDirectory } from '../ports.js';
 import type { Log } from './log.js';
 
-/** Makes sure a service's data-plane token exists and is fresh (docs/architecture.md#tokens). */
-export type ServiceTokenEnsurer = (group: WorkloadGroup, now: Date) => Promise<{ outcome: string; kid: string; expiresAt: string }>;
+// One name, one type: what makes sure a service's data-plane token exists and is fresh.
+export type { ServiceTokenEnsurer } from './ensure-service-token.js';
+import type { ServiceTokenEnsurer } from './ensure-service-token.js';
 
 /**
  * What deciding needs from the mesh: only a WorkloadGroup's labels. Explain, the auth exchange and
