@@ -9,6 +9,8 @@ import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } fro
 import type { EcsTaskDescription, TaskDefinitionFacts, RoleFacts } from './core/task.js';
 import type { PublicJwk, ServiceTokenDocument, SignedToken, TokenProfile } from './core/tokens.js';
 import type { StsCall } from './core/exchange.js';
+import type { PublicKeyStatus } from './core/public-key-set.js';
+import type { KeySetChange } from './core/signing-keys.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
@@ -248,4 +250,19 @@ export interface ExchangeGuard {
   countFailure(subject: FailureSubject, windowSeconds: number, now: Date): Promise<void>;
   /** Counts one use of `key` in the current window; `false` when `limit` is exceeded. */
   withinLimit(key: string, limit: number, windowSeconds: number, now: Date): Promise<boolean>;
+}
+
+/** One profile's signing key set, as the keys function changes it (rotate, prune, revoke). */
+export interface KeyRotator {
+  /** Adds a pending successor (or the first key) and prunes keys past their retirement. */
+  rotate(now: Date, options?: { emergency?: boolean }): Promise<KeySetChange>;
+  /** `undefined` when the profile has no key set yet. */
+  prune(now: Date): Promise<KeySetChange | undefined>;
+  /** Withdraws `kid` now, or says why not; `undefined` when the profile has no key set yet. */
+  revoke(kid: string, now: Date): Promise<KeySetChange | { refused: 'KEY_NOT_FOUND' | 'KEY_SIGNING'; message: string } | undefined>;
+}
+
+/** One profile's published keys, as the keys function lists them (the public set only). */
+export interface KeyLister {
+  statuses(now: Date): Promise<PublicKeyStatus[]>;
 }

@@ -12,31 +12,16 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructured
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
 import type { Log } from '../../shared/app/log.js';
-import type { PublicKeyStatus } from '../../shared/core/public-key-set.js';
 import type { KeySetChange } from '../../shared/core/signing-keys.js';
 import { TOKEN_PROFILES, type TokenProfile } from '../../shared/core/tokens.js';
 import { ControlPlaneError } from '../../shared/errors.js';
+import type { KeyLister, KeyRotator } from '../../shared/ports.js';
 import { iamCaller, readJsonBody, readQuery, routeTable } from '../http/edge.js';
 import { json, problem } from '../http/responses.js';
 
 export const ROTATE_PATH = '/v1/keys/rotate';
 export const KEYS_PATH = '/v1/keys';
 export const REVOKE_PATH = '/v1/keys/revoke';
-
-/** What the keys Lambda needs from one profile's key store. */
-export interface KeyRotator {
-  /** Adds a pending successor (or the first key) and prunes keys past their retirement. */
-  rotate(now: Date, options?: { emergency?: boolean }): Promise<KeySetChange>;
-  /** `undefined` when the profile has no key set yet. */
-  prune(now: Date): Promise<KeySetChange | undefined>;
-  /** Withdraws `kid` now, or says why not; `undefined` when the profile has no key set yet. */
-  revoke(kid: string, now: Date): Promise<KeySetChange | { refused: 'KEY_NOT_FOUND' | 'KEY_SIGNING'; message: string } | undefined>;
-}
-
-/** What the keys Lambda reads to list keys: the public sets only. */
-export interface KeyLister {
-  statuses(now: Date): Promise<PublicKeyStatus[]>;
-}
 
 export interface KeysDeps {
   stores: Readonly<Record<TokenProfile, KeyRotator>>;
