@@ -25,6 +25,15 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Pass `now` in.' }, { object: 'process', property: 'env', message: 'Config comes from shared/config.ts.' }],
     },
   },
+  {
+    // Use cases reach the outside only through shared/ports.ts: no SDK, no adapter, no I/O of their own.
+    files: ['shared/app/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', 'node:fs*', 'node:http*', 'node:net', '../adapters/*', '../../functions/*'] }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Config comes from shared/config.ts through the wiring.' }],
+    },
+  },
   // Generated code (scripts/generate-crd-validators.ts), checked by its own tests instead.
   { ignores: ['shared/core/*.generated.js'] },
 );
