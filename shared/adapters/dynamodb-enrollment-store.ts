@@ -15,7 +15,7 @@ import { isConditionFailure, translateAwsError } from './aws-errors.js';
 const RECORD_FIELDS = [
   'taskArn', 'clusterArn', 'clusterName', 'version', 'phase', 'reason', 'detail', 'lastStatus', 'desiredStatus', 'namespace',
   'workloadGroup', 'entryName', 'entryUid', 'address', 'roleArn', 'policy', 'rule', 'updatedAt', 'expiresAt',
-  'droppedLabels',
+  'droppedLabels', 'network',
 ] as const satisfies readonly Exclude<keyof EnrollmentRecord, 'taskId' | 'onboardingToken'>[];
 
 /**

@@ -1,0 +1,90 @@
+/**
+ * Address claims in the enrollment table (docs/architecture.md#networks): one item per address of
+ * a network, keyed `address#<network>#<address>` (no task id holds a `#`), naming its holder. A
+ * claim is taken with one conditional UpdateItem: when absent, when the task's own, or when the
+ * holder it replaces is the one read and judged stale (claimHolds) from the holder's own record in
+ * the same table. So of two tasks claiming at once, the second write fails its condition and reads
+ * the winner.
+ */
+import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Phase } from '../core/enrollment.js';
+import { claimHolds, type AddressHolder, type NetworkAddress } from '../core/networks.js';
+import type { AddressClaims } from '../ports.js';
+import { isConditionFailure, translateAwsError } from './aws-errors.js';
+
+/** A claim that changed between its read and our write is read again; more than this means a storm of claimants. */
+const CLAIM_ATTEMPTS = 3;
+
+export const addressClaimKey = ({ network, address }: NetworkAddress): string => `address#${network}#${address}`;
+
+export class DynamoDbAddressClaims implements AddressClaims {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async heldByAnother(at: NetworkAddress, taskId: string, now: Date): Promise<AddressHolder | undefined> {
+    const holder = await this.holderOf(at);
+    return holder && holder.taskId !== taskId && (await this.holds(holder, now)) ? holder : undefined;
+  }
+
+  async claim(at: NetworkAddress, task: Pick<AddressHolder, 'taskId' | 'taskArn'>, now: Date): Promise<AddressHolder | undefined> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const holder = await this.holderOf(at);
+      if (holder && holder.taskId !== task.taskId && (await this.holds(holder, now))) return holder;
+      // Taken over only from the very holder judged stale: one that claimed since makes the write fail.
+      const replaced = holder && holder.taskId !== task.taskId ? holder.taskId : task.taskId;
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { taskId: addressClaimKey(at) },
+            UpdateExpression: 'SET #holder = :holder, #holderArn = :holderArn, #claimedAt = :claimedAt, #network = :network, #address = :address',
+            ConditionExpression: 'attribute_not_exists(#holder) OR #holder = :replaced',
+            ExpressionAttributeNames: { '#holder': 'holderTaskId', '#holderArn': 'holderTaskArn', '#claimedAt': 'claimedAt', '#network': 'network', '#address': 'address' },
+            ExpressionAttributeValues: { ':holder': task.taskId, ':holderArn': task.taskArn, ':claimedAt': now.toISOString(), ':network': at.network, ':address': at.address, ':replaced': replaced },
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
+      }
+    }
+    // Still contested: whoever holds it now keeps it, and this task is refused (the reconciler asks again).
+    const holder = await this.holderOf(at);
+    return holder?.taskId === task.taskId ? undefined : (holder ?? { taskId: '(contested)', taskArn: '(contested)', claimedAt: now.toISOString() });
+  }
+
+  async release(at: NetworkAddress, taskId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { taskId: addressClaimKey(at) },
+          ConditionExpression: '#holder = :taskId',
+          ExpressionAttributeNames: { '#holder': 'holderTaskId' },
+          ExpressionAttributeValues: { ':taskId': taskId },
+        }),
+      );
+    } catch (error) {
+      // Absent, or another task's: nothing of ours to give up.
+      if (!isConditionFailure(error)) translateAwsError(error, 'DeleteItem');
+    }
+  }
+
+  private async holderOf(at: NetworkAddress): Promise<AddressHolder | undefined> {
+    const out = await this.client
+      .send(new GetCommand({ TableName: this.tableName, Key: { taskId: addressClaimKey(at) }, ConsistentRead: true }))
+      .catch((e: unknown) => translateAwsError(e, 'GetItem'));
+    const item = out.Item as { holderTaskId?: string; holderTaskArn?: string; claimedAt?: string } | undefined;
+    return item?.holderTaskId ? { taskId: item.holderTaskId, taskArn: item.holderTaskArn ?? '', claimedAt: item.claimedAt ?? '' } : undefined;
+  }
+
+  /** Whether the holder's claim still holds, from its enrollment record's phase (claimHolds). */
+  private async holds(holder: AddressHolder, now: Date): Promise<boolean> {
+    const out = await this.client
+      .send(new GetCommand({ TableName: this.tableName, Key: { taskId: holder.taskId }, ProjectionExpression: '#phase', ExpressionAttributeNames: { '#phase': 'phase' }, ConsistentRead: true }))
+      .catch((e: unknown) => translateAwsError(e, 'GetItem'));
+    return claimHolds(holder, (out.Item as { phase?: Phase } | undefined)?.phase, now);
+  }
+}
