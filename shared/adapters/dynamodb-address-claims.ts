@@ -2,9 +2,9 @@
  * Address claims in the enrollment table (docs/architecture.md#networks): one item per address of
  * a network, keyed `address#<network>#<address>` (no task id holds a `#`), naming its holder. A
  * claim is taken with one conditional UpdateItem: when absent, when the task's own, or when the
- * holder it replaces is the one read and judged stale (claimHolds) from the holder's own record in
- * the same table. So of two tasks claiming at once, the second write fails its condition and reads
- * the winner.
+ * claim it replaces (holder and claimedAt) is the one read and judged stale (claimHolds) from the
+ * holder's own record in the same table. So of two tasks claiming at once, the second write fails
+ * its condition and reads the winner.
  */
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Phase } from '../core/enrollment.js';
@@ -32,17 +32,22 @@ export class DynamoDbAddressClaims implements AddressClaims {
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const holder = await this.holderOf(at);
       if (holder && holder.taskId !== task.taskId && (await this.holds(holder, now))) return holder;
-      // Taken over only from the very holder judged stale: one that claimed since makes the write fail.
-      const replaced = holder && holder.taskId !== task.taskId ? holder.taskId : task.taskId;
+      // Taken over only from the very claim judged stale (holder and claimedAt): its holder claiming
+      // it again, or another task taking it, since the read makes the write fail. Our own claim is
+      // ours to renew; absent, the first write wins.
+      const takeover = holder && holder.taskId !== task.taskId ? holder : undefined;
       try {
         await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { taskId: addressClaimKey(at) },
             UpdateExpression: 'SET #holder = :holder, #holderArn = :holderArn, #claimedAt = :claimedAt, #network = :network, #address = :address',
-            ConditionExpression: 'attribute_not_exists(#holder) OR #holder = :replaced',
+            ConditionExpression: takeover ? '#holder = :replaced AND #claimedAt = :seenAt' : 'attribute_not_exists(#holder) OR #holder = :holder',
             ExpressionAttributeNames: { '#holder': 'holderTaskId', '#holderArn': 'holderTaskArn', '#claimedAt': 'claimedAt', '#network': 'network', '#address': 'address' },
-            ExpressionAttributeValues: { ':holder': task.taskId, ':holderArn': task.taskArn, ':claimedAt': now.toISOString(), ':network': at.network, ':address': at.address, ':replaced': replaced },
+            ExpressionAttributeValues: {
+              ':holder': task.taskId, ':holderArn': task.taskArn, ':claimedAt': now.toISOString(), ':network': at.network, ':address': at.address,
+              ...(takeover ? { ':replaced': takeover.taskId, ':seenAt': takeover.claimedAt } : {}),
+            },
           }),
         );
         return undefined;

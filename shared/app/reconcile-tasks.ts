@@ -285,7 +285,8 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
     case 'revoked':
     case 'group-gone': {
       await removeTaskEntries({ taskId, taskArn }, undefined, deps);
-      const reason: Reason = repair.kind === 'group-gone' ? REASONS.WORKLOAD_GROUP_DELETED : REASONS.POLICY_REVOKED;
+      // An address another task holds is no policy change: the record says so, as task-events' would.
+      const reason: Reason = repair.kind === 'group-gone' ? REASONS.WORKLOAD_GROUP_DELETED : repair.reason === REASONS.ADDRESS_IN_USE ? REASONS.ADDRESS_IN_USE : REASONS.POLICY_REVOKED;
       await deps.enrollments.putReconciled({ ...base, phase: 'rejected', reason, detail: `was ${record?.phase ?? 'in the mesh'}; now ${repair.reason}: ${repair.why}`, entryName: undefined, entryUid: undefined, policy: undefined, rule: undefined, ...marks }, fence);
       return;
     }

@@ -402,8 +402,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(role.RoleName).toEqual({ Ref: 'RoleName' });
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { AWS: { Ref: 'ControlPlaneRoleArns' } }, Action: 'sts:AssumeRole' })]);
     const granted = (role.Policies as Json[]).flatMap((p) => (p.PolicyDocument.Statement as Json[]).flatMap((st) => asArray(st.Action as string)));
-    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory).
-    expect(granted.sort()).toEqual(['ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'iam:GetRole']);
+    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory); DescribeSubnets (Ec2SubnetDirectory).
+    expect(granted.sort()).toEqual(['ec2:DescribeSubnets', 'ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'iam:GetRole']);
     // The control-plane roles that may assume it are the ones its ControlPlaneRoleArns names.
     const assumers = ofType(t, 'AWS::IAM::Role')
       .filter(([id]) => evaluate(t.Resources[id]!.Properties.Policies, t, { CrossAccountRoleName: 'ecs-mesh-onboarding-reader' })[0].PolicyDocument.Statement.some((st: Json) => st.Action === 'sts:AssumeRole'))
