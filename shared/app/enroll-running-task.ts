@@ -28,7 +28,9 @@ export async function enrollRunningTask(
   const stopping = drainIfStopping(event, previous, task, deps, now);
   if (stopping) return stopping;
 
-  const decision = await decideEnrollment(event, task, deps, now);
+  // The address is claimed below instead of read here: the claim answers what the read would,
+  // atomically, in one write (the reconciler, the exchange and explain read it in the decision).
+  const decision = await decideEnrollment(event, task, { ...deps, addresses: undefined }, now);
   if (decision.outcome !== 'enrolled') {
     return refuseAndClean(event, previous, {
       ...base,
@@ -41,7 +43,7 @@ export async function enrollRunningTask(
     }, deps);
   }
 
-  // The decision saw the address free; of two tasks enrolling with it at once, the claim lets one win.
+  // Of two tasks enrolling with one address at once, the claim lets one win; the other is refused as the decision would.
   const holder = await deps.addresses?.claim(decision.claim, { taskId: event.taskId, taskArn: task.taskArn }, now);
   if (holder) {
     const refusedRecord = { ...base, phase: 'rejected' as const, ...addressInUse(decision.claim, holder), roleArn: decision.identity.role.arn, namespace: decision.group.metadata.namespace, workloadGroup: decision.group.metadata.name };
@@ -99,7 +101,8 @@ export async function prepareStartingTask(
   if (!task) return commitOrYield({ ...base, detail: `task is ${event.lastStatus}; DescribeTasks does not report it yet` }, deps);
   const stopping = drainIfStopping(event, previous, task, deps, now);
   if (stopping) return stopping;
-  const decision = await decideEnrollment(event, task, deps, now);
+  // A starting task's address is judged when it runs and claims it (enrollRunningTask).
+  const decision = await decideEnrollment(event, task, { ...deps, addresses: undefined }, now);
   if (decision.outcome !== 'enrolled') {
     deps.log.warn('starting task will not be enrolled', { taskId: event.taskId, phase: decision.outcome, reason: decision.reason, detail: decision.detail });
     return commitStarting(previous, { ...base, phase: decision.outcome, reason: decision.reason, detail: decision.detail, roleArn: decision.roleArn, namespace: decision.group?.namespace, workloadGroup: decision.group?.name }, deps);
