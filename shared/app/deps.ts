@@ -15,8 +15,9 @@ export type DecisionDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies'> 
 
 /**
  * Where a task's address lives and who holds it (docs/architecture.md#networks). Deciding only
- * reads the claims; task-events and the reconciler claim before they apply (AddressClaims).
- * Without `addresses` no clash is looked for (a test's world without claims).
+ * reads the claims; task-events and the reconciler claim before they apply (AddressClaims), and
+ * task-events, whose claim answers the same, decides without them. Without `addresses` no clash
+ * is looked for.
  */
 export interface NetworkDeps {
   /** meshNetworks; none: every task is on its group template's network. */
