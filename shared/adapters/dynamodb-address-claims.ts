@@ -15,7 +15,12 @@ import { isConditionFailure, translateAwsError } from './aws-errors.js';
 /** A claim that changed between its read and our write is read again; more than this means a storm of claimants. */
 const CLAIM_ATTEMPTS = 3;
 
-export const addressClaimKey = ({ network, address }: NetworkAddress): string => `address#${network}#${address}`;
+const CLAIM_KEY_PREFIX = 'address#';
+
+export const addressClaimKey = ({ network, address }: NetworkAddress): string => `${CLAIM_KEY_PREFIX}${network}#${address}`;
+
+/** Whether an item of the enrollment table is an address claim, not a task's record (for whatever reads the whole table). */
+export const isAddressClaimKey = (key: string): boolean => key.startsWith(CLAIM_KEY_PREFIX);
 
 export class DynamoDbAddressClaims implements AddressClaims {
   constructor(

@@ -171,7 +171,7 @@ describe('one decision, four paths', () => {
 
     // task-events records the decision's reason.
     expect.soft({ phase: recorded?.phase, reason: recorded?.reason }).toEqual({ phase: reason === REASONS.NO_WORKLOAD_GROUP_TAG ? 'ignored' : 'rejected', reason });
-    // The reconciler agrees: no repair on any pass, nothing in the mesh, the record as task-events left it.
+    // The reconciler agrees: no repair on any pass, nothing of the task in the mesh (ADDRESS_IN_USE: only its holder is), the record as task-events left it.
     expect.soft(passes.map((p) => p.repairs)).toEqual([[], []]);
     expect.soft(passes.map((p) => p.unjudged)).toEqual([[], []]);
     expect.soft(entries).toEqual([]);
