@@ -35,6 +35,7 @@ function missingParams(params) {
   if (params.meshK8sAuth && !MESH_AUTHS.includes(params.meshK8sAuth)) problems.push(`meshK8sAuth: must be ${MESH_AUTHS.join(' or ')}, not "${params.meshK8sAuth}"`);
   if (params.meshEksAccessEntries === 'true' && params.meshK8sAuth !== 'eks') problems.push('meshEksAccessEntries: access entries are for meshK8sAuth=eks');
   problems.push(...peerTimingProblems(params));
+  problems.push(...meshNetworksProblems(params.meshNetworks));
   return problems;
 }
 
@@ -60,6 +61,21 @@ function peerTimingProblems(params) {
   if (Number(params.peerJwksKeepSeconds) < longest + refresh)
     problems.push(`peerJwksKeepSeconds: ${params.peerJwksKeepSeconds} is under the longest token lifetime (${longest}) + peerJwksRefreshSeconds (${refresh}): a peer that goes silent would lose its keys while its tokens still live`);
   return problems;
+}
+
+/** A meshNetworks pair: a VPC id or an account, `=`, a network that is a Kubernetes label value. */
+const MESH_NETWORK_PAIR = /^(vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?|\d{12})=([A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+
+/** What is wrong with meshNetworks, pair by pair: the rules shared/core/networks.ts applies at cold start. */
+function meshNetworksProblems(text) {
+  const named = new Set();
+  return (text ?? '').split(',').map((p) => p.trim()).filter(Boolean).flatMap((pair) => {
+    const key = MESH_NETWORK_PAIR.exec(pair)?.[1];
+    if (key === undefined) return [`meshNetworks: "${pair}" is not <vpc-id or 12-digit account>=<network>, the network a Kubernetes label value (at most 63 alphanumerics, -, _ or ., starting and ending alphanumeric)`];
+    if (named.has(key)) return [`meshNetworks: ${key} is named twice`];
+    named.add(key);
+    return [];
+  });
 }
 
 /** The param a template parameter holds: `MeshK8sUrl` holds `meshK8sUrl`. */

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod/mini';
 import './core/zod-messages.js';
+import { parseMeshNetworks } from './core/networks.js';
 import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from './core/token-lifetime.js';
 import { ConfigError } from './errors.js';
 import { parsePeerJwksUrls } from './core/peer-jwks.js';
@@ -58,6 +59,19 @@ const TASK_IDENTITY = {
   ROLE_CACHE_SECONDS: seconds(60),
   /** Role assumed in another account to read a task role (and task) that lives there. */
   CROSS_ACCOUNT_ROLE_NAME: z.optional(z.string()),
+  /**
+   * meshNetworks: `<vpc-id or account>=<network>`, comma-separated (shared/core/networks.ts); a
+   * task's VPC wins over its account, either over its group template's network. Empty: the templates'.
+   */
+  MESH_NETWORKS: z._default(
+    z.string().check(
+      z.superRefine((text, ctx) => {
+        const parsed = parseMeshNetworks(text);
+        if (!parsed.ok) for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: problem, input: text });
+      }),
+    ),
+    '',
+  ),
 };
 
 /** The signing keys' secrets; also what bounds how long a retired key stays published. */
@@ -165,7 +179,8 @@ export const FUNCTION_SETTINGS = {
   /** Operators list and replay the task-events DLQ: replayed records go back to the main queue. */
   dlq: { ...RUNTIME, DEAD_LETTER_QUEUE_URL: nonEmpty(), TASK_EVENTS_QUEUE_URL: nonEmpty() },
   policies: { ...RUNTIME, ...POLICY_TABLE, ...POLICY_AUDIT_TABLE },
-  explain: { ...RUNTIME, ...POLICY_TABLE, ...MESH, ...TASK_IDENTITY },
+  /** The enrollment table: who holds an address (ADDRESS_IN_USE), as task-events sees it. */
+  explain: { ...RUNTIME, ...POLICY_TABLE, ...MESH, ...TASK_IDENTITY, ...ENROLLMENT_TABLE },
   auth: { ...RUNTIME, ...POLICY_READS, ...ENROLLMENT_TABLE, ...MESH, ...TASK_IDENTITY, ...TOKENS, ...EXCHANGE },
   discovery: { ...RUNTIME, TOKEN_SECRET_PREFIX: SIGNING_KEYS.TOKEN_SECRET_PREFIX, KEY_CACHE_SECONDS: SIGNING_KEYS.KEY_CACHE_SECONDS, ...ISSUER, ...PEERS },
   keys: { ...RUNTIME, ...SIGNING_KEYS, TOKEN_PROFILE: TOKENS.TOKEN_PROFILE },

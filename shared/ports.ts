@@ -11,6 +11,7 @@ import type { PublicJwk, ServiceTokenDocument, SignedToken, TokenProfile } from 
 import type { StsCall } from './core/exchange.js';
 import type { PublicKeyStatus } from './core/public-key-set.js';
 import type { KeySetChange } from './core/signing-keys.js';
+import type { AddressHolder, NetworkAddress } from './core/networks.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
@@ -121,6 +122,29 @@ export interface EnrollmentPage {
   next?: EnrollmentCursor;
   /** Index items the page's Queries read (DynamoDB's ScannedCount): its cost, next to `items.length`. */
   examined: number;
+}
+
+/**
+ * Who holds each address of each network (docs/architecture.md#networks): one live task at a time,
+ * so no two entries of one network share an address.
+ */
+export interface AddressClaims {
+  /** The task other than `taskId` whose claim holds the address now (claimHolds), if any: a read, for every decision. */
+  heldByAnother(at: NetworkAddress, taskId: string, now: Date): Promise<AddressHolder | undefined>;
+  /**
+   * Claims the address for the task, atomically: when no claim holds it, or the task's own does.
+   * Returns the other holder that keeps it, or `undefined` when the task holds it now. Of two tasks
+   * claiming at once, exactly one gets `undefined`.
+   */
+  claim(at: NetworkAddress, task: Pick<AddressHolder, 'taskId' | 'taskArn'>, now: Date): Promise<AddressHolder | undefined>;
+  /** Gives up the task's claim; another task's claim on the address is left alone. */
+  release(at: NetworkAddress, taskId: string): Promise<void>;
+}
+
+/** The VPC of a task's subnet, read in the subnet's own account. */
+export interface SubnetDirectory {
+  /** `undefined` when the subnet does not exist (or is not visible). */
+  vpcOf(subnetId: string, accountId: string, partition: string): Promise<string | undefined>;
 }
 
 /** ECS reads: tasks (batched per cluster) and immutable task definitions. */

@@ -17,7 +17,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 const RECORD_FIELDS = [
   'taskArn', 'clusterArn', 'clusterName', 'version', 'phase', 'reason', 'detail', 'lastStatus', 'desiredStatus', 'namespace',
   'workloadGroup', 'entryName', 'entryUid', 'address', 'roleArn', 'policy', 'rule', 'updatedAt', 'expiresAt',
-  'droppedLabels',
+  'droppedLabels', 'network',
 ] as const satisfies readonly Exclude<keyof EnrollmentRecord, 'taskId' | 'onboardingToken'>[];
 
 /**

@@ -56,6 +56,7 @@ function toDescription(task: Task): EcsTaskDescription | undefined {
   if (!task.taskArn || !task.clusterArn || !task.taskDefinitionArn) return undefined;
   const eni = task.attachments?.find((a) => a.type === 'ElasticNetworkInterface');
   const ip = eni?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
+  const subnetId = eni?.details?.find((d) => d.name === 'subnetId')?.value;
   // fromEntries keeps a tag named __proto__, which assignment would drop.
   const tags: Record<string, string> = Object.fromEntries((task.tags ?? []).flatMap((tag) => (tag.key === undefined ? [] : [[tag.key, tag.value ?? '']])));
   return {
@@ -68,6 +69,7 @@ function toDescription(task: Task): EcsTaskDescription | undefined {
     ...(task.availabilityZone ? { availabilityZone: task.availabilityZone } : {}),
     ...(task.overrides?.taskRoleArn ? { overrideTaskRoleArn: task.overrides.taskRoleArn } : {}),
     ...(ip ? { privateIpv4: ip } : {}),
+    ...(subnetId ? { subnetId } : {}),
     tags,
     ...(typeof task.version === 'number' ? { version: task.version } : {}),
   };

@@ -33,6 +33,11 @@ import type { ExplainDeps } from '../app/explain-decision.js';
 import { HttpStsVerifier } from './http-sts-verifier.js';
 import { AccountRoutedTaskDirectory } from './account-routed-task-directory.js';
 import { DynamoDbExchangeGuard } from './dynamodb-exchange-guard.js';
+import { DynamoDbAddressClaims } from './dynamodb-address-claims.js';
+import { Ec2SubnetDirectory } from './ec2-subnet-directory.js';
+import type { NetworkDeps } from '../app/deps.js';
+import { parseMeshNetworks } from '../core/networks.js';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -49,7 +54,7 @@ type TokenSettings = Settings<
 >;
 type MeshSettings = ClientSettings &
   Settings<'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS' | 'WORKLOAD_GROUP_CACHE_SECONDS'>;
-type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME'>;
+type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME' | 'MESH_NETWORKS'>;
 type PolicyReadSettings = Settings<'POLICY_TABLE' | 'POLICY_CACHE_SECONDS'>;
 type EnrollmentSettings = TokenSettings & MeshSettings & TaskIdentitySettings & PolicyReadSettings & Settings<'ENROLLMENT_TABLE' | 'TOMBSTONE_TTL_SECONDS' | 'AUTH_AUDIENCE'>;
 type ExchangeSettings = TokenSettings &
@@ -140,6 +145,7 @@ export async function buildExchangeDeps(
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     mesh: buildMeshApi(config, clients, mesh),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
+    addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
     guard: new DynamoDbExchangeGuard(clients.dynamo, config.AUTH_TABLE),
     signers: tokens.signers,
@@ -183,6 +189,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
+    addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
     mesh: buildMeshApi(config, clients, mesh),
     log,
     tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
@@ -211,9 +218,10 @@ export function buildReconcileDeps(
 }
 
 /** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
-export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE'>, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
+export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE' | 'ENROLLMENT_TABLE'>, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
   return {
     ...buildTaskReaders(config, clients),
+    addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
     mesh: buildMeshApi(config, clients, mesh),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0),
   };
@@ -227,11 +235,17 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
 /**
  * Tasks, task definitions and task roles (with their tags), each read in its own account
  * (docs/architecture.md#policy): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
+ * With them, the networks of meshNetworks and the subnets' VPCs, read the same way (#networks).
  */
-export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } {
+export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } & Omit<NetworkDeps, 'addresses'> {
   const forAccount = clientsForAccount(config, clients);
   const own = new EcsTaskDirectory(clients.ecs);
+  const networks = parseMeshNetworks(config.MESH_NETWORKS);
+  // loadConfig refused a bad MESH_NETWORKS already; this only narrows the type.
+  if (!networks.ok) throw new Error(`MESH_NETWORKS: ${networks.problems.join('; ')}`);
   return {
+    networks: networks.networks,
+    subnets: new Ec2SubnetDirectory({ region: config.AWS_REGION, ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}), timeoutMs: 5000, credentialsFor: async (accountId, partition) => (await forAccount(accountId, partition)).credentials }),
     tasks: config.CROSS_ACCOUNT_ROLE_NAME ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => {
       const { ecs } = await forAccount(accountId, partition);
       // Our own account keeps the one directory (and task-definition cache) short names use too.
@@ -241,11 +255,14 @@ export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<Aws
   };
 }
 
-/** The IAM and ECS clients for an account: ours, or ones with CROSS_ACCOUNT_ROLE_NAME assumed there. */
-function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): (accountId: string, partition: string) => Promise<Pick<AwsClients, 'iam' | 'ecs'>> {
-  const own = { iam: clients.iam, ecs: clients.ecs };
+/** What reads an account's tasks, roles and subnets: the IAM and ECS clients, and the credentials they sign with. */
+type AccountReaders = Pick<AwsClients, 'iam' | 'ecs'> & { credentials: AwsCredentialIdentityProvider };
+
+/** The readers of an account: ours, or ones with CROSS_ACCOUNT_ROLE_NAME assumed there. */
+function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): (accountId: string, partition: string) => Promise<AccountReaders> {
+  const own = { iam: clients.iam, ecs: clients.ecs, credentials: clients.ecs.config.credentials };
   let ownAccount: Promise<string | undefined> | undefined;
-  const foreign = new Map<string, Pick<AwsClients, 'iam' | 'ecs'>>();
+  const foreign = new Map<string, AccountReaders>();
   return async (accountId, partition) => {
     if (!config.CROSS_ACCOUNT_ROLE_NAME) return own;
     ownAccount ??= clients.sts.send(new GetCallerIdentityCommand({})).then((o) => o.Account);
@@ -259,7 +276,9 @@ function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClient
       if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
       return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
     };
-    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }) };
+    const ecs = new ECSClient({ ...clientConfig(config), credentials });
+    // The ECS client's provider keeps the assumed credentials until they expire: the subnets' reads share them.
+    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs, credentials: ecs.config.credentials };
     foreign.set(accountId, made);
     return made;
   };

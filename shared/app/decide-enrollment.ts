@@ -11,6 +11,7 @@ import { clusterNameFromArn, parseArn, taskIdFromArn } from '../core/task.js';
 import type { ObjectRef, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
 import { entryLabels, type DroppedLabel } from '../core/task-labels.js';
 import { buildWorkloadEntry, requestedWorkloadGroup } from '../core/workload-entry.js';
+import { describeNetworkAddress, needsVpc, NO_MESH_NETWORKS, resolveNetwork, type AddressHolder, type NetworkAddress } from '../core/networks.js';
 import type { DecisionDeps } from './deps.js';
 import { evaluateAccess, type PolicyVerdict } from './evaluate-access.js';
 
@@ -45,7 +46,8 @@ export type RefusalReason =
   | typeof REASONS.NO_PRIVATE_IP
   | typeof REASONS.WORKLOAD_GROUP_NOT_FOUND
   | typeof REASONS.POLICY_DENIED
-  | typeof REASONS.ENTRY_INVALID;
+  | typeof REASONS.ENTRY_INVALID
+  | typeof REASONS.ADDRESS_IN_USE;
 
 export type EnrollmentDecision =
   | {
@@ -55,6 +57,8 @@ export type EnrollmentDecision =
       address: string;
       /** The task's WorkloadEntry, valid against the Istio CRD: what task-events and the reconciler apply. */
       entry: WorkloadEntry;
+      /** The address and network the entry takes: what task-events and the reconciler claim before they apply it. */
+      claim: NetworkAddress;
       /** The task label tags the entry's labels leave out (entryLabels). */
       droppedLabels: DroppedLabel[];
       policy: string;
@@ -72,11 +76,20 @@ const refuse = (reason: RefusalReason, detail: string, extra: RefusalExtra = {})
   ...extra,
 });
 
-/** Decides whether a RUNNING task joins the mesh. */
+/** Why a task whose address another holds is refused: the decision's words, and a writer's that lost the claim. */
+export function addressInUse(at: NetworkAddress, holder: AddressHolder): { reason: typeof REASONS.ADDRESS_IN_USE; detail: string } {
+  return {
+    reason: REASONS.ADDRESS_IN_USE,
+    detail: `${describeNetworkAddress(at)} is held by task ${holder.taskId} (${holder.taskArn}, since ${holder.claimedAt}); the reconciler enrolls this task once that task leaves`,
+  };
+}
+
+/** Decides whether a RUNNING task joins the mesh; `now` judges whether an address's claim still holds. */
 export async function decideEnrollment(
   event: DecisionContext,
   task: EcsTaskDescription,
   deps: DecisionDeps & { deployment?: string },
+  now: Date = new Date(),
 ): Promise<EnrollmentDecision> {
   const definition = await deps.tasks.describeTaskDefinition(task.taskDefinitionArn);
   // RunTask's override wins over the task definition (docs/architecture.md#policy).
@@ -122,6 +135,9 @@ export async function decideEnrollment(
   if (!access.allowed) return refuse(access.reason, access.detail, { roleArn, group: groupRef, identity, trace: access.trace });
   // Without given labels evaluateAccess read the group, so it is there.
   const group = access.group!;
+  const networks = deps.networks ?? NO_MESH_NETWORKS;
+  const vpcId = needsVpc(networks) && task.subnetId ? await deps.subnets?.vpcOf(task.subnetId, taskAccount, identity.partition) : undefined;
+  const { network } = resolveNetwork(networks, { ...(vpcId ? { vpcId } : {}), accountId: taskAccount }, group.spec.template?.network);
   const entry = buildWorkloadEntry({
     group,
     taskId: event.taskId,
@@ -134,12 +150,20 @@ export async function decideEnrollment(
     zone: identity.zone,
     taskTags: task.tags,
     deployment: deps.deployment ?? UNWRITTEN_DEPLOYMENT,
+    ...(network !== undefined ? { network } : {}),
   });
   // Loaded at the first decision that gets this far, so a cold start does not evaluate the CRD
   // schemas and the CEL library (as the Kubernetes mesh adapter loads it).
   const { validateWorkloadEntry } = await import('../core/workload-entry-validation.js');
   const checked = validateWorkloadEntry(entry);
   if (!checked.ok) return refuse(REASONS.ENTRY_INVALID, `WorkloadEntry fails the Istio CRD schema: ${checked.problems.join('; ')}`, { roleArn, group: groupRef, identity, trace: access.trace });
+  // Last: the one check whose answer changes when another task leaves (the reconciler asks again).
+  const claim: NetworkAddress = { network: network ?? '', address };
+  const holder = await deps.addresses?.heldByAnother(claim, event.taskId, now);
+  if (holder) {
+    const clash = addressInUse(claim, holder);
+    return refuse(clash.reason, clash.detail, { roleArn, group: groupRef, identity, trace: access.trace });
+  }
   const { dropped } = entryLabels(group, task.tags);
-  return { outcome: 'enrolled', identity, group, address, entry, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
+  return { outcome: 'enrolled', identity, group, address, entry, claim, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };
 }

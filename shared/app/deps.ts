@@ -1,4 +1,5 @@
-import type { EnrollmentStore, MeshApi, PolicyStore, RoleDirectory, TaskDirectory } from '../ports.js';
+import type { MeshNetworks } from '../core/networks.js';
+import type { AddressClaims, EnrollmentStore, MeshApi, PolicyStore, RoleDirectory, SubnetDirectory, TaskDirectory } from '../ports.js';
 import type { Log } from './log.js';
 
 // One name, one type: what makes sure a service's data-plane token exists and is fresh.
@@ -10,7 +11,21 @@ import type { ServiceTokenEnsurer } from './ensure-service-token.js';
  * token maintenance hold no more, so the mesh's RBAC can give them read access to groups alone
  * (deploy/kubernetes/rbac.yaml).
  */
-export type DecisionDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies'> & { mesh: Pick<MeshApi, 'getWorkloadGroup'> };
+export type DecisionDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies'> & { mesh: Pick<MeshApi, 'getWorkloadGroup'> } & NetworkDeps;
+
+/**
+ * Where a task's address lives and who holds it (docs/architecture.md#networks). Deciding only
+ * reads the claims; task-events and the reconciler claim before they apply (AddressClaims), and
+ * task-events, whose claim answers the same, decides without them. Without `addresses` no clash
+ * is looked for.
+ */
+export interface NetworkDeps {
+  /** meshNetworks; none: every task is on its group template's network. */
+  networks?: MeshNetworks;
+  /** Read only when `networks` maps a VPC. */
+  subnets?: SubnetDirectory;
+  addresses?: Pick<AddressClaims, 'heldByAnother'>;
+}
 
 /** Everything the enrollment use cases need, built once per Lambda container. */
 export interface EnrollmentDeps {
@@ -25,6 +40,10 @@ export interface EnrollmentDeps {
   deployment: string;
   /** A fresh ensurer per batch, so the tasks of one service in a batch share one read and mint. */
   serviceTokens?: () => ServiceTokenEnsurer;
+  networks?: MeshNetworks;
+  subnets?: SubnetDirectory;
+  /** Claimed before an entry is applied, released when the task drains. */
+  addresses?: AddressClaims;
 }
 
 /** What one batch's steps share: the deps plus that batch's token ensurer. */

@@ -21,6 +21,9 @@ export async function drainTask(
   now: Date,
 ): Promise<EnrollmentRecord | undefined> {
   const deleted = await removeTaskEntries(event, previous, deps);
+  // Its entry is gone: the address is free for a task refused ADDRESS_IN_USE, which the reconciler's next pass enrolls.
+  const address = previous?.address ?? event.privateIpv4;
+  if (address !== undefined) await deps.addresses?.release({ network: previous?.network ?? '', address }, event.taskId);
   const stopped = kind === 'deregister';
   const record: EnrollmentRecord = {
     ...recordBase(event, previous, now),

@@ -8,7 +8,7 @@ import { droppedLabelsField, isTombstone, restatesStartingRecord, stepForStatus,
 import { REASONS } from '../core/reasons.js';
 import type { EcsTaskDescription, TaskStateChangeEvent } from '../core/task.js';
 import { MeshValidationError, VersionConflictError } from '../errors.js';
-import { decideEnrollment } from './decide-enrollment.js';
+import { addressInUse, decideEnrollment } from './decide-enrollment.js';
 import type { StepDeps } from './deps.js';
 import { drainTask, removeTaskEntries } from './drain-task.js';
 import { commitEnrollment, commitOrYield, recordBase, recordThatWon } from './record-enrollment.js';
@@ -28,7 +28,9 @@ export async function enrollRunningTask(
   const stopping = drainIfStopping(event, previous, task, deps, now);
   if (stopping) return stopping;
 
-  const decision = await decideEnrollment(event, task, deps);
+  // The address is claimed below instead of read here: the claim answers what the read would,
+  // atomically, in one write (the reconciler, the exchange and explain read it in the decision).
+  const decision = await decideEnrollment(event, task, { ...deps, addresses: undefined }, now);
   if (decision.outcome !== 'enrolled') {
     return refuseAndClean(event, previous, {
       ...base,
@@ -41,6 +43,12 @@ export async function enrollRunningTask(
     }, deps);
   }
 
+  // Of two tasks enrolling with one address at once, the claim lets one win; the other is refused as the decision would.
+  const holder = await deps.addresses?.claim(decision.claim, { taskId: event.taskId, taskArn: task.taskArn }, now);
+  if (holder) {
+    const refusedRecord = { ...base, phase: 'rejected' as const, ...addressInUse(decision.claim, holder), roleArn: decision.identity.role.arn, namespace: decision.group.metadata.namespace, workloadGroup: decision.group.metadata.name };
+    return refuseAndClean(event, previous, refusedRecord, deps);
+  }
   const token = await deps.ensureToken?.(decision.group, now);
   const entry = decision.entry;
   let applied;
@@ -61,6 +69,7 @@ export async function enrollRunningTask(
     entryName: entry.metadata.name,
     entryUid: applied.metadata.uid,
     address: decision.address,
+    network: decision.claim.network,
     roleArn: decision.identity.role.arn,
     policy: decision.policy,
     rule: decision.rule,
@@ -92,7 +101,8 @@ export async function prepareStartingTask(
   if (!task) return commitOrYield({ ...base, detail: `task is ${event.lastStatus}; DescribeTasks does not report it yet` }, deps);
   const stopping = drainIfStopping(event, previous, task, deps, now);
   if (stopping) return stopping;
-  const decision = await decideEnrollment(event, task, deps);
+  // A starting task's address is judged when it runs and claims it (enrollRunningTask).
+  const decision = await decideEnrollment(event, task, { ...deps, addresses: undefined }, now);
   if (decision.outcome !== 'enrolled') {
     deps.log.warn('starting task will not be enrolled', { taskId: event.taskId, phase: decision.outcome, reason: decision.reason, detail: decision.detail });
     return commitStarting(previous, { ...base, phase: decision.outcome, reason: decision.reason, detail: decision.detail, roleArn: decision.roleArn, namespace: decision.group?.namespace, workloadGroup: decision.group?.name }, deps);

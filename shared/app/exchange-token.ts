@@ -162,7 +162,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   // The policy is evaluated exactly as task-events does; a requested group stands in for a missing tag.
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
-  const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps);
+  const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps, now);
   if (decision.outcome !== 'enrolled') return refuse(DECISION_REFUSALS[decision.reason], decision.detail);
   if (decision.identity.role.roleId !== role.roleId) return failed({ ok: false, reason: EXCHANGE_REASONS.TASK_ROLE_MISMATCH, detail: 'the task runs with another role than the caller' }, provenRole);
   const group = decision.group;
@@ -221,6 +221,7 @@ const DECISION_REFUSALS: Record<RefusalReason, ExchangeReason> = {
   [REASONS.NETWORK_MODE_UNSUPPORTED]: EXCHANGE_REASONS.NETWORK_MODE_UNSUPPORTED,
   [REASONS.NO_PRIVATE_IP]: EXCHANGE_REASONS.NO_PRIVATE_IP,
   [REASONS.ENTRY_INVALID]: EXCHANGE_REASONS.ENTRY_INVALID,
+  [REASONS.ADDRESS_IN_USE]: EXCHANGE_REASONS.ADDRESS_IN_USE,
 };
 
 /** Holds a promise's outcome without letting a rejection go unhandled while it is not awaited. */

@@ -12,7 +12,7 @@ import { clusterNameFromArn, roleNameFromArn, sameRoleName, taskArnsByCluster, t
 import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL, writtenByAnotherDeployment } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
-import { contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
+import { addressInUse, contextOfTask, decideEnrollment, type EnrollmentDecision } from './decide-enrollment.js';
 import type { EnrollmentDeps, ServiceTokenEnsurer } from './deps.js';
 import { removeTaskEntries } from './drain-task.js';
 import { recordThatWon } from './record-enrollment.js';
@@ -115,7 +115,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
     // A tombstone is final: a task ECS still lists as running after its stop event is not re-enrolled.
     let judged: Awaited<ReturnType<typeof verdictFor>> | undefined;
     try {
-      judged = ecs.state === 'running' && task && !(record && isTombstone(record.phase)) ? await verdictFor(task, fence, deps) : undefined;
+      judged = ecs.state === 'running' && task && !(record && isTombstone(record.phase)) ? await verdictFor(task, fence, deps, now) : undefined;
     } catch (error) {
       // One task's facts failing to load (a throttled GetRole, a mesh timeout) must not cost the
       // rest of the pass its repairs: at 10,000 tasks some read always fails.
@@ -213,8 +213,8 @@ function lastTouched(record: EnrollmentRecord | undefined, entries: readonly Wor
 }
 
 /** What policy says now, through task-events' own decision, and the entry it would write (stamped with the fence). */
-async function verdictFor(task: EcsTaskDescription, fence: number, deps: ReconcileDeps): Promise<{ verdict: Verdict; decision: EnrollmentDecision }> {
-  const decision = await decideEnrollment({ ...contextOfTask(task), version: fence }, task, deps);
+async function verdictFor(task: EcsTaskDescription, fence: number, deps: ReconcileDeps, now: Date): Promise<{ verdict: Verdict; decision: EnrollmentDecision }> {
+  const decision = await decideEnrollment({ ...contextOfTask(task), version: fence }, task, deps, now);
   if (decision.outcome !== 'enrolled')
     return { decision, verdict: { allowed: false, reason: decision.reason, detail: decision.detail, groupGone: decision.reason === REASONS.WORKLOAD_GROUP_NOT_FOUND } };
   return { decision, verdict: { allowed: true, entry: decision.entry } };
@@ -242,7 +242,17 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
     case 'drifted': {
       const { decision } = target;
       const entry = repair.entry;
-      if (decision?.outcome === 'enrolled') await deps.ensureToken?.(decision.group, now);
+      if (decision?.outcome === 'enrolled') {
+        // As task-events: the address is claimed before the entry goes in; a task that took it since the decision wins.
+        const holder = await deps.addresses?.claim(decision.claim, { taskId, taskArn }, now);
+        if (holder) {
+          await removeTaskEntries({ taskId, taskArn }, undefined, deps);
+          const clash = addressInUse(decision.claim, holder);
+          await deps.enrollments.putReconciled({ ...base, phase: 'rejected', ...clash, detail: `was ${record?.phase ?? 'not in the mesh'}; now ${clash.detail}`, entryName: undefined, entryUid: undefined, policy: undefined, rule: undefined, ...marks }, fence);
+          return;
+        }
+        await deps.ensureToken?.(decision.group, now);
+      }
       const applied = await applyConverged(entry, taskArn, deps);
       // Entries of another group (the task's tag changed) go, under the usual ownership checks.
       for (const other of target.entries.filter((e) => e.metadata.name !== entry.metadata.name || e.metadata.namespace !== entry.metadata.namespace))
@@ -257,7 +267,7 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
         entryName: entry.metadata.name,
         entryUid: applied.metadata.uid,
         address: entry.spec.address,
-        ...(decision?.outcome === 'enrolled' ? { roleArn: decision.identity.role.arn, policy: decision.policy, rule: decision.rule, ...droppedLabelsField(decision.droppedLabels) } : {}),
+        ...(decision?.outcome === 'enrolled' ? { network: decision.claim.network, roleArn: decision.identity.role.arn, policy: decision.policy, rule: decision.rule, ...droppedLabelsField(decision.droppedLabels) } : {}),
         expiresAt: undefined, // an unwatched task's record expires; an enrolled one must not
         ...marks,
       };
@@ -276,7 +286,8 @@ async function applyRepair(repair: Repair, target: RepairTarget, deps: Reconcile
     case 'revoked':
     case 'group-gone': {
       await removeTaskEntries({ taskId, taskArn }, undefined, deps);
-      const reason: Reason = repair.kind === 'group-gone' ? REASONS.WORKLOAD_GROUP_DELETED : REASONS.POLICY_REVOKED;
+      // An address another task holds is no policy change: the record says so, as task-events' would.
+      const reason: Reason = repair.kind === 'group-gone' ? REASONS.WORKLOAD_GROUP_DELETED : repair.reason === REASONS.ADDRESS_IN_USE ? REASONS.ADDRESS_IN_USE : REASONS.POLICY_REVOKED;
       await deps.enrollments.putReconciled({ ...base, phase: 'rejected', reason, detail: `was ${record?.phase ?? 'in the mesh'}; now ${repair.reason}: ${repair.why}`, entryName: undefined, entryUid: undefined, policy: undefined, rule: undefined, ...marks }, fence);
       return;
     }

@@ -32,6 +32,8 @@ export interface EnrollmentRecord {
   entryName?: string;
   entryUid?: string;
   address?: string;
+  /** The network the entry's address is on (resolveNetwork; '' the default): with `address`, the claim the task holds. */
+  network?: string;
   roleArn?: string;
   policy?: string;
   rule?: number;

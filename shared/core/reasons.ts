@@ -40,6 +40,8 @@ export const REASONS = {
   STOP_CONTRADICTED: 'STOP_CONTRADICTED',
   /** The reconciler: the task's cluster was dropped from ecsClusters, so its entry was removed. */
   CLUSTER_NOT_WATCHED: 'CLUSTER_NOT_WATCHED',
+  /** Another live task holds the task's address on its network (overlapping CIDRs); the reconciler enrolls it once that task leaves. */
+  ADDRESS_IN_USE: 'ADDRESS_IN_USE',
 } as const;
 
 /**
@@ -107,6 +109,8 @@ export const EXCHANGE_REASONS = {
   NO_PRIVATE_IP: 'NO_PRIVATE_IP',
   /** The task's WorkloadEntry would fail the Istio CRD schema, so task-events would not enroll it. */
   ENTRY_INVALID: 'ENTRY_INVALID',
+  /** Another live task holds the task's address on its network, so task-events would not enroll it. */
+  ADDRESS_IN_USE: 'ADDRESS_IN_USE',
 } as const;
 
 export type ExchangeReason = (typeof EXCHANGE_REASONS)[keyof typeof EXCHANGE_REASONS];

@@ -15,6 +15,8 @@ export interface EcsTaskDescription {
   overrideTaskRoleArn?: string;
   /** Private IPv4 of the task's own ENI (awsvpc only). */
   privateIpv4?: string;
+  /** The subnet of that ENI: its VPC may name the task's network (meshNetworks). */
+  subnetId?: string;
   tags: Record<string, string>;
   /** ECS's count of the task's state changes: no real event of the task carries a higher one. */
   version?: number;

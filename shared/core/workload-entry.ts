@@ -60,6 +60,8 @@ export interface EntryInput {
   taskTags: Record<string, string>;
   /** This deployment's DEPLOYMENT_LABEL value. */
   deployment: string;
+  /** The task's network (resolveNetwork); omitted, the group template's. */
+  network?: string;
 }
 
 /** `<group>-<taskId>`, lower-cased to stay a DNS-1123 subdomain. */
@@ -84,7 +86,8 @@ export function buildWorkloadEntry(input: EntryInput): WorkloadEntry {
     serviceAccount: template.serviceAccount ?? 'default',
     locality: input.zone ? `${input.region}/${input.zone}` : input.region,
   };
-  if (template.network !== undefined) spec.network = template.network;
+  const network = input.network ?? template.network;
+  if (network !== undefined) spec.network = network;
   if (template.ports !== undefined) spec.ports = { ...template.ports };
   if (template.weight !== undefined) spec.weight = template.weight;
   return {

@@ -4,9 +4,9 @@
  * calls in turn, and after its last. Whatever the interleaving, a live task's token is attached.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import type { EnrollmentRecord, IssuedToken } from '../../shared/core/enrollment.js';
+import { interleavingClient } from '../support/interleaving-client.js';
 import { Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline;
@@ -20,19 +20,8 @@ const taskOf = (taskId: string) => ({ taskId, taskArn: `arn:aws:ecs:us-east-1:12
 
 /** A store whose client runs `other` to completion just before its `at`-th call (or after its last). */
 function storeInterleaving(at: number, other: () => Promise<unknown>) {
-  const real = p.clients.dynamo;
-  let calls = 0;
-  let ran = false;
-  const client = {
-    send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
-      if (calls++ === at) {
-        ran = true;
-        await other();
-      }
-      return real.send(command as never);
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { store: new DynamoDbEnrollmentStore(client, p.stack.enrollmentTable), finish: async () => ran || (await other()) };
+  const { client, ran } = interleavingClient(p.clients.dynamo, at, other);
+  return { store: new DynamoDbEnrollmentStore(client, p.stack.enrollmentTable), finish: async () => ran() || (await other()) };
 }
 
 const pendingEvent = (taskId: string): EnrollmentRecord => ({ ...taskOf(taskId), version: 1, phase: 'pending', reason: 'TASK_STARTING', detail: 'starting', lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', updatedAt: new Date().toISOString() });

@@ -402,8 +402,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(role.RoleName).toEqual({ Ref: 'RoleName' });
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { AWS: { Ref: 'ControlPlaneRoleArns' } }, Action: 'sts:AssumeRole' })]);
     const granted = (role.Policies as Json[]).flatMap((p) => (p.PolicyDocument.Statement as Json[]).flatMap((st) => asArray(st.Action as string)));
-    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory).
-    expect(granted.sort()).toEqual(['ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'iam:GetRole']);
+    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory); DescribeSubnets (Ec2SubnetDirectory).
+    expect(granted.sort()).toEqual(['ec2:DescribeSubnets', 'ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'iam:GetRole']);
     // The control-plane roles that may assume it are the ones its ControlPlaneRoleArns names.
     const assumers = ofType(t, 'AWS::IAM::Role')
       .filter(([id]) => evaluate(t.Resources[id]!.Properties.Policies, t, { CrossAccountRoleName: 'ecs-mesh-onboarding-reader' })[0].PolicyDocument.Statement.some((st: Json) => st.Action === 'sts:AssumeRole'))
@@ -441,7 +441,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const policyTable = { 'Fn::GetAtt': ['PolicyTable', 'Arn'] };
     const enrollmentTable = { 'Fn::GetAtt': ['EnrollmentTable', 'Arn'] };
     expect(actionsOn(taskEvents, policyTable)).toEqual(['dynamodb:Query']);
-    expect(actionsOn(taskEvents, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // DeleteItem: a draining task gives up its address claim (shared/adapters/dynamodb-address-claims.ts).
+    expect(actionsOn(taskEvents, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actionsOn(enrollments, enrollmentTable).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
     // No role scans the enrollment table: every listing is a Query of an index.
     for (const role of ['EnrollmentsRole', 'ReconcileRole', 'TokenMaintenanceRole']) expect(roleStatements(t, role).flatMap((st) => asArray(st.Action as string))).not.toContain('dynamodb:Scan');
@@ -453,6 +454,8 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const grantsOf = (params: Record<string, string>) =>
       (evaluate(t.Resources.TaskEventsRole!.Properties.Policies, t, params)[0].PolicyDocument.Statement as Json[]).flatMap((s) => asArray(s.Action as string));
     expect(grantsOf({})).not.toContain('sts:AssumeRole');
+    // A task's VPC is read only when meshNetworks names a VPC.
+    expect([grantsOf({}), grantsOf({ MeshNetworks: '123456789012=net-a' }), grantsOf({ MeshNetworks: '123456789012=net-a,vpc-0abc1234=net-b' })].map((g) => g.includes('ec2:DescribeSubnets'))).toEqual([false, false, true]);
     expect(grantsOf({}).filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual([
       'secretsmanager:CreateSecret',
       'secretsmanager:DescribeSecret',
@@ -497,7 +500,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
         expect(statement).not.toHaveProperty('NotResource');
         for (const action of asArray(statement.Action as string)) expect(action, `${id}: ${action}`).not.toContain('*');
         if (asArray(statement.Resource).includes('*'))
-          expect([['ecs:DescribeTaskDefinition'], ['secretsmanager:ListSecrets'], ['ecs:ListClusters'], ['ecs:ListTasks']], `${id}: ${JSON.stringify(statement)}`).toContainEqual(asArray(statement.Action));
+          expect([['ecs:DescribeTaskDefinition'], ['secretsmanager:ListSecrets'], ['ecs:ListClusters'], ['ecs:ListTasks'], ['ec2:DescribeSubnets']], `${id}: ${JSON.stringify(statement)}`).toContainEqual(asArray(statement.Action));
       }
     }
   });

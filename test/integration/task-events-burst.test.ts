@@ -55,7 +55,7 @@ async function deliverAll(batches: object[][]): Promise<{ calls: Record<string, 
 const chunk = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 describe('a burst of task starts', () => {
-  it('enrolls 200 tasks of 4 services, each transition in batches of its own, with two record writes and one mesh write per task', async () => {
+  it('enrolls 200 tasks of 4 services, each transition in batches of its own, with two record writes, one address claim and one mesh write per task', async () => {
     const tasks = await startTasks(50);
     const batches = [0, 1, 2].flatMap((phase) => chunk(tasks.map((t) => eventOf(t, phase)), BATCH_SIZE));
 
@@ -64,7 +64,7 @@ describe('a burst of task starts', () => {
     expect(batches).toHaveLength(6);
     // A cold container: each service's task definition, role, group and token once, the namespace's
     // policies once, the signing keys once; per batch one BatchGetItem and one DescribeTasks;
-    // per task the `pending` record, the entry and the `enrolled` record; one token mint per service.
+    // per task the `pending` record, the address claim, the entry and the `enrolled` record; one token mint per service.
     expect(calls).toEqual({
       'dynamo:BatchGetItem': 6,
       'ecs:DescribeTasks': 6,
@@ -74,21 +74,22 @@ describe('a burst of task starts', () => {
       'secrets:GetSecretValue': SERVICES + 2,
       'secrets:GetSecretValue:service-token': SERVICES,
       'secrets:CreateSecret': SERVICES + 2,
-      'dynamo:UpdateItem': 400,
+      'dynamo:UpdateItem': 600,
     });
     expect([meshWrites, groupReads]).toEqual([200, SERVICES]);
     const records = await Promise.all(tasks.map((t) => p.record(t)));
     expect(records.every((r) => r?.phase === 'enrolled' && r.version === 3)).toBe(true);
   });
 
-  it('enrolls 99 more in a warm container, all transitions of a task in one batch, with one record write and one mesh write per task and nothing read again', async () => {
+  it('enrolls 99 more in a warm container, all transitions of a task in one batch, with one record write, one address claim and one mesh write per task and nothing read again', async () => {
     const tasks = (await startTasks(30)).slice(0, 99);
     const batches = chunk(tasks, Math.floor(BATCH_SIZE / 3)).map((group) => group.flatMap((t) => [0, 1, 2].map((phase) => eventOf(t, phase))));
 
     const { calls, meshWrites, groupReads } = await deliverAll(batches);
 
     expect(batches.map((b) => b.length)).toEqual([99, 99, 99]);
-    expect(calls).toEqual({ 'dynamo:BatchGetItem': 3, 'ecs:DescribeTasks': 3, 'dynamo:UpdateItem': 99 });
+    // Per task the address claim and the record.
+    expect(calls).toEqual({ 'dynamo:BatchGetItem': 3, 'ecs:DescribeTasks': 3, 'dynamo:UpdateItem': 198 });
     expect([meshWrites, groupReads]).toEqual([99, 0]);
     const records = await Promise.all(tasks.map((t) => p.record(t)));
     expect(records.every((r) => r?.phase === 'enrolled' && r.version === 3)).toBe(true);

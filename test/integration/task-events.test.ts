@@ -377,7 +377,8 @@ describe('the record writes of a starting task', () => {
     expect(await p.record(taskArn!)).toMatchObject({ phase: 'pending', version: 1 });
     // The version fence still holds: a replay of either starting event changes nothing.
     expect(await writesOf([at(1, 'PROVISIONING'), at(2, 'PENDING')])).toBe(0);
-    expect(await writesOf([at(3, 'RUNNING')])).toBe(1);
+    // The record, and the claim of the task's address (docs/architecture.md#networks).
+    expect(await writesOf([at(3, 'RUNNING')])).toBe(2);
     expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });
     expect(await writesOf([at(2, 'PENDING')])).toBe(0);
     expect(await p.record(taskArn!)).toMatchObject({ phase: 'enrolled', version: 3 });

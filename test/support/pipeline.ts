@@ -50,6 +50,11 @@ export class Pipeline {
   private readonly delivered = new Map<string, number>();
   /** The statuses of the newest stop delivered per task ARN (not `forged`) or lost: what ECS would describe. */
   private readonly deliveredStops = new Map<string, { version: number; lastStatus: string; desiredStatus: string }>();
+  /**
+   * Addresses DescribeTasks reports instead of moto's, by task ARN: moto gives every task a random
+   * address of its own, and a test of two tasks on one address (overlapping CIDRs) names it here.
+   */
+  readonly addresses = new Map<string, string>();
 
   private constructor(
     readonly clients: AwsClients,
@@ -77,8 +82,10 @@ export class Pipeline {
       describeTasks: async (clusterArn, taskArns) => {
         const described = await tasks.describeTasks(clusterArn, taskArns);
         for (const [id, task] of described) {
+          const address = this.addresses.get(task.taskArn);
+          if (address !== undefined) described.set(id, { ...task, privateIpv4: address });
           const stop = this.deliveredStops.get(task.taskArn);
-          if (stop && stepForStatus(task).kind !== 'deregister') described.set(id, { ...task, lastStatus: stop.lastStatus, desiredStatus: stop.desiredStatus });
+          if (stop && stepForStatus(task).kind !== 'deregister') described.set(id, { ...described.get(id)!, lastStatus: stop.lastStatus, desiredStatus: stop.desiredStatus });
         }
         return described;
       },

@@ -18,9 +18,10 @@ import { reconcileTasks, type ReconcileDeps } from '../../shared/app/reconcile-t
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { REASONS, type ExchangeReason } from '../../shared/core/reasons.js';
 import type { EcsTaskDescription, TaskDefinitionFacts, TaskStateChangeEvent } from '../../shared/core/task.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../shared/core/workload-entry.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../../shared/core/workload-entry.js';
 import { ACCOUNT, NOW, aGroup, aPolicy } from '../fixtures/builders.js';
 import { SERVER_ID, TASK_ARN, TASK_ID, signedExchangeBody } from '../fixtures/signed-exchange.js';
+import { InMemoryAddressClaims } from '../support/in-memory-address-claims.js';
 import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.js';
 import { MemoryLog } from '../support/memory-log.js';
 
@@ -29,6 +30,8 @@ const DEF = `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/ratings:1`;
 const ROLE_NAME = 'ratings-task';
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE_NAME}`;
 const ROLE_ID = 'AROAEXAMPLEROLEID0001';
+const HOLDER_ID = 'fedcba9876543210fedcba9876543210';
+const HOLDER_ARN = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/${HOLDER_ID}`;
 
 /** What one row changes in a task that is otherwise allowed. */
 interface World {
@@ -38,6 +41,8 @@ interface World {
   privateIpv4: string | undefined;
   group: WorkloadGroup;
   policyAccount: string;
+  /** Another running task of the same identity and address (overlapping CIDRs), enrolled first. */
+  addressHolder?: boolean;
 }
 
 const allowed: World = {
@@ -67,6 +72,8 @@ const ROWS: Record<RefusalReason, Row> = {
   [REASONS.POLICY_DENIED]: { change: { policyAccount: '210987654321' }, exchange: 'POLICY_DENIED' },
   // Istio refuses a port name with an underscore: the group's template renders an entry the CRD refuses.
   [REASONS.ENTRY_INVALID]: { change: { group: aGroup({ template: { ports: { http_alt: 9080 } } }) }, exchange: 'ENTRY_INVALID' },
+  // Another account's task with the same private address (overlapping CIDRs) is in the mesh.
+  [REASONS.ADDRESS_IN_USE]: { change: { addressHolder: true }, exchange: 'ADDRESS_IN_USE' },
 };
 
 let dir: string;
@@ -91,18 +98,22 @@ function build(world: World) {
     tags: world.taskTags,
     version: 3,
   };
+  const holder: EcsTaskDescription = { ...task, taskArn: HOLDER_ARN };
+  const ecsTasks = new Map([[TASK_ID, task], ...(world.addressHolder ? [[HOLDER_ID, holder] as const] : [])]);
   const enrollments = new InMemoryEnrollmentStore();
+  const addresses = new InMemoryAddressClaims((taskId) => enrollments.records.get(taskId)?.phase);
   const mesh = new FileMeshApi(dir, () => NOW);
   const log = new MemoryLog();
   const policy = aPolicy({ allow: [{ workloads: [{ aws: { accounts: [world.policyAccount], ecs: {} } }], onboardTo: [{ workloadGroupSelector: {} }] }] });
   const shared = {
     tasks: {
-      describeTasks: async (_cluster: string, arns: string[]) => new Map(arns.includes(TASK_ARN) ? [[TASK_ID, task]] : []),
+      describeTasks: async (_cluster: string, arns: string[]) => new Map([...ecsTasks].filter(([, t]) => arns.includes(t.taskArn))),
       describeTaskDefinition: async () => world.definition,
     },
     roles: { getRole: async (arn: string) => (arn === ROLE_ARN ? { arn, name: ROLE_NAME, roleId: ROLE_ID, accountId: ACCOUNT, tags: world.roleTags } : undefined) },
     policies: { listPolicies: async () => [{ valid: true as const, name: policy.metadata.name, revision: 1, policy }] },
     mesh,
+    addresses,
   };
   const reconcile: ReconcileDeps = {
     ...shared,
@@ -110,7 +121,7 @@ function build(world: World) {
     log,
     tombstoneTtlSeconds: 60,
     deployment: 'ecs-mesh-onboarding',
-    inventory: { listClusters: async () => [CLUSTER_ARN], listRunningTaskArns: async () => [TASK_ARN] },
+    inventory: { listClusters: async () => [CLUSTER_ARN], listRunningTaskArns: async () => [...ecsTasks.values()].map((t) => t.taskArn) },
     settings: { graceSeconds: 60, maxTasksPerPass: 100, describeCallsPerSecond: 1000 },
     sleep: async () => {},
   };
@@ -135,19 +146,21 @@ function build(world: World) {
     taskArn: TASK_ARN, clusterArn: CLUSTER_ARN, taskDefinitionArn: DEF, lastStatus: 'RUNNING', desiredStatus: 'RUNNING', launchType: 'FARGATE', availabilityZone: 'us-east-1b',
     ...(world.privateIpv4 ? { privateIpv4: world.privateIpv4 } : {}),
   };
-  return { reconcile, exchange, enrollments, mesh, event, signed };
+  const holderEvent = world.addressHolder ? { ...event, eventId: 'e0', taskId: HOLDER_ID, taskArn: HOLDER_ARN } : undefined;
+  return { reconcile, exchange, enrollments, mesh, event, holderEvent, signed };
 }
 
 /** What each of the four paths made of the task. */
 async function runFourPaths(world: World) {
-  const { reconcile, exchange, enrollments, mesh, event, signed } = build(world);
+  const { reconcile, exchange, enrollments, mesh, event, holderEvent, signed } = build(world);
+  if (holderEvent) await enrollTasks([{ id: 'm0', event: holderEvent }], reconcile, NOW);
   await enrollTasks([{ id: 'm1', event }], reconcile, NOW);
   const recorded = await enrollments.get(TASK_ID);
   const later = new Date(NOW.getTime() + 3_600_000);
   const passes = [await reconcileTasks({}, reconcile, later), await reconcileTasks({}, reconcile, later)];
   const exchanged = await exchangeToken({ body: await signedExchangeBody(), sourceIp: '10.1.2.3' }, exchange, NOW);
   const explained = await explainDecision({ subject: { taskArn: TASK_ARN, clusterName: 'prod' } }, exchange);
-  const entries = await mesh.listWorkloadEntries({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
+  const entries = await mesh.listWorkloadEntries({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TASK_ID_LABEL]: TASK_ID });
   return { recorded, passes, exchanged, explained, entries, record: await enrollments.get(TASK_ID), signed };
 }
 
@@ -158,7 +171,7 @@ describe('one decision, four paths', () => {
 
     // task-events records the decision's reason.
     expect.soft({ phase: recorded?.phase, reason: recorded?.reason }).toEqual({ phase: reason === REASONS.NO_WORKLOAD_GROUP_TAG ? 'ignored' : 'rejected', reason });
-    // The reconciler agrees: no repair on any pass, nothing in the mesh, the record as task-events left it.
+    // The reconciler agrees: no repair on any pass, nothing of the task in the mesh (ADDRESS_IN_USE: only its holder is), the record as task-events left it.
     expect.soft(passes.map((p) => p.repairs)).toEqual([[], []]);
     expect.soft(passes.map((p) => p.unjudged)).toEqual([[], []]);
     expect.soft(entries).toEqual([]);
