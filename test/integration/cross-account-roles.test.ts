@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { settingsIn } from '../support/member-account.js';
 import { loadConfig } from '../../shared/config.js';
 import { buildEnrollmentDeps, buildExplainDeps, buildTaskReaders, createAwsClients } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
@@ -14,13 +14,6 @@ import { toStoredPolicy } from '../../shared/adapters/dynamodb-policy-store.js';
 import { ACCOUNT, aGroup, aPolicy } from '../fixtures/builders.js';
 
 const OTHER_ACCOUNT = '222222222222';
-
-/** Client settings with credentials inside another account (moto scopes AssumeRole credentials to the role's account). */
-async function settingsIn(accountId: string) {
-  const out = await new STSClient(localAwsConfig()).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/admin`, RoleSessionName: 'setup' }));
-  const c = out.Credentials!;
-  return { ...localAwsConfig(), credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } };
-}
 
 async function iamIn(accountId: string): Promise<IAMClient> {
   return new IAMClient(await settingsIn(accountId));

@@ -104,12 +104,15 @@ export class Pipeline {
     await this.k8s.stop();
   }
 
+  /** Stack params every recorded call is evaluated with (e.g. the member-account ones a test configured). */
+  stackParams: Record<string, string> = {};
+
   /** Who makes a call, for the IAM check: `fn` with this stack's tables and queues as its resources. */
   scope(fn: FunctionName, params: Record<string, string> = {}): CallScope {
     const s = this.stack;
     return {
       fn,
-      params: { TokenSecretPrefix: 'ecs-mesh', ...params },
+      params: { TokenSecretPrefix: 'ecs-mesh', ...this.stackParams, ...params },
       names: { PolicyTable: s.policyTable, EnrollmentTable: s.enrollmentTable, AuthTable: s.authTable, PolicyAuditTable: s.policyAuditTable, TaskEventsQueue: s.queueName, TaskEventsDeadLetterQueue: s.deadLetterQueueName },
     };
   }
