@@ -1,26 +1,20 @@
 /**
- * A CloudFormation YAML template (deploy/member-account-role.yaml, examples/) as the JSON form
- * test/support/cloudformation.ts resolves: each short-form tag (`!Ref x`, `!If [...]`) becomes its
+ * CloudFormation YAML templates (deploy/member-account-role.yaml, examples/) in the JSON form
+ * test/support/cloudformation.ts resolves: each short-form tag (`!Ref x`, `!If [...]`) kept as its
  * long form (`{ Ref: x }`, `{ 'Fn::If': [...] }`).
  */
 import { readFileSync } from 'node:fs';
 import { parse, type Tags } from 'yaml';
 import type { Template } from './cloudformation.js';
 
-const FUNCTIONS = ['Base64', 'Cidr', 'Equals', 'FindInMap', 'GetAZs', 'If', 'ImportValue', 'Join', 'Not', 'And', 'Or', 'Select', 'Split', 'Sub', 'Condition'];
-
-const longForm = (tag: string) => (tag === 'Ref' || tag === 'Condition' ? tag : `Fn::${tag}`);
-
-const customTags: Tags = [
-  { tag: '!Ref', resolve: (value: string) => ({ Ref: value }) },
-  // `!GetAtt Role.Arn` is `{ 'Fn::GetAtt': ['Role', 'Arn'] }`.
-  { tag: '!GetAtt', resolve: (value: string) => ({ 'Fn::GetAtt': value.split('.') }) },
-  ...FUNCTIONS.flatMap((name) => [
-    { tag: `!${name}`, resolve: (value: string) => ({ [longForm(name)]: value }) },
-    { tag: `!${name}`, collection: 'seq' as const, resolve: (value: { toJSON: () => unknown }) => ({ [longForm(name)]: value.toJSON() }) },
-  ]),
-];
+export const CFN_TAGS: Tags = ['Ref', 'Condition', 'Sub', 'GetAtt', 'If', 'Not', 'Equals', 'And', 'Or', 'Join', 'Select', 'Split'].flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  return [
+    { tag: `!${name}`, resolve: (value: unknown) => ({ [key]: value }) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (value: { toJSON(): unknown }) => ({ [key]: value.toJSON() }) },
+  ];
+});
 
 export function readCloudFormationYaml(path: string): Template {
-  return parse(readFileSync(path, 'utf8'), { customTags }) as Template;
+  return parse(readFileSync(path, 'utf8'), { customTags: CFN_TAGS }) as Template;
 }
