@@ -62,22 +62,7 @@ let onMemberBus: TaskStateChangeEnvelope[] = [];
 const assumed: string[] = [];
 const log = new MemoryLog();
 
-function hubReconcileDeps(): ReconcileDeps {
-  const config = loadConfig('reconcile', {
-    ...MEMBER_SETTINGS,
-    MEMBER_ACCOUNTS: MEMBER,
-    AWS_ENDPOINT_URL: localAwsConfig().endpoint,
-    POLICY_TABLE: p.stack.policyTable,
-    ENROLLMENT_TABLE: p.stack.enrollmentTable,
-    AUTH_TABLE: p.stack.authTable,
-    POLICY_CACHE_SECONDS: '0',
-    ROLE_CACHE_SECONDS: '0',
-    WORKLOAD_GROUP_CACHE_SECONDS: '0',
-  });
-  const mesh = new KubernetesMeshApi({ baseUrl: p.k8s.url, token: async () => 'test-mesh-token', timeoutMs: 2000 });
-  const built = buildReconcileDeps(config, log, p.clients, mesh);
-  return { ...built, settings: { ...built.settings, graceSeconds: 0 }, sleep: async () => undefined };
-}
+const hubReconcileDeps = (): ReconcileDeps => p.reconcileDeps({ ...MEMBER_SETTINGS, MEMBER_ACCOUNTS: MEMBER }, log);
 
 /** A scheduled pass of the hub's reconciler, its calls recorded as the reconcile role's. */
 const reconcile = () => asFunction(p.scope('reconcile'), () => reconcileTasks({}, hubReconcileDeps(), new Date()));

@@ -46,20 +46,7 @@ const GROUP = {
 };
 
 function reconcileDeps(overrides: Partial<ReconcileDeps['settings']> = {}, env: Record<string, string> = {}): ReconcileDeps {
-  const config = loadConfig('reconcile', {
-    ...env,
-    AWS_ENDPOINT_URL: localAwsConfig().endpoint,
-    POLICY_TABLE: p.stack.policyTable,
-    ENROLLMENT_TABLE: p.stack.enrollmentTable,
-    AUTH_TABLE: p.stack.authTable,
-    // Every pass must see the policies, roles and groups as they are now.
-    POLICY_CACHE_SECONDS: '0',
-    ROLE_CACHE_SECONDS: '0',
-    WORKLOAD_GROUP_CACHE_SECONDS: '0',
-  });
-  const mesh = new KubernetesMeshApi({ baseUrl: p.k8s.url, token: async () => 'test-mesh-token', timeoutMs: 2000 });
-  const built = buildReconcileDeps(config, log, p.clients, mesh);
-  return { ...built, settings: { ...built.settings, graceSeconds: 0, ...overrides }, sleep: async () => undefined };
+  return p.reconcileDeps(env, log, overrides);
 }
 
 const entryOf = (taskArn: string) => p.entries().find((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn) as WorkloadEntry | undefined;
