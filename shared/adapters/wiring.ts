@@ -133,7 +133,7 @@ export async function buildExchangeDeps(
   let own: string | undefined;
   if (listed.length === 0) own = (await identity()).Account ?? '';
   // Only to tell the allowed accounts it cannot read: if STS cannot say, none is refused as such.
-  else if (!readsOtherAccounts(readerRoleNames(config))) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
+  else if (listed.some((account) => !readerRoleNameFor(account, readerRoleNames(config)))) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
   const allowedAccounts = listed.length ? listed : [own ?? ''];
   const unreadableAccounts = own === undefined ? [] : allowedAccounts.filter((account) => account !== own && !readerRoleNameFor(account, readerRoleNames(config)));
   if (unreadableAccounts.length)
