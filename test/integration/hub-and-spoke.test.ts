@@ -5,20 +5,17 @@
  * which it also lists the member's clusters through. moto serves each account apart: AssumeRole
  * into another account's role acts in that account.
  *
- * Forwarding: the member's ECS events are made by a local event source watching the member's ECS
- * (with its credentials) and published on the member's bus, as ECS does there; the member
- * template's rule matches them, and they reach the hub's queue as the hub's rule delivers them.
- * moto's own bus-to-bus forwarding cannot stand in: it stamps the event with the hub's account,
- * which task-events rightly refuses for a task of another (the `account` field of a forwarded
- * event stays the member's on AWS).
+ * Forwarding (local/member-event-forwarding.ts): the member's ECS events are made by a local event
+ * source watching the member's ECS (with its credentials) and published on the member's bus, as
+ * ECS does there; they reach the hub's queue as the hub's rule delivers them. moto's own
+ * bus-to-bus forwarding cannot stand in: it stamps the event with the hub's account, which
+ * task-events rightly refuses for a task of another (a forwarded event keeps the member's on AWS).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
 import { reconcileTasks, type ReconcileDeps } from '../../shared/app/reconcile-tasks.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
-import { EcsEventSource, type TaskStateChangeEnvelope } from '../../local/ecs-event-source.js';
+import { MemberEventForwarding } from '../../local/member-event-forwarding.js';
 import { aPolicy } from '../fixtures/builders.js';
 import { asFunction } from '../support/aws-call-recorder.js';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
@@ -48,12 +45,10 @@ const MEMBER_TEMPLATE = readCloudFormationYaml(join(import.meta.dirname, '..', '
 let p: Pipeline;
 let member: MemberAccount;
 let stranger: MemberAccount;
-let memberEvents: EcsEventSource;
+let forwarding: MemberEventForwarding;
 let taskDefinition: string;
 let strangerTaskDefinition: string;
 let memberCluster: string;
-/** What the member's bus carried since the last forward. */
-let onMemberBus: TaskStateChangeEnvelope[] = [];
 /** Every role the hub assumed, by ARN. */
 const assumed: string[] = [];
 const log = new MemoryLog();
@@ -63,20 +58,18 @@ const hubReconcileDeps = (): ReconcileDeps => p.reconcileDeps({ ...MEMBER_SETTIN
 /** A scheduled pass of the hub's reconciler, its calls recorded as the reconcile role's. */
 const reconcile = () => asFunction(p.scope('reconcile'), () => reconcileTasks({}, hubReconcileDeps(), new Date()));
 
-/** ECS in the member account emits what changed; returns the events its bus carried. */
-async function memberEcsEmits(): Promise<TaskStateChangeEnvelope[]> {
-  onMemberBus = [];
-  await memberEvents.pollOnce();
-  return onMemberBus;
-}
-
-/** The member's forwarding rule sends what it matches to the hub, whose rule queues it for task-events. */
-async function forward(envelopes: TaskStateChangeEnvelope[]): Promise<void> {
+/**
+ * ECS in the member account emits what changed, its forwarding rule sends it to the hub (unless the
+ * events are `lost` on the way), and task-events takes what the hub's queue holds.
+ */
+async function memberEcsEmits(options: { lost?: boolean } = {}) {
+  const emitted = await forwarding.pollOnce({ lose: options.lost });
   const rule = MEMBER_TEMPLATE.Resources.TaskStateChangeForwardingRule!.Properties;
-  for (const envelope of envelopes.filter((e) => matchesPattern(rule.EventPattern, e as unknown as Record<string, unknown>)))
-    await p.clients.sqs.send(new SendMessageCommand({ QueueUrl: p.stack.queueUrl, MessageBody: JSON.stringify(envelope) }));
+  // Every one is an event the member template's rule forwards.
+  expect(emitted.filter((e) => !matchesPattern(rule.EventPattern, e as unknown as Record<string, unknown>))).toEqual([]);
   const { failed } = await p.pump({ publish: false });
   expect(failed).toEqual([]);
+  return emitted;
 }
 
 const entryOf = (taskArn: string) => p.entries().find((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn) as WorkloadEntry | undefined;
@@ -110,8 +103,7 @@ beforeAll(async () => {
     }),
   );
   p.k8s.seed(GROUP);
-  // The member's ECS, publishing on the member's own bus (its credentials: the event is the member's).
-  memberEvents = new EcsEventSource({ ecs: member.ecs, eventBridge: new EventBridgeClient(member.settings), onEvent: (e) => onMemberBus.push(e) });
+  forwarding = new MemberEventForwarding({ member: member.settings, hub: { sqs: p.clients.sqs, queueUrl: p.stack.queueUrl } });
 });
 
 afterAll(() => p?.stop());
@@ -121,7 +113,6 @@ describe('hub and spoke: a member account through its forwarded events', () => {
     const taskArn = await member.runTask('payments', taskDefinition);
 
     const emitted = await memberEcsEmits();
-    await forward(emitted);
 
     expect(emitted.length).toBeGreaterThan(0);
     // A forwarded event keeps the member as its account, as task-events checks against the task's ARN.
@@ -133,11 +124,11 @@ describe('hub and spoke: a member account through its forwarded events', () => {
 
   it("drains a member's task on its forwarded stop", async () => {
     const taskArn = await member.runTask('payments', taskDefinition);
-    await forward(await memberEcsEmits());
+    await memberEcsEmits();
     expect(entryOf(taskArn)).toBeDefined();
 
     await member.stopTask('payments', taskArn);
-    await forward(await memberEcsEmits());
+    await memberEcsEmits();
 
     expect(entryOf(taskArn)).toBeUndefined();
     expect(await p.record(taskArn)).toMatchObject({ phase: 'deregistered' });
@@ -147,7 +138,7 @@ describe('hub and spoke: a member account through its forwarded events', () => {
 describe("hub and spoke: the hub's reconciler covers the member's clusters", () => {
   it("enrolls a member's task whose start events were lost, listing the member's clusters through its reader role", async () => {
     const taskArn = await member.runTask('payments', taskDefinition);
-    await memberEcsEmits(); // emitted, never forwarded
+    await memberEcsEmits({ lost: true });
 
     const report = await reconcile();
 
@@ -159,9 +150,9 @@ describe("hub and spoke: the hub's reconciler covers the member's clusters", () 
 
   it("removes a member's task whose stop events were lost", async () => {
     const taskArn = await member.runTask('payments', taskDefinition);
-    await forward(await memberEcsEmits());
+    await memberEcsEmits();
     await member.stopTask('payments', taskArn);
-    await memberEcsEmits(); // emitted, never forwarded
+    await memberEcsEmits({ lost: true });
 
     const report = await reconcile();
 
@@ -198,6 +189,6 @@ describe("hub and spoke: the hub's reconciler covers the member's clusters", () 
 /** A member task enrolled through its forwarded events. */
 async function enrolledMemberTask(): Promise<string> {
   const taskArn = await member.runTask('payments', taskDefinition);
-  await forward(await memberEcsEmits());
+  await memberEcsEmits();
   return taskArn;
 }
