@@ -10,11 +10,21 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { EcsEventSource, type TaskStateChangeEnvelope } from './ecs-event-source.js';
+
+type ClientSettings = { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
+
+/** Client settings acting in `accountId` on moto, which scopes AssumeRole credentials to the role's account (no role need exist). */
+export async function settingsInAccount(base: ClientSettings, accountId: string): Promise<ClientSettings> {
+  const out = await new STSClient(base).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/admin`, RoleSessionName: 'local-member' }));
+  const c = out.Credentials!;
+  return { endpoint: base.endpoint, region: base.region, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } };
+}
 
 export interface MemberEventForwardingOptions {
   /** Client settings acting in the member account. */
-  member: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
+  member: ClientSettings;
   /** The hub's task-events queue (the target of its TaskStateChangeRule). */
   hub: { sqs: SQSClient; queueUrl: string };
 }
@@ -23,6 +33,7 @@ export class MemberEventForwarding {
   /** The member's ECS event stream (its versions are what ECS reports for its tasks). */
   readonly events: EcsEventSource;
   private emitted: TaskStateChangeEnvelope[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: MemberEventForwardingOptions) {
     this.events = new EcsEventSource({ ecs: new ECSClient(options.member), eventBridge: new EventBridgeClient(options.member), onEvent: (e) => this.emitted.push(e) });
@@ -33,12 +44,18 @@ export class MemberEventForwarding {
    * `lose` drops it on the way (a forwarding that failed), for the reconciler to repair. Returns
    * the events as the member's bus carried them.
    */
-  async pollOnce(options: { lose?: boolean } = {}): Promise<TaskStateChangeEnvelope[]> {
+  pollOnce(options: { lose?: boolean } = {}): Promise<TaskStateChangeEnvelope[]> {
+    // One at a time, as the event source's own polls: an overlapping one must not take another's events.
+    const poll = this.queue.then(() => this.poll(options.lose ?? false));
+    this.queue = poll.catch(() => undefined);
+    return poll;
+  }
+
+  private async poll(lose: boolean): Promise<TaskStateChangeEnvelope[]> {
     this.emitted = [];
     await this.events.pollOnce();
     const emitted = this.emitted;
-    if (!options.lose)
-      for (const envelope of emitted) await this.options.hub.sqs.send(new SendMessageCommand({ QueueUrl: this.options.hub.queueUrl, MessageBody: JSON.stringify(envelope) }));
+    if (!lose) for (const envelope of emitted) await this.options.hub.sqs.send(new SendMessageCommand({ QueueUrl: this.options.hub.queueUrl, MessageBody: JSON.stringify(envelope) }));
     return emitted;
   }
 }

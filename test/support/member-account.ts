@@ -5,16 +5,12 @@
 import { EC2Client, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ECS_TASKS_TRUST_POLICY } from '../../local/bootstrap.js';
+import { settingsInAccount } from '../../local/member-event-forwarding.js';
 import { localAwsConfig } from './local-aws.js';
 
 /** Client settings with credentials inside `accountId` (moto scopes AssumeRole credentials to the role's account). */
-export async function settingsIn(accountId: string) {
-  const out = await new STSClient(localAwsConfig()).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/admin`, RoleSessionName: 'setup' }));
-  const c = out.Credentials!;
-  return { ...localAwsConfig(), credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } };
-}
+export const settingsIn = (accountId: string) => settingsInAccount(localAwsConfig(), accountId);
 
 /** One member account: its ECS (as an admin there), a cluster, and task roles and tasks in it. */
 export class MemberAccount {
