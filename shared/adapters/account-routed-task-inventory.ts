@@ -13,7 +13,7 @@ export class AccountRoutedTaskInventory implements TaskInventory {
   private readonly router: AccountRouter<TaskInventory>;
 
   constructor(
-    own: TaskInventory,
+    private readonly own: TaskInventory,
     private readonly members: readonly { accountId: string; partition: string }[],
     inventoryFor: (accountId: string, partition: string) => Promise<TaskInventory>,
     private readonly log: Log,
@@ -22,7 +22,7 @@ export class AccountRoutedTaskInventory implements TaskInventory {
   }
 
   async listClusters(): Promise<string[]> {
-    const arns = [...(await (await this.router.forArn('')).listClusters())];
+    const arns = [...(await this.own.listClusters())];
     for (const { accountId, partition } of this.members) {
       try {
         arns.push(...(await (await this.router.forAccount(accountId, partition)).listClusters()));

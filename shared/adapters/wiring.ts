@@ -250,7 +250,8 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
 
 /**
  * Tasks, task definitions and task roles (with their tags), each read in its own account
- * (docs/architecture.md#policy): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
+ * (docs/architecture.md#policy): ours with our clients, a member account's through its reader role
+ * (MEMBER_ROLE_NAMES, else CROSS_ACCOUNT_ROLE_NAME).
  */
 export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } {
   const forAccount = clientsForAccount(config, clients);
