@@ -36,6 +36,7 @@ import { DynamoDbExchangeGuard } from './dynamodb-exchange-guard.js';
 import { AccountRoutedTaskInventory } from './account-routed-task-inventory.js';
 import { readerRoleNameFor, readsOtherAccounts, type ReaderRoleNames } from '../core/member-accounts.js';
 import { partitionOfRegion } from '../core/sts-endpoint.js';
+import { sharedSession } from './shared-session.js';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -268,8 +269,25 @@ export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<Aws
 
 const readerRoleNames = (config: TaskIdentitySettings): ReaderRoleNames => ({ memberRoleNames: config.MEMBER_ROLE_NAMES, defaultRoleName: config.CROSS_ACCOUNT_ROLE_NAME });
 
+/** A member's assumed session is renewed this long before it expires (the SDK's own margin). */
+const SESSION_RENEWAL_MS = 5 * 60_000;
+
+type AccountClients = (accountId: string, partition: string) => Promise<Pick<AwsClients, 'iam' | 'ecs'>>;
+/** One per config and clients: the reconciler's task readers and its inventory share each member's assumed clients. */
+const accountClientsOf = new WeakMap<object, WeakMap<object, AccountClients>>();
+
 /** The IAM and ECS clients for an account: ours, or ones with its reader role (MEMBER_ROLE_NAMES, else CROSS_ACCOUNT_ROLE_NAME) assumed there. */
-function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): (accountId: string, partition: string) => Promise<Pick<AwsClients, 'iam' | 'ecs'>> {
+function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): AccountClients {
+  const byClients = accountClientsOf.get(config) ?? new WeakMap<object, AccountClients>();
+  accountClientsOf.set(config, byClients);
+  const known = byClients.get(clients);
+  if (known) return known;
+  const made = assumingClientsForAccount(config, clients);
+  byClients.set(clients, made);
+  return made;
+}
+
+function assumingClientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): AccountClients {
   const own = { iam: clients.iam, ecs: clients.ecs };
   let ownAccount: Promise<string | undefined> | undefined;
   const foreign = new Map<string, Pick<AwsClients, 'iam' | 'ecs'>>();
@@ -281,12 +299,14 @@ function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClient
     const cached = foreign.get(accountId);
     if (cached) return cached;
     const roleArn = `arn:${partition}:iam::${accountId}:role/${roleName}`;
-    const credentials = async () => {
+    const assume = async () => {
       const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
       return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
     };
+    // One session for the account's IAM and ECS clients, renewed before it expires.
+    const credentials = sharedSession(assume, SESSION_RENEWAL_MS);
     const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }) };
     foreign.set(accountId, made);
     return made;

@@ -139,10 +139,13 @@ describe("hub and spoke: the hub's reconciler covers the member's clusters", () 
   it("enrolls a member's task whose start events were lost, listing the member's clusters through its reader role", async () => {
     const taskArn = await member.runTask('payments', taskDefinition);
     await memberEcsEmits({ lost: true });
+    const assumedBefore = assumed.length;
 
     const report = await reconcile();
 
     expect(report.clusters).toContain(memberCluster);
+    // Listing and describing share the member's clients: one AssumeRole a pass (a new container here).
+    expect(assumed.slice(assumedBefore)).toEqual([`arn:aws:iam::${MEMBER}:role/${MEMBER_ROLE}`]);
     expect(report.repairs).toEqual([expect.objectContaining({ taskArn, kind: 'missing', applied: true })]);
     expect(entryOf(taskArn)).toBeDefined();
     expect(await p.record(taskArn)).toMatchObject({ phase: 'enrolled', repair: { kind: 'missing' } });
