@@ -12,6 +12,9 @@ const MESH_AUTHS = ['eks', 'bearer'];
 /** The distinct accounts of a comma-separated list. */
 const accountsOf = (list) => [...new Set((list ?? '').split(',').map((a) => a.trim()).filter(Boolean))];
 
+/** The accounts memberRoleNames (`account=role,...`) names a reader role for. */
+const namedMembersOf = (p) => new Set(accountsOf(p.memberRoleNames).map((pair) => pair.split('=')[0]));
+
 /** Each required param: when it is required, and what it is (for the message). */
 const RULES = [
   { param: 'meshK8sUrl', what: "the mesh cluster's Kubernetes API server URL (https://...)" },
@@ -22,8 +25,14 @@ const RULES = [
   { param: 'authAllowedAccounts', what: 'the 12-digit AWS accounts whose tasks may use the auth exchange, comma-separated' },
   {
     param: 'crossAccountRoleName',
-    when: (p) => accountsOf(p.authAllowedAccounts).length > 1,
+    // Accounts memberRoleNames names are read through their own role.
+    when: (p) => accountsOf(p.authAllowedAccounts).filter((a) => !namedMembersOf(p).has(a)).length > 1,
     what: "the role member accounts deploy (deploy/member-account-role.yaml): required when authAllowedAccounts names more than one account, since at most one of them is this stack's own and another's tasks and roles can only be read through it",
+  },
+  {
+    param: 'crossAccountRoleName',
+    when: (p) => accountsOf(p.memberAccounts).some((a) => !namedMembersOf(p).has(a)),
+    what: "the role member accounts deploy (deploy/member-account-role.yaml): required when memberAccounts names an account memberRoleNames does not, since the reconciler lists a member's clusters through it",
   },
   { param: 'meshSubnetIds', when: (p) => p.meshSecurityGroupIds !== '', what: 'the subnets for the functions that call the mesh (given meshSecurityGroupIds)' },
   { param: 'meshSecurityGroupIds', when: (p) => p.meshSubnetIds !== '', what: 'the security groups for the functions that call the mesh (given meshSubnetIds)' },

@@ -26,6 +26,8 @@ const stack = await startLocalStack({
   // ISSUER_URL may name the same base URL in another spelling (a trailing slash, say).
   issuerUrl: process.env.ISSUER_URL || baseUrl,
   ...(istiod ? { kubernetes: istiod.kubernetes } : {}),
+  // LOCAL_MEMBER_ACCOUNTS=444455556666,...: this stack is a hub, and those accounts its members (README, "Several accounts").
+  memberAccounts: (process.env.LOCAL_MEMBER_ACCOUNTS ?? '').split(',').map((a) => a.trim()).filter(Boolean),
 });
 let server: Server | undefined;
 try {
@@ -45,6 +47,8 @@ const maintenance = setInterval(() => void stack.maintainTokens().catch(report('
 // On AWS the reconciler runs every reconcileIntervalMinutes; locally every RECONCILE_INTERVAL_SECONDS (60).
 const reconcileEvery = Number(process.env.RECONCILE_INTERVAL_SECONDS ?? 60) * 1000;
 const reconciling = setInterval(() => void stack.reconcileNow().catch(report('[reconcile]')), reconcileEvery);
+// Each member's ECS events, forwarded to this hub as its forwarding rule would, every second.
+const forwarding = setInterval(() => void Promise.all(stack.members.map((m) => m.pollOnce())).catch(report('[member-event-forwarding]')), 1000);
 
 writeLocalContext(contextFile, {
   version: 1,
@@ -62,7 +66,8 @@ console.log(`ECS mesh onboarding (local) ready
   issuer:      ${baseUrl}   (tokens' iss; JWKS at ${baseUrl}/.well-known/jwks.json)
   local AWS:   ${stack.moto.endpoint}   (AWS_ENDPOINT_URL; credentials testing/testing, region us-east-1)
   ${istiod ? istiod.banner(baseUrl) : `mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)`}
-  task events: ${stack.resources.queueUrl}
+  task events: ${stack.resources.queueUrl}${process.env.LOCAL_MEMBER_ACCOUNTS ? `
+  members:     ${stack.members.length} account(s), ${process.env.LOCAL_MEMBER_ACCOUNTS}   (their ECS events forwarded here; AssumeRole into arn:aws:iam::<member>:role/admin acts there)` : ''}
   context:     ${contextFile}   (ecs-mesh and npm run invoke find this stack here)
 Ctrl-C stops everything.`);
 
@@ -71,6 +76,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   clearInterval(maintenance);
   clearInterval(reconciling);
+  clearInterval(forwarding);
   console.log(`\n[local] ${signal}: stopping`);
   setTimeout(() => {
     console.error('[local] shutdown took over 15 s; exiting anyway');

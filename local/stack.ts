@@ -16,6 +16,8 @@ import { EcsEventSource } from './ecs-event-source.js';
 import { reportTaskVersions } from './ecs-task-versions.js';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from './moto.js';
 import { QueueConsumer } from './queue-consumer.js';
+import { MemberEventForwarding, settingsInAccount } from './member-event-forwarding.js';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import type { HttpHandler, Route } from './http-api.js';
 
 export interface RunningLocalStack {
@@ -24,6 +26,8 @@ export interface RunningLocalStack {
   meshDir: string;
   clientSettings: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   events: EcsEventSource;
+  /** Hub and spoke: each member account's ECS events, forwarded to this stack's queue. */
+  members: MemberEventForwarding[];
   consumer: QueueConsumer;
   /** The HTTP API's routes, served by the same handlers as on AWS. */
   routes: Route[];
@@ -44,8 +48,14 @@ export interface LocalKubernetesMesh {
 }
 
 const LOCAL_MESH_TOKEN_SECRET = 'ecs-mesh/local/mesh-api-token';
+/** moto's own account: the hub's, locally. */
+const LOCAL_ACCOUNT = '123456789012';
+/** The reader role each local member account gets (deploy/member-account-role.yaml's default name). */
+export const LOCAL_MEMBER_READER_ROLE = 'ecs-mesh-onboarding-reader';
 
-export async function startLocalStack(options: { motoPort?: number; meshDir?: string; logLevel?: string; issuerUrl?: string; kubernetes?: LocalKubernetesMesh } = {}): Promise<RunningLocalStack> {
+export async function startLocalStack(
+  options: { motoPort?: number; meshDir?: string; logLevel?: string; issuerUrl?: string; kubernetes?: LocalKubernetesMesh; memberAccounts?: readonly string[] } = {},
+): Promise<RunningLocalStack> {
   const moto = await startMoto({ port: options.motoPort, quiet: false });
   const clientSettings = { endpoint: moto.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY } };
   try {
@@ -58,7 +68,16 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       ...(options.kubernetes ? { MESH_API: 'kubernetes', MESH_K8S_URL: options.kubernetes.url, MESH_K8S_AUTH: 'bearer', MESH_K8S_TOKEN_SECRET_ID: LOCAL_MESH_TOKEN_SECRET } : {}),
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
       ...(options.issuerUrl ? { ISSUER_URL: options.issuerUrl } : {}),
+      ...memberEnvironment(options.memberAccounts ?? []),
     });
+    // Each member deploys its reader role (moto checks no trust policy) and forwards its ECS events here.
+    const sqs = new SQSClient(clientSettings);
+    const members: MemberEventForwarding[] = [];
+    for (const account of options.memberAccounts ?? []) {
+      const member = await settingsInAccount(clientSettings, account);
+      await new IAMClient(member).send(new CreateRoleCommand({ RoleName: LOCAL_MEMBER_READER_ROLE, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+      members.push(new MemberEventForwarding({ member, hub: { sqs, queueUrl: resources.queueUrl } }));
+    }
     // Once stopping, a poll cut off by moto going away is expected, not worth a stack trace.
     let stopping = false;
     const report = (what: string) => (error: unknown) => void (stopping || console.error(what, error));
@@ -78,7 +97,6 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     const reconcile = await import('../functions/reconcile/handler.js');
     const dlq = await import('../functions/dlq/handler.js');
     const http = (handler: unknown) => handler as HttpHandler;
-    const sqs = new SQSClient(clientSettings);
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     const consumer = new QueueConsumer({ sqs, queueUrl: resources.queueUrl, queueArn, region: clientSettings.region, handler: taskEvents.handler, onError: report('[queue-consumer]') });
     return {
@@ -87,6 +105,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       meshDir,
       clientSettings,
       events,
+      members,
       consumer,
       routes: [
         { method: 'GET', path: '/v1/enrollments', handler: http(enrollments.handler), auth: 'iam' },
@@ -111,6 +130,7 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
       maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),
       async settle() {
         await events.pollOnce();
+        for (const member of members) await member.pollOnce();
         while ((await consumer.pollOnce(0)).received > 0) {
           // keep draining: a batch holds at most 10 messages
         }
@@ -126,6 +146,12 @@ export async function startLocalStack(options: { motoPort?: number; meshDir?: st
     await moto.stop();
     throw error;
   }
+}
+
+/** A hub's settings for its member accounts: their tasks may use the exchange, and the reconciler lists their clusters. */
+function memberEnvironment(accounts: readonly string[]): Record<string, string> {
+  if (!accounts.length) return {};
+  return { MEMBER_ACCOUNTS: accounts.join(','), CROSS_ACCOUNT_ROLE_NAME: LOCAL_MEMBER_READER_ROLE, AUTH_ALLOWED_ACCOUNTS: [LOCAL_ACCOUNT, ...accounts].join(',') };
 }
 
 /** The environment the handlers get locally (and from `npm run invoke`), as serverless.yml gives it on AWS. */

@@ -10,6 +10,7 @@ import * as z from 'zod/mini';
 import './core/zod-messages.js';
 import { parseMeshNetworks } from './core/networks.js';
 import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from './core/token-lifetime.js';
+import { MEMBER_ROLE_NAMES_PATTERN, parseMemberRoleNames, readerRoleNameFor } from './core/member-accounts.js';
 import { ConfigError } from './errors.js';
 import { parsePeerJwksUrls } from './core/peer-jwks.js';
 
@@ -70,6 +71,11 @@ const TASK_IDENTITY = {
         if (!parsed.ok) for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: problem, input: text });
       }),
     ),
+    '',
+  ),
+  /** Hub and spoke: the role name of a member account that deploys another (`account=role,...`); the others use CROSS_ACCOUNT_ROLE_NAME. */
+  MEMBER_ROLE_NAMES: z.prefault(
+    z.pipe(z.string().check(z.regex(MEMBER_ROLE_NAMES_PATTERN, 'must be account=role pairs separated by commas (12-digit accounts, role names without , or =)')), z.transform(parseMemberRoleNames)),
     '',
   ),
 };
@@ -198,6 +204,8 @@ export const FUNCTION_SETTINGS = {
     AUTH_TABLE: EXCHANGE.AUTH_TABLE,
     /** Comma-separated cluster names or ARNs; empty: every cluster of the account and region. */
     RECONCILE_CLUSTERS: z._default(z.string(), ''),
+    /** Hub and spoke: member accounts whose clusters every pass lists too, through their reader role. */
+    MEMBER_ACCOUNTS: z._default(z.string().check(z.regex(/^(\d{12}(,\d{12})*)?$/, 'must be 12-digit account ids separated by commas')), ''),
     /** A task ECS does not know is left alone this long after its record or entry was written. */
     RECONCILE_GRACE_SECONDS: seconds(120),
     /** Tasks judged per invocation; the next carries on from the stored cursor. */
@@ -232,6 +240,12 @@ function linkedRules(env: Record<string, unknown>, issue: (path: string, message
   // Kuma and Kong Mesh verify data-plane tokens with RSA keys only.
   if (env.TOKEN_PROFILE === 'kuma' && env.SIGNING_ALG !== 'RS256') issue('SIGNING_ALG', 'must be RS256 when TOKEN_PROFILE=kuma');
   if (typeof env.PEER_JWKS_URLS === 'string') for (const problem of parsePeerJwksUrls(env.PEER_JWKS_URLS).problems) issue('PEER_JWKS_URLS', problem);
+  // A member the reconciler lists must have a role to list it through.
+  if (typeof env.MEMBER_ACCOUNTS === 'string' && env.MEMBER_ROLE_NAMES instanceof Map) {
+    const names = { memberRoleNames: env.MEMBER_ROLE_NAMES as ReadonlyMap<string, string>, defaultRoleName: env.CROSS_ACCOUNT_ROLE_NAME as string | undefined };
+    const roleless = env.MEMBER_ACCOUNTS.split(',').filter((account) => account && !readerRoleNameFor(account, names));
+    if (roleless.length) issue('MEMBER_ACCOUNTS', `${roleless.join(', ')} ha${roleless.length > 1 ? 've' : 's'} no reader role: set CROSS_ACCOUNT_ROLE_NAME, or name one in MEMBER_ROLE_NAMES`);
+  }
   if (env.MESH_API !== 'kubernetes') return;
   if (!env.MESH_K8S_URL) issue('MESH_K8S_URL', 'required when MESH_API=kubernetes');
   if (env.MESH_K8S_AUTH === 'eks' && !env.MESH_K8S_EKS_CLUSTER_NAME) issue('MESH_K8S_EKS_CLUSTER_NAME', 'required when MESH_K8S_AUTH=eks');

@@ -12,7 +12,7 @@ import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk
 import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
 import type { Log } from '../app/log.js';
-import type { MeshApi, TaskDirectory } from '../ports.js';
+import type { MeshApi, TaskDirectory, TaskInventory } from '../ports.js';
 import { DynamoDbReconcileCursor } from './dynamodb-reconcile-cursor.js';
 import { EcsTaskInventory } from './ecs-task-inventory.js';
 import type { ReconcileDeps } from '../app/reconcile-tasks.js';
@@ -38,6 +38,10 @@ import { Ec2SubnetDirectory } from './ec2-subnet-directory.js';
 import type { NetworkDeps } from '../app/deps.js';
 import { parseMeshNetworks } from '../core/networks.js';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { AccountRoutedTaskInventory } from './account-routed-task-inventory.js';
+import { readerRoleNameFor, readsOtherAccounts, type ReaderRoleNames } from '../core/member-accounts.js';
+import { partitionOfRegion } from '../core/sts-endpoint.js';
+import { sharedSession } from './shared-session.js';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -54,7 +58,7 @@ type TokenSettings = Settings<
 >;
 type MeshSettings = ClientSettings &
   Settings<'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS' | 'WORKLOAD_GROUP_CACHE_SECONDS'>;
-type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME' | 'MESH_NETWORKS'>;
+type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME' | 'MEMBER_ROLE_NAMES' | 'MESH_NETWORKS'>;
 type PolicyReadSettings = Settings<'POLICY_TABLE' | 'POLICY_CACHE_SECONDS'>;
 type EnrollmentSettings = TokenSettings & MeshSettings & TaskIdentitySettings & PolicyReadSettings & Settings<'ENROLLMENT_TABLE' | 'TOMBSTONE_TTL_SECONDS' | 'AUTH_AUDIENCE'>;
 type ExchangeSettings = TokenSettings &
@@ -135,9 +139,9 @@ export async function buildExchangeDeps(
   let own: string | undefined;
   if (listed.length === 0) own = (await identity()).Account ?? '';
   // Only to tell the allowed accounts it cannot read: if STS cannot say, none is refused as such.
-  else if (!config.CROSS_ACCOUNT_ROLE_NAME) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
+  else if (listed.some((account) => !readerRoleNameFor(account, readerRoleNames(config)))) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
   const allowedAccounts = listed.length ? listed : [own ?? ''];
-  const unreadableAccounts = config.CROSS_ACCOUNT_ROLE_NAME || own === undefined ? [] : allowedAccounts.filter((account) => account !== own);
+  const unreadableAccounts = own === undefined ? [] : allowedAccounts.filter((account) => account !== own && !readerRoleNameFor(account, readerRoleNames(config)));
   if (unreadableAccounts.length)
     log.warn('allowed accounts without a cross-account role: their tasks are refused (set crossAccountRoleName)', { unreadableAccounts, ownAccount: own });
   return {
@@ -199,14 +203,14 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
 
 /** Everything a reconcile pass needs: task-events' deps plus the ECS inventory and the cursor. */
 export function buildReconcileDeps(
-  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE'>,
+  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE' | 'MEMBER_ACCOUNTS'>,
   log: Log,
   clients: AwsClients,
   mesh?: MeshApi,
 ): ReconcileDeps {
   return {
     ...buildEnrollmentDeps(config, log, clients, mesh),
-    inventory: new EcsTaskInventory(clients.ecs),
+    inventory: buildTaskInventory(config, log, clients),
     cursor: new DynamoDbReconcileCursor(clients.dynamo, config.AUTH_TABLE),
     settings: {
       graceSeconds: config.RECONCILE_GRACE_SECONDS,
@@ -215,6 +219,27 @@ export function buildReconcileDeps(
       clusters: config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean),
     },
   };
+}
+
+/**
+ * The reconciler's ECS listing: our clusters, and with MEMBER_ACCOUNTS each member's too, listed
+ * through the role assumed there (the same reader role, and clients, as its tasks' reads).
+ */
+function buildTaskInventory(config: TaskIdentitySettings & Settings<'MEMBER_ACCOUNTS'>, log: Log, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): TaskInventory {
+  const own = new EcsTaskInventory(clients.ecs);
+  const members = config.MEMBER_ACCOUNTS.split(',').filter(Boolean);
+  if (!members.length) return own;
+  const forAccount = clientsForAccount(config, clients);
+  const partition = partitionOfRegion(config.AWS_REGION);
+  return new AccountRoutedTaskInventory(
+    own,
+    members.map((accountId) => ({ accountId, partition })),
+    async (accountId, p) => {
+      const { ecs } = await forAccount(accountId, p);
+      return ecs === clients.ecs ? own : new EcsTaskInventory(ecs);
+    },
+    log,
+  );
 }
 
 /** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
@@ -234,7 +259,8 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
 
 /**
  * Tasks, task definitions and task roles (with their tags), each read in its own account
- * (docs/architecture.md#policy): ours with our clients, a member account's through CROSS_ACCOUNT_ROLE_NAME.
+ * (docs/architecture.md#policy): ours with our clients, a member account's through its reader role
+ * (MEMBER_ROLE_NAMES, else CROSS_ACCOUNT_ROLE_NAME).
  * With them, the networks of meshNetworks and the subnets' VPCs, read the same way (#networks).
  */
 export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } & Omit<NetworkDeps, 'addresses'> {
@@ -246,7 +272,7 @@ export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<Aws
   return {
     networks: networks.networks,
     subnets: new Ec2SubnetDirectory({ region: config.AWS_REGION, ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}), timeoutMs: 5000, credentialsFor: async (accountId, partition) => (await forAccount(accountId, partition)).credentials }),
-    tasks: config.CROSS_ACCOUNT_ROLE_NAME ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => {
+    tasks: readsOtherAccounts(readerRoleNames(config)) ? new AccountRoutedTaskDirectory(own, async (accountId, partition) => {
       const { ecs } = await forAccount(accountId, partition);
       // Our own account keeps the one directory (and task-definition cache) short names use too.
       return ecs === clients.ecs ? own : new EcsTaskDirectory(ecs);
@@ -255,30 +281,49 @@ export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<Aws
   };
 }
 
+const readerRoleNames = (config: TaskIdentitySettings): ReaderRoleNames => ({ memberRoleNames: config.MEMBER_ROLE_NAMES, defaultRoleName: config.CROSS_ACCOUNT_ROLE_NAME });
+
+/** A member's assumed session is renewed this long before it expires (the SDK's own margin). */
+const SESSION_RENEWAL_MS = 5 * 60_000;
+
 /** What reads an account's tasks, roles and subnets: the IAM and ECS clients, and the credentials they sign with. */
 type AccountReaders = Pick<AwsClients, 'iam' | 'ecs'> & { credentials: AwsCredentialIdentityProvider };
+type AccountClients = (accountId: string, partition: string) => Promise<AccountReaders>;
+/** One per config and clients: the reconciler's task readers and its inventory share each member's assumed clients. */
+const accountClientsOf = new WeakMap<object, WeakMap<object, AccountClients>>();
 
-/** The readers of an account: ours, or ones with CROSS_ACCOUNT_ROLE_NAME assumed there. */
-function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): (accountId: string, partition: string) => Promise<AccountReaders> {
+/** The IAM and ECS clients for an account: ours, or ones with its reader role (MEMBER_ROLE_NAMES, else CROSS_ACCOUNT_ROLE_NAME) assumed there. */
+function clientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): AccountClients {
+  const byClients = accountClientsOf.get(config) ?? new WeakMap<object, AccountClients>();
+  accountClientsOf.set(config, byClients);
+  const known = byClients.get(clients);
+  if (known) return known;
+  const made = assumingClientsForAccount(config, clients);
+  byClients.set(clients, made);
+  return made;
+}
+
+function assumingClientsForAccount(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): AccountClients {
   const own = { iam: clients.iam, ecs: clients.ecs, credentials: clients.ecs.config.credentials };
   let ownAccount: Promise<string | undefined> | undefined;
   const foreign = new Map<string, AccountReaders>();
   return async (accountId, partition) => {
-    if (!config.CROSS_ACCOUNT_ROLE_NAME) return own;
+    const roleName = readerRoleNameFor(accountId, readerRoleNames(config));
+    if (!roleName) return own;
     ownAccount ??= clients.sts.send(new GetCallerIdentityCommand({})).then((o) => o.Account);
     if ((await ownAccount) === accountId) return own;
     const cached = foreign.get(accountId);
     if (cached) return cached;
-    const roleArn = `arn:${partition}:iam::${accountId}:role/${config.CROSS_ACCOUNT_ROLE_NAME}`;
-    const credentials = async () => {
+    const roleArn = `arn:${partition}:iam::${accountId}:role/${roleName}`;
+    const assume = async () => {
       const out = await clients.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ecs-mesh-onboarding' }));
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
       return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
     };
-    const ecs = new ECSClient({ ...clientConfig(config), credentials });
-    // The ECS client's provider keeps the assumed credentials until they expire: the subnets' reads share them.
-    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs, credentials: ecs.config.credentials };
+    // One session for the account's IAM and ECS clients, renewed before it expires.
+    const credentials = sharedSession(assume, SESSION_RENEWAL_MS);
+    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }), credentials };
     foreign.set(accountId, made);
     return made;
   };

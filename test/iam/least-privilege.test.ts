@@ -14,7 +14,8 @@ import { isWildcardOnlyAction, runSimulation } from '@cloud-copilot/iam-simulate
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_LOG, OWN_ACCESS_KEY, type FileMarker, type RecordedCall } from '../support/aws-call-recorder.js';
 import { ACCOUNT, iamRequestsOf, type IamRequest } from './iam-requests.js';
-import { functionsOf, rolePolicy, type Statement, type Template } from './template.js';
+import { functionsOf, memberRolePolicy, rolePolicy, type Statement, type Template } from './template.js';
+import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -91,7 +92,14 @@ const NOT_EXERCISED: { role: string; sid: string; action: string; why: string; r
 const WILDCARD_BY_AWS_EXAMPLE = new Set(['ecs:ListTasks']);
 
 /** Params that turn every optional grant on, to list all grants. */
-const ALL_OPTIONAL_GRANTS = { CrossAccountRoleName: 'ecs-mesh-reader', MeshK8sTokenSecretId: 'mesh/token', EcsClusters: '', TokenSecretPrefix: 'ecs-mesh', MeshNetworks: 'vpc-0abc1234=net-a' };
+const ALL_OPTIONAL_GRANTS = { CrossAccountRoleName: 'ecs-mesh-reader', MemberRoleNames: '444455556666=payments-mesh-reader', MeshK8sTokenSecretId: 'mesh/token', EcsClusters: '', TokenSecretPrefix: 'ecs-mesh', MeshNetworks: 'vpc-0abc1234=net-a' };
+
+/** The member account's template (hub and spoke), and the params a member deploys it with. */
+const MEMBER_TEMPLATE = readCloudFormationYaml(join(root, 'deploy', 'member-account-role.yaml'));
+const HUB_BUS = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`;
+const MEMBER_PARAMS = { RoleName: 'ecs-mesh-reader', HubEventBusArn: HUB_BUS };
+/** The account a request acts in: the one its resource (or its cluster) names; ours for a name without one. */
+const accountOf = (request: IamRequest) => /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(request.resource)?.[1] ?? /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(request.context['ecs:cluster'] ?? '')?.[1] ?? ACCOUNT;
 
 /** The `*`-resource table of the README's "Least privilege" section: action → reason. */
 function readmeWildcardTable(): Map<string, string> {
@@ -127,10 +135,10 @@ async function packageTemplate(dir: string): Promise<Template> {
   return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
 }
 
-async function allowed(roleArn: string, statements: Statement[], request: IamRequest): Promise<boolean> {
+async function allowed(roleArn: string, statements: Statement[], request: IamRequest, account = ACCOUNT): Promise<boolean> {
   const result = await runSimulation(
     {
-      request: { principal: `${roleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/test`, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: request.context },
+      request: { principal: `${roleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/test`, action: request.action, resource: { resource: request.resource, accountId: account }, contextVariables: request.context },
       identityPolicies: [{ name: 'role', policy: { Version: '2012-10-17', Statement: statements } }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -189,11 +197,39 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
     expect(functionsOf(template).filter((fn) => !fns.has(fn))).toEqual([]);
   });
 
-  it('makes calls with other credentials only where a role was assumed for them (the cross-account reader)', () => {
+  it("makes calls with other credentials only where a role was assumed for them, each allowed by the member template's reader role", async () => {
     const foreign = log.calls.filter((c) => c.accessKeyId !== OWN_ACCESS_KEY);
+    const refused: string[] = [];
 
-    // What deploy/member-account-role.yaml grants: the task role, the task and its definition.
-    expect([...new Set(foreign.map((c) => `${c.client}:${c.command}`))].sort()).toEqual(foreign.length ? ['ECSClient:DescribeTaskDefinitionCommand', 'ECSClient:DescribeTasksCommand', 'IAMClient:GetRoleCommand'] : []);
+    for (const call of foreign)
+      for (const request of iamRequestsOf(call)) {
+        // The reader role as deploy/member-account-role.yaml creates it in the account the call acts in.
+        const reader = memberRolePolicy(MEMBER_TEMPLATE, 'CrossAccountReaderRole', { params: MEMBER_PARAMS, account: accountOf(request) });
+        if (!(await allowed(reader.roleArn, reader.statements, request, accountOf(request)))) refused.push(`${call.fn}: ${request.action} on ${request.resource} ${JSON.stringify(request.context)}`);
+      }
+
+    expect(refused, `calls the member's reader role does not allow:\n${refused.join('\n')}`).toEqual([]);
+    // The reads the functions make there (task role, task, definition) and the reconciler's listing: nothing else.
+    expect(['ECSClient:DescribeTaskDefinitionCommand', 'ECSClient:DescribeTasksCommand', 'ECSClient:ListClustersCommand', 'ECSClient:ListTasksCommand', 'IAMClient:GetRoleCommand']).toEqual(expect.arrayContaining([...new Set(foreign.map((c) => `${c.client}:${c.command}`))]));
+  });
+
+  it("narrows the member's reader role to that account's clusters and roles, and its forwarding role to putting events on the hub's bus", async () => {
+    const member = '444455556666';
+    const reader = memberRolePolicy(MEMBER_TEMPLATE, 'CrossAccountReaderRole', { params: MEMBER_PARAMS, account: member });
+    const forwarding = memberRolePolicy(MEMBER_TEMPLATE, 'TaskStateChangeForwardingRole', { params: MEMBER_PARAMS, account: member });
+    const listIn = (account: string) => iamRequestsOf({ client: 'ECSClient', command: 'ListTasksCommand', input: { cluster: `arn:aws:ecs:us-east-1:${account}:cluster/payments` } })[0]!;
+    const putOn = (bus: string) => ({ action: 'events:PutEvents', resource: bus, context: {} });
+
+    const results = [
+      await allowed(reader.roleArn, reader.statements, listIn(member), member),
+      await allowed(reader.roleArn, reader.statements, listIn('999999999999'), member),
+      await allowed(forwarding.roleArn, forwarding.statements, putOn(HUB_BUS), member),
+      await allowed(forwarding.roleArn, forwarding.statements, putOn(`arn:aws:events:us-east-1:${ACCOUNT}:event-bus/other`), member),
+      await allowed(forwarding.roleArn, forwarding.statements, putOn(`arn:aws:events:us-east-1:${member}:event-bus/default`), member),
+    ];
+
+    expect(results).toEqual([true, false, true, false, false]);
+    expect(forwarding.statements.flatMap((st) => asArray(st.Action))).toEqual(['events:PutEvents']);
   });
 
   it('exercises every grant, but those AWS uses for the function and those listed as not yet exercised', () => {
@@ -245,7 +281,11 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
   });
 
   it('grants no "*" action, and a "*" resource only to actions without resource-level permissions, each listed in the README', async () => {
-    const statements = functionsOf(template).flatMap((fn) => rolePolicy(template, fn, { params: ALL_OPTIONAL_GRANTS }).statements.map((s) => ({ fn, s })));
+    const statements = [
+      ...functionsOf(template).flatMap((fn) => rolePolicy(template, fn, { params: ALL_OPTIONAL_GRANTS }).statements.map((s) => ({ fn, s }))),
+      // The member template's roles too (deploy/member-account-role.yaml).
+      ...['CrossAccountReaderRole', 'TaskStateChangeForwardingRole'].flatMap((id) => memberRolePolicy(MEMBER_TEMPLATE, id, { params: MEMBER_PARAMS }).statements.map((s) => ({ fn: `member ${id}`, s }))),
+    ];
     const wildcardActions = new Set<string>();
 
     for (const { fn, s } of statements) {

@@ -51,3 +51,11 @@ export function rolePolicy(t: Template, fn: string, r: Omit<Resolution, 'account
   const roleArn = resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }, t, inAccount) as string;
   return { roleId, roleArn, statements: policies.flatMap((p) => p.PolicyDocument.Statement) };
 }
+
+/** A role of another template (deploy/member-account-role.yaml) with its inline policies resolved in `r.account`. */
+export function memberRolePolicy(t: Template, roleId: string, r: Resolution): RolePolicy {
+  const role = t.Resources[roleId]!;
+  const policies = resolve(role.Properties.Policies ?? [], t, r) as { PolicyDocument: { Statement: Statement[] } }[];
+  const name = (resolve(role.Properties.RoleName ?? roleId, t, r) as string) || roleId;
+  return { roleId, roleArn: `arn:aws:iam::${r.account ?? ACCOUNT}:role/${name}`, statements: policies.flatMap((p) => p.PolicyDocument.Statement) };
+}

@@ -90,6 +90,20 @@ describe("the auth exchange for a member account's task", () => {
     expect(x.log.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
+  it("is served through the member's own reader role name, and refuses an allowed account that has none", async () => {
+    const unnamed = '333333333333';
+    // The exchange's calls are checked against the auth role as the stack grants it with this param.
+    p.stackParams = { MemberRoleNames: `${MEMBER}=${READER}` };
+    const x = await startExchange(p, { AUTH_ALLOWED_ACCOUNTS: `${OWN_ACCOUNT},${MEMBER},${unnamed}`, MEMBER_ROLE_NAMES: `${MEMBER}=${READER}` });
+    const taskArn = await memberTask();
+
+    const res = await x.exchange(await x.sign(await x.assumeTaskRole(TASK_ROLE, taskId(taskArn)), taskArn));
+    p.stackParams = {};
+
+    expect(res).toMatchObject({ status: 200, json: { workloadGroup: 'bookinfo/ratings' } });
+    expect(x.log.lines).toContainEqual(expect.objectContaining({ level: 'warn', extra: expect.objectContaining({ unreadableAccounts: [unnamed], ownAccount: OWN_ACCOUNT }) }));
+  });
+
   it('starts, refusing no account as unreadable, when STS cannot say which account is its own', async () => {
     const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, AUTH_ALLOWED_ACCOUNTS: `${OWN_ACCOUNT},${MEMBER}` });
     const log = new MemoryLog();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { settingsIn } from '../support/member-account.js';
 import { loadConfig } from '../../shared/config.js';
 import { buildEnrollmentDeps, buildExplainDeps, buildTaskReaders, createAwsClients } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
@@ -14,13 +14,6 @@ import { toStoredPolicy } from '../../shared/adapters/dynamodb-policy-store.js';
 import { ACCOUNT, aGroup, aPolicy } from '../fixtures/builders.js';
 
 const OTHER_ACCOUNT = '222222222222';
-
-/** Client settings with credentials inside another account (moto scopes AssumeRole credentials to the role's account). */
-async function settingsIn(accountId: string) {
-  const out = await new STSClient(localAwsConfig()).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/admin`, RoleSessionName: 'setup' }));
-  const c = out.Credentials!;
-  return { ...localAwsConfig(), credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } };
-}
 
 async function iamIn(accountId: string): Promise<IAMClient> {
   return new IAMClient(await settingsIn(accountId));
@@ -98,6 +91,28 @@ describe('task roles in other accounts', () => {
 
     expect([...found.values()]).toEqual([expect.objectContaining({ taskArn, clusterArn })]);
     expect(definition).toMatchObject({ taskDefinitionArn, networkMode: 'awsvpc' });
+  });
+
+  it("reads a member's task (as the exchange does) and role (as explain does) through the role named for that member, not the default one", async () => {
+    const memberRoleNames = `${OTHER_ACCOUNT}=payments-reader`;
+    const env = { AWS_ENDPOINT_URL: localAwsConfig().endpoint, CROSS_ACCOUNT_ROLE_NAME: 'ecs-mesh-reader', MEMBER_ROLE_NAMES: memberRoleNames };
+    const params = { CrossAccountRoleName: 'ecs-mesh-reader', MemberRoleNames: memberRoleNames };
+    const assumed: string[] = [];
+    const readersFor = (fn: 'auth' | 'explain') => {
+      const config = loadConfig(fn, env);
+      const clients = createAwsClients(config);
+      clients.sts.middlewareStack.add((next, context) => async (args) => (context.commandName === 'AssumeRoleCommand' && assumed.push((args.input as { RoleArn: string }).RoleArn), next(args)), { step: 'initialize' });
+      return buildTaskReaders(config, clients);
+    };
+    const { clusterArn, taskArn } = await taskIn(OTHER_ACCOUNT);
+    await (await iamIn(OTHER_ACCOUNT)).send(new CreateRoleCommand({ RoleName: 'audit-task', AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'team', Value: 'audit' }] }));
+
+    const found = await asFunction({ fn: 'auth', params }, () => readersFor('auth').tasks.describeTasks(clusterArn, [taskArn]));
+    const role = await asFunction({ fn: 'explain', params }, () => readersFor('explain').roles.getRole(`arn:aws:iam::${OTHER_ACCOUNT}:role/audit-task`));
+
+    expect([...found.values()]).toEqual([expect.objectContaining({ taskArn })]);
+    expect(role).toMatchObject({ accountId: OTHER_ACCOUNT, tags: { team: 'audit' } });
+    expect(assumed).toEqual([`arn:aws:iam::${OTHER_ACCOUNT}:role/payments-reader`, `arn:aws:iam::${OTHER_ACCOUNT}:role/payments-reader`]);
   });
 
   it("cannot see another account's task without the cross-account role", async () => {

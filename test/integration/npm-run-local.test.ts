@@ -11,7 +11,9 @@ import type { LocalContext } from '../../local/context.js';
 import { signedFetch } from '../../cli/api/signed-fetch.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
 import { startLocalProcess, until } from '../support/local-process.js';
-import { runRatingsTask } from '../support/local-task.js';
+import { runRatingsTask, writeRatingsGroup } from '../support/local-task.js';
+import { settingsInAccount } from '../../local/member-event-forwarding.js';
+import { aPolicy } from '../fixtures/builders.js';
 
 describe('npm run local', () => {
   it('serves the routes on PORT, writes its context while it runs, and stops everything on Ctrl-C without a stack trace', async () => {
@@ -94,6 +96,32 @@ describe('npm run local', () => {
       expect(entry?.metadata).toMatchObject({ name: `ratings-${taskId}`, annotations: { 'proxy.istio.io/health-checks-enabled': 'true' } });
       // The example's group has a probe and no proxy reports here: istiod would not send it traffic.
       expect(await (await fetch(`${local.issuer}/local/mesh/endpoints`)).json()).toEqual({ items: [{ service: 'bookinfo/ratings', endpoints: [] }] });
+    } finally {
+      await local.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("LOCAL_MEMBER_ACCOUNTS: runs as a hub, and enrolls a member account's task from its forwarded events", async () => {
+    const member = '444455556666';
+    const dir = mkdtempSync(join(tmpdir(), 'npm-run-local-members-'));
+    writeRatingsGroup(join(dir, 'mesh'));
+    const local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off', LOCAL_MEMBER_ACCOUNTS: member });
+    try {
+      const api = (path: string, init: { method: string; headers?: Record<string, string>; body?: string } = { method: 'GET' }) => signedFetch(`${local.issuer}${path}`, init, { region: 'us-east-1', credentials: LOCAL_OPERATOR });
+      const policy = aPolicy({ allow: [{ workloads: [{ aws: { accounts: [member], ecs: { clusters: ['demo'], iamRoleTags: { team: ['ratings'] } } } }], onboardTo: [{ workloadGroupSelector: { matchLabels: { app: 'ratings' } } }] }] });
+      expect((await api('/v1/namespaces/bookinfo/policies/allow-ratings', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(policy) })).status).toBe(201);
+
+      const { taskArn, taskId } = await runRatingsTask(await settingsInAccount(local.aws, member));
+      const record = await until('the member task to be enrolled', async () => {
+        const res = await api(`/v1/enrollments/${taskId}`);
+        const body = res.status === 200 ? ((await res.json()) as { phase: string; clusterArn: string }) : undefined;
+        return body?.phase === 'enrolled' ? body : undefined;
+      }, 60, local.output);
+
+      expect(taskArn).toContain(`:${member}:task/`);
+      expect(record.clusterArn).toBe(`arn:aws:ecs:us-east-1:${member}:cluster/demo`);
+      expect(local.output()).toMatch(new RegExp(`members:\\s+1 account\\(s\\), ${member}`));
     } finally {
       await local.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -9,17 +9,13 @@ import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createReconcileHandler } from '../../functions/reconcile/handler.js';
-import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
-import { buildReconcileDeps } from '../../shared/adapters/wiring.js';
 import { reconcileTasks as reconcileUnrecorded, type ReconcileDeps, type ReconcileOptions } from '../../shared/app/reconcile-tasks.js';
 import { asFunction, asHandler } from '../support/aws-call-recorder.js';
-import { loadConfig } from '../../shared/config.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { UpstreamThrottledError } from '../../shared/errors.js';
 import type { EnrollmentRecord } from '../../shared/core/enrollment.js';
 import { aPolicy, aRecord } from '../fixtures/builders.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
-import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { Pipeline } from '../support/pipeline.js';
 import { connectSidecar, istiodOverHttp, ISTIOD_RBAC } from '../support/istiod-model/http-store.js';
@@ -46,20 +42,7 @@ const GROUP = {
 };
 
 function reconcileDeps(overrides: Partial<ReconcileDeps['settings']> = {}, env: Record<string, string> = {}): ReconcileDeps {
-  const config = loadConfig('reconcile', {
-    ...env,
-    AWS_ENDPOINT_URL: localAwsConfig().endpoint,
-    POLICY_TABLE: p.stack.policyTable,
-    ENROLLMENT_TABLE: p.stack.enrollmentTable,
-    AUTH_TABLE: p.stack.authTable,
-    // Every pass must see the policies, roles and groups as they are now.
-    POLICY_CACHE_SECONDS: '0',
-    ROLE_CACHE_SECONDS: '0',
-    WORKLOAD_GROUP_CACHE_SECONDS: '0',
-  });
-  const mesh = new KubernetesMeshApi({ baseUrl: p.k8s.url, token: async () => 'test-mesh-token', timeoutMs: 2000 });
-  const built = buildReconcileDeps(config, log, p.clients, mesh);
-  return { ...built, settings: { ...built.settings, graceSeconds: 0, ...overrides }, sleep: async () => undefined };
+  return p.reconcileDeps(env, log, overrides);
 }
 
 const entryOf = (taskArn: string) => p.entries().find((e) => e.metadata.annotations?.['ecsmesh.io/task-arn'] === taskArn) as WorkloadEntry | undefined;

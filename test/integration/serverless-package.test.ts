@@ -9,10 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
 import { lambdaEnvironment, resolve, type Json, type Template } from '../support/cloudformation.js';
+import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
+import { matchesPattern } from '../support/event-pattern.js';
 // @ts-expect-error -- plain ESM helper shared with the npm scripts
 import { zipEntries } from '../../scripts/package.mjs';
 
@@ -394,16 +395,16 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
   });
 
   it('lints the member-account role, which grants the reads the functions make there to the roles that assume it', () => {
-    const cfnTags = ['!Ref', '!Sub', '!GetAtt'].map((tag) => ({ tag, resolve: (value: string) => ({ [tag.slice(1)]: value }) }));
-    const member = parseYaml(readFileSync(join(root, 'deploy', 'member-account-role.yaml'), 'utf8'), { customTags: cfnTags }) as Template;
+    const member = readCloudFormationYaml(join(root, 'deploy', 'member-account-role.yaml'));
     const role = member.Resources.CrossAccountReaderRole!.Properties;
 
     expect(pkg.output).toContain('deploy/member-account-role.yaml');
     expect(role.RoleName).toEqual({ Ref: 'RoleName' });
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { AWS: { Ref: 'ControlPlaneRoleArns' } }, Action: 'sts:AssumeRole' })]);
     const granted = (role.Policies as Json[]).flatMap((p) => (p.PolicyDocument.Statement as Json[]).flatMap((st) => asArray(st.Action as string)));
-    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory); DescribeSubnets (Ec2SubnetDirectory).
-    expect(granted.sort()).toEqual(['ec2:DescribeSubnets', 'ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'iam:GetRole']);
+    // iam:GetRole for role tags (IamRoleDirectory); DescribeTasks/DescribeTaskDefinition (EcsTaskDirectory);
+    // ListClusters/ListTasks for the hub's reconciler (EcsTaskInventory); DescribeSubnets (Ec2SubnetDirectory).
+    expect(granted.sort()).toEqual(['ec2:DescribeSubnets', 'ecs:DescribeTaskDefinition', 'ecs:DescribeTasks', 'ecs:ListClusters', 'ecs:ListTasks', 'iam:GetRole']);
     // The control-plane roles that may assume it are the ones its ControlPlaneRoleArns names.
     const assumers = ofType(t, 'AWS::IAM::Role')
       .filter(([id]) => evaluate(t.Resources[id]!.Properties.Policies, t, { CrossAccountRoleName: 'ecs-mesh-onboarding-reader' })[0].PolicyDocument.Statement.some((st: Json) => st.Action === 'sts:AssumeRole'))
@@ -411,6 +412,76 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(assumers.sort()).toEqual(['AuthRole', 'ExplainRole', 'ReconcileRole', 'TaskEventsRole']);
     expect(member.Parameters.ControlPlaneRoleArns).toMatchObject({ Description: expect.stringMatching(/TaskEventsRoleArn, ExplainRoleArn, AuthRoleArn and ReconcileRoleArn/) });
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['TaskEventsRoleArn', 'ExplainRoleArn', 'AuthRoleArn', 'TokenMaintenanceRoleArn']));
+  });
+
+  it("forwards a member's ECS Task State Change events to the hub's bus, through a role that may put events there only", () => {
+    const member = readCloudFormationYaml(join(root, 'deploy', 'member-account-role.yaml'));
+    const params = { HubEventBusArn: 'arn:aws:events:us-east-1:111122223333:event-bus/default' };
+    const rule = resolve(member.Resources.TaskStateChangeForwardingRule!.Properties, member, { params, account: '444455556666' });
+    const role = resolve(member.Resources.TaskStateChangeForwardingRole!.Properties, member, { params, account: '444455556666' });
+
+    // The same events as the hub's own rule, to the bus the hub's HubEventBusArn output names.
+    expect(rule.EventPattern).toEqual(evaluate(t.Resources.TaskStateChangeRule!.Properties.EventPattern, t, { EcsClusters: '' }));
+    expect(rule.Targets).toEqual([expect.objectContaining({ Arn: params.HubEventBusArn, RoleArn: expect.stringContaining(':role/') })]);
+    expect(resolve(t.Outputs.HubEventBusArn!.Value, t)).toBe(params.HubEventBusArn);
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Sid: 'EventBridgeOfThisAccount', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '444455556666' } } },
+    ]);
+    expect(role.Policies.flatMap((p: Json) => p.PolicyDocument.Statement)).toEqual([{ Sid: 'PutEventsOnHubBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: params.HubEventBusArn }]);
+  });
+
+  it("admits the members' forwarded events: the bus policy names them or their organization, and the rule's account pin lets them through", () => {
+    const forwarded = (account: string) => ({
+      source: 'aws.ecs',
+      'detail-type': 'ECS Task State Change',
+      account,
+      region: 'us-east-1',
+      detail: { clusterArn: `arn:aws:ecs:us-east-1:${account}:cluster/prod` },
+    });
+    const ruleFor = (params: Record<string, string>) => {
+      const pattern = evaluate(t.Resources.TaskStateChangeRule!.Properties.EventPattern, t, params);
+      return typeof pattern === 'string' ? JSON.parse(pattern) : pattern;
+    };
+    const busPolicies = (params: Record<string, string>) =>
+      ofType(t, 'AWS::Events::EventBusPolicy')
+        .filter(([, r]) => resolve({ 'Fn::If': [(r as Json).Condition, true, false] }, t, { params }))
+        .map(([, r]) => evaluate((r as Json).Properties, t, params));
+    const members = { EcsClusters: 'prod', MemberAccounts: '444455556666,777788889999' };
+    const organization = { EcsClusters: 'prod', MemberOrganizationId: 'o-a1b2c3d4e5' };
+
+    // A forwarded event keeps the member's account: with ecsClusters set, the pin lists the members.
+    expect(['111122223333', '444455556666', '777788889999', '999999999999'].map((a) => matchesPattern(ruleFor(members), forwarded(a)))).toEqual([true, true, true, false]);
+    expect(matchesPattern(ruleFor({ EcsClusters: 'prod' }), forwarded('444455556666'))).toBe(false);
+    // Admitted by organization, any account the bus takes events from passes the rule.
+    expect(matchesPattern(ruleFor(organization), forwarded('999999999999'))).toBe(true);
+    expect(matchesPattern(ruleFor({ EcsClusters: '' }), forwarded('444455556666'))).toBe(true);
+
+    const onlyEcsEvents = { 'events:source': 'aws.ecs', 'events:detail-type': 'ECS Task State Change' };
+    const bus = 'arn:aws:events:us-east-1:111122223333:event-bus/default';
+    expect(busPolicies({})).toEqual([]);
+    expect(busPolicies(members)).toEqual([
+      expect.objectContaining({ EventBusName: 'default', Statement: { Effect: 'Allow', Principal: { AWS: ['444455556666', '777788889999'] }, Action: 'events:PutEvents', Resource: bus, Condition: { StringEquals: onlyEcsEvents } } }),
+    ]);
+    expect(busPolicies(organization)).toEqual([
+      expect.objectContaining({ Statement: { Effect: 'Allow', Principal: '*', Action: 'events:PutEvents', Resource: bus, Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5', ...onlyEcsEvents } } } }),
+    ]);
+  });
+
+  it('gives the reconciler the member accounts, and every reader the role names per member, each assumable by that ARN only', () => {
+    const params = { CrossAccountRoleName: 'ecs-mesh-reader', MemberRoleNames: '444455556666=payments-reader,777788889999=ops-reader', MemberAccounts: '444455556666' };
+    const env = (id: string) => evaluate(t.Resources[id]!.Properties.Environment.Variables, t, params);
+
+    expect(env('ReconcileLambdaFunction')).toMatchObject({ MEMBER_ACCOUNTS: '444455556666', MEMBER_ROLE_NAMES: params.MemberRoleNames, CROSS_ACCOUNT_ROLE_NAME: 'ecs-mesh-reader' });
+    for (const role of ['TaskEventsRole', 'ExplainRole', 'AuthRole', 'ReconcileRole']) {
+      const statements = evaluate(t.Resources[role]!.Properties.Policies, t, params)[0].PolicyDocument.Statement as Json[];
+      expect(statements.find((s) => s.Sid === 'AssumeMemberReaders'), role).toEqual({
+        Sid: 'AssumeMemberReaders',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: ['arn:*:iam::444455556666:role/payments-reader', 'arn:*:iam::777788889999:role/ops-reader'],
+      });
+      expect(evaluate(t.Resources[role]!.Properties.Policies, t, {})[0].PolicyDocument.Statement.map((s: Json) => s.Sid), role).not.toContain('AssumeMemberReaders');
+    }
   });
 
   it('gives the enrollment table the indexes the local stack creates, or their first N while an older stack gains them', () => {

@@ -3,24 +3,16 @@
  * run it: its short-form intrinsics parsed, and a container's definition resolved with given
  * parameters (test/support/cloudformation.ts `resolve`).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, type Tags } from 'yaml';
+import { CFN_TAGS, readCloudFormationYaml } from './cloudformation-yaml.js';
 import { resolve, type Json, type Template } from './cloudformation.js';
 
 export const EXAMPLE_TEMPLATE_PATH = fileURLToPath(new URL('../../examples/ecs-service/template.yaml', import.meta.url));
 
-// CloudFormation's short forms, kept as their long forms ({ "Fn::Sub": ... }).
-export const CFN_TAGS: Tags = ['Ref', 'Sub', 'GetAtt', 'If', 'Not', 'Equals', 'Select', 'Split'].flatMap((name) => {
-  const key = name === 'Ref' ? 'Ref' : `Fn::${name}`;
-  return [
-    { tag: `!${name}`, resolve: (value: unknown) => ({ [key]: value }) },
-    { tag: `!${name}`, collection: 'seq' as const, resolve: (value: { toJSON(): unknown }) => ({ [key]: value.toJSON() }) },
-  ];
-});
+export { CFN_TAGS };
 
 export function exampleTemplate(): Template {
-  return parseYaml(readFileSync(EXAMPLE_TEMPLATE_PATH, 'utf8'), { customTags: CFN_TAGS }) as Template;
+  return readCloudFormationYaml(EXAMPLE_TEMPLATE_PATH);
 }
 
 /** One container of the task definition, every intrinsic resolved with `params` (the rest at their defaults). */

@@ -14,7 +14,9 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
+import type { ReconcileDeps } from '../../shared/app/reconcile-tasks.js';
+import type { Log } from '../../shared/app/log.js';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.js';
 import { MemoryLog } from './memory-log.js';
@@ -111,12 +113,15 @@ export class Pipeline {
     await this.k8s.stop();
   }
 
+  /** Stack params every recorded call is evaluated with (e.g. the member-account ones a test configured). */
+  stackParams: Record<string, string> = {};
+
   /** Who makes a call, for the IAM check: `fn` with this stack's tables and queues as its resources. */
   scope(fn: FunctionName, params: Record<string, string> = {}): CallScope {
     const s = this.stack;
     return {
       fn,
-      params: { TokenSecretPrefix: 'ecs-mesh', ...params },
+      params: { TokenSecretPrefix: 'ecs-mesh', ...this.stackParams, ...params },
       names: { PolicyTable: s.policyTable, EnrollmentTable: s.enrollmentTable, AuthTable: s.authTable, PolicyAuditTable: s.policyAuditTable, TaskEventsQueue: s.queueName, TaskEventsDeadLetterQueue: s.deadLetterQueueName },
     };
   }
@@ -228,6 +233,26 @@ export class Pipeline {
       const stops = ['drain', 'deregister'].includes(stepForStatus(statuses).kind);
       if (stops && detail.version >= (this.deliveredStops.get(detail.taskArn)?.version ?? 0)) this.deliveredStops.set(detail.taskArn, { version: detail.version, ...statuses });
     }
+  }
+
+  /**
+   * The reconciler on this stack and mesh, configured by `env`: no caches (every pass sees the
+   * policies, roles and groups as they are now), no grace period, and no real sleeping.
+   */
+  reconcileDeps(env: Record<string, string>, log: Log, settings: Partial<ReconcileDeps['settings']> = {}): ReconcileDeps {
+    const config = loadConfig('reconcile', {
+      ...env,
+      AWS_ENDPOINT_URL: localAwsConfig().endpoint,
+      POLICY_TABLE: this.stack.policyTable,
+      ENROLLMENT_TABLE: this.stack.enrollmentTable,
+      AUTH_TABLE: this.stack.authTable,
+      POLICY_CACHE_SECONDS: '0',
+      ROLE_CACHE_SECONDS: '0',
+      WORKLOAD_GROUP_CACHE_SECONDS: '0',
+    });
+    const mesh = new KubernetesMeshApi({ baseUrl: this.k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 });
+    const built = buildReconcileDeps(config, log, this.clients, mesh);
+    return { ...built, settings: { ...built.settings, graceSeconds: 0, ...settings }, sleep: async () => undefined };
   }
 
   async record(taskArn: string): Promise<EnrollmentRecord | undefined> {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { CFN_TAGS } from '../support/example-task-definition.js';
+import { resolve, type Template } from '../support/cloudformation.js';
 import { createCrdValidator } from '../../shared/core/crd-validation.js';
 import { evaluatePolicy, type GroupFacts } from '../../shared/core/policy.js';
 import { OnboardingPolicySchema } from '../../shared/core/schemas.js';
@@ -102,7 +103,8 @@ describe('examples/ecs-service/template.yaml', () => {
   });
 
   it('lets the execution role read the service token secret and no other secret', () => {
-    const statements = (resources.ExecutionRole!.Properties.Policies as Json[]).flatMap((p) => p.PolicyDocument.Statement as Json[]);
+    const [, inHub] = resources.ExecutionRole!.Properties.Policies['Fn::If'] as [string, Json[], Json];
+    const statements = inHub.flatMap((p) => p.PolicyDocument.Statement as Json[]);
     const [, byArn, byName] = statements[0]!.Resource['Fn::If'] as [string, Json, Json];
 
     expect(statements).toHaveLength(1);
@@ -113,12 +115,26 @@ describe('examples/ecs-service/template.yaml', () => {
   });
 
   it("injects the service token by the secret's JSON key token", () => {
-    const [secret] = container('istio-proxy').Secrets as Json[];
+    const [secret] = container('istio-proxy').Secrets['Fn::If'][1] as Json[];
     const [, byArn, byName] = secret!.ValueFrom['Fn::If'] as [string, Json, Json];
 
     expect(Object.keys(ServiceTokenDocumentSchema.shape)).toContain('token');
     expect(byArn['Fn::Sub']).toBe('${TokenSecretArn}:token::');
     expect(byName['Fn::Sub']).toMatch(/:secret:\$\{TokenSecretPrefix\}\/\$\{WorkloadGroupNamespace\}\/\$\{WorkloadGroupName\}:token::$/);
+  });
+
+  it.each([
+    { case: 'in the control plane account (by default)', params: {} as Record<string, string>, secret: true },
+    { case: 'in the control plane account, named', params: { ControlPlaneAccountId: '111122223333' }, secret: true },
+    { case: "in a hub's member account", params: { ControlPlaneAccountId: '999988887777' }, secret: false },
+  ])('reads the service token secret only $case: a member task has the per-task token alone', ({ params, secret }) => {
+    // test/support/cloudformation.ts resolves AWS::AccountId to 111122223333.
+    const resolved = resolve({ role: resources.ExecutionRole!.Properties, proxy: container('istio-proxy') }, template as Template, { params });
+
+    expect(resolved.role.Policies?.flatMap((p: Json) => p.PolicyDocument.Statement.map((s: Json) => s.Action)) ?? []).toEqual(secret ? ['secretsmanager:GetSecretValue'] : []);
+    expect((resolved.proxy.Secrets ?? []).map((s: Json) => s.Name)).toEqual(secret ? ['MESH_TOKEN'] : []);
+    // What the proxy authenticates with either way: the agent's per-task token file.
+    expect(resolved.proxy.Environment).toContainEqual({ Name: 'JWT_POLICY', Value: 'third-party-jwt' });
   });
 
   it('starts the agent first, the proxy once the agent is healthy, the app once the proxy started', () => {

@@ -27,9 +27,11 @@ describe('required stage params: member accounts', () => {
   });
 
   it.each([
-    { case: 'one allowed account', params: {} },
+    { case: 'one allowed account', params: {} as Record<string, string> },
     { case: 'one account listed twice', params: { authAllowedAccounts: '111122223333,111122223333' } },
     { case: 'several accounts with the cross-account role', params: { authAllowedAccounts: '111122223333,444455556666', crossAccountRoleName: 'ecs-mesh-reader' } },
+    { case: 'several accounts, each but ours with its own reader role', params: { authAllowedAccounts: '111122223333,444455556666', memberRoleNames: '444455556666=payments-reader' } },
+    { case: 'members the reconciler lists, each with its own reader role', params: { memberAccounts: '444455556666', memberRoleNames: '444455556666=payments-reader' } },
   ])('accepts $case', ({ params }) => {
     expect(missingParams({ ...complete, ...params })).toEqual([]);
   });
@@ -59,6 +61,14 @@ describe('required stage params: the issuer deployment of several (peerJwksUrls)
 
   it('checks nothing of a deployment that aggregates no peer', () => {
     expect(missingParams({ ...issuer, peerJwksUrls: '', keyPrepublishSeconds: '300', peerJwksKeepSeconds: '60' })).toEqual([]);
+  });
+});
+
+describe('required stage params: hub and spoke', () => {
+  it('refuses members the reconciler lists without a reader role, naming the param', () => {
+    const problems = missingParams({ ...complete, memberAccounts: '444455556666,777788889999', memberRoleNames: '444455556666=payments-reader' });
+
+    expect(problems).toEqual([expect.stringMatching(/^crossAccountRoleName: .*memberAccounts names an account memberRoleNames does not/)]);
   });
 });
 
