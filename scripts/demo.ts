@@ -5,7 +5,8 @@
  * with time compressed by settings, and the reconciler repairs an entry deleted by hand and removes
  * a task a narrowed policy no longer allows. Last (scripts/demo-health.ts), what istiod serves: the
  * example's probed task becomes an endpoint of its Service once its probe passes, and leaves when it
- * fails. Exits non-zero if any step misbehaves.
+ * fails; and (scripts/demo-accounts.ts) a member account's task enrolled through its forwarded
+ * events, explained and drained. Exits non-zero if any step misbehaves.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -24,6 +25,7 @@ import { startHttpApi } from '../local/http-api.js';
 import { LOCAL_OPERATOR } from '../local/iam-authorizer.js';
 import { signedFetch } from '../cli/api/signed-fetch.js';
 import { startLocalStack } from '../local/stack.js';
+import { ecsMeshCli } from './demo-cli.js';
 import { ECS_TASKS_TRUST_POLICY } from '../local/bootstrap.js';
 
 const meshDir = '.local/demo-mesh';
@@ -81,22 +83,10 @@ try {
 
   say('2. OnboardingPolicies applied with the operator CLI (SigV4 to the policy API)');
   // The operator's CLI, as a process: `npm run ecs-mesh -- <args>` with ECS_MESH_API_URL set.
-  const ecsMesh = (...args: string[]) => ecsMeshRun(true, args);
+  const cli = ecsMeshCli(api);
+  const ecsMesh = (...args: string[]) => cli(args);
   /** The same, printing nothing: for answers the demo reads rather than shows. */
-  const ecsMeshQuiet = (...args: string[]) => ecsMeshRun(false, args);
-  async function ecsMeshRun(print: boolean, args: string[]) {
-    const cli = spawn(process.execPath, ['--import', 'tsx', 'cli/ecs-mesh.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', ECS_MESH_API_URL: api, AWS_ACCESS_KEY_ID: LOCAL_OPERATOR.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_OPERATOR.secretAccessKey, AWS_REGION: 'us-east-1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    cli.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    cli.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const code = await new Promise<number | null>((done) => cli.once('exit', done));
-    if (print) console.log(`  $ ecs-mesh ${args.join(' ')}\n${out.trimEnd().replace(/^/gm, '    ')}`);
-    if (code !== 0) fail(`ecs-mesh ${args.join(' ')} exited ${code}: ${out}`);
-    return out;
-  }
+  const ecsMeshQuiet = (...args: string[]) => cli(args, { print: false });
   console.log(readFileSync('examples/policies/bookinfo.yaml', 'utf8').split('\n---')[0]!.replace(/^/gm, '  '));
   await ecsMesh('policy', 'apply', '-f', 'examples/policies/');
 
@@ -274,6 +264,9 @@ try {
 }
 // Steps 14-16 (what istiod serves) run in a process of their own: there the functions write to the
 // Kubernetes API double with the istiod model beside it, and the handlers read that once.
-const health = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo-health.ts'], { stdio: 'inherit' });
-if (health.status !== 0) fail(`the health part exited ${health.status ?? health.signal}`);
+// Steps 17-21 (one mesh, two accounts: hub and spoke) likewise, with a member account beside the hub.
+for (const part of ['demo-health', 'demo-accounts']) {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${part}.ts`], { stdio: 'inherit' });
+  if (run.status !== 0) fail(`scripts/${part}.ts exited ${run.status ?? run.signal}`);
+}
 console.log('\n\x1b[32mDemo complete.\x1b[0m');
