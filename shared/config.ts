@@ -138,6 +138,9 @@ const TOKENS = {
 };
 
 /** The auth exchange (docs/architecture.md#exchange). */
+/** ecsClusters: the clusters whose tasks this deployment enrolls; comma-separated names or ARNs, empty: every cluster. */
+const WATCHED_CLUSTERS = { ECS_CLUSTERS: z._default(z.string(), '') };
+
 const EXCHANGE = {
   /** This deployment's server ID: agents sign it in the x-ecsmesh-server-id header. */
   AUTH_AUDIENCE: z._default(nonEmpty(), 'ecs-mesh-onboarding'),
@@ -187,7 +190,7 @@ export const FUNCTION_SETTINGS = {
   policies: { ...RUNTIME, ...POLICY_TABLE, ...POLICY_AUDIT_TABLE },
   /** The enrollment table: who holds an address (ADDRESS_IN_USE), as task-events sees it. */
   explain: { ...RUNTIME, ...POLICY_TABLE, ...MESH, ...TASK_IDENTITY, ...ENROLLMENT_TABLE },
-  auth: { ...RUNTIME, ...POLICY_READS, ...ENROLLMENT_TABLE, ...MESH, ...TASK_IDENTITY, ...TOKENS, ...EXCHANGE },
+  auth: { ...RUNTIME, ...POLICY_READS, ...ENROLLMENT_TABLE, ...MESH, ...TASK_IDENTITY, ...TOKENS, ...EXCHANGE, ...WATCHED_CLUSTERS },
   discovery: { ...RUNTIME, TOKEN_SECRET_PREFIX: SIGNING_KEYS.TOKEN_SECRET_PREFIX, KEY_CACHE_SECONDS: SIGNING_KEYS.KEY_CACHE_SECONDS, ...ISSUER, ...PEERS },
   keys: { ...RUNTIME, ...SIGNING_KEYS, TOKEN_PROFILE: TOKENS.TOKEN_PROFILE },
   tokenMaintenance: {
@@ -202,8 +205,7 @@ export const FUNCTION_SETTINGS = {
     ...ENROLLING,
     /** The reconciler's cursor lives in the auth table (pk `key`). */
     AUTH_TABLE: EXCHANGE.AUTH_TABLE,
-    /** Comma-separated cluster names or ARNs; empty: every cluster of the account and region. */
-    RECONCILE_CLUSTERS: z._default(z.string(), ''),
+    ...WATCHED_CLUSTERS,
     /** Hub and spoke: member accounts whose clusters every pass lists too, through their reader role. */
     MEMBER_ACCOUNTS: z._default(z.string().check(z.regex(/^(\d{12}(,\d{12})*)?$/, 'must be 12-digit account ids separated by commas')), ''),
     /** A task ECS does not know is left alone this long after its record or entry was written. */

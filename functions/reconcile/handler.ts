@@ -20,6 +20,7 @@ import { iamCaller, readJsonBody, requireIamCaller } from '../http/edge.js';
 import { json, problem } from '../http/responses.js';
 import { parseReconcileRequest } from './request.js';
 import { passesFor } from './triggers.js';
+import { clusterList } from '../../shared/core/task.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -70,7 +71,7 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
 
 const config = loadConfig('reconcile');
 const logger = new Logger({ serviceName: 'reconcile', logLevel: config.LOG_LEVEL });
-const clusters = config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean);
+const clusters = clusterList(config.ECS_CLUSTERS);
 const clients = createAwsClients(config);
 // Every AWS call of a pass is counted, for the reconcile_aws_calls metric (the README's cost model).
 const awsCalls = new Map<string, number>();

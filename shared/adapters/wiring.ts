@@ -41,6 +41,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { AccountRoutedTaskInventory } from './account-routed-task-inventory.js';
 import { readerRoleNameFor, readsOtherAccounts, type ReaderRoleNames } from '../core/member-accounts.js';
 import { partitionOfRegion } from '../core/sts-endpoint.js';
+import { clusterList } from '../core/task.js';
 import { sharedSession } from './shared-session.js';
 
 export interface AwsClients {
@@ -78,6 +79,7 @@ type ExchangeSettings = TokenSettings &
     | 'EXCHANGE_RATE_PER_SOURCE'
     | 'EXCHANGE_RATE_PER_ROLE'
     | 'EXCHANGE_RATE_PER_ACCOUNT'
+    | 'ECS_CLUSTERS'
   >;
 
 /** Extensions run on every set of clients this process creates (see extendAwsClients). */
@@ -171,6 +173,7 @@ export async function buildExchangeDeps(
       ratePerSource: config.EXCHANGE_RATE_PER_SOURCE,
       ratePerRole: config.EXCHANGE_RATE_PER_ROLE,
       ratePerAccount: config.EXCHANGE_RATE_PER_ACCOUNT,
+      clusters: clusterList(config.ECS_CLUSTERS),
     },
     ...ids,
   };
@@ -203,7 +206,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
 
 /** Everything a reconcile pass needs: task-events' deps plus the ECS inventory and the cursor. */
 export function buildReconcileDeps(
-  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'RECONCILE_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE' | 'MEMBER_ACCOUNTS'>,
+  config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'ECS_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE' | 'MEMBER_ACCOUNTS'>,
   log: Log,
   clients: AwsClients,
   mesh?: MeshApi,
@@ -216,7 +219,7 @@ export function buildReconcileDeps(
       graceSeconds: config.RECONCILE_GRACE_SECONDS,
       maxTasksPerPass: config.RECONCILE_MAX_TASKS,
       describeCallsPerSecond: config.RECONCILE_DESCRIBE_RATE,
-      clusters: config.RECONCILE_CLUSTERS.split(',').map((c) => c.trim()).filter(Boolean),
+      clusters: clusterList(config.ECS_CLUSTERS),
     },
   };
 }

@@ -16,6 +16,7 @@
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
+import { clusterNamed } from '../core/task.js';
 import { profileFor } from '../core/token-claims.js';
 import { isHealthChecked, WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
@@ -42,6 +43,8 @@ export interface ExchangeSettings extends AccountScope {
   /** Failures of callers STS proved to be roles of the claimed task's account, per role and per account a minute. */
   ratePerRole: number;
   ratePerAccount: number;
+  /** ecsClusters: a task of any other cluster gets no token, as task-events never enrolls it. Empty: every cluster. */
+  clusters?: readonly string[];
 }
 
 export interface ExchangeDeps extends DecisionDeps {
@@ -158,6 +161,8 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   if (!verified.ok) return failed(verified, provenRole);
   const { role, task } = verified;
   audit.roleArn = role.arn;
+  // Its events never reach this deployment, so it is never enrolled: nor may it hold a mesh identity.
+  if (!clusterNamed(settings.clusters, task.clusterArn)) return refuse(EXCHANGE_REASONS.CLUSTER_NOT_ALLOWED, `cluster ${task.clusterArn} is not in this deployment's ecsClusters`);
 
   // The policy is evaluated exactly as task-events does; a requested group stands in for a missing tag.
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;

@@ -8,7 +8,7 @@ import { droppedLabelsField, isTombstone, type EnrollmentRecord } from '../core/
 import type { WorkloadEntry } from '../core/kubernetes-types.js';
 import { REASONS, type Reason } from '../core/reasons.js';
 import { ecsViewOf, entryDrift, judgeTask, reconcileFence, REPAIR_KINDS, type EcsView, type Repair, type RepairKind, type Verdict } from '../core/reconcile.js';
-import { clusterNameFromArn, roleNameFromArn, sameRoleName, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
+import { clusterNamed, clusterNameFromArn, roleNameFromArn, sameRoleName, taskArnsByCluster, type EcsTaskDescription } from '../core/task.js';
 import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL, writtenByAnotherDeployment } from '../core/workload-entry.js';
 import { UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { ReconcileCursorStore, TaskInventory } from '../ports.js';
@@ -197,8 +197,7 @@ async function ownedTasks(listed: ReadonlySet<string>, options: ReconcileOptions
   return { known, entries, records };
 }
 
-/** Whether `names` (cluster names or ARNs; none: every cluster) includes the cluster. */
-const named = (names: readonly string[] | undefined, arn: string) => !names?.length || names.some((c) => c === arn || c === clusterNameFromArn(arn));
+const named = clusterNamed;
 
 async function scopeClusters(options: ReconcileOptions, deps: ReconcileDeps): Promise<string[]> {
   const all = (await deps.inventory.listClusters()).filter((arn) => named(deps.settings.clusters, arn));

@@ -84,6 +84,16 @@ export function clusterNameFromTaskArn(taskArn: string): string | undefined {
 }
 
 /** `arn:...:cluster/<name>` → `<name>`. */
+/** Whether `names` (cluster names or ARNs, as ecsClusters gives them; none: every cluster) includes the cluster. */
+export function clusterNamed(names: readonly string[] | undefined, clusterArn: string): boolean {
+  return !names?.length || names.some((c) => c === clusterArn || c === clusterNameFromArn(clusterArn));
+}
+
+/** ecsClusters as the functions get it (ECS_CLUSTERS): comma-separated, blanks dropped. */
+export function clusterList(text: string): string[] {
+  return text.split(',').map((c) => c.trim()).filter(Boolean);
+}
+
 export function clusterNameFromArn(clusterArn: string): string | undefined {
   const parsed = parseArn(clusterArn);
   if (!parsed || parsed.service !== 'ecs' || !parsed.resource.startsWith('cluster/')) return undefined;

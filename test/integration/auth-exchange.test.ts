@@ -244,6 +244,22 @@ describe('POST /v1/auth/exchange', () => {
     });
   });
 
+  describe('ecsClusters bounds the exchange as it bounds task-events', () => {
+    it.each([
+      { clusters: 'staging', status: 403, reason: 'CLUSTER_NOT_ALLOWED' },
+      { clusters: 'staging,prod', status: 200, reason: undefined },
+      { clusters: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod', status: 200, reason: undefined },
+    ])('answers a task of cluster prod $status when ecsClusters is $clusters', async ({ clusters, status, reason }) => {
+      const bounded = await startExchange(p, { ECS_CLUSTERS: clusters });
+      const { taskArn, creds } = await runningTask();
+
+      const answer = await bounded.exchange(await bounded.sign(creds, taskArn));
+
+      expect({ status: answer.status, reason: answer.json.reason }).toEqual({ status, reason });
+      if (reason) expect(answer.json.message).toBe(`cluster arn:aws:ecs:us-east-1:123456789012:cluster/prod is not in this deployment's ecsClusters`);
+    });
+  });
+
   describe('the claimed task ARN must be the described one, field by field', () => {
     const claimed = (taskArn: string, edit: (parts: string[]) => void) => {
       const parts = taskArn.split(':');

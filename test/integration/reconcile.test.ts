@@ -470,7 +470,7 @@ describe('reconcile within ecsClusters', () => {
   it("lists and describes tasks only in the deployment's clusters, whatever a pass asks for", async () => {
     await p.runTask('prod', taskDef);
     await p.runTask('staging', taskDef);
-    const bounded = reconcileDeps({}, { RECONCILE_CLUSTERS: 'prod' });
+    const bounded = reconcileDeps({}, { ECS_CLUSTERS: 'prod' });
     const listed: string[] = [];
     const described: string[] = [];
     const { inventory, tasks } = bounded;
@@ -530,7 +530,7 @@ describe('reconcile judges every entry and record this deployment owns, whatever
   it('removes the entry and live record of a task in a cluster dropped from ecsClusters, without asking ECS about that cluster', async () => {
     const taskArn = await enrolledTask();
     // ecsClusters was prod (or empty); now it names staging only.
-    const narrowed = reconcileDeps({}, { RECONCILE_CLUSTERS: 'staging' });
+    const narrowed = reconcileDeps({}, { ECS_CLUSTERS: 'staging' });
     const described: string[] = [];
     const { tasks } = narrowed;
     narrowed.tasks = { describeTaskDefinition: (arn) => tasks.describeTaskDefinition(arn), describeTasks: (cluster, arns) => (described.push(cluster), tasks.describeTasks(cluster, arns)) };
