@@ -56,7 +56,7 @@ export function checkCallerClaim(identity: CallerIdentity, claimed: { taskArn: s
   const refuseCaller = (reason: ExchangeReason, detail: string): CheckedClaim => ({ ...refuse(reason, detail), caller });
   if (!scope.allowedAccounts.includes(assumed.account)) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
   if (scope.unreadableAccounts.includes(assumed.account))
-    return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} is allowed, but this deployment has no cross-account role to read its tasks and roles there (set crossAccountRoleName)`);
+    return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} is allowed, but this deployment has no cross-account role to read its tasks and roles there (set crossAccountRoleName, or name its reader role in memberRoleNames)`);
   const taskArn = parseArn(claimed.taskArn);
   if (!taskArn || taskArn.accountId !== assumed.account) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, 'the task is not in the caller’s account');
   if (taskArn.partition !== assumed.partition) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `the task is in partition ${taskArn.partition}, the caller in ${assumed.partition}`);
