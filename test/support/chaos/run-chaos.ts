@@ -31,7 +31,7 @@ import { MESH_TOKEN, quietLog, reconcileDeps, reportVersionsOfRun, taskEventsDep
 import { seededRandom, type Random } from './random.js';
 import { SimulatedQueue, type BatchHandler } from './simulated-queue.js';
 import { ChaosSidecars, type IstiodActivity } from './sidecars.js';
-import { compareEndpoints, compareMesh, compareRecords, compareSnapshots, runningTasks, snapshotRecords, type EndpointComparison, type MeshComparison, type RecordHistory, type RecordView } from './truth.js';
+import { compareEndpoints, compareMesh, compareRecords, compareSnapshots, runningTasks, snapshotRecords, type EndpointComparison, type MeshComparison, type RecordHistory, type RecordView, type RunningTask } from './truth.js';
 import { ACCOUNT, accountsOf, buildWorld, changeWorld, clusterNames, runTasks, type AccountClients } from './world.js';
 
 export interface ChaosOptions {
@@ -87,8 +87,8 @@ const OUTAGE = { start: WAVE_SECONDS + 60, seconds: QUEUE.visibilityTimeoutSecon
 
 export interface ChaosReport {
   options: ChaosOptions;
-  /** Control planes run, and the entries in the mesh at the end by their task's account. */
-  accounts: { deployments: number; inMesh: [string, number][] };
+  /** Control planes run, the entries in the mesh at the end by their task's account, and the running tasks' addresses that more than one account holds. */
+  accounts: { deployments: number; inMesh: [string, number][]; sharedAddresses: number };
   tasks: { run: number; stopped: number; runningAtEnd: number; expectedInMesh: number };
   events: { published: number; dropped: number; duplicates: number; deliveries: number; receives: number; redeliveries: number; awsCalls: Record<string, number> };
   changes: string[];
@@ -279,7 +279,7 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
     const byAccount = accountsOfEntries(deployments.map((d, i) => ({ accountId: d.accountId, label: reconcilers[i]!.deployment })), entriesOf(k8s), note);
     return {
       options,
-      accounts: { deployments: deployments.length, inMesh: byAccount.inMesh },
+      accounts: { deployments: deployments.length, inMesh: byAccount.inMesh, sharedAddresses: sharedAddresses(running.values()) },
       tasks: { run: first.length + second.length, stopped: stopped.length, runningAtEnd: running.size, expectedInMesh: afterPass.expected },
       events: { ...events, receives: queue.receives, redeliveries: queue.redeliveries, awsCalls: Object.fromEntries([...eventCalls].sort()) },
       changes,
@@ -409,6 +409,13 @@ function accountsOfEntries(deployments: readonly { accountId: string; label: str
     note(`entry ${entry.metadata.namespace}/${entry.metadata.name} of account ${account} labelled ${String(entry.metadata.labels?.[DEPLOYMENT_LABEL])}, not ${label}`);
   }
   return { inMesh: [...inMesh].sort(), mislabelled };
+}
+
+/** Addresses that tasks of more than one account hold (overlapping VPCs): their entries must be on different networks. */
+function sharedAddresses(running: Iterable<RunningTask>): number {
+  const accountsAt = new Map<string, Set<string>>();
+  for (const task of running) accountsAt.set(task.address, (accountsAt.get(task.address) ?? new Set()).add(task.service.accountId));
+  return [...accountsAt.values()].filter((holders) => holders.size > 1).length;
 }
 
 /** Deletes `count` managed entries as an operator would with kubectl. */
