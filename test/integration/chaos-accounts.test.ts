@@ -10,7 +10,7 @@ import { DEFAULT_CHAOS_OPTIONS, MULTI_ACCOUNT_TOPOLOGIES, runChaos } from '../su
 
 describe('chaos: convergence over three accounts', () => {
   it.each(MULTI_ACCOUNT_TOPOLOGIES)('%s: after the events drain and one reconcile pass, the mesh and the records are exactly the truth', async (topology) => {
-    const report = await runChaos({ ...DEFAULT_CHAOS_OPTIONS, topology, accounts: 3, tasks: 150, services: 6, handDeletes: 4 }, inject('awsEndpoint'));
+    const report = await runChaos({ ...DEFAULT_CHAOS_OPTIONS, topology, accounts: 3, tasks: 120, services: 6, handDeletes: 4 }, inject('awsEndpoint'));
 
     expect({ mustBeZero: report.mustBeZero, examples: report.examples }).toEqual({ mustBeZero: Object.fromEntries(Object.keys(report.mustBeZero).map((k) => [k, 0])), examples: [] });
     // Every account had tasks in the mesh, and the pass listed every account's clusters.
