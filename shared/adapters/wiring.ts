@@ -37,7 +37,7 @@ import { DynamoDbAddressClaims } from './dynamodb-address-claims.js';
 import { Ec2SubnetDirectory } from './ec2-subnet-directory.js';
 import type { NetworkDeps } from '../app/deps.js';
 import { parseMeshNetworks } from '../core/networks.js';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { AccountRoutedTaskInventory } from './account-routed-task-inventory.js';
 import { readerRoleNameFor, readsOtherAccounts, type ReaderRoleNames } from '../core/member-accounts.js';
 import { partitionOfRegion } from '../core/sts-endpoint.js';
@@ -82,20 +82,25 @@ type ExchangeSettings = TokenSettings &
     | 'ECS_CLUSTERS'
   >;
 
+/** What an extension is given: a handler's clients, or the ECS and IAM clients it reads a member account with. */
+type ExtensibleClients = Pick<AwsClients, 'ecs' | 'iam'> & Partial<AwsClients>;
+
 /** Extensions run on every set of clients this process creates (see extendAwsClients). */
-const clientExtensions: ((clients: AwsClients) => void)[] = [];
+const clientExtensions: ((clients: ExtensibleClients) => void)[] = [];
 
 /**
- * Runs `extension` on the clients of every handler created from now on in this process: the seam
+ * Runs `extension` on the clients of every handler created from now on in this process, and on
+ * those it reads a member account with (hub and spoke): the seam
  * through which the local stack stands in for what its emulated AWS lacks (ECS task versions, which
  * moto never reports). Nothing registers one on AWS.
  */
-export function extendAwsClients(extension: (clients: AwsClients) => void): void {
+export function extendAwsClients(extension: (clients: ExtensibleClients) => void): void {
   clientExtensions.push(extension);
 }
 
-export function createAwsClients(config: ClientSettings): AwsClients {
-  const base = clientConfig(config);
+/** The clients of a handler; `credentials` only where one process stands for several accounts' deployments (the local runs), else the default chain's. */
+export function createAwsClients(config: ClientSettings, credentials?: AwsCredentialIdentity): AwsClients {
+  const base = { ...clientConfig(config), ...(credentials ? { credentials } : {}) };
   const clients: AwsClients = {
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(base), { marshallOptions: { removeUndefinedValues: true } }),
     ecs: new ECSClient(base),
@@ -327,6 +332,8 @@ function assumingClientsForAccount(config: TaskIdentitySettings, clients: Pick<A
     // One session for the account's IAM and ECS clients, renewed before it expires.
     const credentials = sharedSession(assume, SESSION_RENEWAL_MS);
     const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }), credentials };
+    // A member's tasks are described with these: what stands in locally for ECS (task versions) must reach them too.
+    for (const extend of clientExtensions) extend({ iam: made.iam, ecs: made.ecs });
     foreign.set(accountId, made);
     return made;
   };

@@ -93,6 +93,7 @@ describe('SimulatedQueue', () => {
 
 const service = (name: string, over: Partial<Service> = {}): Service => ({
   name,
+  accountId: '123456789012',
   namespace: 'ns-0',
   roleArn: '',
   roleName: '',
@@ -104,7 +105,7 @@ const service = (name: string, over: Partial<Service> = {}): Service => ({
   ...over,
 });
 
-const task = (id: string, svc: Service, clusterName = 'chaos-0'): RunningTask => ({ taskArn: `arn:aws:ecs:us-east-1:123456789012:task/${clusterName}/${id}`, taskId: id, clusterName, service: svc, address: `10.0.0.${id.length}` });
+const task = (id: string, svc: Service, clusterName = 'chaos-0'): RunningTask => ({ taskArn: `arn:aws:ecs:us-east-1:123456789012:task/${clusterName}/${id}`, taskId: id, clusterName, service: svc, address: `10.0.0.${id.length}`, network: undefined });
 
 function entryFor(t: RunningTask, over: Record<string, unknown> = {}): WorkloadEntry {
   const { template } = t.service;
@@ -119,7 +120,7 @@ function entryFor(t: RunningTask, over: Record<string, unknown> = {}): WorkloadE
 describe('compareMesh', () => {
   const ok = service('ok');
   const revoked = service('revoked', { teamTagged: false });
-  const world: World = { clusters: ['chaos-0', 'chaos-1'], services: [ok, revoked], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
+  const world: World = { accounts: ['123456789012'], clusters: ['chaos-0', 'chaos-1'], accountNetworks: new Map(), services: [ok, revoked], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
 
   it('finds nothing when the mesh is the truth', () => {
     const t = task('aaa', ok);
@@ -137,6 +138,7 @@ describe('compareMesh', () => {
     { case: 'an allowed running task without an entry', kind: 'missing', tasks: [running], entries: [] },
     { case: 'an entry of a task ECS no longer runs', kind: 'stale', tasks: [running], entries: [entryFor(running), entryFor(gone)] },
     { case: 'an entry with the old template', kind: 'drifted', tasks: [running], entries: [entryFor(running, { ports: { http: 1 } })] },
+    { case: "an entry on its group template's network where its account names its own", kind: 'drifted', tasks: [{ ...running, network: 'net-b' }], entries: [entryFor(running)] },
     { case: 'an entry of a task whose role lost its tag', kind: 'wronglyPresent', tasks: [running, untagged], entries: [entryFor(running), entryFor(untagged)] },
     { case: 'an entry of a task on a cluster the policy no longer allows', kind: 'wronglyPresent', tasks: [running, offPolicy], entries: [entryFor(running), entryFor(offPolicy)] },
     { case: 'a second entry of an allowed task', kind: 'wronglyPresent', tasks: [running], entries: [entryFor(running), { ...entryFor(running), metadata: { ...entryFor(running).metadata, namespace: 'ns-1' } }] },
@@ -151,7 +153,7 @@ describe('compareMesh', () => {
 describe('compareEndpoints', () => {
   const plain = service('plain');
   const probed = service('probed', { probed: true });
-  const world: World = { clusters: ['chaos-0'], services: [plain, probed], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
+  const world: World = { accounts: ['123456789012'], clusters: ['chaos-0'], accountNetworks: new Map(), services: [plain, probed], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
   const at = (t: RunningTask, address: string): RunningTask => ({ ...t, address });
   const plainTask = at(task('p1', plain), '10.0.0.1');
   const healthyTask = at(task('h1', probed), '10.0.0.2');

@@ -11,6 +11,11 @@ export function formatChaosTable(r: ChaosReport): string {
   rows.push(['tasks run / stopped / running at the end', `${r.tasks.run} / ${r.tasks.stopped} / ${r.tasks.runningAtEnd}`]);
   rows.push(['services (WorkloadGroups) / clusters / namespaces', `${o.services} / ${o.clusters} / ${o.namespaces}`]);
   rows.push(['seed', o.seed]);
+  if (o.topology !== 'one-account') {
+    rows.push(['topology / accounts / control planes', `${o.topology} / ${r.accounts.inMesh.length} / ${r.accounts.deployments}`]);
+    rows.push(['entries in the mesh at the end, by account', r.accounts.inMesh.map(([account, n]) => `${account} ${n}`).join(', ')]);
+    rows.push(['addresses running tasks of two accounts share', r.accounts.sharedAddresses]);
+  }
   for (const change of r.changes) rows.push(['in the middle', change]);
   section('delivery (at least once)');
   rows.push(['events published by ECS', r.events.published]);

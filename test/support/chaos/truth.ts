@@ -18,13 +18,15 @@ export interface RunningTask {
   clusterName: string;
   service: Service;
   address: string;
+  /** The network its account's deployment names (meshNetworks), if any; else its group template's. */
+  network: string | undefined;
 }
 
-/** Every task ECS reports running in the world's clusters, with the service it belongs to. */
-export async function runningTasks(world: World, ecs: ECSClient): Promise<Map<string, RunningTask>> {
+/** Every task ECS reports running in the world's clusters of every account, with the service it belongs to. */
+export async function runningTasks(world: World, accounts: ReadonlyMap<string, { ecs: ECSClient }>): Promise<Map<string, RunningTask>> {
   const byDefinition = new Map(world.services.map((s) => [s.taskDefinitionArn, s]));
   const running = new Map<string, RunningTask>();
-  for (const cluster of world.clusters) {
+  for (const [accountId, { ecs }] of accounts) for (const cluster of world.clusters) {
     const arns: string[] = [];
     for await (const page of paginateListTasks({ client: ecs }, { cluster, desiredStatus: 'RUNNING' })) arns.push(...(page.taskArns ?? []));
     for (let i = 0; i < arns.length; i += 100) {
@@ -33,7 +35,7 @@ export async function runningTasks(world: World, ecs: ECSClient): Promise<Map<st
         const service = byDefinition.get(task.taskDefinitionArn ?? '');
         if (!task.taskArn || task.lastStatus !== 'RUNNING' || !service) continue;
         const address = task.attachments?.flatMap((a) => a.details ?? []).find((d) => d.name === 'privateIPv4Address')?.value ?? '';
-        running.set(task.taskArn, { taskArn: task.taskArn, taskId: task.taskArn.split('/').pop()!, clusterName: cluster, service, address });
+        running.set(task.taskArn, { taskArn: task.taskArn, taskId: task.taskArn.split('/').pop()!, clusterName: cluster, service, address, network: world.accountNetworks.get(accountId) });
       }
     }
   }
@@ -102,7 +104,7 @@ function driftOf(entry: WorkloadEntry, task: RunningTask): string | undefined {
   if (entry.metadata.name !== entryNameOf(task)) return `named ${entry.metadata.name}`;
   if (spec.address !== task.address) return `address ${String(spec.address)}, ECS says ${task.address}`;
   if (spec.serviceAccount !== template.serviceAccount) return `serviceAccount ${String(spec.serviceAccount)}`;
-  if (spec.network !== template.network) return `network ${String(spec.network)}`;
+  if (spec.network !== (task.network ?? template.network)) return `network ${String(spec.network)}`;
   if (JSON.stringify(spec.ports) !== JSON.stringify(template.ports)) return `ports ${JSON.stringify(spec.ports)}`;
   if (spec.weight !== undefined) return `weight ${String(spec.weight)}`;
   for (const [key, value] of Object.entries(template.labels)) {

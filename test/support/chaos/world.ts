@@ -14,6 +14,9 @@ import type { KubernetesApiDouble } from '../kubernetes-api-double.js';
 export const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 
+/** The accounts of a run over `count` of them: moto's default one (the hub, in hub and spoke), then 111111111111, 222222222222... */
+export const accountsOf = (count: number): string[] => Array.from({ length: count }, (_, i) => (i === 0 ? ACCOUNT : String(i).repeat(12)));
+
 export interface Template {
   serviceAccount: string;
   network: string;
@@ -24,6 +27,8 @@ export interface Template {
 
 export interface Service {
   name: string;
+  /** The account its role, task definition and tasks live in. */
+  accountId: string;
   namespace: string;
   roleArn: string;
   roleName: string;
@@ -37,17 +42,27 @@ export interface Service {
 }
 
 export interface World {
+  accounts: string[];
+  /** The clusters' names; each account has one of each. */
   clusters: string[];
+  /** meshNetworks by account (MESH_NETWORKS): an account's entries name its network, not their group template's. */
+  accountNetworks: Map<string, string>;
   services: Service[];
   /** Per namespace, the clusters its policy allows now. */
   allowedClusters: Map<string, string[]>;
   policyRevision: number;
 }
 
-export interface WorldClients {
+/** One account's clients, acting in it. */
+export interface AccountClients {
   ecs: ECSClient;
   iam: IAMClient;
-  dynamo: DynamoDBDocumentClient;
+}
+
+export interface WorldClients {
+  accounts: ReadonlyMap<string, AccountClients>;
+  /** Each deployment's policy table: the same policies are put in every one. */
+  policyTables: readonly { dynamo: DynamoDBDocumentClient; table: string }[];
 }
 
 const templateOf = (service: string): Template => ({ serviceAccount: service, network: 'vpc-chaos', ports: { http: 8080 }, labels: { app: service, version: 'v1' } });
@@ -83,19 +98,29 @@ export function kubernetesServiceOf(service: Service) {
   };
 }
 
-/** Creates the clusters, roles, task definitions, groups (every other one with a probe) and policies. */
-export async function buildWorld(options: { clusters: number; services: number; namespaces: number }, clients: WorldClients, k8s: KubernetesApiDouble, policyTable: string): Promise<World> {
-  const clusters = Array.from({ length: options.clusters }, (_, i) => `chaos-${i}`);
-  for (const clusterName of clusters) await clients.ecs.send(new CreateClusterCommand({ clusterName }));
+/** The world's cluster names (each account has one of each). */
+export const clusterNames = (options: { clusters: number; tag: string }): string[] => Array.from({ length: options.clusters }, (_, i) => `chaos${options.tag}-${i}`);
+
+/**
+ * Creates the clusters (the same names in every account), roles, task definitions, groups (every
+ * other one with a probe) and policies; `tag` sets a run's names apart from another's on the same AWS. The services are dealt round the accounts; their groups
+ * share the one mesh.
+ */
+export async function buildWorld(options: { clusters: number; services: number; namespaces: number; tag: string }, clients: WorldClients, k8s: KubernetesApiDouble): Promise<World> {
+  const accounts = [...clients.accounts.keys()];
+  const clusters = clusterNames(options);
+  for (const { ecs } of clients.accounts.values()) for (const clusterName of clusters) await ecs.send(new CreateClusterCommand({ clusterName }));
   const services: Service[] = [];
   for (let i = 0; i < options.services; i++) {
+    const accountId = accounts[i % accounts.length]!;
+    const { ecs, iam } = clients.accounts.get(accountId)!;
     const name = `svc-${i}`;
     const namespace = `ns-${i % options.namespaces}`;
-    const roleName = `chaos-${name}`;
-    const role = await clients.iam.send(
+    const roleName = `chaos${options.tag}-${name}`;
+    const role = await iam.send(
       new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: ECS_TASKS_TRUST_POLICY, Tags: [{ Key: 'ecsmesh.io/workload-group', Value: `${namespace}/${name}` }, { Key: 'team', Value: name }] }),
     );
-    const definition = await clients.ecs.send(
+    const definition = await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: roleName,
         networkMode: 'awsvpc',
@@ -106,37 +131,37 @@ export async function buildWorld(options: { clusters: number; services: number; 
         containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/docker/library/nginx:latest', essential: true, memory: 256 }],
       }),
     );
-    const service: Service = { name, namespace, roleName, roleArn: role.Role!.Arn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn!, template: templateOf(name), teamTagged: true, groupDeleted: false, probed: i % 2 === 0 };
+    const service: Service = { name, accountId, namespace, roleName, roleArn: role.Role!.Arn!, taskDefinitionArn: definition.taskDefinition!.taskDefinitionArn!, template: templateOf(name), teamTagged: true, groupDeleted: false, probed: i % 2 === 0 };
     k8s.seed(groupOf(service) as never);
     services.push(service);
   }
-  const world: World = { clusters, services, allowedClusters: new Map(), policyRevision: 0 };
-  for (const namespace of new Set(services.map((s) => s.namespace))) await putPolicy(world, namespace, clusters, clients.dynamo, policyTable);
+  const world: World = { accounts, clusters, accountNetworks: new Map(), services, allowedClusters: new Map(), policyRevision: 0 };
+  for (const namespace of new Set(services.map((s) => s.namespace))) await putPolicy(world, namespace, clusters, clients);
   return world;
 }
 
-/** The namespace's policy: its services' `team` tags, on the given clusters, onto any group of the namespace. */
-async function putPolicy(world: World, namespace: string, clusters: string[], dynamo: DynamoDBDocumentClient, table: string): Promise<void> {
+/** The namespace's policy, in every deployment's table: its services' `team` tags, in the world's accounts, on the given clusters, onto any group of the namespace. */
+async function putPolicy(world: World, namespace: string, clusters: string[], clients: WorldClients): Promise<void> {
   const teams = world.services.filter((s) => s.namespace === namespace).map((s) => s.name);
   const policy: OnboardingPolicy = {
     apiVersion: 'ecsmesh.io/v1alpha1',
     kind: 'OnboardingPolicy',
     metadata: { name: 'allow-chaos', namespace },
-    spec: { allow: [{ workloads: [{ aws: { accounts: [ACCOUNT], regions: [REGION], ecs: { clusters, iamRoleTags: { team: teams } } } }], onboardTo: [{ workloadGroupSelector: {} }] }] },
+    spec: { allow: [{ workloads: [{ aws: { accounts: world.accounts, regions: [REGION], ecs: { clusters, iamRoleTags: { team: teams } } } }], onboardTo: [{ workloadGroupSelector: {} }] }] },
   };
   world.policyRevision += 1;
-  await dynamo.send(new PutCommand({ TableName: table, Item: { namespace, name: 'allow-chaos', revision: world.policyRevision, document: JSON.stringify(policy) } }));
+  for (const { dynamo, table } of clients.policyTables) await dynamo.send(new PutCommand({ TableName: table, Item: { namespace, name: 'allow-chaos', revision: world.policyRevision, document: JSON.stringify(policy) } }));
   world.allowedClusters.set(namespace, clusters);
 }
 
 /** The changes made in the middle of the run, each remembered in the model; returns what was done. */
-export async function changeWorld(world: World, clients: WorldClients, k8s: KubernetesApiDouble, policyTable: string): Promise<string[]> {
+export async function changeWorld(world: World, clients: WorldClients, k8s: KubernetesApiDouble): Promise<string[]> {
   const [, untagged, retemplated, deleted] = world.services;
   const narrowed = world.services[0]!;
   const kept = world.clusters.slice(0, -1);
-  await putPolicy(world, narrowed.namespace, kept, clients.dynamo, policyTable);
+  await putPolicy(world, narrowed.namespace, kept, clients);
 
-  await clients.iam.send(new UntagRoleCommand({ RoleName: untagged!.roleName, TagKeys: ['team'] }));
+  await clients.accounts.get(untagged!.accountId)!.iam.send(new UntagRoleCommand({ RoleName: untagged!.roleName, TagKeys: ['team'] }));
   untagged!.teamTagged = false;
 
   retemplated!.template = { serviceAccount: `${retemplated!.name}-v2`, network: 'vpc-chaos', ports: { http: 9090, grpc: 9091 }, labels: { app: retemplated!.name, version: 'v2' } };
@@ -158,8 +183,8 @@ export function allowedNow(world: World, service: Service, clusterName: string):
   return !service.groupDeleted && service.teamTagged && (world.allowedClusters.get(service.namespace) ?? []).includes(clusterName);
 }
 
-/** Runs `count` tasks spread over the services and clusters; remembers their ids. */
-export async function runTasks(world: World, ecs: ECSClient, subnet: string, count: number, taskArns: Map<string, string>): Promise<{ cluster: string; taskArn: string }[]> {
+/** Runs `count` tasks spread over the services and clusters (of each service's account); remembers their ids. */
+export async function runTasks(world: World, accounts: ReadonlyMap<string, AccountClients & { subnet: string }>, count: number, taskArns: Map<string, string>): Promise<{ cluster: string; taskArn: string }[]> {
   const pairs = world.services.flatMap((service) => world.clusters.map((cluster) => ({ service, cluster })));
   const started: { cluster: string; taskArn: string }[] = [];
   for (let p = 0; p < pairs.length; p++) {
@@ -167,6 +192,7 @@ export async function runTasks(world: World, ecs: ECSClient, subnet: string, cou
     let left = Math.floor(count / pairs.length) + (p < count % pairs.length ? 1 : 0);
     while (left > 0) {
       const n = Math.min(10, left);
+      const { ecs, subnet } = accounts.get(service.accountId)!;
       left -= n;
       const out = await ecs.send(
         new RunTaskCommand({ cluster, taskDefinition: service.taskDefinitionArn, count: n, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-12345678'] } } }),
