@@ -62,7 +62,7 @@ type MeshSettings = ClientSettings &
 type TaskIdentitySettings = ClientSettings & Settings<'ROLE_CACHE_SECONDS' | 'CROSS_ACCOUNT_ROLE_NAME' | 'MEMBER_ROLE_NAMES' | 'MESH_NETWORKS'>;
 type PolicyReadSettings = Settings<'POLICY_TABLE' | 'POLICY_CACHE_SECONDS'>;
 type EnrollmentSettings = TokenSettings & MeshSettings & TaskIdentitySettings & PolicyReadSettings & Settings<'ENROLLMENT_TABLE' | 'TOMBSTONE_TTL_SECONDS' | 'AUTH_AUDIENCE'>;
-type ExchangeSettings = TokenSettings &
+type ExchangeConfig = TokenSettings &
   MeshSettings &
   TaskIdentitySettings &
   PolicyReadSettings &
@@ -133,7 +133,7 @@ export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: 
  * here once per container, and on each refusal).
  */
 export async function buildExchangeDeps(
-  config: ExchangeSettings,
+  config: ExchangeConfig,
   log: Log,
   clients: AwsClients,
   extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: MeshApi },

@@ -28,7 +28,7 @@ export interface TokenMaintenanceSummary {
   failed: number;
 }
 
-type Verdict = 'refreshed' | 'removed' | 'kept';
+type UpkeepOutcome = 'refreshed' | 'removed' | 'kept';
 
 /** Visits every service token secret once; never throws for one secret's failure. */
 export async function maintainServiceTokens(deps: TokenMaintenanceDeps, now: Date): Promise<TokenMaintenanceSummary> {
@@ -55,9 +55,9 @@ async function maintainOne(
   deps: TokenMaintenanceDeps,
   ensure: ReturnType<typeof createServiceTokenEnsurer>,
   now: Date,
-): Promise<Verdict> {
+): Promise<UpkeepOutcome> {
   const workloadGroup = groupKey(ref);
-  const refresh = async (): Promise<Verdict> => {
+  const refresh = async (): Promise<UpkeepOutcome> => {
     const group = await deps.mesh.getWorkloadGroup(ref);
     if (!group) {
       // Tasks are still enrolled: removing their token would break restarts. Reconcile sorts out the group.
