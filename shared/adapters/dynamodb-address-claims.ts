@@ -11,6 +11,7 @@ import type { Phase } from '../core/enrollment.js';
 import { claimHolds, type AddressHolder, type NetworkAddress } from '../core/networks.js';
 import type { AddressClaims } from '../ports.js';
 import { isConditionFailure, translateAwsError } from './aws-errors.js';
+import { conditionFailureItem } from './dynamodb-condition-failure.js';
 
 /** A claim that changed between its read and our write is read again; more than this means a storm of claimants. */
 const CLAIM_ATTEMPTS = 3;
@@ -75,10 +76,9 @@ export class DynamoDbAddressClaims implements AddressClaims {
       return 'written';
     } catch (error) {
       if (!isConditionFailure(error)) return translateAwsError(error, 'UpdateItem');
-      // The old item comes back as DynamoDB attribute values, not unmarshalled.
-      const item = (error as { Item?: Record<string, { S?: string }> }).Item;
-      const taskId = item?.holderTaskId?.S;
-      return taskId ? { taskId, taskArn: item?.holderTaskArn?.S ?? '', claimedAt: item?.claimedAt?.S ?? '' } : undefined;
+      const item = conditionFailureItem(error);
+      const taskId = item?.holderTaskId;
+      return typeof taskId === 'string' ? { taskId, taskArn: String(item?.holderTaskArn ?? ''), claimedAt: String(item?.claimedAt ?? '') } : undefined;
     }
   }
 

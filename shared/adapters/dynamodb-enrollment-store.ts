@@ -10,8 +10,7 @@ import { REASONS } from '../core/reasons.js';
 import { ControlPlaneError, UpstreamThrottledError, VersionConflictError } from '../errors.js';
 import type { EnrollmentPage, EnrollmentStore } from '../ports.js';
 import { isConditionFailure, translateAwsError } from './aws-errors.js';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { conditionFailureItem } from './dynamodb-condition-failure.js';
 
 /** Every attribute the pipeline owns (all but the key and the exchange's `onboardingToken`). */
 const RECORD_FIELDS = [
@@ -43,15 +42,6 @@ const FILTERED_QUERY_LIMIT = 500;
 const BATCH_GET_ATTEMPTS = 5;
 /** Full-jitter back-off between those rounds, as AWS advises for unprocessed keys: ceilings 50, 100, 200, 400 ms. */
 const BATCH_GET_BACKOFF_BASE_MS = 50;
-
-/**
- * The item a ConditionalCheckFailedException carries with ALL_OLD. The document client leaves it
- * in DynamoDB's wire form (aws/aws-sdk-js-v3#6723), so it is unmarshalled here.
- */
-function storedItem(error: unknown): EnrollmentRecord | undefined {
-  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
-  return item ? (unmarshall(item) as EnrollmentRecord) : undefined;
-}
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -151,7 +141,7 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
       );
     } catch (error) {
       if (isConditionFailure(error))
-        throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error, stored: storedItem(error) });
+        throw new VersionConflictError(`task ${record.taskId}: version ${record.version} is not newer than the stored record`, { cause: error, stored: conditionFailureItem(error) as EnrollmentRecord | undefined });
       translateAwsError(error, 'UpdateItem');
     }
   }
