@@ -7,13 +7,13 @@
  * its own (the handlers read their settings from the environment once). Exits non-zero on a miss.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../local/moto.js';
 import { AGENT_SOURCES } from '../test/support/agent-process.js';
 import { exampleIstioManifest } from '../test/support/example-task-entry.js';
-import { startHealthWorld } from '../test/support/health-world.js';
+import { closeApp, listenLikeAnApp, startHealthWorld } from '../test/support/health-world.js';
 import type { ModelService } from '../test/support/istiod-model/endpoints.js';
 import type { KubernetesObject } from '../test/support/kubernetes/apply-merge.js';
 
@@ -69,7 +69,7 @@ try {
   await proxy.probe(at(2));
   console.log(`  app not listening on 127.0.0.1:${appPort}: probe fails → ${healthy()}`);
   endpoints([], 'Healthy=False');
-  app = await listen(appPort);
+  app = await listenLikeAnApp(appPort);
   await proxy.probe(at(7));
   console.log(`  app listening: probe passes → ${healthy()}`);
   endpoints([endpoint], 'Healthy=True');
@@ -78,11 +78,11 @@ try {
   const passWrites = world.ourMeshWrites() - writes;
   console.log(`  a reconcile pass over the converged mesh: ${passWrites} mesh writes (istiod's annotations and condition are not ours)`);
   if (passWrites !== 0) fail(`the reconcile pass wrote ${passWrites} times`);
-  await close(app);
+  await closeApp(app);
   await proxy.probe(at(12));
   console.log(`  app stopped: probe fails → ${healthy()}`);
   endpoints([], 'out of traffic; ECS still says RUNNING, the task stays enrolled');
-  app = await listen(appPort);
+  app = await listenLikeAnApp(appPort);
   await proxy.probe(at(17));
   endpoints([endpoint], 'back after one passing probe');
 
@@ -100,17 +100,6 @@ try {
   endpoints([], 'task stopped: drained, its entry removed');
   console.log('\n\x1b[32mHealth demo complete.\x1b[0m');
 } finally {
-  if (app) await close(app);
+  if (app) await closeApp(app);
   await world.stop();
-}
-
-function listen(port: number): Promise<Server> {
-  return new Promise((resolvePromise) => {
-    const server = createServer((socket) => socket.end());
-    server.listen(port, '127.0.0.1', () => resolvePromise(server));
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolvePromise) => server.close(() => resolvePromise()));
 }

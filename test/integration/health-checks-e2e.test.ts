@@ -13,7 +13,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/moto.js';
 import { agentBundle } from '../support/agent-process.js';
 import { exampleIstioManifest } from '../support/example-task-entry.js';
-import { ISTIOD_ADDRESS, startHealthWorld, type HealthWorld } from '../support/health-world.js';
+import { closeApp, ISTIOD_ADDRESS, listenLikeAnApp, startHealthWorld, type HealthWorld } from '../support/health-world.js';
 import type { ModelService } from '../support/istiod-model/endpoints.js';
 import type { KubernetesObject } from '../support/kubernetes/apply-merge.js';
 
@@ -56,13 +55,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const listen = (port: number) =>
-  new Promise<NetServer>((resolve) => {
-    const app = createServer((socket) => socket.end());
-    app.listen(port, '127.0.0.1', () => resolve(app));
-  });
-const close = (app: NetServer) => new Promise<void>((resolve) => app.close(() => resolve()));
-
 describe('a task of a probed group is served by istiod exactly while its probe passes', () => {
   it('joins once the probe passes, leaves when it fails, comes back, and a reconcile pass writes nothing meanwhile', async () => {
     const t0 = new Date();
@@ -84,7 +76,7 @@ describe('a task of a probed group is served by istiod exactly while its probe p
     // The app is not listening yet: the first probe fails, istiod records Healthy=False.
     await proxy.probe(at(2));
     expect(world.mesh.served(ratingsService)).toEqual([]);
-    const app = await listen(appPort);
+    const app = await listenLikeAnApp(appPort);
     await proxy.probe(at(7));
     expect(world.mesh.served(ratingsService)).toEqual([endpoint]);
 
@@ -94,10 +86,10 @@ describe('a task of a probed group is served by istiod exactly while its probe p
     expect(world.ourMeshWrites()).toBe(writesBefore);
     expect(world.mesh.served(ratingsService)).toEqual([endpoint]);
 
-    await close(app);
+    await closeApp(app);
     await proxy.probe(at(12));
     expect(world.mesh.served(ratingsService)).toEqual([]);
-    const again = await listen(appPort);
+    const again = await listenLikeAnApp(appPort);
     await proxy.probe(at(17));
     expect(world.mesh.served(ratingsService)).toEqual([endpoint]);
 
@@ -116,7 +108,7 @@ describe('a task of a probed group is served by istiod exactly while its probe p
     // The task stops: drained, its entry removed, no longer served.
     await world.stopTask(task);
     expect(world.mesh.served(ratingsService)).toEqual([]);
-    await close(again);
+    await closeApp(again);
   }, 120_000);
 
   it('a group without a probe: no health annotation, no probe for istio-agent, served at once, and istiod writes nothing', async () => {

@@ -6,6 +6,7 @@
  * environment; and the example's istio-proxy command started on that volume, connected to istiod.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
@@ -155,4 +156,16 @@ export async function startHealthWorld(options: { dir: string; manifests: Kubern
     await mesh.stop();
     throw error;
   }
+}
+
+/** The task's app, as its probe sees it: a TCP listener on 127.0.0.1:`port`. */
+export function listenLikeAnApp(port: number): Promise<NetServer> {
+  return new Promise((resolve) => {
+    const app = createServer((socket) => socket.end());
+    app.listen(port, '127.0.0.1', () => resolve(app));
+  });
+}
+
+export function closeApp(app: NetServer): Promise<void> {
+  return new Promise((resolve) => app.close(() => resolve()));
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import { iamCaller, readJsonBody, readQuery, requireIamCaller, routeTable } from '../../functions/http/edge.js';
+import { CFN_TAGS } from '../support/example-task-definition.js';
 
 const event = (method: string, path: string) => ({ rawPath: path, requestContext: { http: { method, path } } });
 const ok = (text: string) => async () => ({ statusCode: 200, body: text });
@@ -75,7 +76,7 @@ describe('requireIamCaller', () => {
   });
 
   it('guards every function serverless.yml gives an AWS_IAM route', () => {
-    const functions = (parseYaml(readFileSync('serverless.yml', 'utf8'), { customTags: [{ tag: '!Ref', resolve: (v: string) => v }, { tag: '!Sub', resolve: (v: string) => v }, { tag: '!GetAtt', resolve: (v: string) => v }, { tag: '!If', collection: 'seq', resolve: (v: unknown) => v }, { tag: '!Equals', collection: 'seq', resolve: (v: unknown) => v }, { tag: '!Not', collection: 'seq', resolve: (v: unknown) => v }, { tag: '!Join', collection: 'seq', resolve: (v: unknown) => v }, { tag: '!Split', collection: 'seq', resolve: (v: unknown) => v }, { tag: '!Select', collection: 'seq', resolve: (v: unknown) => v }] }) as { functions: Record<string, { handler: string; events?: { httpApi?: { authorizer?: { type?: string } } }[] }> }).functions;
+    const functions = (parseYaml(readFileSync('serverless.yml', 'utf8'), { customTags: CFN_TAGS }) as { functions: Record<string, { handler: string; events?: { httpApi?: { authorizer?: { type?: string } } }[] }> }).functions;
     const iamFunctions = Object.values(functions).filter((f) => f.events?.some((e) => e.httpApi?.authorizer?.type === 'aws_iam'));
 
     expect(iamFunctions.length).toBeGreaterThanOrEqual(6);
