@@ -18,12 +18,18 @@ import { parseExplainRequest } from './request.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
+/** The request, or its problems: the edge answers those 422. */
+function explainRequestOf(value: unknown) {
+  const parsed = parseExplainRequest(value);
+  return parsed.ok ? { ok: true as const, value: parsed.request } : parsed;
+}
+
 /** Builds the handler around ready adapters (tests and the local stack use this). */
 export function createExplainHandler(deps: ExplainDeps, logger: Logger, metrics: Metrics = functionMetrics('explain')) {
   const log = powertoolsLog(logger);
   return middy(async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
     if (event.requestContext.http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-    const body = readJsonBody(event, { maxBytes: MAX_BODY_BYTES, check: (value) => ((parsed) => (parsed.ok ? { ok: true as const, value: parsed.request } : parsed))(parseExplainRequest(value)) });
+    const body = readJsonBody(event, { maxBytes: MAX_BODY_BYTES, check: explainRequestOf });
     if (!body.ok) return body.answer;
     const explanation = await explainDecision(body.value, deps);
     log.info('explained', { caller: iamCaller(event), allowed: explanation.allowed, reason: explanation.reason, policy: explanation.policy, group: explanation.group });

@@ -24,6 +24,12 @@ import { clusterList } from '../../shared/core/task.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
+/** The pass asked for, or the request's problems: the edge answers those 422. */
+function reconcileOptionsOf(value: unknown) {
+  const parsed = parseReconcileRequest(value);
+  return parsed.ok ? { ok: true as const, value: parsed.options } : parsed;
+}
+
 type ReconcileTrigger = APIGatewayProxyEventV2WithIAMAuthorizer | Record<string, unknown>;
 
 const isHttp = (event: ReconcileTrigger): event is APIGatewayProxyEventV2WithIAMAuthorizer => 'requestContext' in event && (event as { requestContext?: { http?: unknown } }).requestContext?.http !== undefined;
@@ -56,7 +62,7 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
       return reports;
     }
     if (event.requestContext.http.method !== 'POST') return problem(405, 'METHOD_NOT_ALLOWED', 'only POST is supported');
-    const body = readJsonBody(event, { maxBytes: MAX_BODY_BYTES, emptyIsObject: true, check: (value) => ((parsed) => (parsed.ok ? { ok: true as const, value: parsed.options } : parsed))(parseReconcileRequest(value)) });
+    const body = readJsonBody(event, { maxBytes: MAX_BODY_BYTES, emptyIsObject: true, check: reconcileOptionsOf });
     if (!body.ok) return body.answer;
     callsBefore = totalCalls();
     const report = await reconcileTasks(body.value, deps, new Date());
