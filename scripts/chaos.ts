@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --tasks N --seed S --fault-rate R --concurrency C --accounts A]`: the
+ * `npm run chaos [-- --tasks N --services S --seed S --fault-rate R --concurrency C --hand-deletes H --accounts A]`: the
  * convergence proof of issue 12 against a fresh moto and the Kubernetes API double. Prints the
  * figures; exits 1 when any must-be-0 figure is not 0. CHAOS_TASKS sizes the run too. With more
  * than one account (`--accounts 3` or CHAOS_ACCOUNTS, issue 20) it runs both topologies of README's
@@ -12,7 +12,7 @@ import { DEFAULT_CHAOS_OPTIONS, MULTI_ACCOUNT_TOPOLOGIES, runChaos, type ChaosOp
 import { formatChaosTable } from '../test/support/chaos/report-table.js';
 
 const { values } = parseArgs({
-  options: { tasks: { type: 'string' }, services: { type: 'string' }, seed: { type: 'string' }, 'fault-rate': { type: 'string' }, concurrency: { type: 'string' }, accounts: { type: 'string' } },
+  options: { tasks: { type: 'string' }, services: { type: 'string' }, seed: { type: 'string' }, 'fault-rate': { type: 'string' }, concurrency: { type: 'string' }, accounts: { type: 'string' }, 'hand-deletes': { type: 'string' } },
 });
 const number = (value: string | undefined, fallback: number, name: string): number => {
   if (value === undefined) return fallback;
@@ -27,6 +27,7 @@ const options: ChaosOptions = {
   seed: number(values.seed, DEFAULT_CHAOS_OPTIONS.seed, 'seed'),
   faultRate: number(values['fault-rate'], DEFAULT_CHAOS_OPTIONS.faultRate, 'fault-rate'),
   concurrency: number(values.concurrency, DEFAULT_CHAOS_OPTIONS.concurrency, 'concurrency'),
+  handDeletes: number(values['hand-deletes'], DEFAULT_CHAOS_OPTIONS.handDeletes, 'hand-deletes'),
   accounts: number(values.accounts ?? process.env.CHAOS_ACCOUNTS, DEFAULT_CHAOS_OPTIONS.accounts, 'accounts'),
 };
 // Account ids are 111111111111 up to 999999999999 besides moto's default one.

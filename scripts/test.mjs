@@ -27,8 +27,22 @@ function runVitest(label, command, vitestArgs) {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   // A file that fails to load has no failed test: count it once so the line never hides it.
   const failed = (json.numFailedTests ?? 0) || (json.numFailedTestSuites ?? 0);
-  return { ok: run.status === 0, passed: json.numPassedTests ?? 0, failed, skipped: (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0) };
+  return { ok: run.status === 0, passed: json.numPassedTests ?? 0, failed, skipped: (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0), failures: failuresIn(json) };
 }
+
+/** Each failed test (or file that failed to load) with the first lines of its reason. */
+function failuresIn(json) {
+  const out = [];
+  for (const file of json.testResults ?? []) {
+    const where = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    if (!failedTests.length && file.status === 'failed') out.push(`${where}: ${firstLines(file.message)}`);
+    for (const t of failedTests) out.push(`${where} > ${t.fullName}: ${firstLines((t.failureMessages ?? []).join('\n'))}`);
+  }
+  return out;
+}
+
+const firstLines = (text = '') => text.split('\n').slice(0, 3).join(' | ');
 
 const runs = [runVitest('', [process.execPath], args)];
 const onNode22 = Number(process.versions.node.split('.')[0]) === 22;
@@ -39,5 +53,8 @@ if (!onNode22 && args.length === 0 && process.env.ECS_MESH_SKIP_NODE22 !== '1') 
 
 const sum = (key) => runs.reduce((n, r) => n + r[key], 0);
 const [passed, failed, skipped] = [sum('passed'), sum('failed'), sum('skipped')];
+// CI shows the end of the output: name what failed there, above the counts.
+const failures = runs.flatMap((r) => r.failures ?? []);
+if (failures.length) console.log(`\n[test] failed:\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(runs.every((r) => r.ok) && failed === 0 && passed > 0 ? 0 : 1);

@@ -192,17 +192,22 @@ export async function buildExchangeDeps(
  */
 export const SERVICE_TOKEN_MEMORY_MS = 5 * 60_000;
 
-/** Everything task-events needs; `mesh` may be injected (tests, local stack). */
-export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: AwsClients, mesh?: MeshApi, tokens: ServiceTokenDeps = buildServiceTokenDeps(config, log, clients)): EnrollmentDeps {
+/**
+ * Everything task-events needs; `mesh` may be injected (tests, local stack), and so may the clock
+ * its per-container caches (role tags, policies, groups) expire by: a harness on virtual time
+ * must age them as it ages the queue.
+ */
+export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: AwsClients, mesh?: MeshApi, clock: () => number = Date.now): EnrollmentDeps {
   // One per container: the tokens of every service it has seen, read again only near refresh.
-  const knownTokens = new ExpiringCache<EnsuredServiceToken>(SERVICE_TOKEN_MEMORY_MS);
+  const knownTokens = new ExpiringCache<EnsuredServiceToken>(SERVICE_TOKEN_MEMORY_MS, clock);
+  const tokens = buildServiceTokenDeps(config, log, clients);
   return {
     serviceTokens: () => createServiceTokenEnsurer(tokens, knownTokens),
-    ...buildTaskReaders(config, clients),
-    policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
+    ...buildTaskReaders(config, clients, clock),
+    policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000, clock),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
-    mesh: buildMeshApi(config, clients, mesh),
+    mesh: buildMeshApi(config, clients, mesh, clock),
     log,
     tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
     deployment: deploymentLabelValue(config.AUTH_AUDIENCE),
@@ -261,8 +266,8 @@ export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & S
 }
 
 /** The configured mesh (or the injected one) with WorkloadGroups cached per container. */
-export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, mesh?: MeshApi): MeshApi {
-  return withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000);
+export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, mesh?: MeshApi, clock: () => number = Date.now): MeshApi {
+  return withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000, clock);
 }
 
 /**
@@ -271,7 +276,7 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
  * (MEMBER_ROLE_NAMES, else CROSS_ACCOUNT_ROLE_NAME).
  * With them, the networks of meshNetworks and the subnets' VPCs, read the same way (#networks).
  */
-export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>): { tasks: TaskDirectory; roles: IamRoleDirectory } & Omit<NetworkDeps, 'addresses'> {
+export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<AwsClients, 'iam' | 'ecs' | 'sts'>, clock: () => number = Date.now): { tasks: TaskDirectory; roles: IamRoleDirectory } & Omit<NetworkDeps, 'addresses'> {
   const forAccount = clientsForAccount(config, clients);
   const own = new EcsTaskDirectory(clients.ecs);
   const networks = parseMeshNetworks(config.MESH_NETWORKS);
@@ -285,7 +290,7 @@ export function buildTaskReaders(config: TaskIdentitySettings, clients: Pick<Aws
       // Our own account keeps the one directory (and task-definition cache) short names use too.
       return ecs === clients.ecs ? own : new EcsTaskDirectory(ecs);
     }) : own,
-    roles: new IamRoleDirectory(async (accountId, partition) => (await forAccount(accountId, partition)).iam, config.ROLE_CACHE_SECONDS * 1000),
+    roles: new IamRoleDirectory(async (accountId, partition) => (await forAccount(accountId, partition)).iam, config.ROLE_CACHE_SECONDS * 1000, clock),
   };
 }
 

@@ -13,7 +13,8 @@ describe('chaos: convergence under faults', () => {
   it('after the events drain and one reconcile pass, the mesh and the records are exactly the truth', async () => {
     const report = await runChaos({ ...DEFAULT_CHAOS_OPTIONS, tasks: 200, services: 8, handDeletes: 5 }, inject('awsEndpoint'));
 
-    expect(report.mustBeZero).toEqual(Object.fromEntries(Object.keys(report.mustBeZero).map((k) => [k, 0])));
+    // The examples name what differs, so a failure says where to look.
+    expect(report.mustBeZero, report.examples.join('\n')).toEqual(Object.fromEntries(Object.keys(report.mustBeZero).map((k) => [k, 0])));
     expect(report.afterPass.expected).toBeGreaterThan(100);
     // The run was as hard as it claims: events lost, duplicated, faults and an outage that dead-lettered...
     expect(report.events.dropped).toBeGreaterThan(0);

@@ -41,14 +41,14 @@ export function reportVersionsOfRun(versionOf: TaskVersions): void {
 }
 
 /** task-events as deployed: default caches, its clients behind the fault injector. */
-export function taskEventsDeps(deployment: ChaosDeployment, k8s: KubernetesApiDouble, faults: FaultInjector, log: Log, calls: Map<string, number>): TaskEventsDeps {
+export function taskEventsDeps(deployment: ChaosDeployment, k8s: KubernetesApiDouble, faults: FaultInjector, log: Log, calls: Map<string, number>, clock: () => number): TaskEventsDeps {
   const { stack, aws } = deployment;
   const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, ...deployment.env });
   const clients = createAwsClients(config, aws.credentials);
   countCalls({ ...clients }, calls);
   injectSdkFaults({ ...clients }, faults);
   const mesh = withMeshFaults(new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 }), faults);
-  return { ...buildEnrollmentDeps(config, log, clients, mesh), deadLetters: undefined };
+  return { ...buildEnrollmentDeps(config, log, clients, mesh, clock), deadLetters: undefined };
 }
 
 /** The reconciler of a cold container: every task in one pass, no grace (the events are all in). */

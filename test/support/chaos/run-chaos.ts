@@ -153,12 +153,17 @@ export async function runChaos(options: ChaosOptions, endpoint: string, report: 
 
     const log = quietLog();
     const eventCalls = new Map<string, number>();
-    const taskEvents = new Map(deployments.map((d) => [d, taskEventsDeps(d, k8s, faults, log, eventCalls)]));
+    const queue = new SimulatedQueue({ ...QUEUE, parallelism: options.concurrency });
+    // The containers' caches (role tags, policies, groups) age with the queue's virtual time, not
+    // the wall clock: a run takes under a minute of real time, and a 60 s role cache filled before
+    // a tag was removed would otherwise still admit the role's tasks at the DLQ redrive, which
+    // comes minutes after the change in the run's time (as it would for an operator).
+    const virtualClock = () => started + queue.now * 1000;
+    const taskEvents = new Map(deployments.map((d) => [d, taskEventsDeps(d, k8s, faults, log, eventCalls, virtualClock)]));
     // Hub and spoke: every account's events reach the one queue. One control plane per account: each
     // account's reach its own; the simulated queue carries them all, and each batch is handed out
     // by account, each deployment taking its own messages (their retries and DLQ are per message).
     const deploymentOf = (body: string) => deployments.find((d) => d.accountId === (JSON.parse(body) as TaskStateChangeEnvelope).account) ?? deployments[0]!;
-    const queue = new SimulatedQueue({ ...QUEUE, parallelism: options.concurrency });
     const handle: BatchHandler = async (batch) => {
       const failed = await Promise.all(
         [...taskEvents].map(async ([deployment, deps]) => {
