@@ -3,7 +3,7 @@
 // the generated CloudFormation template (`npm run package`), with a real IAM policy evaluator
 // (@cloud-copilot/iam-simulate). moto enforces no IAM, so this is where a missing grant shows.
 // The test also lists the grants no test exercised, and checks the `*` resources against the
-// README's table.
+// table of docs/deploy.md, "Least privilege".
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,10 +101,10 @@ const MEMBER_PARAMS = { RoleName: 'ecs-mesh-reader', HubEventBusArn: HUB_BUS };
 /** The account a request acts in: the one its resource (or its cluster) names; ours for a name without one. */
 const accountOf = (request: IamRequest) => /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(request.resource)?.[1] ?? /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(request.context['ecs:cluster'] ?? '')?.[1] ?? ACCOUNT;
 
-/** The `*`-resource table of the README's "Least privilege" section: action → reason. */
-function readmeWildcardTable(): Map<string, string> {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.split(/^### Least privilege$/m)[1]?.split(/^#{2,3} /m)[0] ?? '';
+/** The `*`-resource table of docs/deploy.md's "Least privilege" section: action → reason. */
+function documentedWildcardTable(): Map<string, string> {
+  const guide = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+  const section = guide.split(/^## Least privilege$/m)[1]?.split(/^#{1,3} /m)[0] ?? '';
   const rows = [...section.matchAll(/^\| `([a-z0-9-]+:[A-Za-z]+)` \|([^|]+)\|/gm)];
   return new Map(rows.map((m) => [m[1]!, m[2]!.trim()]));
 }
@@ -280,7 +280,7 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
     expect(results).toEqual([true, false, false, true, false]);
   });
 
-  it('grants no "*" action, and a "*" resource only to actions without resource-level permissions, each listed in the README', async () => {
+  it('grants no "*" action, and a "*" resource only to actions without resource-level permissions, each listed in docs/deploy.md', async () => {
     const statements = [
       ...functionsOf(template).flatMap((fn) => rolePolicy(template, fn, { params: ALL_OPTIONAL_GRANTS }).statements.map((s) => ({ fn, s }))),
       // The member template's roles too (deploy/member-account-role.yaml).
@@ -302,6 +302,6 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
         }
     }
 
-    expect([...readmeWildcardTable().keys()].sort()).toEqual([...wildcardActions].sort());
+    expect([...documentedWildcardTable().keys()].sort()).toEqual([...wildcardActions].sort());
   });
 });

@@ -7,7 +7,7 @@ import { startMintingStack, type MintingStack } from '../support/minting-stack.j
 import { istiodJwtRuleUnmarshal, istiodVerdict as istiod } from '../support/third-party-verifier.js';
 import { documentedJwtRules as everyDocumentedJwtRule } from '../support/documented-jwt-rules.js';
 
-// istiod's JWT_RULE as the README documents it, parsed and applied as istiod does (PyJWT, not our
+// istiod's JWT_RULE as docs/connect-a-mesh.md documents it, parsed and applied as istiod does (PyJWT, not our
 // verifier), against tokens minted by `npm run local`. The whole path as an operator runs it: `npm run local` as a process, tasks launched with
 // RunTask, tokens minted by task-events, and a verifier that knows nothing but the issuer URL.
 const GROUPS = [
@@ -15,15 +15,15 @@ const GROUPS = [
   { name: 'payments', serviceAccount: 'payments', tokenProfile: 'kuma' },
 ] as const;
 
-const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md'), 'utf8');
+const GUIDE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'connect-a-mesh.md'), 'utf8');
 
-/** The JWT_RULE strings the README's "Connect your mesh" section documents, in order, and its Helm values. */
+/** The JWT_RULE strings docs/connect-a-mesh.md's "Istio (istiod)" section documents, in order, and its Helm values. */
 function documentedJwtRules(): { jwksUri: string; discovery: string; helmValues: string } {
-  const section = README.slice(README.indexOf('## Connect your mesh'), README.indexOf('\n## ', README.indexOf('## Connect your mesh') + 3));
+  const section = GUIDE.slice(GUIDE.indexOf('## Istio (istiod)'), GUIDE.indexOf('\n## ', GUIDE.indexOf('## Istio (istiod)') + 3));
   const [jwksUri, discovery] = [...section.matchAll(/^\s*JWT_RULE='([^']+)'$/gm)].map((m) => m[1]!);
   const values = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
   const helmValues = (parseYaml(values ?? '') as { pilot?: { env?: { JWT_RULE?: string } } } | null)?.pilot?.env?.JWT_RULE;
-  if (!jwksUri || !discovery || !helmValues) throw new Error('README: the Connect your mesh section lost its JWT_RULE examples');
+  if (!jwksUri || !discovery || !helmValues) throw new Error('docs/connect-a-mesh.md: the Istio (istiod) section lost its JWT_RULE examples');
   return { jwksUri, discovery, helmValues };
 }
 

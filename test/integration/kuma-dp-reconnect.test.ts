@@ -27,8 +27,8 @@ interface Container extends KumaDpContainer {
   MountPoints?: { SourceVolume: string; ContainerPath: string }[];
 }
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const section = README.slice(README.indexOf('### Kuma / Kong Mesh'), README.indexOf('## The auth exchange and the sidecar agent'));
+const GUIDE = readFileSync(new URL('../../docs/connect-a-mesh.md', import.meta.url), 'utf8');
+const section = GUIDE.slice(GUIDE.indexOf('## Kuma / Kong Mesh'));
 const yamlBlocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map(([, body]) => parse(body!) as unknown);
 const cpConfig = yamlBlocks.find((b): b is { dpServer: { authn: { enableReloadableTokens?: boolean } } } => typeof b === 'object' && b !== null && 'dpServer' in b);
 const containers = yamlBlocks.find((b): b is Container[] => Array.isArray(b) && b.some((c: Container) => c.Name === 'kuma-dp'));

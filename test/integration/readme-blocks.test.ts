@@ -1,9 +1,11 @@
 /**
- * Every shell block of README.md and events/README.md runs as written (issue 14: the README's
- * copy-paste blocks must work). The convention, for whoever adds a block:
+ * Every shell block of README.md, of the guides in docs/ and of events/README.md runs as written
+ * (issue 14: the README's copy-paste blocks must work; issue 21: so must the guides'). The
+ * convention, for whoever adds a block:
  *
  * - A block fenced ```sh runs with `bash -euo pipefail`, from the repository root, in document
- *   order (README.md, then events/README.md), against one `npm run local` this test starts. The
+ *   order (README.md, then the guides in the order its "Where to go next" lists them, then
+ *   events/README.md: `documentationPages`), against one `npm run local` this test starts. The
  *   CLI and `npm run invoke` find that stack through its context file, so a block needs no URL or
  *   credentials; `127.0.0.1:3000` and `localhost:3000` in a block become the stack's address.
  *   The shell holds no AWS_* variables, as a fresh terminal would.
@@ -30,10 +32,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../../cli/api/signed-fetch.js';
 import { startLocalProcess, until, type LocalProcess } from '../support/local-process.js';
 import { runRatingsTask, writeRatingsGroup } from '../support/local-task.js';
-import { shellBlocks, showsInOrder } from '../support/readme-blocks.js';
+import { documentationPages, shellBlocks, showsInOrder } from '../support/readme-blocks.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FILES = ['README.md', 'events/README.md'];
+const FILES = documentationPages(root);
 const blocks = FILES.flatMap((file) => shellBlocks(file, readFileSync(join(root, file), 'utf8')));
 
 function bash(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string; stdout: string }> {
@@ -69,7 +71,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the README blocks', () => {
+describe('the README and docs/ blocks', () => {
   it('are found: most run, and at least one shows its output', () => {
     expect(blocks.filter((b) => b.mode === 'run').length).toBeGreaterThan(5);
     expect(blocks.some((b) => b.expected !== undefined)).toBe(true);

@@ -1,4 +1,6 @@
-/** The README convention test/integration/readme-blocks.test.ts runs (its header describes it): blocks, markers, expected output. */
+/** The README convention test/integration/readme-blocks.test.ts runs (its header describes it): pages, blocks, markers, expected output. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const MARKER = /^\s*<!-- readme-test: (.*?) -->\s*$/;
 
@@ -9,6 +11,33 @@ export interface Block {
   mode: 'run' | 'local' | { skip: string };
   /** The ```text block right after it, line by line. */
   expected?: string[];
+}
+
+/** The front page's section that lists the guides, in reading order. */
+const GUIDES_HEADING = '## Where to go next';
+
+/**
+ * The pages whose blocks run, in order: README.md, the guides of docs/ in the order its "Where to
+ * go next" lists them (a later guide's blocks may rely on what an earlier one did, as a reader
+ * would), then events/README.md. A guide it does not list, or lists but docs/ lacks, is an error:
+ * its blocks would never run.
+ */
+export function guidePages(readme: string, docs: readonly string[]): string[] {
+  const start = readme.indexOf(GUIDES_HEADING);
+  if (start < 0) throw new Error(`README.md: no "${GUIDES_HEADING}" section listing the guides`);
+  const end = readme.indexOf('\n## ', start + GUIDES_HEADING.length);
+  const listed = [...new Set([...readme.slice(start, end < 0 ? undefined : end).matchAll(/\]\((docs\/[\w-]+\.md)\)/g)].map((m) => m[1]!))];
+  const unlisted = docs.filter((page) => !listed.includes(page));
+  if (unlisted.length > 0) throw new Error(`README.md: "${GUIDES_HEADING}" does not list ${unlisted.join(', ')}, so its blocks would never run`);
+  const absent = listed.filter((page) => !docs.includes(page));
+  if (absent.length > 0) throw new Error(`README.md: "${GUIDES_HEADING}" lists ${absent.join(', ')}, which docs/ does not have`);
+  return ['README.md', ...listed, 'events/README.md'];
+}
+
+/** {@link guidePages} of the repository at `root`. */
+export function documentationPages(root: string): string[] {
+  const docs = readdirSync(join(root, 'docs')).filter((file) => file.endsWith('.md')).map((file) => `docs/${file}`);
+  return guidePages(readFileSync(join(root, 'README.md'), 'utf8'), docs);
 }
 
 /** The fenced blocks of `file` with the marker before each; an unknown marker or a skip without a reason fails here. */

@@ -35,9 +35,9 @@ describe(`File: ${DOCKERFILE}`, () => {
     const copies = [...all('COPY'), ...all('ADD').map((a) => `ADD ${a}`)];
 
     expect(copies).toEqual([`${basename(DEFAULT_OUTFILE)} /opt/ecs-mesh-agent/ecs-mesh-agent.mjs`]);
-    // The README's build command uses the bundle's directory as the context.
-    const readme = readFileSync(`${root}README.md`, 'utf8');
-    expect(readme).toContain(`docker build -f ${DOCKERFILE} -t ecs-mesh-agent ${relative(root, dirname(DEFAULT_OUTFILE))}`);
+    // The guide's build command uses the bundle's directory as the context.
+    const guide = readFileSync(`${root}docs/onboard-a-service.md`, 'utf8');
+    expect(guide).toContain(`docker build -f ${DOCKERFILE} -t ecs-mesh-agent ${relative(root, dirname(DEFAULT_OUTFILE))}`);
   });
 
   it('lets only the bundle into the build context', () => {

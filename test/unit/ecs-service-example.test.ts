@@ -1,6 +1,6 @@
 // examples/ecs-service/: the Istio manifests pass the vendored CRDs, the policy admits the
-// template's task role into the group, and the template wires the three containers as the README
-// says (cfn-lint runs on it in test/integration/ecs-service-template.test.ts).
+// template's task role into the group, and the template wires the three containers as
+// docs/onboard-a-service.md says (cfn-lint runs on it in test/integration/ecs-service-template.test.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -203,9 +203,9 @@ describe('examples/ecs-service/template.yaml', () => {
   });
 });
 
-describe("README: Put an ECS service in the mesh", () => {
-  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-  const section = readme.slice(readme.indexOf('## Put an ECS service in the mesh'), readme.indexOf('## Operate it'));
+describe('docs/onboard-a-service.md: Put an ECS service in the mesh', () => {
+  const guide = readFileSync(fileURLToPath(new URL('../../docs/onboard-a-service.md', import.meta.url)), 'utf8');
+  const section = guide.slice(0, guide.indexOf('\n## Coming from TSB or Kong Mesh'));
   const deploy = /aws cloudformation deploy [^`]*?(?=\n```)/.exec(section)![0].replace(/\\\n/g, ' ');
 
   it('deploys the template with parameters it has, giving every one without a default', () => {

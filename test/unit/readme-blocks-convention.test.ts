@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shellBlocks, showsInOrder } from '../support/readme-blocks.js';
+import { documentationPages, guidePages, shellBlocks, showsInOrder } from '../support/readme-blocks.js';
 
 describe('shellBlocks (the README test\'s convention)', () => {
   const readme = [
@@ -62,5 +62,25 @@ describe('showsInOrder', () => {
     { case: 'regex characters taken literally', expected: ['# profile=kuma kid=.* alg=RS256 state=active signs-from=2026'] },
   ])('refuses $case', ({ expected }) => {
     expect(showsInOrder(output, expected)).toBe(false);
+  });
+});
+
+describe('guidePages (which pages run, in which order)', () => {
+  // Page names built from parts, so the check that cited pages exist (doc-links.test.ts) does not read these made-up ones.
+  const page = (name: string) => ['docs', `${name}.md`].join('/');
+  const readme = ['# Title', `See [the tokens](${page('tokens')}) first.`, '## Where to go next', `- [b](${page('b')}): second`, `- [a](${page('a')}): first? no, after b`, `- [b again](${page('b')})`, '## Later', `- [c](${page('c')})`].join('\n');
+
+  it('runs README.md, then the guides in the order "Where to go next" lists them, then events/README.md', () => {
+    expect(guidePages(readme, [page('a'), page('b')])).toEqual(['README.md', page('b'), page('a'), 'events/README.md']);
+  });
+
+  it('refuses a guide the list leaves out, since its blocks would never run, and one docs/ lacks', () => {
+    expect(() => guidePages(readme, [page('a'), page('b'), page('c')])).toThrow(`does not list ${page('c')}`);
+    expect(() => guidePages(readme, [page('a')])).toThrow(`lists ${page('b')}, which docs/ does not have`);
+    expect(() => guidePages('# Title', [])).toThrow('no "## Where to go next"');
+  });
+
+  it("lists every page of this repository's docs/", () => {
+    expect(documentationPages(new URL('../../', import.meta.url).pathname).length).toBeGreaterThan(10);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The Kuma CP configuration the README documents, parsed as YAML and held against the field names
+ * The Kuma CP configuration docs/connect-a-mesh.md documents, parsed as YAML and held against the field names
  * of Kuma's own config structs (kumahq/kuma pkg/config/dp-server: DpProxyAuthnConfig `type`,
  * `dpToken`; DpServerAuthnConfig `enableReloadableTokens`; DpTokenAuthnConfig `enableIssuer`, `validator`; DpTokenValidatorConfig `useSecrets`,
  * `publicKeys`; config_types.MeshedPublicKey `kid`, `key`, `keyFile`, `mesh`). Go's decoder would
@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const section = README.slice(README.indexOf('### Kuma / Kong Mesh'));
+const GUIDE = readFileSync(new URL('../../docs/connect-a-mesh.md', import.meta.url), 'utf8');
+const section = GUIDE.slice(GUIDE.indexOf('## Kuma / Kong Mesh'));
 const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
 
-describe("the README's Kuma CP configuration", () => {
+describe("the guide's Kuma CP configuration", () => {
   it('uses only the fields Kuma reads, at the places Kuma reads them', () => {
     const config = parse(yamlBlock) as { dpServer: { authn: { dpProxy: Record<string, unknown>; enableReloadableTokens?: unknown } } };
     // DpServerAuthnConfig: `dpProxy`, `zoneProxy`, `enableReloadableTokens` (without it kuma-dp's

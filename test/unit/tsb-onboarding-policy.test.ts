@@ -1,4 +1,4 @@
-// What the README's TSB → ours table promises, on the TSB-shaped document the agent e2e applies
+// What the TSB → ours table of docs/onboard-a-service.md promises, on the TSB-shaped document the agent e2e applies
 // (test/fixtures/tsb-onboarding-policy.yaml).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
