@@ -1,5 +1,5 @@
 /**
- * Hub and spoke, locally (README, "Several accounts"): a member account's ECS emits its Task State
+ * Hub and spoke, locally (docs/multi-account.md#hub-and-spoke): a member account's ECS emits its Task State
  * Change events on the member's own bus (this watches the member's ECS with the member's
  * credentials), and its forwarding rule (deploy/member-account-role.yaml) sends every one to the
  * hub's bus, whose rule queues it for task-events. moto's bus-to-bus forwarding cannot stand in:

@@ -26,7 +26,7 @@ const stack = await startLocalStack({
   // ISSUER_URL may name the same base URL in another spelling (a trailing slash, say).
   issuerUrl: process.env.ISSUER_URL || baseUrl,
   ...(istiod ? { kubernetes: istiod.kubernetes } : {}),
-  // LOCAL_MEMBER_ACCOUNTS=444455556666,...: this stack is a hub, and those accounts its members (README, "Several accounts").
+  // LOCAL_MEMBER_ACCOUNTS=444455556666,...: this stack is a hub, and those accounts its members (docs/multi-account.md#hub-and-spoke).
   memberAccounts: (process.env.LOCAL_MEMBER_ACCOUNTS ?? '').split(',').map((a) => a.trim()).filter(Boolean),
 });
 let server: Server | undefined;

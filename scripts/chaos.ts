@@ -2,8 +2,8 @@
  * `npm run chaos [-- --tasks N --services S --seed S --fault-rate R --concurrency C --hand-deletes H --accounts A]`: the
  * convergence proof of issue 12 against a fresh moto and the Kubernetes API double. Prints the
  * figures; exits 1 when any must-be-0 figure is not 0. CHAOS_TASKS sizes the run too. With more
- * than one account (`--accounts 3` or CHAOS_ACCOUNTS, issue 20) it runs both topologies of README's
- * "Several accounts", hub and spoke then a control plane per account, each on a fresh moto, and
+ * than one account (`--accounts 3` or CHAOS_ACCOUNTS, issue 20) it runs both topologies of
+ * docs/multi-account.md, hub and spoke then a control plane per account, each on a fresh moto, and
  * prints a table for each.
  */
 import { parseArgs } from 'node:util';

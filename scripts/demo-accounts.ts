@@ -1,5 +1,5 @@
 /**
- * `npm run demo`, part three: one mesh, two accounts (hub and spoke; README, "Several accounts").
+ * `npm run demo`, part three: one mesh, two accounts (docs/multi-account.md#hub-and-spoke).
  * The local stack runs as the hub (account 123456789012) with one member, 444455556666, which has
  * its reader role and forwards its ECS events (local/member-event-forwarding.ts). A task the member
  * runs is enrolled from its forwarded events, explained, and drained when it stops; a member task

@@ -242,7 +242,7 @@ try {
   const survivorId = ratingsTasks[1]!.split('/').pop()!;
   await ecsMesh('enrollments', 'get', survivorId);
   // Narrowed: only team=payments now. The policy table's stream (npm run local: after each write)
-  // re-evaluates the namespace at once; the README states the bound (60 s).
+  // re-evaluates the namespace at once; docs/policies.md#when-a-change-takes-effect states the bound (60 s).
   const narrowed = readFileSync('examples/policies/bookinfo.yaml', 'utf8').split('\n---')[0]!.replace('team: [ratings]', 'team: [payments]');
   writeFileSync(join(meshDir, 'narrowed.yaml'), narrowed);
   const writtenAt = Date.now();

@@ -111,7 +111,7 @@ const SIGNING_KEYS = {
 const ISSUER = { ISSUER_URL: z._default(z.pipe(z.url(), z.transform(normalizeIssuerUrl)), 'http://127.0.0.1:3000') };
 
 /**
- * The issuer deployment of several (README, "A control plane per account"): its discovery serves
+ * The issuer deployment of several (docs/multi-account.md#a-control-plane-per-account): its discovery serves
  * its own keys and its peers' published ones under its one issuer URL.
  */
 const PEERS = {

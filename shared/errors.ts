@@ -54,7 +54,7 @@ export interface FieldConflict {
 
 /**
  * A server-side apply refused because istiod owns a field it would change: we do not take
- * istiod's fields (README, "Which part of an entry is ours"). Not retryable: the same apply
+ * istiod's fields (docs/enrollment.md#which-part-of-an-entry-is-ours). Not retryable: the same apply
  * conflicts again until what we send stops naming istiod's field.
  */
 export class MeshFieldConflictError extends ControlPlaneError {

@@ -19,7 +19,7 @@ export type ExchangeOutcome =
   | { kind: 'unavailable'; code: string; message: string; retryAfterMs?: number };
 
 /**
- * What istio-proxy must declare for istiod to health-check the task (README: "Health checks"):
+ * What istio-proxy must declare for istiod to health-check the task (docs/onboard-a-service.md#health-checks):
  * the entry it stands for, and the group's probe. Both absent from an exchange older than them.
  */
 export interface ProxyDeclaration {

@@ -1,7 +1,7 @@
 /**
- * The two files istio-proxy reads at start so that istiod health-checks the task (README: "Health
- * checks"). istiod serves a health-checked WorkloadEntry only once a proxy connects naming it in
- * its `WORKLOAD_ENTRY` metadata and reports a passing probe (pilot/pkg/autoregistration
+ * The two files istio-proxy reads at start so that istiod health-checks the task
+ * (docs/onboard-a-service.md#health-checks). istiod serves a health-checked WorkloadEntry only
+ * once a proxy connects naming it in its `WORKLOAD_ENTRY` metadata and reports a passing probe (pilot/pkg/autoregistration
  * controller.go `OnConnect`); istio-agent runs the probe of its ProxyConfig's `readinessProbe`
  * (pkg/istio-agent/xds_proxy.go, `NewWorkloadHealthChecker`). The entry's name is known only at
  * run time, so the agent writes both from the exchange's answer:

@@ -35,7 +35,7 @@ const PUBLIC_KEY_CACHE_SECONDS = DISCOVERY_KEY_CACHE_SECONDS;
 const config = loadConfig('discovery');
 const logger = new Logger({ serviceName: 'discovery', logLevel: config.LOG_LEVEL });
 const jwks = createJwks(config, new SecretsManagerClient(clientConfig(config)), Math.min(config.KEY_CACHE_SECONDS, PUBLIC_KEY_CACHE_SECONDS));
-// The issuer deployment of several serves its peers' keys beside its own (README, "A control plane per account").
+// The issuer deployment of several serves its peers' keys beside its own (docs/multi-account.md#a-control-plane-per-account).
 const peerJwksUrls = parsePeerJwksUrls(config.PEER_JWKS_URLS).urls;
 const served =
   peerJwksUrls.length === 0

@@ -1,5 +1,5 @@
 /**
- * What every handler adds to its middy chain (README, "Operate it"): the Lambda context and a correlation id on every log line, a ColdStart metric, and the metrics the
+ * What every handler adds to its middy chain (docs/operate.md#signals-metrics-logs-traces): the Lambda context and a correlation id on every log line, a ColdStart metric, and the metrics the
  * invocation stored published at its end (EMF: CloudWatch turns the log line into metrics).
  */
 import type { MiddlewareObj } from '@middy/core';

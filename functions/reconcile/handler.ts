@@ -79,7 +79,7 @@ const config = loadConfig('reconcile');
 const logger = new Logger({ serviceName: 'reconcile', logLevel: config.LOG_LEVEL });
 const clusters = clusterList(config.ECS_CLUSTERS);
 const clients = createAwsClients(config);
-// Every AWS call of a pass is counted, for the reconcile_aws_calls metric (the README's cost model).
+// Every AWS call of a pass is counted, for the reconcile_aws_calls metric (docs/reconciler.md's cost model).
 const awsCalls = new Map<string, number>();
 countCalls({ ...clients }, awsCalls);
 

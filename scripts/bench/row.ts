@@ -4,7 +4,7 @@
  * numbers into the JSON output so a change's effect can be compared run to run.
  */
 export interface BenchRow {
-  /** The measure, as named in the README's performance table. */
+  /** The measure, as named in docs/performance.md's table. */
   measure: string;
   /** The value measured in this run, formatted for the table. */
   now: string;

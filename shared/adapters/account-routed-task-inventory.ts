@@ -1,5 +1,5 @@
 /**
- * The reconciler's listing over the hub and its member accounts (README, "Several accounts"): our
+ * The reconciler's listing over the hub and its member accounts (docs/multi-account.md#hub-and-spoke): our
  * clusters, then each member's, listed through the role assumed there; a cluster's tasks are
  * listed in the account its ARN names. A member that cannot be listed (its role missing or not
  * trusting us) costs only its own clusters: the pass goes on, and its tasks known from our

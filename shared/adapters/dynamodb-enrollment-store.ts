@@ -259,7 +259,7 @@ export class DynamoDbEnrollmentStore implements EnrollmentStore {
         }),
       )
       .catch((e: unknown) => {
-        // While an upgraded stack gains its indexes (README, "Upgrading"), one may not exist or be ACTIVE yet.
+        // While an upgraded stack gains its indexes (docs/deploy.md#upgrading-a-stack-deployed-before-the-enrollment-indexes), one may not exist or be ACTIVE yet.
         // AWS: ValidationException ("does not have the specified index", "backfilling"); moto: ResourceNotFoundException.
         if (['ValidationException', 'ResourceNotFoundException'].includes((e as { name?: string }).name ?? '') && /index/i.test((e as Error).message))
           throw new ControlPlaneError('ENROLLMENT_INDEX_NOT_READY', `the enrollment table's ${plan.index} index does not exist or is still being built; try again once it is ACTIVE`, { cause: e });

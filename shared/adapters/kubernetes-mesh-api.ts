@@ -40,7 +40,7 @@ export interface MeshThrottling {
  * `tooManyRequests`; kubernetes/kubernetes#117734). client-go waits it out and retries, up to
  * `maxRetries` (10) times (rest/request.go: `MaxRetries`, `checkWait`). We retry fewer times and
  * wait less: a task-events batch has 60 s for every task's calls, and a throttled task loses
- * nothing by failing, since SQS delivers its event again (README, "Mesh outage").
+ * nothing by failing, since SQS delivers its event again (docs/operate.md#mesh-outage).
  */
 export const MESH_THROTTLING: MeshThrottling = { attempts: 3, maxWaitMs: 5_000 };
 
@@ -116,7 +116,7 @@ export class KubernetesMeshApi implements MeshApi {
     const { validateWorkloadEntry } = await import('../core/workload-entry-validation.js');
     const checked = validateWorkloadEntry(configuration);
     if (!checked.ok) throw new MeshValidationError(`${what} is invalid`, checked.problems);
-    // Without force: the entry is shared with istiod (README, "Which part of an entry is ours"),
+    // Without force: the entry is shared with istiod (docs/enrollment.md#which-part-of-an-entry-is-ours),
     // so a field another manager owns must not be taken silently. fieldValidation=Strict makes
     // the server refuse unknown fields instead of silently pruning them.
     const body = JSON.stringify(configuration);

@@ -69,7 +69,7 @@ export interface ExchangeSuccess {
   workloadEntry: { namespace: string; name: string };
   /**
    * The group's probe, present exactly when the entry is health-checked: istio-agent must run it
-   * and report it for istiod to serve the entry (README: "Health checks").
+   * and report it for istiod to serve the entry (docs/onboard-a-service.md#health-checks).
    */
   readinessProbe?: Record<string, unknown>;
   mesh: string;

@@ -10,7 +10,7 @@ import type { RepairKind } from './reconcile.js';
 
 /** Index name → its partition key attribute (top-level, a string, on every record that has it). */
 export const ENROLLMENT_INDEXES = {
-  // In the order an existing stack gains them, one a stack update (README, "Upgrading"): the
+  // In the order an existing stack gains them, one a stack update (docs/deploy.md#upgrading-a-stack-deployed-before-the-enrollment-indexes): the
   // reconciler's, the token maintenance's, then the listings'.
   byPhase: 'phase',
   byNamespace: 'namespace',

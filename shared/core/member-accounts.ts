@@ -1,5 +1,5 @@
 /**
- * Hub and spoke (README, "Several accounts"): which role the control plane assumes in a member
+ * Hub and spoke (docs/multi-account.md#hub-and-spoke): which role the control plane assumes in a member
  * account. Each member may name its own (MEMBER_ROLE_NAMES, `account=role,...`); the others use
  * CROSS_ACCOUNT_ROLE_NAME. Role names here exclude `,` and `=`, the mapping's separators.
  */

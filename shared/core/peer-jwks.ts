@@ -1,5 +1,5 @@
 /**
- * One issuer for several deployments (README, "A control plane per account"): the issuer
+ * One issuer for several deployments (docs/multi-account.md#a-control-plane-per-account): the issuer
  * deployment's JWKS is its own keys plus the keys its peers publish. Each deployment keeps its own
  * private keys, so none can sign with another's, and istiod's one JWT_RULE trusts the union.
  *

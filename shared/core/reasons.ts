@@ -1,6 +1,6 @@
 /**
  * Stable reason codes for every enrollment decision and refusal. A shipped code never
- * changes meaning; every code is listed in the README.
+ * changes meaning; every code is listed in docs/reference.md#reason-codes.
  */
 export const REASONS = {
   /** A policy allowed the task and its WorkloadEntry was applied. */

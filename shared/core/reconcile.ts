@@ -100,7 +100,7 @@ function judgeRunning({ verdict, record, entries }: TaskFacts): Repair | undefin
 
 /**
  * The first difference, in what is ours, between the entry we would write and the stored one
- * (README, "Which part of an entry is ours"). The spec is ours whole: nobody else writes one, and
+ * (docs/enrollment.md#which-part-of-an-entry-is-ours). The spec is ours whole: nobody else writes one, and
  * a field added by hand changes where traffic goes. Labels and annotations are shared with
  * istiod, which adds its own (`istio.io/connectedAt`, ...): a key is ours when we send it, or when
  * the mesh records it as our field manager's (one we stopped sending, that our apply removes).

@@ -1,5 +1,5 @@
 /**
- * The chaos run over three accounts (issue 20), in both topologies of README's "Several accounts",
+ * The chaos run over three accounts (issue 20), in both topologies of docs/multi-account.md,
  * each on its own fresh stacks: a hub whose members' events are forwarded to its queue and whose
  * clusters it lists through their reader roles; and a control plane per account, all three writing
  * to one mesh. Same faults, lost events, outage and changes as the one-account run (chaos.test.ts);

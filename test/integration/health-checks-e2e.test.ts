@@ -8,7 +8,7 @@
  *   the proxy's declaration (ONBOARDING_PROXY_CONFIG_DIR) as the example's task definition tells it;
  * - the example's own istio-proxy command runs under /bin/sh on those files; what pilot-agent was
  *   started with goes through the pilot-agent model (metadata, ProxyConfig, health checker), and the
- *   proxy's identity is what istiod's CA would certify for the token under the README's JWT_RULE;
+ *   proxy's identity is what istiod's CA would certify for the token under docs/connect-a-mesh.md's JWT_RULE;
  * - the app is a real TCP listener the probe connects to.
  */
 import { execFile } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Hub and spoke on the local AWS (README, "Several accounts"): a member account's tasks enrolled
+ * Hub and spoke on the local AWS (docs/multi-account.md#hub-and-spoke): a member account's tasks enrolled
  * and drained through the ECS events its forwarding rule sends to the hub, and repaired by the
  * hub's reconciler (a lost start event, a lost stop event) through the member's own reader role,
  * which it also lists the member's clusters through. moto serves each account apart: AssumeRole

@@ -27,7 +27,7 @@ function documentedJwtRules(): { jwksUri: string; discovery: string; helmValues:
   return { jwksUri, discovery, helmValues };
 }
 
-describe('every JWT_RULE the README and docs/ give', () => {
+describe('every JWT_RULE README.md and docs/ give', () => {
   it('is one JSON object istiod unmarshals at start (initOIDC), with an issuer and audiences', () => {
     const { rules, unrecognised } = everyDocumentedJwtRule(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
     expect(unrecognised).toEqual([]);
@@ -48,7 +48,7 @@ describe('tokens verified by an independent verifier that knows only the issuer 
   }, 120_000);
   afterAll(() => stack?.close());
 
-  it('verifies the README\'s JWT_RULE forms as istiod parses and applies them, and refuses what istiod refuses', async () => {
+  it('verifies the guide\'s JWT_RULE forms as istiod parses and applies them, and refuses what istiod refuses', async () => {
     const { issuer } = stack;
     const ratings = await stack.tokenSecret('ratings');
     const payments = await stack.tokenSecret('payments');
@@ -57,7 +57,7 @@ describe('tokens verified by an independent verifier that knows only the issuer 
 
     for (const rule of [documented.jwksUri, documented.discovery, documented.helmValues])
       expect(istiod(withIssuer(rule), String(ratings.token))).toEqual({ ok: true, identity: 'spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings' });
-    // The form the README used to give: istiod does not start.
+    // The form the README once gave: istiod does not start.
     expect(istiod(`[${withIssuer(documented.jwksUri)}]`, String(ratings.token))).toMatchObject({ ok: false, stage: 'unmarshal', error: expect.stringContaining('cannot unmarshal array') });
     // istiod compares the issuer exactly: the one discovery answers, without the trailing slash.
     expect(istiod(withIssuer(documented.discovery, `${issuer}/`), String(ratings.token))).toMatchObject({ ok: false, stage: 'discovery' });
@@ -73,7 +73,7 @@ describe('ES256 tokens and istiod', () => {
   }, 120_000);
   afterAll(() => stack?.close());
 
-  it('are accepted in the discovery form and refused in the jwks_uri form, as the README says', async () => {
+  it('are accepted in the discovery form and refused in the jwks_uri form, as the guide says', async () => {
     const ratings = await stack.tokenSecret('ratings');
     const documented = documentedJwtRules();
     const withIssuer = (rule: string) => rule.replaceAll('<ISSUER_URL>', stack.issuer);

@@ -1,6 +1,6 @@
 /**
- * A kuma-dp reconnect past its first token's expiry (README "Kuma / Kong Mesh"). kuma-dp is started
- * from the README's task-definition block and CP config as its source starts it
+ * A kuma-dp reconnect past its first token's expiry (docs/connect-a-mesh.md#kuma--kong-mesh). kuma-dp is started
+ * from the guide's task-definition block and CP config as its source starts it
  * (test/support/kuma-dp-model.ts), the agent's own file writer replaces the token, and Kuma's
  * checks (kuma_dp_token.py: PyJWT with the key as `keys export --format pem` gives it) judge what
  * the reconnect presents. Tokens are minted at chosen times (the first one expired an hour ago), so
@@ -72,7 +72,7 @@ describe('a kuma-dp reconnect after its first token expired', () => {
     return join(volume, path.slice(mount.ContainerPath.length));
   };
 
-  /** The data plane the README's kuma-dp declares, its template variables filled as kuma-dp fills them. */
+  /** The data plane the guide's kuma-dp declares, its template variables filled as kuma-dp fills them. */
   const declaredDataplane = (kumaDp: Container): KumaDataplane => {
     const name = /--name "([^"]+)"/.exec(kumaDp.Command!.join(' '))![1]!.replace('$TASK_ID', TASK_ID);
     const vars: Record<string, string> = { name, address: '10.0.1.23' };
@@ -80,8 +80,8 @@ describe('a kuma-dp reconnect after its first token expired', () => {
     return { name: resource.name, mesh: resource.mesh, labels: resource.labels };
   };
 
-  it('succeeds with the README setup: kuma-dp reads the file the agent refreshed, and the CP has Envoy re-read it', async () => {
-    expect(containers, 'the README shows the containers of a kuma-dp task').toBeDefined();
+  it("succeeds with the guide's setup: kuma-dp reads the file the agent refreshed, and the CP has Envoy re-read it", async () => {
+    expect(containers, 'the guide shows the containers of a kuma-dp task').toBeDefined();
     const agent = containers!.find((c) => c.Name === 'agent')!;
     const kumaDp = containers!.find((c) => c.Name === 'kuma-dp')!;
     const agentFile = onVolume(agent, envOf(agent).ONBOARDING_TOKEN_PATH!);

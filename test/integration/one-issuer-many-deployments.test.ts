@@ -1,5 +1,5 @@
 /**
- * One issuer for per-account deployments (README, "A control plane per account"): three
+ * One issuer for per-account deployments (docs/multi-account.md#a-control-plane-per-account): three
  * deployments, each with its own key sets (istio and kuma) in its own secrets, each rotating on its
  * own two-phase schedule. Every deployment's istio tokens carry the issuer deployment's URL and
  * verify by istiod's rules (PyJWT, istiod_jwt_rule.py) under ONE JWT_RULE whose keys come from the

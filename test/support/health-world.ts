@@ -133,7 +133,7 @@ export async function startHealthWorld(options: { dir: string; manifests: Kubern
         const workDir = join(dir, `proxy-${task.app}`);
         mkdirSync(workDir, { recursive: true });
         const started = await startIstioProxyCommand(container, task.volume, workDir);
-        // istiod's JWT_RULE as the README's "Connect your mesh" gives it.
+        // istiod's JWT_RULE as docs/connect-a-mesh.md gives it.
         const jwtRule = JSON.stringify({ issuer, jwks_uri: `${issuer}/.well-known/jwks.json`, audiences: ['istio-ca'] });
         return TaskProxyModel.start({ started, volumeDir: task.volume, jwtRule, address: task.address, istiod: mesh.istiod });
       },

@@ -85,8 +85,8 @@ describe('Documentation links', () => {
     let cites = 0;
     for (const file of files(root, /\.(ts|mjs|cjs|js|json|ya?ml|md)$|^Dockerfile/)) {
       const text = readFileSync(file, 'utf8');
-      // In Markdown, a link's target is the first test's; a cite here is the repository-relative form.
-      for (const m of text.matchAll(/(?<![\w/.(-])docs\/([\w-]+\.md)((?:#[a-z0-9-]+(?:, )?)*)/g)) {
+      // The repository-relative form (a page's relative links are the first test's: `../docs/…` is not read here).
+      for (const m of text.matchAll(/(?<![\w/.-])docs\/([\w-]+\.md)((?:#[a-z0-9-]+(?:, ?#[a-z0-9-]+)*)?)/g)) {
         for (const anchor of m[2] ? m[2].split(/, ?/).filter(Boolean) : ['']) {
           cites++;
           const why = unresolved(join(root, 'docs', m[1]!), anchor);

@@ -53,7 +53,7 @@ export interface ChaosOptions {
   /** Batches the harness hands to task-events at once (real time, against the local AWS). */
   concurrency: number;
   /**
-   * `one-account`; with more accounts (README, "Several accounts"): `hub-and-spoke`, one control
+   * `one-account`; with more accounts (docs/multi-account.md): `hub-and-spoke`, one control
    * plane in the first account whose members' events are forwarded to its queue and whose clusters
    * it lists through their reader roles; or `per-account`, a control plane in each account (its own
    * tables, queue and deployment label), all writing to the one mesh.
