@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
+import { canonicalTemplate } from '../support/canonical-template.js';
 import { lambdaEnvironment, resolve, type Json, type Template } from '../support/cloudformation.js';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
 import { matchesPattern } from '../support/event-pattern.js';
@@ -159,6 +160,12 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     // ESM bundles (.mjs): the Lambda runtime resolves handler "functions/task-events/handler.handler" to it.
     expect(readFileSync(join(pkg.dir, 'taskEvents.zip')).includes('functions/task-events/handler.mjs')).toBe(true);
     expect(readFileSync(join(pkg.dir, 'enrollments.zip')).includes('functions/enrollments/handler.mjs')).toBe(true);
+  });
+
+  it('renders the template committed in __snapshots__/packaged-template.json', async () => {
+    // What the stack deploys, whichever file of resources/ a piece lives in. A change on purpose:
+    // run this file with -u and review the snapshot's diff with the change.
+    await expect(canonicalTemplate(t)).toMatchFileSnapshot('./__snapshots__/packaged-template.json');
   });
 
   it('routes ECS Task State Change events to the queue through an EventBridge rule', () => {
