@@ -4,7 +4,7 @@
 // that needs the setting fails at cold start.
 //
 // The values checked are the resolved defaults of the CloudFormation parameters serverless.yml
-// declares (`MeshK8sUrl: Default: ${param:meshK8sUrl}`), i.e. exactly what would be deployed.
+// declares (resources/parameters.yml: `MeshK8sUrl: Default: ${param:meshK8sUrl}`), i.e. exactly what would be deployed.
 'use strict';
 
 const MESH_AUTHS = ['eks', 'bearer'];

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENROLLMENT_TABLE_INDEXES } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
+import { canonicalTemplate } from '../support/canonical-template.js';
 import { lambdaEnvironment, resolve, type Json, type Template } from '../support/cloudformation.js';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
 import { matchesPattern } from '../support/event-pattern.js';
@@ -149,9 +150,10 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
   }, PACKAGE_TIMEOUT);
   afterAll(() => rmSync(pkg.dir, { recursive: true, force: true }));
 
-  it('packages, passes cfn-lint with no error and reports the bundle sizes', () => {
+  it('packages, passes cfn-lint with no error and no warning, and reports the bundle sizes', () => {
     expect(pkg.code, pkg.output).toBe(0);
-    expect(pkg.output).toContain('cfn-lint: no errors');
+    expect(pkg.output).toContain('cfn-lint: no errors, no warnings');
+    expect(pkg.output).not.toMatch(/^[EWI]\d{4} /m);
     // npm test must leave a developer's own `npm run package` output alone.
     expect(pkg.serverlessDir.after).toBe(pkg.serverlessDir.before);
     expect(pkg.output).toMatch(/taskEvents\s+\d+ KB zipped/);
@@ -159,6 +161,12 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     // ESM bundles (.mjs): the Lambda runtime resolves handler "functions/task-events/handler.handler" to it.
     expect(readFileSync(join(pkg.dir, 'taskEvents.zip')).includes('functions/task-events/handler.mjs')).toBe(true);
     expect(readFileSync(join(pkg.dir, 'enrollments.zip')).includes('functions/enrollments/handler.mjs')).toBe(true);
+  });
+
+  it('renders the template committed in __snapshots__/packaged-template.json', async () => {
+    // What the stack deploys, whichever file of resources/ a piece lives in. A change on purpose:
+    // run this file with -u and review the snapshot's diff with the change.
+    await expect(canonicalTemplate(t)).toMatchFileSnapshot('./__snapshots__/packaged-template.json');
   });
 
   it('routes ECS Task State Change events to the queue through an EventBridge rule', () => {
@@ -673,12 +681,15 @@ describe('serverless package with every optional param set', () => {
       '--param=meshK8sTokenSecretId=arn:aws:secretsmanager:us-east-1:111122223333:secret:mesh/token-AbCdEf',
       '--param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops',
       '--param=taskEventsMaxConcurrency=20',
+      '--param=meshSubnetIds=subnet-0a1b2c3d,subnet-0e1f2a3b',
+      '--param=meshSecurityGroupIds=sg-0c1d2e3f',
     ]);
   }, PACKAGE_TIMEOUT);
   afterAll(() => rmSync(pkg.dir, { recursive: true, force: true }));
 
-  it('passes cfn-lint, with the params as the stack parameters defaults', () => {
+  it('passes cfn-lint with no warning, with the params as the stack parameters defaults', () => {
     expect(pkg.code, pkg.output).toBe(0);
+    expect(pkg.output).toContain('cfn-lint: no errors, no warnings');
     const t = pkg.template;
     expect(t.Parameters.EcsClusters!.Default).toBe('prod,staging');
     expect(t.Parameters.TaskEventsMaxConcurrency!.Default).toBe('20');

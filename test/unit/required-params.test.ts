@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import {
   DISCOVERY_KEY_CACHE_SECONDS, JWKS_MAX_AGE_SECONDS, MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS, MIN_DATA_PLANE_TOKEN_LIFETIME_SECONDS, MIN_KEY_PREPUBLISH_SECONDS, minKeyPrepublishWithPeers,
   TOKEN_MAINTENANCE_INTERVAL_SECONDS,
 } from '../../shared/core/token-lifetime.js';
+import { readServerlessConfig } from '../support/serverless-config.js';
 
 type TemplateParameters = Record<string, { Type: string; Default?: string; MinValue?: number; MaxValue?: number; ConstraintDescription?: string }>;
 
@@ -73,13 +72,9 @@ describe('required stage params: hub and spoke', () => {
 });
 
 describe('stage params out of range', () => {
-  // serverless.yml's own parameters (CloudFormation's short-form tags such as !Ref left unresolved), with a param's value as osls resolves it.
-  const serverlessYml = parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'), { logLevel: 'error', merge: true }) as {
-    params: { default: Record<string, unknown> };
-    functions: Record<string, { events?: { schedule?: string }[] }>;
-    resources: { Parameters: TemplateParameters };
-  };
-  const declared = serverlessYml.resources.Parameters;
+  // serverless.yml's own parameters (resources/parameters.yml), with a param's value as osls resolves it.
+  const serverlessYml = readServerlessConfig();
+  const declared = serverlessYml.resources.Parameters as TemplateParameters;
   const withValue = (name: string, value: string): TemplateParameters => ({ [name]: { ...declared[name]!, Default: value } });
 
   it('bounds the onboarding token lifetime where the sidecar agent does', () => {
