@@ -5,13 +5,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_SETTINGS } from '../../shared/config.js';
 import { EXCHANGE_REASONS, REASONS, TASK_LABEL_REASONS } from '../../shared/core/reasons.js';
 import { PEER_JWKS_REFUSALS } from '../../shared/core/peer-jwks.js';
 import { EXCHANGE_STATUS } from '../../functions/auth/status.js';
-import { CFN_TAGS } from '../support/cloudformation-yaml.js';
+import { readServerlessConfig } from '../support/serverless-config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const reference = readFileSync(join(root, 'docs/reference.md'), 'utf8');
@@ -102,9 +101,8 @@ interface HttpApiEvent {
 
 describe('docs/reference.md: routes', () => {
   it("lists every httpApi event of serverless.yml's functions, with its function and authorization, and no other", () => {
-    const serverless = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { customTags: CFN_TAGS }) as { functions: Record<string, { events?: HttpApiEvent[] }> };
-    const declared = Object.entries(serverless.functions).flatMap(([name, fn]) =>
-      (fn.events ?? []).flatMap(({ httpApi }) => (httpApi ? [`${httpApi.method} ${httpApi.path} ${name} ${httpApi.authorizer?.type === 'aws_iam' ? 'AWS_IAM' : 'none'}`] : [])),
+    const declared = Object.entries(readServerlessConfig().functions).flatMap(([name, fn]) =>
+      ((fn.events ?? []) as HttpApiEvent[]).flatMap(({ httpApi }) => (httpApi ? [`${httpApi.method} ${httpApi.path} ${name} ${httpApi.authorizer?.type === 'aws_iam' ? 'AWS_IAM' : 'none'}`] : [])),
     );
     // Function names as serverless.yml spells them (taskEvents); the table says the function as its folder does (task-events).
     const asDeclared = (fn: string) => fn.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
