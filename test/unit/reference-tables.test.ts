@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_SETTINGS } from '../../shared/config.js';
+import * as reasonCatalogues from '../../shared/core/reasons.js';
 import { EXCHANGE_REASONS, REASONS, TASK_LABEL_REASONS } from '../../shared/core/reasons.js';
 import { PEER_JWKS_REFUSALS } from '../../shared/core/peer-jwks.js';
 import { EXCHANGE_STATUS } from '../../functions/auth/status.js';
@@ -44,13 +45,25 @@ describe('docs/reference.md: configuration (environment of the Lambdas)', () => 
   });
 });
 
+/** Each catalogue of reason codes in shared/core/reasons.ts (and the peer JWKS refusals), by the heading of its table. */
+const REASON_TABLES: Record<string, Record<string, string>> = {
+  '### Enrollment reasons': REASONS,
+  '### Dropped-label reasons': TASK_LABEL_REASONS,
+  '### Exchange refusals': EXCHANGE_REASONS,
+  '### Peer JWKS refusals': PEER_JWKS_REFUSALS,
+};
+
 describe('docs/reference.md: reason codes', () => {
-  it.each([
-    { heading: '### Enrollment reasons', codes: REASONS },
-    { heading: '### Dropped-label reasons', codes: TASK_LABEL_REASONS },
-    { heading: '### Exchange refusals', codes: EXCHANGE_REASONS },
-    { heading: '### Peer JWKS refusals', codes: PEER_JWKS_REFUSALS },
-  ])('$heading: every code of the code, and no other', ({ heading, codes }) => {
+  it('has a table for every catalogue of codes shared/core/reasons.ts exports', () => {
+    const catalogues = Object.entries(reasonCatalogues).filter(([, value]) => typeof value === 'object' && value !== null && Object.entries(value).every(([k, v]) => k === v));
+    const tabled = new Set(Object.values(REASON_TABLES));
+
+    // A new catalogue needs its table in docs/reference.md, and its heading in REASON_TABLES here.
+    expect(catalogues.filter(([, codes]) => !tabled.has(codes)).map(([name]) => name)).toEqual([]);
+    expect(catalogues.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(Object.entries(REASON_TABLES).map(([heading, codes]) => ({ heading, codes })))('$heading: every code of the code, and no other', ({ heading, codes }) => {
     expect(disagreement(codesIn(tableUnder(heading)), Object.values(codes))).toEqual(agreed);
   });
 
