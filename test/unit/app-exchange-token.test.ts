@@ -83,10 +83,10 @@ describe('exchangeToken', () => {
 
   describe("STS's answer", () => {
     it.each([
-      { $case: 'rejected', failure: new StsRejectedError('SignatureDoesNotMatch'), reason: EXCHANGE_REASONS.STS_REJECTED, counted: 1, retryAfterSeconds: undefined },
-      { $case: 'throttled', failure: new UpstreamThrottledError('sts:GetCallerIdentity throttled'), reason: EXCHANGE_REASONS.STS_THROTTLED, counted: 0, retryAfterSeconds: 5 },
-      { $case: 'unreachable', failure: new StsUnavailableError('connect ECONNREFUSED'), reason: EXCHANGE_REASONS.STS_UNAVAILABLE, counted: 0, retryAfterSeconds: undefined },
-    ])('STS $case: $reason, counted against the source only when the caller is at fault', async ({ failure, reason, counted, retryAfterSeconds }) => {
+      { name: 'rejected', failure: new StsRejectedError('SignatureDoesNotMatch'), reason: EXCHANGE_REASONS.STS_REJECTED, counted: 1, retryAfterSeconds: undefined },
+      { name: 'throttled', failure: new UpstreamThrottledError('sts:GetCallerIdentity throttled'), reason: EXCHANGE_REASONS.STS_THROTTLED, counted: 0, retryAfterSeconds: 5 },
+      { name: 'unreachable', failure: new StsUnavailableError('connect ECONNREFUSED'), reason: EXCHANGE_REASONS.STS_UNAVAILABLE, counted: 0, retryAfterSeconds: undefined },
+    ])('STS $name: $reason, counted against the source only when the caller is at fault', async ({ failure, reason, counted, retryAfterSeconds }) => {
       world.sts.failure = failure;
 
       const outcome = await exchange();
@@ -96,10 +96,10 @@ describe('exchangeToken', () => {
     });
 
     it.each([
-      { $case: 'an IAM user', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, reason: EXCHANGE_REASONS.PRINCIPAL_TYPE },
-      { $case: 'a role of an account not allowed', arn: `arn:aws:sts::210987654321:assumed-role/ratings-task/${TASK_ID}`, reason: EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED },
-      { $case: "another task's session", arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ratings-task/fedcba9876543210fedcba9876543210`, reason: EXCHANGE_REASONS.SESSION_MISMATCH },
-    ])('refuses $case ($reason) and counts the source', async ({ arn, reason }) => {
+      { name: 'an IAM user', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, reason: EXCHANGE_REASONS.PRINCIPAL_TYPE },
+      { name: 'a role of an account not allowed', arn: `arn:aws:sts::210987654321:assumed-role/ratings-task/${TASK_ID}`, reason: EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED },
+      { name: "another task's session", arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ratings-task/fedcba9876543210fedcba9876543210`, reason: EXCHANGE_REASONS.SESSION_MISMATCH },
+    ])('refuses $name ($reason) and counts the source', async ({ arn, reason }) => {
       world.sts.identity = { ...world.sts.identity, arn };
 
       expect(await exchange()).toMatchObject({ ok: false, reason });
@@ -132,10 +132,10 @@ describe('exchangeToken', () => {
     });
 
     it.each([
-      { $case: 'ECS does not know the task', change: (w: AppWorld) => w.ecs.tasks.clear() },
-      { $case: 'the task stopped', change: (w: AppWorld) => w.ecs.put(aRunningTask(TASK_ID, { lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })) },
-      { $case: 'the task is tombstoned when its token is recorded', change: (w: AppWorld) => w.enrollments.records.set(TASK_ID, { ...aRunningTask(), taskId: TASK_ID, clusterName: 'prod', version: 9, phase: 'deregistered', reason: 'TASK_STOPPED', detail: '', updatedAt: w.clock.now().toISOString() }) },
-    ])('TASK_NOT_RUNNING when $case', async ({ change }) => {
+      { name: 'ECS does not know the task', change: (w: AppWorld) => w.ecs.tasks.clear() },
+      { name: 'the task stopped', change: (w: AppWorld) => w.ecs.put(aRunningTask(TASK_ID, { lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })) },
+      { name: 'the task is tombstoned when its token is recorded', change: (w: AppWorld) => w.enrollments.records.set(TASK_ID, { ...aRunningTask(), taskId: TASK_ID, clusterName: 'prod', version: 9, phase: 'deregistered', reason: 'TASK_STOPPED', detail: '', updatedAt: w.clock.now().toISOString() }) },
+    ])('TASK_NOT_RUNNING when $name', async ({ change }) => {
       change(world);
 
       expect(await exchange()).toMatchObject({ ok: false, reason: EXCHANGE_REASONS.TASK_NOT_RUNNING });
