@@ -11,11 +11,12 @@ import { reconcileTasks, type ReconcileOptions } from '../../shared/app/reconcil
 import { REASONS } from '../../shared/core/reasons.js';
 import type { RepairKind } from '../../shared/core/reconcile.js';
 import { UpstreamThrottledError } from '../../shared/errors.js';
-import { aPolicy } from '../fixtures/builders.js';
+import { ACCOUNT, aPolicy } from '../fixtures/builders.js';
 import { TASK_ARN, TASK_ID, appWorld, aRunningTask, anEventOf, type AppWorld } from '../support/app-world.js';
 
 const ENTRY = { namespace: 'bookinfo', name: `ratings-${TASK_ID}` };
 const OTHER_ID = 'fedcba9876543210fedcba9876543210';
+const STAGING = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/staging`;
 
 let world: AppWorld;
 beforeEach(async () => {
@@ -228,6 +229,27 @@ describe('reconcileTasks around the repairs', () => {
     expect(report.repairs).toEqual([]);
     expect(report.unjudged).toEqual([]);
     expect(waits.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("spaces DescribeTasks at describeCallsPerSecond on the injected clock, a call's own time included, without waiting for it", async () => {
+    world.ecs.put(aRunningTask(OTHER_ID, { clusterArn: STAGING, taskArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/staging/${OTHER_ID}`, privateIpv4: '10.0.0.8' }));
+    world.reconcile.settings.describeCallsPerSecond = 2;
+    let ms = world.clock.now().getTime();
+    const waits: number[] = [];
+    world.reconcile.clock = () => ms;
+    world.reconcile.sleep = async (wait) => {
+      waits.push(wait);
+      ms += wait;
+    };
+    // Each DescribeTasks takes 200 ms of that clock.
+    const describe = world.ecs.describeTasks.bind(world.ecs);
+    world.ecs.describeTasks = (cluster, arns) => ((ms += 200), describe(cluster, arns));
+
+    await reconcileTasks({}, world.reconcile, world.clock.now());
+
+    // One DescribeTasks per cluster: the second waits out what is left of the 500 ms spacing that 2/s calls for.
+    expect(world.ecs.describeCalls).toHaveLength(2);
+    expect(waits).toEqual([300]);
   });
 
   it('counts every repair kind, zero for those not made', async () => {
