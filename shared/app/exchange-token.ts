@@ -21,10 +21,9 @@ import { clusterNamed } from '../core/task.js';
 import { profileFor } from '../core/token-claims.js';
 import { isHealthChecked, WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
-import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, TokenSigners } from '../ports.js';
+import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, Log, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment, type RefusalReason } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
-import type { Log } from './log.js';
 import { checkCallerClaim, describableAccount, describeClaimedTask, verifyTaskCaller, type AccountScope } from './verify-task-caller.js';
 
 /** `region` is the deployment's: the only one whose tasks the exchange describes. */
