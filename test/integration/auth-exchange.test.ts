@@ -86,7 +86,8 @@ describe('POST /v1/auth/exchange', () => {
   type Row = { case: string; status: number; reason: string; stsCalls: number; make: () => Promise<unknown> };
   // Each hostile request lives once: what parsing refuses before STS (the endpoint, the action,
   // the audience, the signature's form and age, sizes and shapes) is test/unit/exchange-request.test.ts's,
-  // on the same signed requests; here, what only STS's real answer (moto) shows.
+  // on the same signed requests; each refusal of the enrollment decision, in the exchange's code, is
+  // test/unit/refusals-agree.test.ts's; here, what only STS's real answer (moto) shows.
   const rows: Row[] = [
     // Who is calling, proven by STS and checked against IAM and ECS.
     {
@@ -112,7 +113,6 @@ describe('POST /v1/auth/exchange', () => {
     { case: "a session of another task", status: 403, reason: 'SESSION_MISMATCH', stsCalls: 1, make: async () => { const [mine, theirs] = await p.runTask('prod', taskDef, { count: 2 }); return x.sign(await x.assumeTaskRole(allowedRole, taskId(theirs!)), mine!); } },
     { case: 'a stopped task', status: 403, reason: 'TASK_NOT_RUNNING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); await p.stopTask('prod', taskArn); return x.sign(creds, taskArn); } },
     { case: 'a task that runs with another role', status: 403, reason: 'TASK_ROLE_MISMATCH', stsCalls: 1, make: async () => { const [taskArn] = await p.runTask('prod', taskDef); return x.sign(await x.assumeTaskRole(otherRole, taskId(taskArn!)), taskArn!); } },
-    { case: 'a role lacking the workload-group tag', status: 403, reason: 'TAG_MISSING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn); } },
     { case: 'a group outside the policy', status: 403, reason: 'POLICY_DENIED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn, { workloadGroup: 'bookinfo/secret-svc' }); } },
     { case: 'labels the group does not give', status: 403, reason: 'LABELS_NOT_ALLOWED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); return x.sign(creds, taskArn, { labels: { version: 'v2-admin' } }); } },
     {

@@ -130,7 +130,7 @@ describe('exchangeToken', () => {
       expect(await exchange()).toMatchObject({ ok: false, reason: EXCHANGE_REASONS.TASK_NOT_RUNNING });
     });
 
-    it('refuses a caller whose task runs with another role (TASK_ROLE_MISMATCH)', async () => {
+    it('charges a proven caller whose task runs with another role (TASK_ROLE_MISMATCH) to its role and account', async () => {
       const other = { ...ROLE, arn: `arn:aws:iam::${ACCOUNT}:role/reviews-task`, name: 'reviews-task', roleId: 'AROAOTHERROLE000000001' };
       world.roles.roles.set(other.arn, other);
       world.ecs.put(aRunningTask(TASK_ID, { overrideTaskRoleArn: other.arn }));
