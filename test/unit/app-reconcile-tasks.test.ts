@@ -252,6 +252,15 @@ describe('reconcileTasks around the repairs', () => {
     expect(waits).toEqual([300]);
   });
 
+  it("scopes a requested pass to a namespace's tasks, or to a role's, whatever case the role is spelt in", async () => {
+    world.mesh.entries.clear();
+
+    expect((await pass({ namespace: 'reviews' })).tasksJudged).toBe(0);
+    expect((await pass({ roleName: 'reviews-task' })).repairs).toEqual([]);
+    expect((await pass({ roleName: 'Ratings-Task', dryRun: true })).repairs.map((r) => r.kind)).toEqual(['missing']);
+    expect((await pass({ namespace: 'bookinfo' })).repairs.map((r) => r.kind)).toEqual(['missing']);
+  });
+
   it('counts every repair kind, zero for those not made', async () => {
     world.mesh.entries.clear();
     const report = await pass();
