@@ -54,7 +54,7 @@ beforeEach(async () => {
   vault = new InMemoryServiceTokenVault();
   enrollments = new InMemoryEnrollmentStore();
   groups = new Map(['ratings', 'reviews', 'details'].map((name) => [`bookinfo/${name}`, aGroup({ name })]));
-  signer = await TestTokenSigner.create('kid-1');
+  signer = await TestTokenSigner.create('kid-1', 'ES256');
   log = new MemoryLog();
 });
 
