@@ -5,6 +5,7 @@
  * and nothing else: the AWS behaviour itself is the integration tests' (moto).
  */
 import { randomUUID } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, generateKeyPair, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { isDeepStrictEqual } from 'node:util';
 import { toStoredPolicy } from '../../shared/adapters/dynamodb-policy-store.js';
 import { isTombstone, type EnrollmentRecord, type IssuedToken, type Phase } from '../../shared/core/enrollment.js';
@@ -12,7 +13,7 @@ import { matchesFilter, planEnrollmentQuery, type EnrollmentCursor, type Enrollm
 import type { DeletePreconditions, ObjectRef, WorkloadEntry, WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { claimHolds, type AddressHolder, type NetworkAddress } from '../../shared/core/networks.js';
 import type { EcsTaskDescription, RoleFacts, TaskDefinitionFacts } from '../../shared/core/task.js';
-import type { ServiceTokenDocument } from '../../shared/core/tokens.js';
+import type { ServiceTokenDocument, SignedToken } from '../../shared/core/tokens.js';
 import { validateWorkloadEntry } from '../../shared/core/workload-entry-validation.js';
 import { MeshPreconditionError, MeshValidationError, PolicyConflictError, VersionConflictError } from '../../shared/errors.js';
 import type {
@@ -32,6 +33,7 @@ import type {
   ServiceTokenVault,
   TaskDirectory,
   TaskInventory,
+  TokenSigner,
 } from '../../shared/ports.js';
 
 /** The clock a test moves by hand: every use case takes `now`, so no test waits for one. */
@@ -376,3 +378,40 @@ export class InMemoryExchangeGuard implements ExchangeGuard {
 }
 
 const windowOf = (now: Date, windowSeconds: number) => Math.floor(now.getTime() / 1000 / windowSeconds);
+
+/** A TokenSigner with one in-memory key pair, so tests can verify what was signed. */
+export class TestTokenSigner implements TokenSigner {
+  /** How many tokens were signed (each one a mint). */
+  signed = 0;
+
+  private constructor(
+    readonly kid: string,
+    readonly alg: 'RS256' | 'ES256',
+    private readonly privateKey: CryptoKey,
+    readonly publicKey: CryptoKey,
+  ) {}
+
+  static async create(kid = 'test-key-1', alg: 'RS256' | 'ES256' = 'RS256'): Promise<TestTokenSigner> {
+    const { privateKey, publicKey } = await generateKeyPair(alg);
+    return new TestTokenSigner(kid, alg, privateKey, publicKey);
+  }
+
+  async sign(claims: Record<string, unknown>, _now: Date): Promise<SignedToken> {
+    this.signed++;
+    const token = await new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: this.alg, kid: this.kid, typ: 'JWT' }).sign(this.privateKey);
+    return { token, kid: this.kid, alg: this.alg };
+  }
+
+  /** The kids whose tokens verify: its own, and any a test publishes beside it (another key of the set). */
+  readonly published = new Set<string>();
+
+  async publishes(kid: string, _now: Date): Promise<boolean> {
+    return kid === this.kid || this.published.has(kid);
+  }
+
+  /** Verifies the signature (and the time claims at `now`); returns the payload and header. */
+  async verify(token: string, now: Date) {
+    const { payload } = await jwtVerify(token, this.publicKey, { currentDate: now, algorithms: [this.alg] });
+    return { payload, header: decodeProtectedHeader(token) };
+  }
+}

@@ -9,9 +9,8 @@ import { createServiceTokenEnsurer, ensureServiceToken, type ServiceTokenDeps } 
 import { ExpiringCache } from '../../shared/adapters/expiring-cache.js';
 import { TOKEN_PROFILE_ANNOTATION } from '../../shared/core/tokens.js';
 import { aGroup } from '../fixtures/builders.js';
-import { InMemoryServiceTokenVault, ManualClock } from '../support/in-memory-ports.js';
+import { InMemoryServiceTokenVault, ManualClock, TestTokenSigner } from '../support/in-memory-ports.js';
 import { MemoryLog } from '../support/memory-log.js';
-import { TestTokenSigner } from '../support/test-token-signer.js';
 
 const LIFETIME_SECONDS = 3 * 3600;
 const GROUP = aGroup();

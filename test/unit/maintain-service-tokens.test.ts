@@ -8,9 +8,8 @@ import { maintainServiceTokens, type TokenMaintenanceDeps } from '../../shared/a
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { UpstreamThrottledError } from '../../shared/errors.js';
 import { aGroup, aRecord } from '../fixtures/builders.js';
-import { InMemoryEnrollmentStore, InMemoryServiceTokenVault } from '../support/in-memory-ports.js';
+import { InMemoryEnrollmentStore, InMemoryServiceTokenVault, TestTokenSigner } from '../support/in-memory-ports.js';
 import { MemoryLog } from '../support/memory-log.js';
-import { TestTokenSigner } from '../support/test-token-signer.js';
 
 const NOW = new Date('2026-12-05T12:00:00.000Z');
 const HOUR = 3600_000;
