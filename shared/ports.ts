@@ -13,6 +13,14 @@ import type { PublicKeyStatus } from './core/public-key-set.js';
 import type { KeySetChange } from './core/signing-keys.js';
 import type { AddressHolder, NetworkAddress } from './core/networks.js';
 
+/** The logging the use cases need; Powertools' Logger satisfies it. */
+export interface Log {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
   getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined>;

@@ -155,11 +155,6 @@ function parse(argv: string[]) {
   return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
-/** The flags `name` takes, its own then the global ones. */
-export function optionsOf(name: CommandName): { own: readonly OptionName[]; global: readonly OptionName[] } {
-  return { own: COMMANDS[name].options, global: GLOBAL_OPTIONS };
-}
-
 export { GLOBAL_OPTIONS, OPTIONS };
 
 /** Parses argv (without `node script`); throws UsageError (naming the command, when known). */

@@ -6,8 +6,7 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
-import type { Log } from '../../shared/app/log.js';
-import type { DeadLetterQueue } from '../../shared/ports.js';
+import type { DeadLetterQueue, Log } from '../../shared/ports.js';
 import { iamCaller, readJsonBody, readQuery, routeTable } from '../http/edge.js';
 import { json } from '../http/responses.js';
 

@@ -11,11 +11,10 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import '../../shared/core/zod-messages.js';
-import type { Log } from '../../shared/app/log.js';
 import type { KeySetChange } from '../../shared/core/signing-keys.js';
 import { TOKEN_PROFILES, type TokenProfile } from '../../shared/core/tokens.js';
 import { ControlPlaneError } from '../../shared/errors.js';
-import type { KeyLister, KeyRotator } from '../../shared/ports.js';
+import type { KeyLister, KeyRotator, Log } from '../../shared/ports.js';
 import { iamCaller, readJsonBody, readQuery, routeTable } from '../http/edge.js';
 import { json, problem } from '../http/responses.js';
 

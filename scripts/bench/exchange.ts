@@ -26,12 +26,11 @@ import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollme
 import { FileMeshApi } from '../../shared/adapters/file-mesh-api.js';
 import { HttpStsVerifier } from '../../shared/adapters/http-sts-verifier.js';
 import { exchangeToken, type ExchangeDeps } from '../../shared/app/exchange-token.js';
-import type { Log } from '../../shared/app/log.js';
 import { validateExchangeRequest } from '../../shared/core/exchange-request.js';
 import type { StsCall } from '../../shared/core/exchange.js';
 import type { EcsTaskDescription } from '../../shared/core/task.js';
 import { StsRejectedError } from '../../shared/errors.js';
-import type { CallerIdentity } from '../../shared/ports.js';
+import type { CallerIdentity, Log } from '../../shared/ports.js';
 import { bootstrapLocalStack } from '../../local/bootstrap.js';
 import { LOCAL_AWS_ENV, startMoto } from '../../local/moto.js';
 import type { BenchRow, BenchSection } from './row.js';

@@ -11,12 +11,11 @@ import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk
 import { bootstrapLocalStack } from '../../local/bootstrap.js';
 import { LOCAL_AWS_ENV, startMoto } from '../../local/moto.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
-import type { Log } from '../../shared/app/log.js';
 import { maintainServiceTokens } from '../../shared/app/maintain-service-tokens.js';
 import type { EnrollmentRecord, Phase } from '../../shared/core/enrollment.js';
 import type { ObjectRef, WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import type { ServiceTokenDocument } from '../../shared/core/tokens.js';
-import type { ServiceTokenVault, TokenSigner } from '../../shared/ports.js';
+import type { Log, ServiceTokenVault, TokenSigner } from '../../shared/ports.js';
 import type { BenchRow, BenchSection } from './row.js';
 
 const RECORDS = Number(process.env.BENCH_QUERY_RECORDS ?? 3000);

@@ -5,8 +5,7 @@
  * trusting us) costs only its own clusters: the pass goes on, and its tasks known from our
  * entries and records are left unjudged when they cannot be described either.
  */
-import type { Log } from '../app/log.js';
-import type { TaskInventory } from '../ports.js';
+import type { Log, TaskInventory } from '../ports.js';
 import { AccountRouter } from './account-router.js';
 
 export class AccountRoutedTaskInventory implements TaskInventory {

@@ -7,10 +7,9 @@
  * between reads discovery answers from memory. A peer's last good keys are served for
  * `keepSeconds` after its last good answer, then dropped.
  */
-import type { Log } from '../app/log.js';
 import { aggregateJwks, MAX_PEER_JWKS_BYTES, parsePeerJwks, type PeerJwksRefusal, type PeerKeys } from '../core/peer-jwks.js';
 import type { PublicJwk } from '../core/tokens.js';
-import type { PublishedKeys } from '../ports.js';
+import type { Log, PublishedKeys } from '../ports.js';
 import { ExpiringCache } from './expiring-cache.js';
 import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import type { Log } from '../app/log.js';
+import type { Log } from '../ports.js';
 
 /** Adapts Powertools' Logger (structured JSON, Lambda context) to the use cases' Log port. */
 export function powertoolsLog(logger: Logger): Log {

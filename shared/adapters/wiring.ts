@@ -11,7 +11,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
-import type { Log } from '../app/log.js';
+import type { Log } from '../ports.js';
 import type { MeshApi, TaskDirectory, TaskInventory } from '../ports.js';
 import { DynamoDbReconcileCursor } from './dynamodb-reconcile-cursor.js';
 import { EcsTaskInventory } from './ecs-task-inventory.js';

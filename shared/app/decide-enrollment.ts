@@ -69,7 +69,7 @@ export type EnrollmentDecision =
 
 type RefusalExtra = { roleArn?: string; group?: ObjectRef; identity?: TaskIdentity; trace?: PolicyVerdict[] };
 
-const refuse = (reason: RefusalReason, detail: string, extra: RefusalExtra = {}): EnrollmentDecision => ({
+const refuseEnrollment = (reason: RefusalReason, detail: string, extra: RefusalExtra = {}): EnrollmentDecision => ({
   outcome: reason === REASONS.NO_WORKLOAD_GROUP_TAG ? 'ignored' : 'rejected',
   reason,
   detail,
@@ -97,27 +97,27 @@ export async function decideEnrollment(
   if (!roleArn) {
     const request = requestedWorkloadGroup(task.tags, {});
     return request.found
-      ? refuse(REASONS.NO_TASK_ROLE, 'the task has no IAM task role, so its identity cannot be established')
-      : refuse(REASONS.NO_WORKLOAD_GROUP_TAG, 'no ecsmesh.io/workload-group tag on the task (and it has no role)');
+      ? refuseEnrollment(REASONS.NO_TASK_ROLE, 'the task has no IAM task role, so its identity cannot be established')
+      : refuseEnrollment(REASONS.NO_WORKLOAD_GROUP_TAG, 'no ecsmesh.io/workload-group tag on the task (and it has no role)');
   }
   // A task role is the task's account's (ECS assumes it there). A definition naming another
   // account's role must not be judged by that role's tags, which its own account writes.
   const taskAccount = parseArn(task.taskArn)?.accountId ?? event.account;
   const roleAccount = parseArn(roleArn)?.accountId;
   if (roleAccount !== undefined && roleAccount !== taskAccount)
-    return refuse(REASONS.TASK_ROLE_OTHER_ACCOUNT, `task role ${roleArn} is in account ${roleAccount}, not the task's account ${taskAccount}`, { roleArn });
+    return refuseEnrollment(REASONS.TASK_ROLE_OTHER_ACCOUNT, `task role ${roleArn} is in account ${roleAccount}, not the task's account ${taskAccount}`, { roleArn });
   const role = await deps.roles.getRole(roleArn);
-  if (!role) return refuse(REASONS.TASK_ROLE_NOT_FOUND, `IAM role ${roleArn} does not exist`, { roleArn });
+  if (!role) return refuseEnrollment(REASONS.TASK_ROLE_NOT_FOUND, `IAM role ${roleArn} does not exist`, { roleArn });
 
   const request = requestedWorkloadGroup(task.tags, role.tags);
-  if (!request.found) return refuse(REASONS.NO_WORKLOAD_GROUP_TAG, 'no ecsmesh.io/workload-group tag on the task or its role', { roleArn });
-  if ('invalid' in request) return refuse(REASONS.INVALID_WORKLOAD_GROUP_TAG, `${request.source} tag: ${request.invalid}`, { roleArn });
+  if (!request.found) return refuseEnrollment(REASONS.NO_WORKLOAD_GROUP_TAG, 'no ecsmesh.io/workload-group tag on the task or its role', { roleArn });
+  if ('invalid' in request) return refuseEnrollment(REASONS.INVALID_WORKLOAD_GROUP_TAG, `${request.source} tag: ${request.invalid}`, { roleArn });
   const groupRef = request.ref;
 
   if (definition.networkMode !== 'awsvpc')
-    return refuse(REASONS.NETWORK_MODE_UNSUPPORTED, `network mode ${definition.networkMode} gives the task no address of its own; only awsvpc tasks can join the mesh`, { roleArn, group: groupRef });
+    return refuseEnrollment(REASONS.NETWORK_MODE_UNSUPPORTED, `network mode ${definition.networkMode} gives the task no address of its own; only awsvpc tasks can join the mesh`, { roleArn, group: groupRef });
   const address = task.privateIpv4 ?? event.privateIpv4;
-  if (!address) return refuse(REASONS.NO_PRIVATE_IP, 'the task has no ENI with a private IPv4 address', { roleArn, group: groupRef });
+  if (!address) return refuseEnrollment(REASONS.NO_PRIVATE_IP, 'the task has no ENI with a private IPv4 address', { roleArn, group: groupRef });
 
   const arn = parseArn(task.taskArn);
   const identity: TaskIdentity = {
@@ -132,7 +132,7 @@ export async function decideEnrollment(
   };
 
   const access = await evaluateAccess(identity, groupRef, deps);
-  if (!access.allowed) return refuse(access.reason, access.detail, { roleArn, group: groupRef, identity, trace: access.trace });
+  if (!access.allowed) return refuseEnrollment(access.reason, access.detail, { roleArn, group: groupRef, identity, trace: access.trace });
   // Without given labels evaluateAccess read the group, so it is there.
   const group = access.group!;
   const networks = deps.networks ?? NO_MESH_NETWORKS;
@@ -156,13 +156,13 @@ export async function decideEnrollment(
   // schemas and the CEL library (as the Kubernetes mesh adapter loads it).
   const { validateWorkloadEntry } = await import('../core/workload-entry-validation.js');
   const checked = validateWorkloadEntry(entry);
-  if (!checked.ok) return refuse(REASONS.ENTRY_INVALID, `WorkloadEntry fails the Istio CRD schema: ${checked.problems.join('; ')}`, { roleArn, group: groupRef, identity, trace: access.trace });
+  if (!checked.ok) return refuseEnrollment(REASONS.ENTRY_INVALID, `WorkloadEntry fails the Istio CRD schema: ${checked.problems.join('; ')}`, { roleArn, group: groupRef, identity, trace: access.trace });
   // Last: the one check whose answer changes when another task leaves (the reconciler asks again).
   const claim: NetworkAddress = { network: network ?? '', address };
   const holder = await deps.addresses?.heldByAnother(claim, event.taskId, now);
   if (holder) {
     const clash = addressInUse(claim, holder);
-    return refuse(clash.reason, clash.detail, { roleArn, group: groupRef, identity, trace: access.trace });
+    return refuseEnrollment(clash.reason, clash.detail, { roleArn, group: groupRef, identity, trace: access.trace });
   }
   const { dropped } = entryLabels(group, task.tags);
   return { outcome: 'enrolled', identity, group, address, entry, claim, droppedLabels: dropped, policy: access.policy, rule: access.rule, trace: access.trace };

@@ -1,6 +1,5 @@
 import type { MeshNetworks } from '../core/networks.js';
-import type { AddressClaims, EnrollmentStore, MeshApi, PolicyStore, RoleDirectory, SubnetDirectory, TaskDirectory } from '../ports.js';
-import type { Log } from './log.js';
+import type { AddressClaims, EnrollmentStore, Log, MeshApi, PolicyStore, RoleDirectory, SubnetDirectory, TaskDirectory } from '../ports.js';
 
 // One name, one type: what makes sure a service's data-plane token exists and is fresh.
 export type { ServiceTokenEnsurer } from './ensure-service-token.js';

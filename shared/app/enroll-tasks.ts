@@ -10,7 +10,8 @@ import { ControlPlaneError } from '../errors.js';
 import type { EnrollmentDeps, StepDeps } from './deps.js';
 import { drainTask, keepContradictedTask } from './drain-task.js';
 import { enrollRunningTask, prepareStartingTask } from './enroll-running-task.js';
-import { withCorrelationId, type Log } from './log.js';
+import { withCorrelationId } from './log.js';
+import type { Log } from '../ports.js';
 import { mapLimited } from './map-limited.js';
 
 /**

@@ -8,8 +8,7 @@ import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
 import { groupKey, needsRefresh, serviceTokenDocument } from '../core/service-token.js';
 import { profileFor, serviceTokenClaims } from '../core/token-claims.js';
 import type { ServiceTokenDocument, TokenProfile } from '../core/tokens.js';
-import type { ServiceTokenVault, TokenSigners } from '../ports.js';
-import type { Log } from './log.js';
+import type { Log, ServiceTokenVault, TokenSigners } from '../ports.js';
 
 /** What minting a service token needs, built once per Lambda container. */
 export interface ServiceTokenDeps {

@@ -13,6 +13,7 @@
  * runs alongside both (alongside the counter only, while a role of the account is at its limit),
  * then on the record.
  */
+import { exchangeRefusal, type ExchangeRefusal } from '../core/exchange.js';
 import { validateExchangeRequest } from '../core/exchange-request.js';
 import { labelsAllowed, onboardingTokenClaims } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, REASONS, type ExchangeReason } from '../core/reasons.js';
@@ -20,10 +21,9 @@ import { clusterNamed } from '../core/task.js';
 import { profileFor } from '../core/token-claims.js';
 import { isHealthChecked, WORKLOAD_GROUP_TAG } from '../core/workload-entry.js';
 import { StsRejectedError, UpstreamThrottledError } from '../errors.js';
-import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, TokenSigners } from '../ports.js';
+import type { CallerIdentityVerifier, EnrollmentStore, ExchangeGuard, FailureSubject, Log, TokenSigners } from '../ports.js';
 import { contextOfTask, decideEnrollment, type RefusalReason } from './decide-enrollment.js';
 import type { DecisionDeps } from './deps.js';
-import type { Log } from './log.js';
 import { checkCallerClaim, describableAccount, describeClaimedTask, verifyTaskCaller, type AccountScope } from './verify-task-caller.js';
 
 /** `region` is the deployment's: the only one whose tasks the exchange describes. */
@@ -77,7 +77,7 @@ export interface ExchangeSuccess {
   jwksUrl: string;
 }
 
-export type ExchangeOutcome = { ok: true; body: ExchangeSuccess } | { ok: false; reason: ExchangeReason; detail: string; retryAfterSeconds?: number };
+export type ExchangeOutcome = { ok: true; body: ExchangeSuccess } | ExchangeRefusal;
 
 const RATE_WINDOW_SECONDS = 60;
 
@@ -99,10 +99,9 @@ export async function exchangeToken(request: { body: string; sourceIp: string },
 
 async function decide(request: { body: string; sourceIp: string }, deps: ExchangeDeps, now: Date, audit: Record<string, string>): Promise<ExchangeOutcome> {
   const { settings } = deps;
-  const refuse = (reason: ExchangeReason, detail: string, retryAfterSeconds?: number): ExchangeOutcome => ({ ok: false, reason, detail, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
   // A request refused before its caller is proven counts against its source address; one refused
   // because a proven caller is not the task it names, against the caller's role and account.
-  const failed = async (refusal: Extract<ExchangeOutcome, { ok: false }>, ...counted: Array<FailureSubject | undefined>): Promise<ExchangeOutcome> => {
+  const failed = async (refusal: ExchangeRefusal, ...counted: Array<FailureSubject | undefined>): Promise<ExchangeOutcome> => {
     await Promise.all(counted.filter((subject) => subject !== undefined).map((subject) => deps.guard.countFailure(subject, RATE_WINDOW_SECONDS, now)));
     return refusal;
   };
@@ -126,9 +125,9 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
     },
     now,
   );
-  if (admitted.verdict === 'source-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many failed exchanges from this address', RATE_WINDOW_SECONDS);
-  if (admitted.verdict === 'replayed') return failed({ ok: false, reason: EXCHANGE_REASONS.REPLAY, detail: 'this signed request was already used' }, source);
-  if (admitted.verdict === 'account-limited') return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many refused exchanges for this account’s callers', RATE_WINDOW_SECONDS);
+  if (admitted.verdict === 'source-limited') return exchangeRefusal(EXCHANGE_REASONS.RATE_LIMITED, 'too many failed exchanges from this address', RATE_WINDOW_SECONDS);
+  if (admitted.verdict === 'replayed') return failed(exchangeRefusal(EXCHANGE_REASONS.REPLAY, 'this signed request was already used'), source);
+  if (admitted.verdict === 'account-limited') return exchangeRefusal(EXCHANGE_REASONS.RATE_LIMITED, 'too many refused exchanges for this account’s callers', RATE_WINDOW_SECONDS);
 
   // ECS is asked while STS proves the caller; nothing reads its answer unless STS and the claim pass.
   // While a role of the account is at its limit, ECS waits until STS has named the caller's role,
@@ -139,21 +138,21 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   try {
     identity = await deps.sts.verify(exchange.sts);
   } catch (error) {
-    if (error instanceof StsRejectedError) return failed({ ok: false, reason: EXCHANGE_REASONS.STS_REJECTED, detail: 'STS refused the signed request' }, source);
+    if (error instanceof StsRejectedError) return failed(exchangeRefusal(EXCHANGE_REASONS.STS_REJECTED, 'STS refused the signed request'), source);
     // STS's own trouble is not the caller's failure: it does not count against the source.
-    if (error instanceof UpstreamThrottledError) return refuse(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
-    return refuse(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
+    if (error instanceof UpstreamThrottledError) return exchangeRefusal(EXCHANGE_REASONS.STS_THROTTLED, 'STS is throttling; retry later', 5);
+    return exchangeRefusal(EXCHANGE_REASONS.STS_UNAVAILABLE, 'STS could not be reached; retry later');
   }
   const claim = checkCallerClaim(identity, exchange, settings);
   // A role of the account ECS is asked about answers for its own failures, whatever session it names.
   const provenRole = claim.caller && claim.caller.account === account ? { account, roleArn: claim.caller.roleArn } : undefined;
-  if (provenRole && admitted.limitedRoles.has(provenRole.roleArn)) return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many refused exchanges for this role', RATE_WINDOW_SECONDS);
+  if (provenRole && admitted.limitedRoles.has(provenRole.roleArn)) return exchangeRefusal(EXCHANGE_REASONS.RATE_LIMITED, 'too many refused exchanges for this role', RATE_WINDOW_SECONDS);
   if (!claim.ok) return failed(claim, source, provenRole);
   const describing = describeEarly ? describingEarly : settle(describeClaimedTask(exchange, settings, deps.tasks));
   // Counted only now, on what STS proved (role and session), so no one can spend a task's budget
   // by naming it; a looping agent is still stopped before the IAM call and the token's record.
   if (!(await deps.guard.withinLimit(`task#${claim.caller.arn}`, settings.ratePerTask, RATE_WINDOW_SECONDS, now)))
-    return refuse(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
+    return exchangeRefusal(EXCHANGE_REASONS.RATE_LIMITED, 'too many exchanges for this task', RATE_WINDOW_SECONDS);
   // Skipped only for a claim checkCallerClaim refuses, or one in another partition than this
   // region's, which ECS here cannot know (TASK_NOT_RUNNING, as ECS's answer would make it).
   const described = describing ? unsettle(describing) : Promise.resolve(undefined);
@@ -162,20 +161,20 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
   const { role, task } = verified;
   audit.roleArn = role.arn;
   // Its events never reach this deployment, so it is never enrolled: nor may it hold a mesh identity.
-  if (!clusterNamed(settings.clusters, task.clusterArn)) return refuse(EXCHANGE_REASONS.CLUSTER_NOT_ALLOWED, `cluster ${task.clusterArn} is not in this deployment's ecsClusters`);
+  if (!clusterNamed(settings.clusters, task.clusterArn)) return exchangeRefusal(EXCHANGE_REASONS.CLUSTER_NOT_ALLOWED, `cluster ${task.clusterArn} is not in this deployment's ecsClusters`);
 
   // The policy is evaluated exactly as task-events does; a requested group stands in for a missing tag.
   const requested = exchange.requestedGroup && `${exchange.requestedGroup.namespace}/${exchange.requestedGroup.name}`;
   const tags = requested && !task.tags[WORKLOAD_GROUP_TAG] && !role.tags[WORKLOAD_GROUP_TAG] ? { ...task.tags, [WORKLOAD_GROUP_TAG]: requested } : task.tags;
   const decision = await decideEnrollment(contextOfTask(task), { ...task, tags }, deps, now);
-  if (decision.outcome !== 'enrolled') return refuse(DECISION_REFUSALS[decision.reason], decision.detail);
-  if (decision.identity.role.roleId !== role.roleId) return failed({ ok: false, reason: EXCHANGE_REASONS.TASK_ROLE_MISMATCH, detail: 'the task runs with another role than the caller' }, provenRole);
+  if (decision.outcome !== 'enrolled') return exchangeRefusal(DECISION_REFUSALS[decision.reason], decision.detail);
+  if (decision.identity.role.roleId !== role.roleId) return failed(exchangeRefusal(EXCHANGE_REASONS.TASK_ROLE_MISMATCH, 'the task runs with another role than the caller'), provenRole);
   const group = decision.group;
   const groupKey = `${group.metadata.namespace}/${group.metadata.name}`;
-  if (requested && requested !== groupKey) return refuse(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
+  if (requested && requested !== groupKey) return exchangeRefusal(EXCHANGE_REASONS.POLICY_DENIED, `requested group ${requested} is not the task's group ${groupKey}`);
   // The entry's labels as task-events writes them: a label the group does not allow a task is not asked for here either.
   const labelProblem = labelsAllowed(exchange.labels, decision.entry.spec.labels ?? {});
-  if (labelProblem) return refuse(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
+  if (labelProblem) return exchangeRefusal(EXCHANGE_REASONS.LABELS_NOT_ALLOWED, labelProblem);
 
   const { profile } = profileFor(group, settings.defaultProfile);
   // The token names the entry task-events writes for this task: the decision's own.
@@ -191,7 +190,7 @@ async function decide(request: { body: string; sourceIp: string }, deps: Exchang
     now,
   );
   // A tombstone appeared while we checked: the task stopped, and the token is not handed out.
-  if (!recorded) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped');
+  if (!recorded) return exchangeRefusal(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'the task stopped');
   return {
     ok: true,
     body: {

@@ -1,10 +1,4 @@
-/** The logging the use cases need; Powertools' Logger satisfies it. */
-export interface Log {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
+import type { Log } from '../ports.js';
 
 /** The same log with `correlation_id` on every line: one record's id inside a batch processed concurrently. */
 export function withCorrelationId(log: Log, correlationId: string): Log {

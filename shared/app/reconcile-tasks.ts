@@ -35,6 +35,8 @@ export interface ReconcileDeps extends EnrollmentDeps {
   cursor?: ReconcileCursorStore;
   settings: ReconcileSettings;
   sleep?: (ms: number) => Promise<void>;
+  /** Epoch ms the DescribeTasks spacing and the pass's duration are measured by; Date.now unless a test moves it with `sleep`. */
+  clock?: () => number;
 }
 
 export interface ReconcileOptions {
@@ -80,7 +82,8 @@ const LIVE_PHASES = ['enrolled', 'pending'] as const;
 
 /** Runs one pass; a failure of one task's repair is reported, not thrown. */
 export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileDeps, now: Date): Promise<ReconcileReport> {
-  const started = Date.now();
+  const clock = deps.clock ?? Date.now;
+  const started = clock();
   const clusters = await scopeClusters(options, deps);
   const listed = new Set(clusters);
   const { known, entries, records } = await ownedTasks(listed, options, deps);
@@ -145,7 +148,7 @@ export async function reconcileTasks(options: ReconcileOptions, deps: ReconcileD
 
   const counts = Object.fromEntries(REPAIR_KINDS.map((k) => [k, repairs.filter((r) => r.kind === k).length])) as Record<RepairKind, number>;
   for (const r of repairs) deps.log.info('reconcile repair', { taskId: r.taskId, kind: r.kind, why: r.why, applied: r.applied, dryRun: options.dryRun ?? false, ...(r.error ? { error: r.error } : {}) });
-  return { dryRun: options.dryRun ?? false, clusters, tasksSeen: known.size, tasksJudged: scoped.length, complete, counts, repairs, unjudged, durationMs: Date.now() - started };
+  return { dryRun: options.dryRun ?? false, clusters, tasksSeen: known.size, tasksJudged: scoped.length, complete, counts, repairs, unjudged, durationMs: clock() - started };
 }
 
 type TaskRef = { taskArn: string; clusterArn: string };
@@ -364,6 +367,7 @@ async function describeLimited(
   deps: ReconcileDeps,
 ): Promise<{ found: Map<string, EcsTaskDescription>; failed: Map<string, string> }> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const clock = deps.clock ?? Date.now;
   const byCluster = taskArnsByCluster(tasks);
   const found = new Map<string, EcsTaskDescription>();
   const failed = new Map<string, string>();
@@ -373,9 +377,9 @@ async function describeLimited(
     try {
       for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
         for (let attempt = 0; ; attempt++) {
-          const wait = lastCall + spacingMs - Date.now();
+          const wait = lastCall + spacingMs - clock();
           if (wait > 0) await sleep(wait);
-          lastCall = Date.now();
+          lastCall = clock();
           try {
             for (const [id, task] of await deps.tasks.describeTasks(clusterArn, arns.slice(i, i + DESCRIBE_BATCH))) found.set(id, task);
             break;

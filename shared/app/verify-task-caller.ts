@@ -11,6 +11,7 @@
  * for a task of this region and an allowed account, and its answer is used only by
  * `verifyTaskCaller`, after STS and `checkCallerClaim` have passed.
  */
+import { exchangeRefusal, type ExchangeRefusal } from '../core/exchange.js';
 import { parseAssumedRole } from '../core/onboarding-token.js';
 import { EXCHANGE_REASONS, type ExchangeReason } from '../core/reasons.js';
 import { partitionOfRegion } from '../core/sts-endpoint.js';
@@ -18,10 +19,9 @@ import type { EcsTaskDescription, RoleFacts } from '../core/task.js';
 import { clusterNameFromTaskArn, describedTaskMismatch, isLive, parseArn, taskLiveness } from '../core/task.js';
 import type { CallerIdentity, RoleDirectory, TaskDirectory } from '../ports.js';
 
-type Refusal = { ok: false; reason: ExchangeReason; detail: string };
 /** A refusal names the `caller` once STS's answer is an assumed role, so its role can answer for it. */
-export type CheckedClaim = { ok: true; caller: AssumedRoleCaller } | (Refusal & { caller?: AssumedRoleCaller });
-export type VerifiedCaller = { ok: true; role: RoleFacts; task: EcsTaskDescription } | Refusal;
+export type CheckedClaim = { ok: true; caller: AssumedRoleCaller } | (ExchangeRefusal & { caller?: AssumedRoleCaller });
+export type VerifiedCaller = { ok: true; role: RoleFacts; task: EcsTaskDescription } | ExchangeRefusal;
 
 export interface AssumedRoleCaller {
   partition: string;
@@ -45,15 +45,13 @@ export interface AccountScope {
   unreadableAccounts: readonly string[];
 }
 
-const refuse = (reason: ExchangeReason, detail: string): Refusal => ({ ok: false, reason, detail });
-
 /** What STS's answer proves about the caller, checked against the claimed task without any call. */
 export function checkCallerClaim(identity: CallerIdentity, claimed: { taskArn: string; taskId: string }, scope: AccountScope): CheckedClaim {
   const { region } = scope;
   const assumed = parseAssumedRole(identity.arn);
-  if (!assumed) return refuse(EXCHANGE_REASONS.PRINCIPAL_TYPE, 'the caller is not an assumed IAM role (task roles are)');
+  if (!assumed) return exchangeRefusal(EXCHANGE_REASONS.PRINCIPAL_TYPE, 'the caller is not an assumed IAM role (task roles are)');
   const caller: AssumedRoleCaller = { ...assumed, arn: identity.arn, roleArn: `arn:${assumed.partition}:iam::${assumed.account}:role/${assumed.roleName}` };
-  const refuseCaller = (reason: ExchangeReason, detail: string): CheckedClaim => ({ ...refuse(reason, detail), caller });
+  const refuseCaller = (reason: ExchangeReason, detail: string): CheckedClaim => ({ ...exchangeRefusal(reason, detail), caller });
   if (!scope.allowedAccounts.includes(assumed.account)) return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} may not use this exchange`);
   if (scope.unreadableAccounts.includes(assumed.account))
     return refuseCaller(EXCHANGE_REASONS.ACCOUNT_NOT_ALLOWED, `account ${assumed.account} is allowed, but this deployment has no cross-account role to read its tasks and roles there (set crossAccountRoleName, or name its reader role in memberRoleNames)`);
@@ -102,14 +100,14 @@ export async function verifyTaskCaller(
 ): Promise<VerifiedCaller> {
   const role = await roles.getRole(caller.roleArn);
   const sessionRoleId = userId.split(':')[0];
-  if (!role || role.roleId !== sessionRoleId) return refuse(EXCHANGE_REASONS.ROLE_MISMATCH, `role ${caller.roleName} is not the role that signed (its RoleId differs, or it is gone)`);
+  if (!role || role.roleId !== sessionRoleId) return exchangeRefusal(EXCHANGE_REASONS.ROLE_MISMATCH, `role ${caller.roleName} is not the role that signed (its RoleId differs, or it is gone)`);
 
   const task = await described;
-  if (!task) return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'ECS does not know this task');
+  if (!task) return exchangeRefusal(EXCHANGE_REASONS.TASK_NOT_RUNNING, 'ECS does not know this task');
   const mismatch = describedTaskMismatch(claimed.taskArn, clusterNameFromTaskArn(claimed.taskArn) ?? 'default', task);
-  if (mismatch) return refuse(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `ECS describes this task id elsewhere: ${mismatch}`);
+  if (mismatch) return exchangeRefusal(EXCHANGE_REASONS.TASK_ARN_MISMATCH, `ECS describes this task id elsewhere: ${mismatch}`);
   // Starting or running, as task-events and the reconciler read the statuses (taskLiveness).
   if (!isLive(taskLiveness(task)))
-    return refuse(EXCHANGE_REASONS.TASK_NOT_RUNNING, `the task is ${task.lastStatus} (desired ${task.desiredStatus})`);
+    return exchangeRefusal(EXCHANGE_REASONS.TASK_NOT_RUNNING, `the task is ${task.lastStatus} (desired ${task.desiredStatus})`);
   return { ok: true, role, task };
 }

@@ -9,7 +9,7 @@ import istioCrds from './istio-crds.json' with { type: 'json' };
 import { crdValidator, type CrdValidationResult, type CrdValidator } from './crd-validator.js';
 import * as generated from './istio-crd-structure.generated.js';
 
-export type { CrdIdentity, CrdValidationResult, CrdValidator } from './crd-validator.js';
+export type { CrdValidationResult, CrdValidator } from './crd-validator.js';
 
 let workloadEntryValidator: CrdValidator | undefined;
 let workloadGroupValidator: CrdValidator | undefined;

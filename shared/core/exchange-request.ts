@@ -6,9 +6,9 @@
  * would not: that the signed request is a GetCallerIdentity for this deployment, to an endpoint we
  * chose, signed moments ago.
  */
-import { AUDIENCE_HEADER, VAULT_AUDIENCE_HEADER, type ExchangeRefusal, type ExchangeValidation, type ExchangeValidationOptions, type StsCall } from './exchange.js';
+import { AUDIENCE_HEADER, exchangeRefusal, VAULT_AUDIENCE_HEADER, type ExchangeRefusal, type ExchangeValidation, type ExchangeValidationOptions, type StsCall } from './exchange.js';
 import { decodeExchangeRequest } from './exchange-wire.js';
-import { EXCHANGE_REASONS, type ExchangeReason } from './reasons.js';
+import { EXCHANGE_REASONS } from './reasons.js';
 import { parseAmzDate, parseSigV4Authorization, type SigV4Authorization } from './sigv4-header.js';
 import { resolveStsEndpoint, type StsEndpoint } from './sts-endpoint.js';
 
@@ -31,7 +31,6 @@ export const FORWARDABLE_SIGNED_HEADERS: ReadonlySet<string> = new Set([
 
 const CONTENT_TYPES: ReadonlySet<string> = new Set(['application/x-www-form-urlencoded; charset=utf-8', 'application/x-www-form-urlencoded']);
 
-const refuse = (reason: ExchangeReason, detail: string): ExchangeRefusal => ({ ok: false, reason, detail });
 
 /**
  * Validates a raw exchange request and rebuilds the STS call from its signed parts. `digest`
@@ -44,7 +43,7 @@ export function validateExchangeRequest(rawBody: string, options: ExchangeValida
   const { method, url, body, headers } = wire.value;
 
   // Only the one read-only action: a GET or another method changes what STS is asked to do.
-  if (method !== 'POST') return refuse(EXCHANGE_REASONS.ACTION_NOT_ALLOWED, 'iam_http_request_method must be POST');
+  if (method !== 'POST') return exchangeRefusal(EXCHANGE_REASONS.ACTION_NOT_ALLOWED, 'iam_http_request_method must be POST');
   const endpoint = resolveStsEndpoint(url, options.localStsEndpoint);
   if (!endpoint.ok) return endpoint;
   const bodyRefusal = checkGetCallerIdentityBody(body);
@@ -60,7 +59,7 @@ export function validateExchangeRequest(rawBody: string, options: ExchangeValida
     checkSignedHeaderNames(headers, signed) ??
     checkHost(headers, signed, endpoint) ??
     // A signature for another region's STS cannot be sent to this region's (nor be replayed there).
-    (auth.region === region ? undefined : refuse(EXCHANGE_REASONS.REGION_MISMATCH, `the credential scope's region ${auth.region} is not the endpoint's region ${region}`)) ??
+    (auth.region === region ? undefined : exchangeRefusal(EXCHANGE_REASONS.REGION_MISMATCH, `the credential scope's region ${auth.region} is not the endpoint's region ${region}`)) ??
     checkAudience(headers, signed, options.audience);
   if (refusal) return refusal;
   const signedAt = readSignedAt(headers, signed, auth, options);
@@ -80,7 +79,7 @@ export function validateExchangeRequest(rawBody: string, options: ExchangeValida
  * STS would read differently than we do never reaches STS.
  */
 export function checkGetCallerIdentityBody(body: string): ExchangeRefusal | undefined {
-  const notAllowed = (detail: string) => refuse(EXCHANGE_REASONS.ACTION_NOT_ALLOWED, detail);
+  const notAllowed = (detail: string) => exchangeRefusal(EXCHANGE_REASONS.ACTION_NOT_ALLOWED, detail);
   const seen = new Set<string>();
   for (const pair of body.split('&')) {
     if (pair === '') return notAllowed('the body has an empty parameter');
@@ -98,7 +97,7 @@ export function checkGetCallerIdentityBody(body: string): ExchangeRefusal | unde
 
 /** The one Authorization header, read strictly; only a SigV4 signature for STS is accepted. */
 function readAuthorization(headers: Headers): { ok: true; value: SigV4Authorization } | ExchangeRefusal {
-  const malformed = (detail: string) => refuse(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
+  const malformed = (detail: string) => exchangeRefusal(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
   const values = headers.get('authorization');
   if (!values || values.length !== 1) return malformed('exactly one authorization header is required');
   const parsed = parseSigV4Authorization(values[0] ?? '');
@@ -111,9 +110,9 @@ function readAuthorization(headers: Headers): { ok: true; value: SigV4Authorizat
 /** A body that says something other than its declared type or length is a smuggling attempt. */
 function checkContentHeaders(headers: Headers, body: string): ExchangeRefusal | undefined {
   const type = headers.get('content-type');
-  if (type && (type.length !== 1 || !CONTENT_TYPES.has(type[0] ?? ''))) return refuse(EXCHANGE_REASONS.MALFORMED_REQUEST, 'content-type must be application/x-www-form-urlencoded');
+  if (type && (type.length !== 1 || !CONTENT_TYPES.has(type[0] ?? ''))) return exchangeRefusal(EXCHANGE_REASONS.MALFORMED_REQUEST, 'content-type must be application/x-www-form-urlencoded');
   const length = headers.get('content-length');
-  if (length && (length.length !== 1 || length[0] !== String(new TextEncoder().encode(body).length))) return refuse(EXCHANGE_REASONS.MALFORMED_REQUEST, 'content-length is not the length of the body');
+  if (length && (length.length !== 1 || length[0] !== String(new TextEncoder().encode(body).length))) return exchangeRefusal(EXCHANGE_REASONS.MALFORMED_REQUEST, 'content-length is not the length of the body');
   return undefined;
 }
 
@@ -122,7 +121,7 @@ function checkContentHeaders(headers: Headers, body: string): ExchangeRefusal | 
  * than was signed); a session token must be signed, since unsigned headers are dropped.
  */
 function checkSignedHeaderNames(headers: Headers, signed: ReadonlySet<string>): ExchangeRefusal | undefined {
-  const malformed = (detail: string) => refuse(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
+  const malformed = (detail: string) => exchangeRefusal(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
   for (const name of signed) {
     if (!FORWARDABLE_SIGNED_HEADERS.has(name)) return malformed(`signed header ${name} is not one we forward`);
     // Go clients (Vault's, Consul's) keep Host and Content-Length out of the header map: both are
@@ -139,9 +138,9 @@ function checkSignedHeaderNames(headers: Headers, signed: ReadonlySet<string>): 
  * header map (Go keeps it apart); then it is the URL's host, which STS checks against the signature.
  */
 function checkHost(headers: Headers, signed: ReadonlySet<string>, endpoint: StsEndpoint): ExchangeRefusal | undefined {
-  if (!signed.has('host')) return refuse(EXCHANGE_REASONS.SIGNATURE_MALFORMED, 'host is not among the signed headers');
+  if (!signed.has('host')) return exchangeRefusal(EXCHANGE_REASONS.SIGNATURE_MALFORMED, 'host is not among the signed headers');
   const host = headers.get('host');
-  if (host && (host.length !== 1 || host[0] !== endpoint.host)) return refuse(EXCHANGE_REASONS.STS_ENDPOINT_NOT_ALLOWED, 'the host header is not the STS URL host');
+  if (host && (host.length !== 1 || host[0] !== endpoint.host)) return exchangeRefusal(EXCHANGE_REASONS.STS_ENDPOINT_NOT_ALLOWED, 'the host header is not the STS URL host');
   return undefined;
 }
 
@@ -152,13 +151,13 @@ function checkHost(headers: Headers, signed: ReadonlySet<string>, endpoint: StsE
 function checkAudience(headers: Headers, signed: ReadonlySet<string>, audience: string): ExchangeRefusal | undefined {
   const given = [AUDIENCE_HEADER, VAULT_AUDIENCE_HEADER].filter((name) => headers.has(name));
   // Two server ids (two headers, or two values) would leave the choice to whoever reads them.
-  if (given.length > 1) return refuse(EXCHANGE_REASONS.AUDIENCE, `both ${AUDIENCE_HEADER} and ${VAULT_AUDIENCE_HEADER} are given`);
+  if (given.length > 1) return exchangeRefusal(EXCHANGE_REASONS.AUDIENCE, `both ${AUDIENCE_HEADER} and ${VAULT_AUDIENCE_HEADER} are given`);
   const name = given[0];
-  if (!name) return refuse(EXCHANGE_REASONS.AUDIENCE, `${AUDIENCE_HEADER} (or ${VAULT_AUDIENCE_HEADER}) is missing`);
+  if (!name) return exchangeRefusal(EXCHANGE_REASONS.AUDIENCE, `${AUDIENCE_HEADER} (or ${VAULT_AUDIENCE_HEADER}) is missing`);
   const values = headers.get(name) ?? [];
-  if (!signed.has(name)) return refuse(EXCHANGE_REASONS.AUDIENCE, `${name} is not signed`);
-  if (values.length !== 1) return refuse(EXCHANGE_REASONS.AUDIENCE, `${name} has more than one value`);
-  if (values[0] !== audience) return refuse(EXCHANGE_REASONS.AUDIENCE, `${name} names another deployment`);
+  if (!signed.has(name)) return exchangeRefusal(EXCHANGE_REASONS.AUDIENCE, `${name} is not signed`);
+  if (values.length !== 1) return exchangeRefusal(EXCHANGE_REASONS.AUDIENCE, `${name} has more than one value`);
+  if (values[0] !== audience) return exchangeRefusal(EXCHANGE_REASONS.AUDIENCE, `${name} names another deployment`);
   return undefined;
 }
 
@@ -167,15 +166,15 @@ function checkAudience(headers: Headers, signed: ReadonlySet<string>, audience: 
  * future-dated one would stay usable long after it was made (STS itself allows 15 minutes).
  */
 function readSignedAt(headers: Headers, signed: ReadonlySet<string>, auth: SigV4Authorization, options: ExchangeValidationOptions): { ok: true; value: Date } | ExchangeRefusal {
-  const malformed = (detail: string) => refuse(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
+  const malformed = (detail: string) => exchangeRefusal(EXCHANGE_REASONS.SIGNATURE_MALFORMED, detail);
   const values = headers.get('x-amz-date');
   if (!values || values.length !== 1 || !signed.has('x-amz-date')) return malformed('exactly one signed x-amz-date header is required');
   const date = parseAmzDate(values[0] ?? '');
   if (!date.ok) return malformed(date.detail);
   if (!(values[0] ?? '').startsWith(auth.date)) return malformed("x-amz-date is not on the credential scope's date");
   const ageMs = options.now.getTime() - date.value.getTime();
-  if (ageMs > options.maxAgeSeconds * 1000) return refuse(EXCHANGE_REASONS.EXPIRED, `signed ${Math.floor(ageMs / 1000)} s ago; at most ${options.maxAgeSeconds} s allowed`);
-  if (-ageMs > options.maxSkewSeconds * 1000) return refuse(EXCHANGE_REASONS.FUTURE_DATED, `signed ${Math.ceil(-ageMs / 1000)} s ahead; at most ${options.maxSkewSeconds} s allowed`);
+  if (ageMs > options.maxAgeSeconds * 1000) return exchangeRefusal(EXCHANGE_REASONS.EXPIRED, `signed ${Math.floor(ageMs / 1000)} s ago; at most ${options.maxAgeSeconds} s allowed`);
+  if (-ageMs > options.maxSkewSeconds * 1000) return exchangeRefusal(EXCHANGE_REASONS.FUTURE_DATED, `signed ${Math.ceil(-ageMs / 1000)} s ahead; at most ${options.maxSkewSeconds} s allowed`);
   return date;
 }
 

@@ -9,8 +9,8 @@
  */
 import * as z from 'zod/mini';
 import './zod-messages.js';
-import { EXCHANGE_REASONS, type ExchangeReason } from './reasons.js';
-import type { ExchangeRefusal } from './exchange.js';
+import { EXCHANGE_REASONS } from './reasons.js';
+import { exchangeRefusal, type ExchangeRefusal } from './exchange.js';
 import type { ObjectRef } from './kubernetes-types.js';
 import { LABEL_KEY, LABEL_VALUE, namespaceName, objectName } from './schemas.js';
 import { parseJsonStrict } from './strict-json.js';
@@ -66,9 +66,8 @@ const RequestSchema = z.strictObject({
   ),
 });
 
-const refuse = (reason: ExchangeReason, detail: string): ExchangeRefusal => ({ ok: false, reason, detail });
-const malformed = (detail: string): ExchangeRefusal => refuse(EXCHANGE_REASONS.MALFORMED_REQUEST, detail);
-const tooLarge = (detail: string): ExchangeRefusal => refuse(EXCHANGE_REASONS.REQUEST_TOO_LARGE, detail);
+const malformed = (detail: string): ExchangeRefusal => exchangeRefusal(EXCHANGE_REASONS.MALFORMED_REQUEST, detail);
+const tooLarge = (detail: string): ExchangeRefusal => exchangeRefusal(EXCHANGE_REASONS.REQUEST_TOO_LARGE, detail);
 
 /** Decodes the raw request body; refuses anything oversized, unknown, repeated or not strictly encoded. */
 export function decodeExchangeRequest(rawBody: string): ExchangeWireResult {

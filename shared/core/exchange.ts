@@ -31,7 +31,13 @@ export interface ValidatedExchange {
   replayKey: string;
 }
 
-export type ExchangeRefusal = { ok: false; reason: ExchangeReason; detail: string };
+/** A refused exchange: its code, why (never a secret), and for a limit, when to try again. */
+export type ExchangeRefusal = { ok: false; reason: ExchangeReason; detail: string; retryAfterSeconds?: number };
+
+/** The one way an exchange refusal is built, from parsing to the use case's last check. */
+export function exchangeRefusal(reason: ExchangeReason, detail: string, retryAfterSeconds?: number): ExchangeRefusal {
+  return { ok: false, reason, detail, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
+}
 export type ExchangeValidation = { ok: true; value: ValidatedExchange } | ExchangeRefusal;
 
 export interface ExchangeValidationOptions {

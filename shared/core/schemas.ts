@@ -120,6 +120,5 @@ export const OnboardingPolicySchema = z.strictObject({
 });
 
 export type OnboardingPolicy = z.infer<typeof OnboardingPolicySchema>;
-export type AllowRule = OnboardingPolicy['spec']['allow'][number];
 export type AwsMatcher = z.infer<typeof awsMatcher>;
 export type LabelSelector = z.infer<typeof labelSelector>;

@@ -5,7 +5,7 @@
  * Hosts: https://docs.aws.amazon.com/general/latest/gr/sts.html
  */
 import { EXCHANGE_REASONS } from './reasons.js';
-import type { ExchangeRefusal } from './exchange.js';
+import { exchangeRefusal, type ExchangeRefusal } from './exchange.js';
 
 export type StsPartition = 'aws' | 'aws-cn' | 'aws-us-gov';
 
@@ -48,7 +48,7 @@ export function regionalStsHost(region: string): string {
 const GLOBAL_HOST = 'sts.amazonaws.com';
 const MAX_URL_LENGTH = 512;
 
-const refuse = (detail: string): ExchangeRefusal => ({ ok: false, reason: EXCHANGE_REASONS.STS_ENDPOINT_NOT_ALLOWED, detail });
+const notAllowed = (detail: string): ExchangeRefusal => exchangeRefusal(EXCHANGE_REASONS.STS_ENDPOINT_NOT_ALLOWED, detail);
 
 /**
  * Resolves the client's STS URL to an allow-listed endpoint, or refuses it. The URL must be
@@ -56,12 +56,12 @@ const refuse = (detail: string): ExchangeRefusal => ({ ok: false, reason: EXCHAN
  * when the URL is exactly `<its origin>/`.
  */
 export function resolveStsEndpoint(rawUrl: string, localEndpoint?: string): StsEndpointResolution {
-  if (rawUrl.length > MAX_URL_LENGTH) return refuse('the STS URL is too long');
+  if (rawUrl.length > MAX_URL_LENGTH) return notAllowed('the STS URL is too long');
   let url: URL;
   try {
     url = new URL(rawUrl);
   } catch {
-    return refuse('the STS URL is not an absolute URL');
+    return notAllowed('the STS URL is not an absolute URL');
   }
   const local = localEndpoint === undefined ? undefined : resolveLocal(url, rawUrl, localEndpoint);
   if (local) return local;
@@ -77,25 +77,25 @@ function resolveLocal(url: URL, rawUrl: string, localEndpoint: string): StsEndpo
     return undefined;
   }
   if ((local.protocol !== 'http:' && local.protocol !== 'https:') || url.origin !== local.origin) return undefined;
-  if (rawUrl !== `${local.origin}/`) return refuse('the local STS URL must be exactly its origin and "/"');
+  if (rawUrl !== `${local.origin}/`) return notAllowed('the local STS URL must be exactly its origin and "/"');
   return { ok: true, url: `${local.origin}/`, host: local.host, partition: 'local', region: undefined };
 }
 
 /** Each part of the URL that could carry the request elsewhere or change what STS sees. */
 function checkUrlShape(url: URL, rawUrl: string): ExchangeRefusal | undefined {
   // http would send the signed request (a bearer credential for ~15 minutes) in clear text.
-  if (url.protocol !== 'https:') return refuse('the STS URL must use https');
+  if (url.protocol !== 'https:') return notAllowed('the STS URL must use https');
   // `https://sts.amazonaws.com@evil.com/` is a request to evil.com.
-  if (url.username !== '' || url.password !== '' || authorityOf(rawUrl).includes('@')) return refuse('the STS URL must not carry userinfo');
+  if (url.username !== '' || url.password !== '' || authorityOf(rawUrl).includes('@')) return notAllowed('the STS URL must not carry userinfo');
   // A port (even :443 spelled out) is no STS endpoint of the allow-list and may reach another service.
-  if (url.port !== '' || /:\d*$/.test(authorityOf(rawUrl).replace(/^\[[^\]]*\]/, ''))) return refuse('the STS URL must not name a port');
+  if (url.port !== '' || /:\d*$/.test(authorityOf(rawUrl).replace(/^\[[^\]]*\]/, ''))) return notAllowed('the STS URL must not name a port');
   // Query parameters override the signed body in STS (Consul's 2025 fix): not even a bare `?`.
-  if (rawUrl.includes('?')) return refuse('the STS URL must not have a query string');
-  if (rawUrl.includes('#')) return refuse('the STS URL must not have a fragment');
-  if (url.pathname !== '/') return refuse('the STS URL path must be "/"');
+  if (rawUrl.includes('?')) return notAllowed('the STS URL must not have a query string');
+  if (rawUrl.includes('#')) return notAllowed('the STS URL must not have a fragment');
+  if (url.pathname !== '/') return notAllowed('the STS URL path must be "/"');
   // What is left (upper case, percent-encoding, unicode turned punycode, backslashes, blanks,
   // a missing final "/") would make the host we check differ from the text the client sent.
-  if (url.href !== rawUrl) return refuse('the STS URL is not in canonical form https://<host>/');
+  if (url.href !== rawUrl) return notAllowed('the STS URL is not in canonical form https://<host>/');
   return undefined;
 }
 
@@ -106,9 +106,9 @@ function authorityOf(rawUrl: string): string {
 }
 
 function matchAllowList(host: string): StsEndpointResolution {
-  if (host.endsWith('.')) return refuse('the STS host must not end with a dot');
+  if (host.endsWith('.')) return notAllowed('the STS host must not end with a dot');
   // An address bypasses DNS names entirely (metadata services, internal networks).
-  if (host.startsWith('[') || /^[\d.]+$/.test(host)) return refuse('the STS host must not be an IP address');
+  if (host.startsWith('[') || /^[\d.]+$/.test(host)) return notAllowed('the STS host must not be an IP address');
   if (host === GLOBAL_HOST) return endpoint(host, 'aws', 'us-east-1');
   for (const { prefix, suffix, partitions } of REGIONAL_HOSTS) {
     if (!host.startsWith(`${prefix}.`) || !host.endsWith(`.${suffix}`)) continue;
@@ -116,7 +116,7 @@ function matchAllowList(host: string): StsEndpointResolution {
     const partition = partitions.find((p) => STS_REGION_PATTERNS[p].test(region));
     if (partition) return endpoint(host, partition, region);
   }
-  return refuse('the STS host is not an allow-listed AWS STS endpoint');
+  return notAllowed('the STS host is not an allow-listed AWS STS endpoint');
 }
 
 function endpoint(host: string, partition: StsPartition, region: string): StsEndpoint {

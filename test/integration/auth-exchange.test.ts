@@ -20,8 +20,6 @@ let otherRole: string;
 let untaggedRole: string;
 let taskDef: string;
 let untaggedDef: string;
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const unb64 = (s: unknown) => Buffer.from(String(s), 'base64').toString('utf8');
 const taskId = (arn: string) => arn.split('/').pop()!;
 
 /** A running task of the allowed service and its role's credentials, as the agent would have them. */
@@ -86,60 +84,11 @@ describe('POST /v1/auth/exchange', () => {
   });
 
   type Row = { case: string; status: number; reason: string; stsCalls: number; make: () => Promise<unknown> };
-  const mutate = async (change: (body: Record<string, unknown>) => void): Promise<unknown> => {
-    const { taskArn, creds } = await runningTask();
-    const body = await x.sign(creds, taskArn);
-    change(body);
-    return body;
-  };
-  const withHeaders = (edit: (h: Record<string, string[]>) => void) => mutate((b) => {
-    const headers = JSON.parse(unb64(b.iam_request_headers)) as Record<string, string[]>;
-    edit(headers);
-    b.iam_request_headers = b64(JSON.stringify(headers));
-  });
-  const signedFor = async (options: Parameters<ExchangeHarness['sign']>[2]) => {
-    const { taskArn, creds } = await runningTask();
-    return x.sign(creds, taskArn, options);
-  };
-
+  // Each hostile request lives once: what parsing refuses before STS (the endpoint, the action,
+  // the audience, the signature's form and age, sizes and shapes) is test/unit/exchange-request.test.ts's,
+  // on the same signed requests; each refusal of the enrollment decision, in the exchange's code, is
+  // test/unit/refusals-agree.test.ts's; here, what only STS's real answer (moto) shows.
   const rows: Row[] = [
-    // The STS endpoint: only the configured one, exactly.
-    { case: 'another host (sts.evil.com)', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.evil.com/' }) },
-    { case: 'a look-alike host (sts.amazonaws.com.evil.com)', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.amazonaws.com.evil.com/' }) },
-    { case: 'an IP literal', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://52.94.0.1/' }) },
-    { case: 'userinfo in the URL', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_url = b64('https://sts.amazonaws.com@evil.com/'))) },
-    { case: 'a port on an AWS host', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.us-east-1.amazonaws.com:8443/' }) },
-    { case: 'plain http to an AWS host', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => signedFor({ stsUrl: 'http://sts.us-east-1.amazonaws.com/' }) },
-    // The URL must be exactly the endpoint, `https://host/`: a query or another path is not it.
-    { case: 'a query string', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_url = b64(`${unb64(b.iam_request_url)}?Action=AssumeRole`))) },
-    { case: 'another path', status: 400, reason: 'STS_ENDPOINT_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_url = b64(`${unb64(b.iam_request_url)}x`))) },
-    // The action: GetCallerIdentity, once, nothing else.
-    { case: 'method GET', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_http_request_method = 'GET')) },
-    { case: 'another action', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('Action=AssumeRole&Version=2011-06-15'))) },
-    { case: 'a duplicated Action', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('Action=GetCallerIdentity&Action=AssumeRole&Version=2011-06-15'))) },
-    { case: 'a case-varied parameter', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('action=GetCallerIdentity&Version=2011-06-15'))) },
-    { case: 'an extra parameter', status: 400, reason: 'ACTION_NOT_ALLOWED', stsCalls: 0, make: () => mutate((b) => (b.iam_request_body = b64('Action=GetCallerIdentity&Version=2011-06-15&RoleArn=x'))) },
-    // The audience header and the signature.
-    {
-      case: 'no audience header', status: 401, reason: 'AUDIENCE', stsCalls: 0,
-      make: () => withHeaders((h) => {
-        delete h['x-ecsmesh-server-id'];
-        h.authorization = [h.authorization![0]!.replace(';x-ecsmesh-server-id', '')];
-      }),
-    },
-    { case: 'a signed header that is missing', status: 400, reason: 'SIGNATURE_MALFORMED', stsCalls: 0, make: () => withHeaders((h) => delete h['x-ecsmesh-server-id']) },
-    { case: "another deployment's audience", status: 401, reason: 'AUDIENCE', stsCalls: 0, make: () => signedFor({ serverId: 'other-deployment' }) },
-    { case: 'an unsigned audience header', status: 401, reason: 'AUDIENCE', stsCalls: 0, make: () => withHeaders((h) => (h.authorization = [h.authorization![0]!.replace(';x-ecsmesh-server-id', '')])) },
-    { case: 'a malformed Authorization header', status: 400, reason: 'SIGNATURE_MALFORMED', stsCalls: 0, make: () => withHeaders((h) => (h.authorization = ['AWS4-HMAC-SHA256 garbage'])) },
-    { case: 'a signature from 10 minutes ago', status: 401, reason: 'EXPIRED', stsCalls: 0, make: () => signedFor({ signingDate: new Date(Date.now() - 600_000) }) },
-    { case: 'a signature dated 10 minutes ahead', status: 401, reason: 'FUTURE_DATED', stsCalls: 0, make: () => signedFor({ signingDate: new Date(Date.now() + 600_000) }) },
-    { case: 'a credential scope in another region', status: 400, reason: 'REGION_MISMATCH', stsCalls: 0, make: () => signedFor({ stsUrl: 'https://sts.us-east-1.amazonaws.com/', region: 'eu-west-1' }) },
-    // Sizes and shapes.
-    { case: 'an oversized body', status: 413, reason: 'REQUEST_TOO_LARGE', stsCalls: 0, make: async () => JSON.stringify({ padding: 'x'.repeat(40_000) }) },
-    { case: 'an oversized header blob', status: 413, reason: 'REQUEST_TOO_LARGE', stsCalls: 0, make: () => withHeaders((h) => (h['x-padding'] = ['y'.repeat(9000)])) },
-    { case: 'not JSON', status: 400, reason: 'MALFORMED_REQUEST', stsCalls: 0, make: async () => '{"iam_request_url": ' },
-    { case: 'an unknown field', status: 400, reason: 'MALFORMED_REQUEST', stsCalls: 0, make: () => mutate((b) => (b.iam_role = 'admin')) },
-    { case: 'a task ARN that is not one', status: 400, reason: 'MALFORMED_REQUEST', stsCalls: 0, make: () => mutate((b) => (b.taskArn = 'arn:aws:iam::123456789012:role/x')) },
     // Who is calling, proven by STS and checked against IAM and ECS.
     {
       case: 'an IAM user caller', status: 403, reason: 'PRINCIPAL_TYPE', stsCalls: 1,
@@ -164,7 +113,6 @@ describe('POST /v1/auth/exchange', () => {
     { case: "a session of another task", status: 403, reason: 'SESSION_MISMATCH', stsCalls: 1, make: async () => { const [mine, theirs] = await p.runTask('prod', taskDef, { count: 2 }); return x.sign(await x.assumeTaskRole(allowedRole, taskId(theirs!)), mine!); } },
     { case: 'a stopped task', status: 403, reason: 'TASK_NOT_RUNNING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); await p.stopTask('prod', taskArn); return x.sign(creds, taskArn); } },
     { case: 'a task that runs with another role', status: 403, reason: 'TASK_ROLE_MISMATCH', stsCalls: 1, make: async () => { const [taskArn] = await p.runTask('prod', taskDef); return x.sign(await x.assumeTaskRole(otherRole, taskId(taskArn!)), taskArn!); } },
-    { case: 'a role lacking the workload-group tag', status: 403, reason: 'TAG_MISSING', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn); } },
     { case: 'a group outside the policy', status: 403, reason: 'POLICY_DENIED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(untaggedDef, untaggedRole); return x.sign(creds, taskArn, { workloadGroup: 'bookinfo/secret-svc' }); } },
     { case: 'labels the group does not give', status: 403, reason: 'LABELS_NOT_ALLOWED', stsCalls: 1, make: async () => { const { taskArn, creds } = await runningTask(); return x.sign(creds, taskArn, { labels: { version: 'v2-admin' } }); } },
     {
@@ -175,8 +123,6 @@ describe('POST /v1/auth/exchange', () => {
       },
     },
   ];
-
-  it(`has at least 30 hostile or broken requests`, () => expect(rows.length).toBeGreaterThanOrEqual(30));
 
   it.each(rows)('refuses $case with $status $reason', async ({ make, status, reason, stsCalls }) => {
     const body = await make();
@@ -296,15 +242,6 @@ describe('POST /v1/auth/exchange', () => {
 
       expect({ status: res.status, reason: res.json.reason, message: res.json.message }).toEqual({ status: 200, reason: undefined, message: undefined });
       expect(res.json.token).toEqual(expect.any(String));
-    });
-
-    it("refuses a botocore-signed request for another deployment's server id", async () => {
-      const { taskArn, creds } = await runningTask();
-      const login = JSON.parse(execFileSync(PYTHON, [VAULT_LOGIN, JSON.stringify({ ...creds, stsUrl: `${localAwsConfig().endpoint}/`, region: 'us-east-1', serverId: 'vault.example.com', style: 'hvac' })], { encoding: 'utf8' })) as Record<string, unknown>;
-
-      const res = await x.exchange({ ...login, taskArn });
-
-      expect({ status: res.status, reason: res.json.reason }).toEqual({ status: 401, reason: 'AUDIENCE' });
     });
   });
 

@@ -18,7 +18,7 @@ import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { onboardingTokenClaims } from '../../shared/core/onboarding-token.js';
 import { workloadEntryName } from '../../shared/core/workload-entry.js';
 import { startKumaDp, type KumaDpContainer } from '../support/kuma-dp-model.js';
-import { TestTokenSigner } from '../support/test-token-signer.js';
+import { TestTokenSigner } from '../support/in-memory-ports.js';
 import { kumaVerdict, type KumaDataplane } from '../support/third-party-verifier.js';
 
 interface Container extends KumaDpContainer {

@@ -12,7 +12,6 @@ import { createReconcileHandler } from '../../functions/reconcile/handler.js';
 import { reconcileTasks as reconcileUnrecorded, type ReconcileDeps, type ReconcileOptions } from '../../shared/app/reconcile-tasks.js';
 import { asFunction, asHandler } from '../support/aws-call-recorder.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
-import { UpstreamThrottledError } from '../../shared/errors.js';
 import type { EnrollmentRecord } from '../../shared/core/enrollment.js';
 import { aPolicy, aRecord } from '../fixtures/builders.js';
 import { aTaskStateChange } from '../fixtures/ecs-events.js';
@@ -270,17 +269,6 @@ describe('reconcile: every difference repaired through the decision code', () =>
       p.k8s.seed(GROUP);
     }
   });
-
-  it('dry run: reports what it would repair and changes nothing', async () => {
-    const taskArn = await enrolledTask();
-    const entry = entryOf(taskArn)!;
-    p.k8s.adminDelete('WorkloadEntry', entry.metadata.namespace, entry.metadata.name);
-
-    const report = await reconcileTasks({ dryRun: true }, deps, new Date());
-
-    expect(report.repairs).toEqual([expect.objectContaining({ kind: 'missing', applied: false })]);
-    expect(entryOf(taskArn)).toBeUndefined();
-  });
 });
 
 describe('revocation without waiting for the schedule, through the reconcile handler', () => {
@@ -409,22 +397,6 @@ describe('reconcile at scale: bounded work and ECS limits', () => {
     expect(await bounded.cursor!.load()).toBeUndefined();
   });
 
-  it('backs off and retries when DescribeTasks is throttled', async () => {
-    await enrolledTask();
-    const throttled = reconcileDeps();
-    const waits: number[] = [];
-    throttled.sleep = async (ms) => void waits.push(ms);
-    const describe = throttled.tasks.describeTasks.bind(throttled.tasks);
-    let failures = 0;
-    throttled.tasks = { ...throttled.tasks, describeTaskDefinition: throttled.tasks.describeTaskDefinition.bind(throttled.tasks), describeTasks: async (c, arns) => (failures++ < 2 ? Promise.reject(new UpstreamThrottledError('ecs:DescribeTasks was throttled')) : describe(c, arns)) };
-
-    const report = await reconcileTasks({}, throttled, new Date());
-
-    expect(failures).toBeGreaterThan(2);
-    expect(waits.length).toBeGreaterThanOrEqual(2);
-    expect(report.tasksJudged).toBeGreaterThan(0);
-  });
-
   it('reports a task whose facts fail to load and still repairs the others', async () => {
     const [first, second] = [await enrolledTask(), await enrolledTask()];
     for (const taskArn of [first, second]) {
@@ -445,24 +417,6 @@ describe('reconcile at scale: bounded work and ECS limits', () => {
     expect(entryOf([first, second].find((t) => t !== unjudged)!)).toBeDefined();
     // The next pass judges it again.
     expect((await reconcileTasks({}, deps, new Date())).repairs).toEqual([expect.objectContaining({ taskArn: unjudged, kind: 'missing', applied: true })]);
-  });
-
-  it('keeps DescribeTasks under the configured rate', async () => {
-    await p.runTask('prod', taskDef);
-    await p.runTask('staging', taskDef);
-    const limited = reconcileDeps({ describeCallsPerSecond: 2 });
-    const waits: number[] = [];
-    limited.sleep = async (ms) => {
-      waits.push(ms);
-      await new Promise((r) => setTimeout(r, ms));
-    };
-
-    await reconcileTasks({}, limited, new Date());
-
-    // One DescribeTasks per cluster: the second waits out the 500 ms spacing that 2/s calls for.
-    expect(waits.length).toBeGreaterThanOrEqual(1);
-    expect(Math.max(...waits)).toBeGreaterThan(100);
-    expect(Math.max(...waits)).toBeLessThanOrEqual(500);
   });
 });
 

@@ -21,7 +21,7 @@ import type { ServiceTokenVault } from '../../shared/ports.js';
 import { aGroup, aRecord } from '../fixtures/builders.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemoryLog } from '../support/memory-log.js';
-import { TestTokenSigner } from '../support/test-token-signer.js';
+import { TestTokenSigner } from '../support/in-memory-ports.js';
 import { asFunction, type FunctionName } from '../support/aws-call-recorder.js';
 
 const PREFIX = 'ecs-mesh-test';

@@ -5,7 +5,7 @@ import { until } from '../support/local-process.js';
 import { startMintingStack, type BookinfoGroup, type MintingStack } from '../support/minting-stack.js';
 import { LOCAL_OPERATOR } from '../../local/iam-authorizer.js';
 import { loadConfig } from '../../shared/config.js';
-import { createKeyStore } from '../../shared/adapters/key-store-factory.js';
+import { createJwks, createKeyStore } from '../../shared/adapters/key-store-factory.js';
 import { runCli } from '../support/cli-run.js';
 import { istiodVerdict, kumaVerdict, parsePemExport, type KumaDataplane } from '../support/third-party-verifier.js';
 
@@ -106,10 +106,14 @@ describe('a rotation: the pending key is published first, and tokens verify thro
     await tokenOf('ratings');
     // A signer built as the Lambdas build theirs, against the local stack's own secrets.
     const config = loadConfig('keys', { AWS_ENDPOINT_URL: aws.endpoint, ISSUER_URL: issuer, ...LOCAL_ENV, KEY_CACHE_SECONDS: '0' });
-    const signer = createKeyStore(config, new SecretsManagerClient(aws), 'istio');
-    const sign = async (sub: string) => {
+    // Its clock is the one it signs at: a test moves it past the activation instead of waiting for it.
+    let signerNow = new Date();
+    const signer = createKeyStore(config, new SecretsManagerClient(aws), 'istio', () => signerNow.getTime());
+    const sign = async (sub: string, at = new Date()) => {
+      signerNow = at;
+      // Issued now on the verifiers' (real) clock; `at` only picks the signing key.
       const iat = Math.floor(Date.now() / 1000);
-      return (await signer.sign({ iss: issuer, sub: `system:serviceaccount:bookinfo:${sub}`, aud: ['istio-ca'], iat, nbf: iat, exp: iat + 600, jti: sub }, new Date())).token;
+      return (await signer.sign({ iss: issuer, sub: `system:serviceaccount:bookinfo:${sub}`, aud: ['istio-ca'], iat, nbf: iat, exp: iat + 600, jti: sub }, at)).token;
     };
     const istiod = (token: string) => istiodVerdict(discoveryRule(['istio-ca']), token);
     const before = await sign('before');
@@ -128,12 +132,14 @@ describe('a rotation: the pending key is published first, and tokens verify thro
     expect(decodeProtectedHeader(during).kid).toBe(change!.activeKid);
     expect(await istiod(during)).toMatchObject({ ok: true });
 
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(change!.activatesAt) - Date.now()) + 100));
-    const after = await sign('after');
+    // Past the activation, on the signer's clock.
+    const activated = new Date(Date.parse(change!.activatesAt) + 2000);
+    const after = await sign('after', activated);
 
     expect(decodeProtectedHeader(after).kid).toBe(change!.pendingKid);
     for (const token of [before, during, after]) expect(await istiod(token)).toMatchObject({ ok: true });
-    const states = JSON.parse((await ecsMesh('keys', 'list', '--token-profile', 'istio', '-o', 'json')).stdout) as { kid: string; state: string; retiresAt?: string }[];
+    // The published set at that time, as `keys list` reads it (the listing itself ran above, on the real clock).
+    const states = await createJwks(config, new SecretsManagerClient(aws)).statuses(activated);
     expect(states.map((k) => [k.kid, k.state])).toEqual([[change!.pendingKid, 'active'], [change!.activeKid, 'retiring']]);
     // Retired only once every token it signed has expired: activation + the longest lifetime + the key cache.
     expect(Date.parse(states[1]!.retiresAt!)).toBe(Date.parse(change!.activatesAt) + (86_400 + 1) * 1000);

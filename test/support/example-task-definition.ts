@@ -23,8 +23,3 @@ export function exampleContainer(name: string, params: Record<string, string>): 
   if (!container) throw new Error(`examples/ecs-service/template.yaml has no container ${name}`);
   return resolve(container, template, { params });
 }
-
-/** A container's Environment as a map. */
-export function containerEnvironment(container: Json): Record<string, string> {
-  return Object.fromEntries((container.Environment as { Name: string; Value: string }[]).map((e) => [e.Name, String(e.Value)]));
-}

@@ -1,4 +1,4 @@
-import type { Log } from '../../shared/app/log.js';
+import type { Log } from '../../shared/ports.js';
 
 /** A Log that keeps every line, so tests can assert on what an operator would read. */
 export class MemoryLog implements Log {

@@ -11,7 +11,7 @@ import { FileMeshApi } from '../../shared/adapters/file-mesh-api.js';
 import { MeshApiError } from '../../shared/errors.js';
 import type { MeshApi } from '../../shared/ports.js';
 import { ACCOUNT, NOW, aPolicy } from '../fixtures/builders.js';
-import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.js';
+import { InMemoryEnrollmentStore } from '../support/in-memory-ports.js';
 import { MemoryLog } from '../support/memory-log.js';
 
 // Throttling cannot be produced by moto: these use an SDK mock (and in-memory ports) on purpose.

@@ -5,14 +5,11 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { maintainServiceTokens, type TokenMaintenanceDeps } from '../../shared/app/maintain-service-tokens.js';
-import type { ObjectRef, WorkloadGroup } from '../../shared/core/kubernetes-types.js';
-import type { ServiceTokenDocument } from '../../shared/core/tokens.js';
+import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { UpstreamThrottledError } from '../../shared/errors.js';
-import type { ServiceTokenVault } from '../../shared/ports.js';
 import { aGroup, aRecord } from '../fixtures/builders.js';
-import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.js';
+import { InMemoryEnrollmentStore, InMemoryServiceTokenVault, TestTokenSigner } from '../support/in-memory-ports.js';
 import { MemoryLog } from '../support/memory-log.js';
-import { TestTokenSigner } from '../support/test-token-signer.js';
 
 const NOW = new Date('2026-12-05T12:00:00.000Z');
 const HOUR = 3600_000;
@@ -20,32 +17,7 @@ const DAY = 24 * HOUR;
 const IDLE_SECONDS = 7 * 86_400;
 const LIFETIME_SECONDS = 86_400;
 
-/** Secrets by group, each write a new version; what a run wrote is in `writes`, what it removed in `removed`. */
-class InMemoryVault implements ServiceTokenVault {
-  readonly secrets = new Map<string, { document: ServiceTokenDocument; versionId: string }>();
-  readonly writes: string[] = [];
-  readonly removed: string[] = [];
-  private versions = 0;
-  async read(group: ObjectRef) {
-    return this.secrets.get(`${group.namespace}/${group.name}`);
-  }
-  async write(group: ObjectRef, document: ServiceTokenDocument, replacing: string | undefined) {
-    const key = `${group.namespace}/${group.name}`;
-    if (this.secrets.get(key)?.versionId !== replacing) return 'superseded' as const;
-    this.secrets.set(key, { document, versionId: `v${++this.versions}` });
-    this.writes.push(key);
-    return 'written' as const;
-  }
-  async list() {
-    return [...this.secrets.keys()].map((key) => ({ namespace: key.split('/')[0]!, name: key.split('/')[1]! }));
-  }
-  async remove(group: ObjectRef) {
-    this.secrets.delete(`${group.namespace}/${group.name}`);
-    this.removed.push(`${group.namespace}/${group.name}`);
-  }
-}
-
-let vault: InMemoryVault;
+let vault: InMemoryServiceTokenVault;
 let enrollments: InMemoryEnrollmentStore;
 let groups: Map<string, WorkloadGroup>;
 let signer: TestTokenSigner;
@@ -78,10 +50,10 @@ async function task(name: string, phase: 'enrolled' | 'deregistered', ageMs: num
 }
 
 beforeEach(async () => {
-  vault = new InMemoryVault();
+  vault = new InMemoryServiceTokenVault();
   enrollments = new InMemoryEnrollmentStore();
   groups = new Map(['ratings', 'reviews', 'details'].map((name) => [`bookinfo/${name}`, aGroup({ name })]));
-  signer = await TestTokenSigner.create('kid-1');
+  signer = await TestTokenSigner.create('kid-1', 'ES256');
   log = new MemoryLog();
 });
 

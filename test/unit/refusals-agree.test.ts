@@ -21,8 +21,7 @@ import type { EcsTaskDescription, TaskDefinitionFacts, TaskStateChangeEvent } fr
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_ID_LABEL } from '../../shared/core/workload-entry.js';
 import { ACCOUNT, NOW, aGroup, aPolicy } from '../fixtures/builders.js';
 import { SERVER_ID, TASK_ARN, TASK_ID, signedExchangeBody } from '../fixtures/signed-exchange.js';
-import { InMemoryAddressClaims } from '../support/in-memory-address-claims.js';
-import { InMemoryEnrollmentStore } from '../support/in-memory-enrollment-store.js';
+import { InMemoryAddressClaims, InMemoryEnrollmentStore } from '../support/in-memory-ports.js';
 import { MemoryLog } from '../support/memory-log.js';
 
 const CLUSTER_ARN = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/prod`;

@@ -9,7 +9,7 @@ import { reportTaskVersions } from '../../../local/ecs-task-versions.js';
 import type { TaskEventsDeps } from '../../../functions/task-events/process-batch.js';
 import { KubernetesMeshApi } from '../../../shared/adapters/kubernetes-mesh-api.js';
 import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, extendAwsClients } from '../../../shared/adapters/wiring.js';
-import type { Log } from '../../../shared/app/log.js';
+import type { Log } from '../../../shared/ports.js';
 import type { ReconcileDeps } from '../../../shared/app/reconcile-tasks.js';
 import { loadConfig } from '../../../shared/config.js';
 import type { KubernetesApiDouble } from '../kubernetes-api-double.js';
