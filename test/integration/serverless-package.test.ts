@@ -14,6 +14,7 @@ import { FUNCTION_SETTINGS, type FunctionName } from '../../shared/config.js';
 import { lambdaEnvironment, resolve, type Json, type Template } from '../support/cloudformation.js';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
 import { matchesPattern } from '../support/event-pattern.js';
+import { FUNCTION_SDK_CLIENTS, SDK_CLIENTS, type SdkClient } from '../support/function-sdk-clients.js';
 // @ts-expect-error -- plain ESM helper shared with the npm scripts
 import { zipEntries } from '../../scripts/package.mjs';
 
@@ -361,6 +362,15 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       for (const { what, marker } of markers) expect(bundle.includes(marker), `${fn} bundles ${what}`).toBe(fn === 'policies' && what === 'yaml');
       expect(readFileSync(join(pkg.dir, `${fn}.zip`)).length, `${fn}.zip`).toBeLessThanOrEqual(500 * 1024);
     }
+  });
+
+  it('bundles the SDK clients each function calls and no other', () => {
+    for (const { marker, source } of Object.values(SDK_CLIENTS)) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
+    const code = (fn: FunctionName) => ((zipEntries(join(pkg.dir, `${fn}.zip`)) ?? []) as Array<{ data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
+
+    const bundled = Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, (Object.keys(SDK_CLIENTS) as SdkClient[]).filter((client) => code(fn).includes(SDK_CLIENTS[client].marker))]));
+
+    expect(bundled).toEqual(Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, [...FUNCTION_SDK_CLIENTS[fn]]])));
   });
 
   it('creates an EKS access entry for each role that calls the mesh, in the group rbac.yaml binds, only when asked', () => {
