@@ -12,7 +12,7 @@ import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk
 import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
 import type { Log } from '../app/log.js';
-import type { MeshApi, TaskDirectory, TaskInventory } from '../ports.js';
+import type { MeshApi, TaskDirectory, TaskInventory, WorkloadGroupReader } from '../ports.js';
 import { DynamoDbReconcileCursor } from './dynamodb-reconcile-cursor.js';
 import { EcsTaskInventory } from './ecs-task-inventory.js';
 import type { ReconcileDeps } from '../app/reconcile-tasks.js';
@@ -20,8 +20,8 @@ import { DynamoDbEnrollmentStore } from './dynamodb-enrollment-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
 import { EcsTaskDirectory } from './ecs-task-directory.js';
 import { IamRoleDirectory } from './iam-role-directory.js';
-import { withCachedWorkloadGroups } from './cached-mesh-api.js';
-import { createMeshApi } from './mesh-api-factory.js';
+import { cachedWorkloadGroups, withCachedWorkloadGroups } from './cached-mesh-api.js';
+import { createMeshApi, createWorkloadGroupReader } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
 import { deploymentLabelValue } from '../core/workload-entry.js';
 import { createKeyStores } from './key-store-factory.js';
@@ -163,7 +163,7 @@ export async function buildExchangeDeps(
   config: ExchangeConfig,
   log: Log,
   clients: DecisionClients,
-  extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: MeshApi },
+  extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: WorkloadGroupReader },
 ): Promise<ExchangeDeps> {
   const { mesh, ...ids } = extra;
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
@@ -181,7 +181,7 @@ export async function buildExchangeDeps(
   return {
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
-    mesh: buildMeshApi(config, clients, mesh),
+    mesh: buildWorkloadGroupReader(config, clients, mesh),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
@@ -283,18 +283,27 @@ function buildTaskInventory(config: TaskIdentitySettings & Settings<'MEMBER_ACCO
 }
 
 /** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
-export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE' | 'ENROLLMENT_TABLE'>, clients: DecisionClients, mesh?: MeshApi): ExplainDeps {
+export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE' | 'ENROLLMENT_TABLE'>, clients: DecisionClients, mesh?: WorkloadGroupReader): ExplainDeps {
   return {
     ...buildTaskReaders(config, clients),
     addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
-    mesh: buildMeshApi(config, clients, mesh),
+    mesh: buildWorkloadGroupReader(config, clients, mesh),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0),
   };
 }
 
-/** The configured mesh (or the injected one) with WorkloadGroups cached per container. */
+/** The configured mesh (or the injected one) with WorkloadGroups cached per container: the entry writer, for task-events and the reconciler. */
 export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, mesh?: MeshApi, clock: () => number = Date.now): MeshApi {
   return withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000, clock);
+}
+
+/**
+ * The configured mesh's WorkloadGroups (or the injected reader's), cached per container as the
+ * writer's are: for explain, the auth exchange and token maintenance, which never write entries,
+ * so their bundles hold neither the writer nor the CRD validators it loads.
+ */
+export function buildWorkloadGroupReader(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, reader?: WorkloadGroupReader, clock: () => number = Date.now): WorkloadGroupReader {
+  return cachedWorkloadGroups(reader ?? createWorkloadGroupReader(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000, clock);
 }
 
 /**

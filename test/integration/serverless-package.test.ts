@@ -95,6 +95,11 @@ async function importBundle(file: string, env: Record<string, string>): Promise<
   }
 }
 
+/** Every file of a function's zip, as text: what marker strings are looked for in. */
+function bundledCode(dir: string, fn: FunctionName): string {
+  return ((zipEntries(join(dir, `${fn}.zip`)) ?? []) as Array<{ data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
+}
+
 describe('serverless package without the required params', () => {
   it('fails before bundling and names every missing param', async () => {
     const pkg = await packageService([]);
@@ -353,8 +358,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       { what: "ajv's compiler", marker: 'strictSchema', source: 'node_modules/ajv/dist/core.js' },
     ];
     for (const { marker, source } of markers) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
-    const code = (fn: FunctionName) =>
-      ((zipEntries(join(pkg.dir, `${fn}.zip`)) ?? []) as Array<{ name: string; data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
+    const code = (fn: FunctionName) => bundledCode(pkg.dir, fn);
 
     for (const { fn } of FUNCTIONS) {
       const bundle = code(fn);
@@ -364,9 +368,28 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     }
   });
 
+  it('keeps the entry writer out of every function that never writes entries, and the CRD validator out of every one that never decides', () => {
+    // The writers apply entries; the deciders run the one enrollment decision, which refuses an
+    // entry Istio's CRD would refuse (ENTRY_INVALID) and so loads the validator at its first
+    // decision. Explain and auth decide but never write; token maintenance only reads groups.
+    const writers: FunctionName[] = ['taskEvents', 'reconcile'];
+    const deciders: FunctionName[] = [...writers, 'auth', 'explain'];
+    const markers = {
+      writer: { marker: 'apply-patch+yaml', source: 'shared/adapters/kubernetes-mesh-api.ts' },
+      validator: { marker: 'x-kubernetes-validations', source: 'shared/core/crd-validator.ts' },
+      cel: { marker: 'Octal escape must be 3 digits', source: 'node_modules/@marcbachmann/cel-js/lib/parser.js' },
+    };
+    for (const { marker, source } of Object.values(markers)) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
+    const code = (fn: FunctionName) => bundledCode(pkg.dir, fn);
+
+    const bundled = Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, { writer: code(fn).includes(markers.writer.marker), validator: code(fn).includes(markers.validator.marker), cel: code(fn).includes(markers.cel.marker) }]));
+
+    expect(bundled).toEqual(Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, { writer: writers.includes(fn), validator: deciders.includes(fn), cel: deciders.includes(fn) }])));
+  });
+
   it('bundles the SDK clients each function calls and no other', () => {
     for (const { marker, source } of Object.values(SDK_CLIENTS)) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
-    const code = (fn: FunctionName) => ((zipEntries(join(pkg.dir, `${fn}.zip`)) ?? []) as Array<{ data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
+    const code = (fn: FunctionName) => bundledCode(pkg.dir, fn);
 
     const bundled = Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, (Object.keys(SDK_CLIENTS) as SdkClient[]).filter((client) => code(fn).includes(SDK_CLIENTS[client].marker))]));
 
