@@ -15,7 +15,7 @@ import type { AddressHolder, NetworkAddress } from './core/networks.js';
 
 /**
  * The mesh's WorkloadGroups, read: all that deciding and token upkeep need of the mesh (explain,
- * the auth exchange and token maintenance hold no more, and bundle nothing that writes entries).
+ * the auth exchange and token maintenance hold no more, and bundle no entry writer).
  */
 export interface WorkloadGroupReader {
   getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined>;

@@ -2,8 +2,8 @@
  * The mesh cluster's Kubernetes API server (docs/architecture.md#mesh-api), as both mesh adapters
  * reach it: a bearer token renewed after a 401, 429s waited out, transport errors and Status
  * answers turned into MeshApiError. Plain node:https, no client library. Shared by the WorkloadGroup
- * reader and the entry writer, and nothing here writes or validates an entry, so a function that
- * only reads groups bundles neither the writer nor the CRD validators it loads.
+ * reader and the entry writer; nothing here writes or validates an entry, so a function that only
+ * reads groups bundles none of the writer (nor the CRD validator the writer loads at its first write).
  */
 import { createHttpRequester, HttpTransportError, type HttpAnswer, type HttpRequestOptions } from './http-request.js';
 import type { ObjectMeta, ObjectRef } from '../core/kubernetes-types.js';

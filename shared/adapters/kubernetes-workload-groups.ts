@@ -1,7 +1,7 @@
 /**
  * WorkloadGroups read from the mesh cluster's Kubernetes API (docs/architecture.md#mesh-api): all
  * that explain, the auth exchange and token maintenance need of the mesh. It imports nothing that
- * writes or validates entries (kubernetes-mesh-api.ts does), so their bundles hold neither.
+ * writes or validates entries (kubernetes-mesh-api.ts does), so their bundles hold no entry writer.
  */
 import type { ObjectRef, WorkloadGroup } from '../core/kubernetes-types.js';
 import type { WorkloadGroupReader } from '../ports.js';

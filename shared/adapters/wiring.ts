@@ -300,7 +300,8 @@ export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'se
 /**
  * The configured mesh's WorkloadGroups (or the injected reader's), cached per container as the
  * writer's are: for explain, the auth exchange and token maintenance, which never write entries,
- * so their bundles hold neither the writer nor the CRD validators it loads.
+ * so their bundles hold no entry writer (and token maintenance, which decides nothing, no CRD
+ * validator either: the decision loads it to refuse ENTRY_INVALID).
  */
 export function buildWorkloadGroupReader(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, reader?: WorkloadGroupReader, clock: () => number = Date.now): WorkloadGroupReader {
   return cachedWorkloadGroups(reader ?? createWorkloadGroupReader(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000, clock);
