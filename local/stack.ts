@@ -85,7 +85,7 @@ export async function startLocalStack(
     // ECS reports a task's version with DescribeTasks, moto does not: the handlers' ECS clients (made
     // as their modules load, below) report the version of the newest event the source published for
     // it, as ECS would, so the bound on an event's version works locally as on AWS.
-    extendAwsClients((clients) => reportTaskVersions(clients.ecs, (taskArn) => events.versionOf(taskArn)));
+    extendAwsClients('ecs', (ecs) => reportTaskVersions(ecs, (taskArn) => events.versionOf(taskArn)));
     const taskEvents = await import('../functions/task-events/handler.js');
     const enrollments = await import('../functions/enrollments/handler.js');
     const discovery = await import('../functions/discovery/handler.js');

@@ -21,9 +21,16 @@ export interface Log {
   error(message: string, extra?: Record<string, unknown>): void;
 }
 
-/** The mesh's Kubernetes API (or a directory of manifests). */
-export interface MeshApi {
+/**
+ * The mesh's WorkloadGroups, read: all that deciding and token upkeep need of the mesh (explain,
+ * the auth exchange and token maintenance hold no more, and bundle no entry writer).
+ */
+export interface WorkloadGroupReader {
   getWorkloadGroup(ref: ObjectRef): Promise<WorkloadGroup | undefined>;
+}
+
+/** The mesh's Kubernetes API (or a directory of manifests): groups read, entries read and written. */
+export interface MeshApi extends WorkloadGroupReader {
   getWorkloadEntry(ref: ObjectRef): Promise<WorkloadEntry | undefined>;
   /** Server-side apply with this project's field manager; returns the stored object (uid, resourceVersion). */
   applyWorkloadEntry(entry: WorkloadEntry): Promise<WorkloadEntry>;

@@ -6,7 +6,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
 import { functionMetrics, observe } from '../observe/middleware.js';
-import { buildExchangeDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildExchangeDeps, createAwsClients, dynamoClient, ecsClient, iamClient, secretsClient, stsClient } from '../../shared/adapters/wiring.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { exchangeToken, type ExchangeDeps } from '../../shared/app/exchange-token.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
@@ -36,7 +36,7 @@ const logger = new Logger({ serviceName: 'auth', logLevel: config.LOG_LEVEL });
 const metrics = functionMetrics('auth');
 
 export const handler = createAuthHandler(
-  await buildExchangeDeps(config, powertoolsLog(logger), createAwsClients(config), { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID }),
+  await buildExchangeDeps(config, powertoolsLog(logger), createAwsClients(config, { dynamo: dynamoClient, ecs: ecsClient, iam: iamClient, sts: stsClient, secrets: secretsClient }), { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID }),
   logger,
   metrics,
 );

@@ -9,7 +9,7 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructured
 import { loadConfig } from '../../shared/config.js';
 import { functionMetrics, observe } from '../observe/middleware.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
-import { buildExplainDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildExplainDeps, createAwsClients, dynamoClient, ecsClient, iamClient, secretsClient, stsClient } from '../../shared/adapters/wiring.js';
 import { explainDecision, type ExplainDeps } from '../../shared/app/explain-decision.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import { iamCaller, readJsonBody, requireIamCaller } from '../http/edge.js';
@@ -43,4 +43,4 @@ export function createExplainHandler(deps: ExplainDeps, logger: Logger, metrics:
 const config = loadConfig('explain');
 const logger = new Logger({ serviceName: 'explain', logLevel: config.LOG_LEVEL });
 
-export const handler = createExplainHandler(buildExplainDeps(config, createAwsClients(config)), logger);
+export const handler = createExplainHandler(buildExplainDeps(config, createAwsClients(config, { dynamo: dynamoClient, ecs: ecsClient, iam: iamClient, sts: stsClient, secrets: secretsClient })), logger);

@@ -13,7 +13,7 @@ import { loadConfig } from '../../shared/config.js';
 import { functionMetrics, observe } from '../observe/middleware.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { countCalls } from '../../shared/adapters/aws-call-counter.js';
-import { buildReconcileDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildReconcileDeps, createAwsClients, dynamoClient, ecsClient, iamClient, secretsClient, stsClient } from '../../shared/adapters/wiring.js';
 import { reconcileTasks, type ReconcileDeps, type ReconcileOptions, type ReconcileReport } from '../../shared/app/reconcile-tasks.js';
 import { internalErrorAs500 } from '../http/internal-error.js';
 import { iamCaller, readJsonBody, requireIamCaller } from '../http/edge.js';
@@ -78,7 +78,7 @@ export function createReconcileHandler(deps: ReconcileDeps, logger: Logger, metr
 const config = loadConfig('reconcile');
 const logger = new Logger({ serviceName: 'reconcile', logLevel: config.LOG_LEVEL });
 const clusters = clusterList(config.ECS_CLUSTERS);
-const clients = createAwsClients(config);
+const clients = createAwsClients(config, { dynamo: dynamoClient, ecs: ecsClient, iam: iamClient, sts: stsClient, secrets: secretsClient });
 // Every AWS call of a pass is counted, for the reconcile_aws_calls metric (docs/reconciler.md's cost model).
 const awsCalls = new Map<string, number>();
 countCalls({ ...clients }, awsCalls);

@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, createAwsClients, dynamoClient, ecsClient, iamClient, secretsClient, sqsClient, stsClient } from '../../shared/adapters/wiring.js';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { batchMetrics } from '../../shared/core/batch-metrics.js';
@@ -24,7 +24,7 @@ export function createTaskEventsHandler(deps: TaskEventsDeps, logger: Logger, me
 
 const config = loadConfig('taskEvents');
 const logger = new Logger({ serviceName: 'task-events', logLevel: config.LOG_LEVEL });
-const clients = createAwsClients(config);
+const clients = createAwsClients(config, { dynamo: dynamoClient, ecs: ecsClient, iam: iamClient, sts: stsClient, secrets: secretsClient, sqs: sqsClient });
 
 export const handler = createTaskEventsHandler(
   {

@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadConfig } from '../../shared/config.js';
 import { functionMetrics, observe } from '../observe/middleware.js';
-import { buildMeshApi, buildServiceTokenDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildServiceTokenDeps, buildWorkloadGroupReader, createAwsClients, dynamoClient, secretsClient } from '../../shared/adapters/wiring.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { maintainServiceTokens, type TokenMaintenanceDeps, type TokenMaintenanceSummary } from '../../shared/app/maintain-service-tokens.js';
@@ -22,13 +22,13 @@ export function createTokenMaintenanceHandler(deps: TokenMaintenanceDeps, logger
 
 const config = loadConfig('tokenMaintenance');
 const logger = new Logger({ serviceName: 'token-maintenance', logLevel: config.LOG_LEVEL });
-const clients = createAwsClients(config);
+const clients = createAwsClients(config, { dynamo: dynamoClient, secrets: secretsClient });
 
 export const handler = createTokenMaintenanceHandler(
   {
     ...buildServiceTokenDeps(config, powertoolsLog(logger), clients),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
-    mesh: buildMeshApi(config, clients),
+    mesh: buildWorkloadGroupReader(config, clients),
     idleSeconds: config.TOKEN_SECRET_IDLE_SECONDS,
   },
   logger,

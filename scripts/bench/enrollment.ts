@@ -22,7 +22,7 @@ import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, createAwsClients, EVERY_AWS_CLIENT, type AwsClients } from '../../shared/adapters/wiring.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FileMeshApi } from '../../shared/adapters/file-mesh-api.js';
 import { countCalls } from '../../shared/adapters/aws-call-counter.js';
@@ -90,7 +90,7 @@ async function run(): Promise<BenchRow[]> {
     const settings = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
     const stack = await bootstrapLocalStack(settings);
     const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
-    const clients = createAwsClients(config);
+    const clients = createAwsClients(config, EVERY_AWS_CLIENT);
     mkdirSync(join(meshDir, 'workloadgroups'), { recursive: true });
     const fleet = await createFleet(clients, settings, stack.policyTable, { publishGroup: (group) => writeFileSync(join(meshDir, 'workloadgroups', `${group.metadata.name}.yaml`), JSON.stringify(group)) });
 

@@ -21,7 +21,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { buildExchangeRequest } from '../../cli/agent/sign-request.js';
 import type { AwsCredentials } from '../../cli/agent/credentials.js';
 import { loadConfig } from '../../shared/config.js';
-import { buildExchangeDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildExchangeDeps, createAwsClients, EVERY_AWS_CLIENT } from '../../shared/adapters/wiring.js';
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FileMeshApi } from '../../shared/adapters/file-mesh-api.js';
 import { HttpStsVerifier } from '../../shared/adapters/http-sts-verifier.js';
@@ -72,7 +72,7 @@ async function run(): Promise<BenchRow[]> {
       AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, AUTH_TABLE: stack.authTable,
       AUTH_AUDIENCE: AUDIENCE, AUTH_ALLOWED_ACCOUNTS: ACCOUNT, STS_LOCAL_ENDPOINT: moto.endpoint, ISSUER_URL: 'http://127.0.0.1:9',
     });
-    const clients = createAwsClients(config);
+    const clients = createAwsClients(config, EVERY_AWS_CLIENT);
     mkdirSync(join(meshDir, 'workloadgroups'), { recursive: true });
     writeFileSync(join(meshDir, 'workloadgroups', 'g.yaml'), 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: {name: ratings, namespace: bookinfo, uid: u1, labels: {app: ratings}}\nspec: {template: {ports: {http: 9080}}}\n');
     const role = (await clients.iam.send(new CreateRoleCommand({ RoleName: 'bench-task', AssumeRolePolicyDocument: '{}', Tags: [{ Key: 'ecsmesh.io/workload-group', Value: 'bookinfo/ratings' }] }))).Role!;

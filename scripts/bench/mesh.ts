@@ -16,7 +16,7 @@
  */
 import { join } from 'node:path';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
-import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, EVERY_AWS_CLIENT, type AwsClients } from '../../shared/adapters/wiring.js';
 import type { EnrollmentDeps } from '../../shared/app/deps.js';
 import { enrollTasks, TASKS_IN_FLIGHT, type BatchItem } from '../../shared/app/enroll-tasks.js';
 import { mapLimited } from '../../shared/app/map-limited.js';
@@ -66,7 +66,7 @@ async function run(): Promise<BenchRow[]> {
     const settings: Settings = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
     const stack = await bootstrapLocalStack(settings);
     const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: moto.endpoint, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable });
-    const clients = createAwsClients(config);
+    const clients = createAwsClients(config, EVERY_AWS_CLIENT);
     const fleet = await createFleet(clients, settings, stack.policyTable, { publishGroup: (group) => double.seed({ ...group, metadata: { ...group.metadata } }), probe: PROBE });
     const source: EventSource = { batchSize: deployedBatchSize(), containers: deployedMaxConcurrency(), maxReceives: deployedMaxReceiveCount() };
     // One cold container: its own adapter and caches, as a Lambda container has.

@@ -11,8 +11,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Settings } from '../config.js';
 import type { EnrollmentDeps } from '../app/deps.js';
-import type { Log } from '../ports.js';
-import type { MeshApi, TaskDirectory, TaskInventory } from '../ports.js';
+import type { Log, MeshApi, TaskDirectory, TaskInventory, WorkloadGroupReader } from '../ports.js';
 import { DynamoDbReconcileCursor } from './dynamodb-reconcile-cursor.js';
 import { EcsTaskInventory } from './ecs-task-inventory.js';
 import type { ReconcileDeps } from '../app/reconcile-tasks.js';
@@ -20,8 +19,8 @@ import { DynamoDbEnrollmentStore } from './dynamodb-enrollment-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
 import { EcsTaskDirectory } from './ecs-task-directory.js';
 import { IamRoleDirectory } from './iam-role-directory.js';
-import { withCachedWorkloadGroups } from './cached-mesh-api.js';
-import { createMeshApi } from './mesh-api-factory.js';
+import { cachedWorkloadGroups, withCachedWorkloadGroups } from './cached-mesh-api.js';
+import { createMeshApi, createWorkloadGroupReader } from './mesh-api-factory.js';
 import { clientConfig } from './client-config.js';
 import { deploymentLabelValue } from '../core/workload-entry.js';
 import { createKeyStores } from './key-store-factory.js';
@@ -82,36 +81,63 @@ type ExchangeConfig = TokenSettings &
     | 'ECS_CLUSTERS'
   >;
 
-/** What an extension is given: a handler's clients, or the ECS and IAM clients it reads a member account with. */
-type ExtensibleClients = Pick<AwsClients, 'ecs' | 'iam'> & Partial<AwsClients>;
+/** The options every SDK client of a process is built with: region, local endpoint, and credentials where one process stands for several accounts. */
+type ClientOptions = ReturnType<typeof clientConfig> & { credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider };
 
-/** Extensions run on every set of clients this process creates (see extendAwsClients). */
-const clientExtensions: ((clients: ExtensibleClients) => void)[] = [];
+// One factory per client, each its own binding: a handler names the factories of the clients it
+// calls, and esbuild leaves every other SDK package out of its bundle (they have no side effects),
+// so no function pays the cold import of a client it never calls.
+export const dynamoClient = (options: ClientOptions) => DynamoDBDocumentClient.from(new DynamoDBClient(options), { marshallOptions: { removeUndefinedValues: true } });
+export const ecsClient = (options: ClientOptions) => new ECSClient(options);
+export const iamClient = (options: ClientOptions) => new IAMClient(options);
+export const sqsClient = (options: ClientOptions) => new SQSClient(options);
+export const stsClient = (options: ClientOptions) => new STSClient(options);
+export const secretsClient = (options: ClientOptions) => new SecretsManagerClient(options);
+
+/** The factories of the clients asked for, by the name each client has in AwsClients. */
+export type ClientFactories<K extends keyof AwsClients> = { [N in K]: (options: ClientOptions) => AwsClients[N] };
+
+/** Every client: for tests, benches and the local tools, never a Lambda handler (its bundle would hold every SDK package). */
+export const EVERY_AWS_CLIENT: ClientFactories<keyof AwsClients> = { dynamo: dynamoClient, ecs: ecsClient, iam: iamClient, sqs: sqsClient, sts: stsClient, secrets: secretsClient };
+
+type ClientExtension<N extends keyof AwsClients> = (client: AwsClients[N]) => void;
+/** Extensions run on every client of their kind this process creates (see extendAwsClients). */
+const clientExtensions: { [N in keyof AwsClients]?: ClientExtension<N>[] } = {};
 
 /**
- * Runs `extension` on the clients of every handler created from now on in this process, and on
- * those it reads a member account with (hub and spoke): the seam
- * through which the local stack stands in for what its emulated AWS lacks (ECS task versions, which
- * moto never reports). Nothing registers one on AWS.
+ * Runs `extension` on every `name` client created from now on in this process, a handler's and
+ * those it reads a member account with (hub and spoke): the seam through which the local stack
+ * stands in for what its emulated AWS lacks (ECS task versions, which moto never reports). Nothing
+ * registers one on AWS.
  */
-export function extendAwsClients(extension: (clients: ExtensibleClients) => void): void {
-  clientExtensions.push(extension);
+export function extendAwsClients<N extends keyof AwsClients>(name: N, extension: ClientExtension<N>): void {
+  (clientExtensions[name] ??= [] as never[]).push(extension as never);
 }
 
-/** The clients of a handler; `credentials` only where one process stands for several accounts' deployments (the local runs), else the default chain's. */
-export function createAwsClients(config: ClientSettings, credentials?: AwsCredentialIdentity): AwsClients {
-  const base = { ...clientConfig(config), ...(credentials ? { credentials } : {}) };
-  const clients: AwsClients = {
-    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(base), { marshallOptions: { removeUndefinedValues: true } }),
-    ecs: new ECSClient(base),
-    iam: new IAMClient(base),
-    sqs: new SQSClient(base),
-    sts: new STSClient(base),
-    secrets: new SecretsManagerClient(base),
-  };
-  for (const extend of clientExtensions) extend(clients);
-  return clients;
+/** `client`, after the extensions of its kind have run on it. */
+function extended<N extends keyof AwsClients>(name: N, client: AwsClients[N]): AwsClients[N] {
+  for (const extend of (clientExtensions[name] ?? []) as ClientExtension<N>[]) extend(client);
+  return client;
 }
+
+/**
+ * The clients a handler calls, and no other: `factories` names them (`{ dynamo: dynamoClient, ... }`),
+ * and the result's type holds only those, so a builder that needs another does not compile.
+ * `credentials` only where one process stands for several accounts' deployments (the local runs),
+ * else the default chain's.
+ */
+export function createAwsClients<K extends keyof AwsClients>(config: ClientSettings, factories: ClientFactories<K>, credentials?: AwsCredentialIdentity): Pick<AwsClients, K> {
+  const options: ClientOptions = { ...clientConfig(config), ...(credentials ? { credentials } : {}) };
+  const clients: Partial<AwsClients> = {};
+  for (const name of Object.keys(factories) as K[]) {
+    const make = factories[name] as (options: ClientOptions) => AwsClients[K];
+    (clients as Record<K, AwsClients[K]>)[name] = extended(name, make(options));
+  }
+  return clients as Pick<AwsClients, K>;
+}
+
+/** What the one enrollment decision reads with (tasks, roles, policies, the mesh's token) and records in. */
+type DecisionClients = Pick<AwsClients, 'dynamo' | 'ecs' | 'iam' | 'sts' | 'secrets'>;
 
 /** What minting a service's data-plane token needs: the vault, the signer and the claim settings. */
 export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: Pick<AwsClients, 'secrets'>): ServiceTokenDeps {
@@ -135,8 +161,8 @@ export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: 
 export async function buildExchangeDeps(
   config: ExchangeConfig,
   log: Log,
-  clients: AwsClients,
-  extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: MeshApi },
+  clients: DecisionClients,
+  extra: Pick<ExchangeDeps, 'digest' | 'newTokenId'> & { mesh?: WorkloadGroupReader },
 ): Promise<ExchangeDeps> {
   const { mesh, ...ids } = extra;
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
@@ -154,7 +180,7 @@ export async function buildExchangeDeps(
   return {
     ...buildTaskReaders(config, clients),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, config.POLICY_CACHE_SECONDS * 1000),
-    mesh: buildMeshApi(config, clients, mesh),
+    mesh: buildWorkloadGroupReader(config, clients, mesh),
     enrollments: new DynamoDbEnrollmentStore(clients.dynamo, config.ENROLLMENT_TABLE),
     addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
     sts: new HttpStsVerifier({ timeoutMs: config.STS_TIMEOUT_MS }),
@@ -197,7 +223,7 @@ export const SERVICE_TOKEN_MEMORY_MS = 5 * 60_000;
  * its per-container caches (role tags, policies, groups) expire by: a harness on virtual time
  * must age them as it ages the queue.
  */
-export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: AwsClients, mesh?: MeshApi, clock: () => number = Date.now): EnrollmentDeps {
+export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, clients: DecisionClients, mesh?: MeshApi, clock: () => number = Date.now): EnrollmentDeps {
   // One per container: the tokens of every service it has seen, read again only near refresh.
   const knownTokens = new ExpiringCache<EnsuredServiceToken>(SERVICE_TOKEN_MEMORY_MS, clock);
   const tokens = buildServiceTokenDeps(config, log, clients);
@@ -218,7 +244,7 @@ export function buildEnrollmentDeps(config: EnrollmentSettings, log: Log, client
 export function buildReconcileDeps(
   config: EnrollmentSettings & Settings<'AUTH_TABLE' | 'ECS_CLUSTERS' | 'RECONCILE_GRACE_SECONDS' | 'RECONCILE_MAX_TASKS' | 'RECONCILE_DESCRIBE_RATE' | 'MEMBER_ACCOUNTS'>,
   log: Log,
-  clients: AwsClients,
+  clients: DecisionClients,
   mesh?: MeshApi,
 ): ReconcileDeps {
   return {
@@ -256,18 +282,28 @@ function buildTaskInventory(config: TaskIdentitySettings & Settings<'MEMBER_ACCO
 }
 
 /** What explain reads: tasks, roles, the mesh, and the policies uncached so an edit shows at once. */
-export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE' | 'ENROLLMENT_TABLE'>, clients: AwsClients, mesh?: MeshApi): ExplainDeps {
+export function buildExplainDeps(config: MeshSettings & TaskIdentitySettings & Settings<'POLICY_TABLE' | 'ENROLLMENT_TABLE'>, clients: DecisionClients, mesh?: WorkloadGroupReader): ExplainDeps {
   return {
     ...buildTaskReaders(config, clients),
     addresses: new DynamoDbAddressClaims(clients.dynamo, config.ENROLLMENT_TABLE),
-    mesh: buildMeshApi(config, clients, mesh),
+    mesh: buildWorkloadGroupReader(config, clients, mesh),
     policies: new DynamoDbPolicyStore(clients.dynamo, config.POLICY_TABLE, 0),
   };
 }
 
-/** The configured mesh (or the injected one) with WorkloadGroups cached per container. */
+/** The configured mesh (or the injected one) with WorkloadGroups cached per container: the entry writer, for task-events and the reconciler. */
 export function buildMeshApi(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, mesh?: MeshApi, clock: () => number = Date.now): MeshApi {
   return withCachedWorkloadGroups(mesh ?? createMeshApi(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000, clock);
+}
+
+/**
+ * The configured mesh's WorkloadGroups (or the injected reader's), cached per container as the
+ * writer's are: for explain, the auth exchange and token maintenance, which never write entries,
+ * so their bundles hold no entry writer (and token maintenance, which decides nothing, no CRD
+ * validator either: the decision loads it to refuse ENTRY_INVALID).
+ */
+export function buildWorkloadGroupReader(config: MeshSettings, clients: Pick<AwsClients, 'secrets'>, reader?: WorkloadGroupReader, clock: () => number = Date.now): WorkloadGroupReader {
+  return cachedWorkloadGroups(reader ?? createWorkloadGroupReader(config, clients), config.WORKLOAD_GROUP_CACHE_SECONDS * 1000, clock);
 }
 
 /**
@@ -336,9 +372,9 @@ function assumingClientsForAccount(config: TaskIdentitySettings, clients: Pick<A
     };
     // One session for the account's IAM and ECS clients, renewed before it expires.
     const credentials = sharedSession(assume, SESSION_RENEWAL_MS);
-    const made = { iam: new IAMClient({ ...clientConfig(config), credentials }), ecs: new ECSClient({ ...clientConfig(config), credentials }), credentials };
+    const options = { ...clientConfig(config), credentials };
     // A member's tasks are described with these: what stands in locally for ECS (task versions) must reach them too.
-    for (const extend of clientExtensions) extend({ iam: made.iam, ecs: made.ecs });
+    const made = { iam: extended('iam', iamClient(options)), ecs: extended('ecs', ecsClient(options)), credentials };
     foreign.set(accountId, made);
     return made;
   };

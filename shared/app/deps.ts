@@ -1,5 +1,5 @@
 import type { MeshNetworks } from '../core/networks.js';
-import type { AddressClaims, EnrollmentStore, Log, MeshApi, PolicyStore, RoleDirectory, SubnetDirectory, TaskDirectory } from '../ports.js';
+import type { AddressClaims, EnrollmentStore, Log, MeshApi, PolicyStore, RoleDirectory, SubnetDirectory, TaskDirectory, WorkloadGroupReader } from '../ports.js';
 
 // One name, one type: what makes sure a service's data-plane token exists and is fresh.
 export type { ServiceTokenEnsurer } from './ensure-service-token.js';
@@ -10,7 +10,7 @@ import type { ServiceTokenEnsurer } from './ensure-service-token.js';
  * token maintenance hold no more, so the mesh's RBAC can give them read access to groups alone
  * (deploy/kubernetes/rbac.yaml).
  */
-export type DecisionDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies'> & { mesh: Pick<MeshApi, 'getWorkloadGroup'> } & NetworkDeps;
+export type DecisionDeps = Pick<EnrollmentDeps, 'tasks' | 'roles' | 'policies'> & { mesh: WorkloadGroupReader } & NetworkDeps;
 
 /**
  * Where a task's address lives and who holds it (docs/architecture.md#networks). Deciding only

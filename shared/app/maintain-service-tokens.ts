@@ -7,14 +7,14 @@ import type { EnrollmentRecord } from '../core/enrollment.js';
 import type { EnrollmentSummary } from '../core/enrollment-index.js';
 import type { ObjectRef } from '../core/kubernetes-types.js';
 import { groupKey } from '../core/service-token.js';
-import type { EnrollmentStore, MeshApi } from '../ports.js';
+import type { EnrollmentStore, WorkloadGroupReader } from '../ports.js';
 import { createServiceTokenEnsurer, type ServiceTokenDeps } from './ensure-service-token.js';
 import { mapLimited } from './map-limited.js';
 
 /** The token deps plus what tells a live service from an idle one. */
 export interface TokenMaintenanceDeps extends ServiceTokenDeps {
   enrollments: Pick<EnrollmentStore, 'summaries' | 'getMany'>;
-  mesh: Pick<MeshApi, 'getWorkloadGroup'>;
+  mesh: WorkloadGroupReader;
   idleSeconds: number;
   /** Secrets handled at once. */
   concurrency?: number;

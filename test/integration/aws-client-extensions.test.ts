@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { reportTaskVersions } from '../../local/ecs-task-versions.js';
-import { buildTaskReaders, createAwsClients, extendAwsClients } from '../../shared/adapters/wiring.js';
+import { buildTaskReaders, createAwsClients, EVERY_AWS_CLIENT, extendAwsClients } from '../../shared/adapters/wiring.js';
 import { loadConfig } from '../../shared/config.js';
 import { localAwsConfig } from '../support/local-aws.js';
 import { MemberAccount } from '../support/member-account.js';
@@ -19,10 +19,10 @@ describe('extensions of the AWS clients', () => {
     await member.createRole('ecs-mesh-reader');
     const clusterArn = await member.createCluster('payments');
     const taskArn = await member.runTask('payments', await member.registerTaskDefinition('payments', await member.createRole('payments-task')));
-    extendAwsClients((clients) => reportTaskVersions(clients.ecs, (arn) => (arn === taskArn ? 7 : undefined)));
+    extendAwsClients('ecs', (ecs) => reportTaskVersions(ecs, (arn) => (arn === taskArn ? 7 : undefined)));
     const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, CROSS_ACCOUNT_ROLE_NAME: 'ecs-mesh-reader' });
 
-    const described = await buildTaskReaders(config, createAwsClients(config)).tasks.describeTasks(clusterArn, [taskArn]);
+    const described = await buildTaskReaders(config, createAwsClients(config, EVERY_AWS_CLIENT)).tasks.describeTasks(clusterArn, [taskArn]);
 
     expect([...described.values()].map((task) => ({ taskArn: task.taskArn, version: task.version }))).toEqual([{ taskArn, version: 7 }]);
   });

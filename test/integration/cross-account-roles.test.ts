@@ -4,7 +4,7 @@ import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { settingsIn } from '../support/member-account.js';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, buildExplainDeps, buildTaskReaders, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildExplainDeps, buildTaskReaders, createAwsClients, EVERY_AWS_CLIENT } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { asFunction } from '../support/aws-call-recorder.js';
 import { localAwsConfig } from '../support/local-aws.js';
@@ -37,7 +37,7 @@ async function taskIn(accountId: string, taskRoleArn?: string) {
 /** The task directory auth wires, its calls recorded for the IAM check as the auth role's. */
 const tasksWith = (crossAccountRoleName: string | undefined) => {
   const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) });
-  const tasks = buildTaskReaders(config, createAwsClients(config)).tasks;
+  const tasks = buildTaskReaders(config, createAwsClients(config, EVERY_AWS_CLIENT)).tasks;
   const scope = { fn: 'auth' as const, params: (crossAccountRoleName ? { CrossAccountRoleName: crossAccountRoleName } : {}) as Record<string, string> };
   return {
     describeTasks: (clusterArn: string, arns: string[]) => asFunction(scope, () => tasks.describeTasks(clusterArn, arns)),
@@ -48,7 +48,7 @@ const tasksWith = (crossAccountRoleName: string | undefined) => {
 /** The role directory task-events (or explain) wires, its calls recorded for the IAM check. */
 const rolesWith = (crossAccountRoleName: string | undefined, fn: 'taskEvents' | 'explain' = 'taskEvents') => {
   const env = { AWS_ENDPOINT_URL: localAwsConfig().endpoint, ...(crossAccountRoleName ? { CROSS_ACCOUNT_ROLE_NAME: crossAccountRoleName } : {}) };
-  const roles = fn === 'explain' ? buildExplainDeps(loadConfig('explain', env), createAwsClients(loadConfig('explain', env))).roles : buildEnrollmentDeps(loadConfig('taskEvents', env), new MemoryLog(), createAwsClients(loadConfig('taskEvents', env))).roles;
+  const roles = fn === 'explain' ? buildExplainDeps(loadConfig('explain', env), createAwsClients(loadConfig('explain', env), EVERY_AWS_CLIENT)).roles : buildEnrollmentDeps(loadConfig('taskEvents', env), new MemoryLog(), createAwsClients(loadConfig('taskEvents', env), EVERY_AWS_CLIENT)).roles;
   const scope = { fn, params: (crossAccountRoleName ? { CrossAccountRoleName: crossAccountRoleName } : {}) as Record<string, string> };
   return { getRole: (arn: string) => asFunction(scope, () => roles.getRole(arn)) };
 };
@@ -100,7 +100,7 @@ describe('task roles in other accounts', () => {
     const assumed: string[] = [];
     const readersFor = (fn: 'auth' | 'explain') => {
       const config = loadConfig(fn, env);
-      const clients = createAwsClients(config);
+      const clients = createAwsClients(config, EVERY_AWS_CLIENT);
       clients.sts.middlewareStack.add((next, context) => async (args) => (context.commandName === 'AssumeRoleCommand' && assumed.push((args.input as { RoleArn: string }).RoleArn), next(args)), { step: 'initialize' });
       return buildTaskReaders(config, clients);
     };
@@ -121,7 +121,7 @@ describe('task roles in other accounts', () => {
     // Not recorded for the IAM check: that AWS would deny this call (our role reads our account
     // only) is the point; moto, which enforces no IAM, shows the task invisible instead.
     const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint });
-    const found = await buildTaskReaders(config, createAwsClients(config)).tasks.describeTasks(clusterArn, [taskArn]);
+    const found = await buildTaskReaders(config, createAwsClients(config, EVERY_AWS_CLIENT)).tasks.describeTasks(clusterArn, [taskArn]);
 
     expect(found.size).toBe(0);
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
+import { KubernetesWorkloadGroupReader } from '../../shared/adapters/kubernetes-workload-groups.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { MeshApiError, MeshFieldConflictError, MeshPreconditionError, MeshValidationError, UpstreamThrottledError } from '../../shared/errors.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
@@ -426,5 +427,44 @@ describe('Class: KubernetesMeshApi', () => {
 
       await expect(attempt).rejects.toMatchObject({ name: 'MeshApiError', retryable: true, message: expect.stringContaining('ECONNREFUSED') });
     });
+  });
+});
+
+describe('Class: KubernetesWorkloadGroupReader', () => {
+  let double: KubernetesApiDouble;
+
+  beforeAll(async () => {
+    double = await KubernetesApiDouble.start({ token: TOKEN });
+    double.seed({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadGroup',
+      metadata: { name: 'ratings', namespace: 'bookinfo' },
+      spec: { metadata: { labels: { app: 'ratings' } }, template: { serviceAccount: 'ratings', ports: { http: 9080 } } },
+    });
+  });
+
+  afterAll(async () => {
+    await double.stop();
+  });
+
+  it('reads a group, and a missing one as undefined, over its own connection', async () => {
+    const reader = new KubernetesWorkloadGroupReader({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000 });
+
+    const [found, missing] = await Promise.all([reader.getWorkloadGroup({ namespace: 'bookinfo', name: 'ratings' }), reader.getWorkloadGroup({ namespace: 'bookinfo', name: 'absent' })]);
+
+    expect(found).toMatchObject({ kind: 'WorkloadGroup', metadata: { name: 'ratings', namespace: 'bookinfo' }, spec: { template: { serviceAccount: 'ratings' } } });
+    expect(missing).toBeUndefined();
+  });
+
+  it('fails as the writer does: a retryable MeshApiError on an outage, after the token was renewed once on a 401', async () => {
+    let tokens = 0;
+    const token = Object.assign(async () => (tokens++ === 0 ? 'stale-token' : TOKEN), { invalidate: () => {} });
+    const reader = new KubernetesWorkloadGroupReader({ baseUrl: double.url, token, timeoutMs: 2000 });
+
+    await expect(reader.getWorkloadGroup({ namespace: 'bookinfo', name: 'ratings' })).resolves.toMatchObject({ metadata: { name: 'ratings' } });
+    expect(tokens).toBe(2);
+    double.setOutage(503);
+    await expect(reader.getWorkloadGroup({ namespace: 'bookinfo', name: 'ratings' })).rejects.toMatchObject({ name: 'MeshApiError', retryable: true, status: 503 });
+    double.setOutage(undefined);
   });
 });

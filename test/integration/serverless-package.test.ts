@@ -15,6 +15,7 @@ import { canonicalTemplate } from '../support/canonical-template.js';
 import { lambdaEnvironment, resolve, type Json, type Template } from '../support/cloudformation.js';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml.js';
 import { matchesPattern } from '../support/event-pattern.js';
+import { FUNCTION_SDK_CLIENTS, SDK_CLIENTS, type SdkClient } from '../support/function-sdk-clients.js';
 // @ts-expect-error -- plain ESM helper shared with the npm scripts
 import { zipEntries } from '../../scripts/package.mjs';
 
@@ -93,6 +94,11 @@ async function importBundle(file: string, env: Record<string, string>): Promise<
     const e = err as { code?: number; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, output: e.stderr ?? String(err) };
   }
+}
+
+/** Every file of a function's zip, as text: what marker strings are looked for in. */
+function bundledCode(dir: string, fn: FunctionName): string {
+  return ((zipEntries(join(dir, `${fn}.zip`)) ?? []) as Array<{ data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
 }
 
 describe('serverless package without the required params', () => {
@@ -360,8 +366,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       { what: "ajv's compiler", marker: 'strictSchema', source: 'node_modules/ajv/dist/core.js' },
     ];
     for (const { marker, source } of markers) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
-    const code = (fn: FunctionName) =>
-      ((zipEntries(join(pkg.dir, `${fn}.zip`)) ?? []) as Array<{ name: string; data(): Buffer }>).map((e) => e.data().toString('utf8')).join('\n');
+    const code = (fn: FunctionName) => bundledCode(pkg.dir, fn);
 
     for (const { fn } of FUNCTIONS) {
       const bundle = code(fn);
@@ -369,6 +374,34 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
       for (const { what, marker } of markers) expect(bundle.includes(marker), `${fn} bundles ${what}`).toBe(fn === 'policies' && what === 'yaml');
       expect(readFileSync(join(pkg.dir, `${fn}.zip`)).length, `${fn}.zip`).toBeLessThanOrEqual(500 * 1024);
     }
+  });
+
+  it('keeps the entry writer out of every function that never writes entries, and the CRD validator out of every one that never decides', () => {
+    // The writers apply entries; the deciders run the one enrollment decision, which refuses an
+    // entry Istio's CRD would refuse (ENTRY_INVALID) and so loads the validator at its first
+    // decision. Explain and auth decide but never write; token maintenance only reads groups.
+    const writers: FunctionName[] = ['taskEvents', 'reconcile'];
+    const deciders: FunctionName[] = [...writers, 'auth', 'explain'];
+    const markers = {
+      writer: { marker: 'apply-patch+yaml', source: 'shared/adapters/kubernetes-mesh-api.ts' },
+      validator: { marker: 'x-kubernetes-validations', source: 'shared/core/crd-validator.ts' },
+      cel: { marker: 'Octal escape must be 3 digits', source: 'node_modules/@marcbachmann/cel-js/lib/parser.js' },
+    };
+    for (const { marker, source } of Object.values(markers)) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
+    const code = (fn: FunctionName) => bundledCode(pkg.dir, fn);
+
+    const bundled = Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, { writer: code(fn).includes(markers.writer.marker), validator: code(fn).includes(markers.validator.marker), cel: code(fn).includes(markers.cel.marker) }]));
+
+    expect(bundled).toEqual(Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, { writer: writers.includes(fn), validator: deciders.includes(fn), cel: deciders.includes(fn) }])));
+  });
+
+  it('bundles the SDK clients each function calls and no other', () => {
+    for (const { marker, source } of Object.values(SDK_CLIENTS)) expect(readFileSync(join(root, source), 'utf8'), source).toContain(marker);
+    const code = (fn: FunctionName) => bundledCode(pkg.dir, fn);
+
+    const bundled = Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, (Object.keys(SDK_CLIENTS) as SdkClient[]).filter((client) => code(fn).includes(SDK_CLIENTS[client].marker))]));
+
+    expect(bundled).toEqual(Object.fromEntries(FUNCTIONS.map(({ fn }) => [fn, [...FUNCTION_SDK_CLIENTS[fn]]])));
   });
 
   it('creates an EKS access entry for each role that calls the mesh, in the group rbac.yaml binds, only when asked', () => {

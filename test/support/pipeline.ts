@@ -14,7 +14,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, type AwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, EVERY_AWS_CLIENT, type AwsClients } from '../../shared/adapters/wiring.js';
 import type { ReconcileDeps } from '../../shared/app/reconcile-tasks.js';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
 import { SqsDeadLetterSink } from '../../shared/adapters/sqs-dead-letter-sink.js';
@@ -97,7 +97,7 @@ export class Pipeline {
   static async start(suffix: string, settings: Record<string, string> = {}): Promise<Pipeline> {
     const aws = localAwsConfig();
     const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region });
-    const clients = createAwsClients(config);
+    const clients = createAwsClients(config, EVERY_AWS_CLIENT);
     const stack = await bootstrapLocalStack(aws, localNames(suffix));
     const rbac = clusterRolesIn(join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes', 'rbac.yaml')).get('ecs-mesh-onboarding-writer');
     const k8s = await KubernetesApiDouble.start({ token: MESH_TOKEN, rbac });

@@ -8,7 +8,7 @@ import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
-import { buildEnrollmentDeps, createAwsClients } from '../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, createAwsClients, EVERY_AWS_CLIENT } from '../../shared/adapters/wiring.js';
 import { MemoryLog } from '../support/memory-log.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/svc';
@@ -21,7 +21,7 @@ describe('the enrollment deps\' caches', () => {
       .resolves({ Role: { RoleId: 'AROA1', Arn: ROLE, RoleName: 'svc', Path: '/', CreateDate: new Date(), AssumeRolePolicyDocument: '{}', Tags: [] } });
     let now = Date.parse('2026-12-05T10:00:00Z');
     const config = loadConfig('taskEvents', env);
-    const deps = buildEnrollmentDeps(config, new MemoryLog(), createAwsClients(config), undefined, () => now);
+    const deps = buildEnrollmentDeps(config, new MemoryLog(), createAwsClients(config, EVERY_AWS_CLIENT), undefined, () => now);
 
     expect((await deps.roles.getRole(ROLE))?.tags).toEqual({ team: 'a' });
     now += 59_000;

@@ -8,7 +8,7 @@ import { countCalls } from '../../../shared/adapters/aws-call-counter.js';
 import { reportTaskVersions } from '../../../local/ecs-task-versions.js';
 import type { TaskEventsDeps } from '../../../functions/task-events/process-batch.js';
 import { KubernetesMeshApi } from '../../../shared/adapters/kubernetes-mesh-api.js';
-import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, extendAwsClients } from '../../../shared/adapters/wiring.js';
+import { buildEnrollmentDeps, buildReconcileDeps, createAwsClients, EVERY_AWS_CLIENT, extendAwsClients } from '../../../shared/adapters/wiring.js';
 import type { Log } from '../../../shared/ports.js';
 import type { ReconcileDeps } from '../../../shared/app/reconcile-tasks.js';
 import { loadConfig } from '../../../shared/config.js';
@@ -33,7 +33,7 @@ export type TaskVersions = (taskArn: string) => number | undefined;
 
 let versionsOfRun: TaskVersions = () => undefined;
 // Every ECS client the functions make reports them, a hub's clients for its members included.
-extendAwsClients((clients) => reportTaskVersions(clients.ecs, (taskArn) => versionsOfRun(taskArn)));
+extendAwsClients('ecs', (ecs) => reportTaskVersions(ecs, (taskArn) => versionsOfRun(taskArn)));
 
 /** The task versions of the run under way, which DescribeTasks reports from now on. */
 export function reportVersionsOfRun(versionOf: TaskVersions): void {
@@ -44,7 +44,7 @@ export function reportVersionsOfRun(versionOf: TaskVersions): void {
 export function taskEventsDeps(deployment: ChaosDeployment, k8s: KubernetesApiDouble, faults: FaultInjector, log: Log, calls: Map<string, number>, clock: () => number): TaskEventsDeps {
   const { stack, aws } = deployment;
   const config = loadConfig('taskEvents', { AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: aws.region, POLICY_TABLE: stack.policyTable, ENROLLMENT_TABLE: stack.enrollmentTable, ...deployment.env });
-  const clients = createAwsClients(config, aws.credentials);
+  const clients = createAwsClients(config, EVERY_AWS_CLIENT, aws.credentials);
   countCalls({ ...clients }, calls);
   injectSdkFaults({ ...clients }, faults);
   const mesh = withMeshFaults(new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 2000 }), faults);
@@ -64,7 +64,7 @@ export function reconcileDeps(deployment: ChaosDeployment, k8s: KubernetesApiDou
     RECONCILE_MAX_TASKS: String(maxTasks),
     ...deployment.env,
   });
-  const clients = createAwsClients(config, aws.credentials);
+  const clients = createAwsClients(config, EVERY_AWS_CLIENT, aws.credentials);
   countCalls({ ...clients }, calls);
   return buildReconcileDeps(config, log, clients, new KubernetesMeshApi({ baseUrl: k8s.url, token: async () => MESH_TOKEN, timeoutMs: 5000 }));
 }
