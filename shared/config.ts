@@ -146,6 +146,11 @@ const EXCHANGE = {
   AUTH_AUDIENCE: z._default(nonEmpty(), 'ecs-mesh-onboarding'),
   /** Comma-separated 12-digit accounts whose tasks may use the exchange; empty = this account only. */
   AUTH_ALLOWED_ACCOUNTS: z._default(z.string().check(z.regex(/^(\d{12}(,\d{12})*)?$/, 'must be 12-digit account ids separated by commas')), ''),
+  /**
+   * This deployment's account (the template passes AWS::AccountId): a cold container then needs
+   * no STS GetCallerIdentity round trip to learn it. Unset (local runs), STS is asked.
+   */
+  OWN_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
   EXCHANGE_MAX_AGE_SECONDS: seconds(300),
   EXCHANGE_MAX_SKEW_SECONDS: seconds(60),
   /** Local runs only: the STS endpoint (moto) the exchange sends to instead of AWS's. */

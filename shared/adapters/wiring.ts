@@ -69,6 +69,7 @@ type ExchangeConfig = TokenSettings &
     | 'ENROLLMENT_TABLE'
     | 'AUTH_AUDIENCE'
     | 'AUTH_ALLOWED_ACCOUNTS'
+    | 'OWN_ACCOUNT_ID'
     | 'EXCHANGE_MAX_AGE_SECONDS'
     | 'EXCHANGE_MAX_SKEW_SECONDS'
     | 'STS_LOCAL_ENDPOINT'
@@ -154,6 +155,21 @@ export function buildServiceTokenDeps(config: TokenSettings, log: Log, clients: 
 }
 
 /**
+ * This deployment's account: from the template (OWN_ACCOUNT_ID, no call at cold start), else
+ * STS. Needed as the default allowed account; otherwise only to tell the allowed accounts it
+ * cannot read, so if STS cannot say, none is refused as such.
+ */
+async function ownAccount(config: ExchangeConfig, listed: readonly string[], log: Log, identity: () => Promise<{ Account?: string }>): Promise<string | undefined> {
+  if (config.OWN_ACCOUNT_ID !== undefined) return config.OWN_ACCOUNT_ID;
+  if (listed.length === 0) return (await identity()).Account ?? '';
+  if (listed.every((account) => readerRoleNameFor(account, readerRoleNames(config)))) return undefined;
+  return identity().then(
+    (o) => o.Account,
+    (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }),
+  );
+}
+
+/**
  * Everything the auth exchange needs. Allowed accounts default to this deployment's own; without
  * CROSS_ACCOUNT_ROLE_NAME the others cannot be read, so their tasks are refused as such (logged
  * here once per container, and on each refusal).
@@ -168,11 +184,7 @@ export async function buildExchangeDeps(
   // One key store per container: the exchange signs with the same keys (and cache) as the pipeline.
   const tokens = buildServiceTokenDeps(config, log, clients);
   const listed = config.AUTH_ALLOWED_ACCOUNTS.split(',').map((a) => a.trim()).filter(Boolean);
-  const identity = () => clients.sts.send(new GetCallerIdentityCommand({}));
-  let own: string | undefined;
-  if (listed.length === 0) own = (await identity()).Account ?? '';
-  // Only to tell the allowed accounts it cannot read: if STS cannot say, none is refused as such.
-  else if (listed.some((account) => !readerRoleNameFor(account, readerRoleNames(config)))) own = await identity().then((o) => o.Account, (error: unknown) => void log.warn('could not learn this account; allowed accounts are not checked for a cross-account role', { error: String(error) }));
+  const own = await ownAccount(config, listed, log, () => clients.sts.send(new GetCallerIdentityCommand({})));
   const allowedAccounts = listed.length ? listed : [own ?? ''];
   const unreadableAccounts = own === undefined ? [] : allowedAccounts.filter((account) => account !== own && !readerRoleNameFor(account, readerRoleNames(config)));
   if (unreadableAccounts.length)

@@ -115,4 +115,16 @@ describe("the auth exchange for a member account's task", () => {
     expect(deps.settings).toMatchObject({ allowedAccounts: [OWN_ACCOUNT, MEMBER], unreadableAccounts: [] });
     expect(log.lines).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringContaining('could not learn this account') })]);
   });
+
+  it('takes its own account from OWN_ACCOUNT_ID (the template\'s AWS::AccountId) with no STS call at cold start', async () => {
+    const config = loadConfig('auth', { AWS_ENDPOINT_URL: localAwsConfig().endpoint, AUTH_ALLOWED_ACCOUNTS: `${OWN_ACCOUNT},${MEMBER}`, OWN_ACCOUNT_ID: OWN_ACCOUNT });
+    const log = new MemoryLog();
+    // An STS nobody answers: a call would fail and be logged.
+    const sts = new STSClient({ ...localAwsConfig(), endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+
+    const deps = await buildExchangeDeps(config, log, { ...p.clients, sts }, { digest: (s) => createHash('sha256').update(s).digest('hex'), newTokenId: randomUUID });
+
+    expect(deps.settings).toMatchObject({ allowedAccounts: [OWN_ACCOUNT, MEMBER], unreadableAccounts: [MEMBER] });
+    expect(log.lines).toEqual([expect.objectContaining({ level: 'warn', extra: expect.objectContaining({ unreadableAccounts: [MEMBER], ownAccount: OWN_ACCOUNT }) })]);
+  });
 });
