@@ -12,6 +12,7 @@ import type { StsCall } from './core/exchange.js';
 import type { PublicKeyStatus } from './core/public-key-set.js';
 import type { KeySetChange } from './core/signing-keys.js';
 import type { AddressHolder, NetworkAddress } from './core/networks.js';
+import type { RecordChange, ZoneRecord } from './core/mesh-names.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
@@ -289,4 +290,28 @@ export interface KeyRotator {
 /** One profile's published keys, as the keys function lists them (the public set only). */
 export interface KeyLister {
   statuses(now: Date): Promise<PublicKeyStatus[]>;
+}
+
+/** The loopback addresses of mesh names (docs/architecture.md#mesh-names), as one versioned book: host → address. */
+export interface NameAddressBook {
+  /** The book as stored (consistent read); revision 0 when nothing was ever allocated. */
+  read(): Promise<NameAddresses>;
+  /**
+   * Replaces the book if its revision is still `revision`, as revision + 1; `false` when another
+   * writer was first (read again and redo the change). Of two writers at one revision, one wins.
+   */
+  write(addresses: ReadonlyMap<string, string>, revision: number): Promise<boolean>;
+}
+
+export interface NameAddresses {
+  revision: number;
+  addresses: ReadonlyMap<string, string>;
+}
+
+/** The mesh's private hosted zone (docs/architecture.md#mesh-names). */
+export interface NameZone {
+  /** Every A record of the zone, all pages. */
+  listRecords(): Promise<ZoneRecord[]>;
+  /** Applies one batch atomically (changeBatches: within Route53's limit), in its turn under the request rate. */
+  change(batch: readonly RecordChange[]): Promise<void>;
 }
