@@ -12,7 +12,7 @@ import type { StsCall } from './core/exchange.js';
 import type { PublicKeyStatus } from './core/public-key-set.js';
 import type { KeySetChange } from './core/signing-keys.js';
 import type { AddressHolder, NetworkAddress } from './core/networks.js';
-import type { RecordChange, ZoneRecord } from './core/mesh-names.js';
+import type { MeshService, RecordChange, Sidecar, ZoneRecord } from './core/mesh-names.js';
 
 /** The mesh's Kubernetes API (or a directory of manifests). */
 export interface MeshApi {
@@ -314,4 +314,17 @@ export interface NameZone {
   listRecords(): Promise<ZoneRecord[]>;
   /** Applies one batch atomically (changeBatches: within Route53's limit), in its turn under the request rate. */
   change(batch: readonly RecordChange[]): Promise<void>;
+}
+
+/** What the names function reads and writes in the mesh's Kubernetes API (docs/architecture.md#mesh-names). */
+export interface MeshNamesApi {
+  /** Every WorkloadGroup, in every namespace. */
+  listWorkloadGroups(): Promise<WorkloadGroup[]>;
+  listServices(namespace: string): Promise<MeshService[]>;
+  /** Every Sidecar of ours (app.kubernetes.io/managed-by), in every namespace. */
+  listOwnSidecars(): Promise<Sidecar[]>;
+  /** Validated against Istio's CRD first (MeshValidationError). */
+  applySidecar(sidecar: Sidecar): Promise<void>;
+  /** `false` when it was already gone. */
+  deleteSidecar(ref: ObjectRef): Promise<boolean>;
 }

@@ -2,7 +2,7 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { Settings } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { MeshApi } from '../ports.js';
+import type { MeshApi, MeshNamesApi } from '../ports.js';
 import type { AwsClients } from './wiring.js';
 import { KubernetesMeshApi } from './kubernetes-mesh-api.js';
 import { eksTokenProvider, secretsManagerTokenProvider } from './kubernetes-auth.js';
@@ -13,12 +13,21 @@ import { eksTokenProvider, secretsManagerTokenProvider } from './kubernetes-auth
  */
 const FILE_MESH_API_MODULE = './file-mesh-api.js';
 
+type MeshApiSettings = Settings<'AWS_REGION' | 'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS'>;
+
 /** Builds the configured MeshApi. */
-export function createMeshApi(
-  config: Settings<'AWS_REGION' | 'MESH_API' | 'MESH_FILE_DIR' | 'MESH_K8S_URL' | 'MESH_K8S_CA_PEM' | 'MESH_K8S_AUTH' | 'MESH_K8S_EKS_CLUSTER_NAME' | 'MESH_K8S_TOKEN_SECRET_ID' | 'MESH_K8S_TIMEOUT_MS'>,
-  clients: Pick<AwsClients, 'secrets'>,
-): MeshApi {
+export function createMeshApi(config: MeshApiSettings, clients: Pick<AwsClients, 'secrets'>): MeshApi {
   if (config.MESH_API === 'file') return fileMeshApi(config.MESH_FILE_DIR);
+  return kubernetesMeshApi(config, clients);
+}
+
+/** The names function's view of the mesh: the Kubernetes API only (Services and Sidecars have no file form). */
+export function createMeshNamesApi(config: MeshApiSettings, clients: Pick<AwsClients, 'secrets'>): MeshNamesApi {
+  if (config.MESH_API !== 'kubernetes') throw new ConfigError('MESH_API: the names function needs kubernetes (it lists Services and writes Sidecars)');
+  return kubernetesMeshApi(config, clients);
+}
+
+function kubernetesMeshApi(config: MeshApiSettings, clients: Pick<AwsClients, 'secrets'>): KubernetesMeshApi {
   if (!config.MESH_K8S_URL) throw new ConfigError('MESH_K8S_URL: required when MESH_API=kubernetes');
   const token =
     config.MESH_K8S_AUTH === 'eks'
