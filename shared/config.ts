@@ -180,8 +180,8 @@ const ENROLLING = {
 
 /** Mesh names (docs/architecture.md#mesh-names): the private hosted zone and the loopback range its records point into. */
 const MESH_NAMES = {
-  /** The private hosted zone the stack created for the names (its id, `Z…`). */
-  MESH_DNS_ZONE_ID: nonEmpty(),
+  /** The private hosted zone of the names (meshNamesZoneId, its id `Z…`); unset: mesh names are off and the names function does nothing. */
+  MESH_DNS_ZONE_ID: z.optional(nonEmpty()),
   /** The zone's name: the mesh's Service domain, `svc.<cluster domain>`. */
   MESH_DNS_ZONE_NAME: z._default(z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a lowercase DNS name without a trailing dot')), 'svc.cluster.local'),
   /** meshNameCidr: where the names' loopback addresses come from (inside 127.0.0.0/8, never 127.0.0.1). */

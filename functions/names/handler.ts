@@ -14,9 +14,13 @@ import { buildMeshNamesDeps } from '../../shared/adapters/mesh-names-wiring.js';
 import { powertoolsLog } from '../../shared/adapters/powertools-log.js';
 import { refreshMeshNames, type MeshNamesDeps, type MeshNamesOutcome } from '../../shared/app/refresh-mesh-names.js';
 
-/** Builds the handler around ready dependencies (tests and the local stack use this). */
-export function createNamesHandler(deps: MeshNamesDeps, logger: Logger, metrics: Metrics = functionMetrics('names')) {
-  return middy(async (): Promise<MeshNamesOutcome> => {
+/** Builds the handler around ready dependencies (tests and the local stack use this); without them (no zone) it does nothing. */
+export function createNamesHandler(deps: MeshNamesDeps | undefined, logger: Logger, metrics: Metrics = functionMetrics('names')) {
+  return middy(async (): Promise<MeshNamesOutcome | { off: true }> => {
+    if (!deps) {
+      logger.debug('mesh names are off: no meshNamesZoneId');
+      return { off: true };
+    }
     const outcome = await refreshMeshNames(deps);
     logger.info('mesh names refreshed', { ...outcome });
     return outcome;

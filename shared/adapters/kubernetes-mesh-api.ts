@@ -182,7 +182,7 @@ export class KubernetesMeshApi implements MeshApi, MeshNamesApi {
    */
   async applySidecar(sidecar: Sidecar): Promise<void> {
     const what = `Sidecar ${sidecar.metadata.namespace}/${sidecar.metadata.name}`;
-    const { validateSidecar } = await import('../core/crd-validation.js');
+    const { validateSidecar } = await import('../core/sidecar-validation.js');
     const checked = validateSidecar(sidecar);
     if (!checked.ok) throw new MeshValidationError(`${what} is invalid`, checked.problems);
     const answer = await this.apply('sidecars', sidecar.metadata, JSON.stringify(sidecar), true);

@@ -14,7 +14,9 @@ import { createMeshNamesApi } from './mesh-api-factory.js';
 import { Route53NameZone } from './route53-name-zone.js';
 import type { AwsClients } from './wiring.js';
 
-export function buildMeshNamesDeps(config: Config<'names'>, log: Log, clients: Pick<AwsClients, 'dynamo' | 'secrets'>, mesh?: MeshNamesApi, route53?: Route53Client): MeshNamesDeps {
+/** `undefined` when mesh names are off (no MESH_DNS_ZONE_ID). */
+export function buildMeshNamesDeps(config: Config<'names'>, log: Log, clients: Pick<AwsClients, 'dynamo' | 'secrets'>, mesh?: MeshNamesApi, route53?: Route53Client): MeshNamesDeps | undefined {
+  if (!config.MESH_DNS_ZONE_ID) return undefined;
   const range = parseLoopbackRange(config.MESH_NAME_CIDR);
   // loadConfig refused a bad MESH_NAME_CIDR already; this only narrows the type.
   if (!range.ok) throw new Error(`MESH_NAME_CIDR: ${range.problem}`);

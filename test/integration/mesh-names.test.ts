@@ -53,7 +53,7 @@ const declaring = (upstreams: string) => aGroup({ [UPSTREAMS_ANNOTATION]: upstre
 const service = (name: string, port: number, portName: string) => ({ metadata: { name, namespace: 'bookinfo' }, spec: { ports: [{ name: portName, port }] } });
 
 /** The names function's scope for the IAM check: its role, resolved with this test's table and zone. */
-const asNames = <T>(fn: () => Promise<T>) => asFunction({ fn: 'names', names: { EnrollmentTable: table, MeshNamesZone: zoneId.replace(/^\/hostedzone\//, '') } }, fn);
+const asNames = <T>(fn: () => Promise<T>) => asFunction({ fn: 'names', names: { EnrollmentTable: table }, params: { MeshNamesZoneId: zoneId.replace(/^\/hostedzone\//, '') } }, fn);
 const refresh = () => asNames(() => refreshMeshNames(deps));
 
 /** Replaces the group as an operator's kubectl would. */
@@ -86,7 +86,7 @@ beforeEach(async () => {
   double.putService(service('mongodb', 27017, 'mongo'));
   double.putService(service('reviews', 9443, 'http'));
   const config = loadConfig('names', { ...localEnv(), MESH_DNS_ZONE_ID: zoneId.replace(/^\/hostedzone\//, ''), ENROLLMENT_TABLE: table, MESH_API: 'kubernetes', MESH_K8S_URL: double.url, MESH_K8S_TOKEN_SECRET_ID: 'unused' });
-  deps = buildMeshNamesDeps(config, new MemoryLog(), { dynamo: doc, secrets: undefined as never }, new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000 }), new Route53Client({ ...localAwsConfig() }));
+  deps = buildMeshNamesDeps(config, new MemoryLog(), { dynamo: doc, secrets: undefined as never }, new KubernetesMeshApi({ baseUrl: double.url, token: async () => TOKEN, timeoutMs: 2000 }), new Route53Client({ ...localAwsConfig() }))!;
   // No real waits: the pace is kept on a clock that the waits advance.
   let nowMs = 0;
   deps.zone = new Route53NameZone(new Route53Client(localAwsConfig()), { zoneId, now: () => nowMs, sleep: async (ms) => void (nowMs += ms) });
