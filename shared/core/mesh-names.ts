@@ -188,7 +188,7 @@ export interface Sidecar {
 }
 
 /**
- * The group's Sidecar, as examples/ecs-service/istio/sidecar.yaml had it by hand:
+ * The group's Sidecar, as the ECS example once wrote it by hand:
  * - workloadSelector: the labels the task template gives its proxy (ISTIO_METAJSON_LABELS: `app`
  *   = the group's name, and `ecsmesh.io/platform: ecs`), so pods of the same app keep their
  *   iptables and default Sidecar;
