@@ -8,15 +8,14 @@
  * scripts/demo.ts in a process of its own. Exits non-zero on a miss.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
 import { Route53NameZone } from '../shared/adapters/route53-name-zone.js';
 import type { MeshNamesOutcome } from '../shared/app/refresh-mesh-names.js';
 import type { Sidecar } from '../shared/core/mesh-names.js';
 import { UPSTREAMS_ANNOTATION } from '../shared/core/upstream-declaration.js';
-import { createEnrollmentTable } from '../local/bootstrap.js';
+import { createEnrollmentTable, createMeshNamesZone } from '../local/bootstrap.js';
 import { LOCAL_AWS_ENV, startMoto } from '../local/moto.js';
 import { exampleIstioManifest } from '../test/support/example-task-entry.js';
 import { validateSidecar } from '../test/support/istiod-model/validation.js';
@@ -36,9 +35,8 @@ try {
   const aws = { endpoint: moto.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY } };
   const table = 'ecs-mesh-enrollments';
   await createEnrollmentTable(new DynamoDBClient(aws), table);
-  const vpc = (await new EC2Client(aws).send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }))).Vpc!.VpcId!;
+  const { zoneId, vpcId: vpc } = await createMeshNamesZone(aws);
   const route53 = new Route53Client(aws);
-  const zoneId = (await route53.send(new CreateHostedZoneCommand({ Name: 'svc.cluster.local', CallerReference: 'demo-names', VPC: { VPCId: vpc, VPCRegion: aws.region }, HostedZoneConfig: { PrivateZone: true } }))).HostedZone!.Id!.replace('/hostedzone/', '');
 
   // The example's group without its declaration, to start from the default: nothing.
   const declared = exampleIstioManifest('workloadgroup.yaml') as KubernetesObject & { metadata: { annotations: Record<string, string> } };

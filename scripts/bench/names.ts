@@ -9,8 +9,7 @@
  * Route53's calls are counted at the client; the pace runs on a virtual clock its waits advance.
  */
 import { join } from 'node:path';
-import { Route53Client, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
-import { CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
@@ -20,7 +19,7 @@ import { refreshMeshNames, type MeshNamesOutcome } from '../../shared/app/refres
 import { loadConfig } from '../../shared/config.js';
 import { ROUTE53_REQUESTS_PER_SECOND } from '../../shared/core/request-pace.js';
 import { APP_PORT_ANNOTATION, UPSTREAMS_ANNOTATION } from '../../shared/core/upstream-declaration.js';
-import { createEnrollmentTable } from '../../local/bootstrap.js';
+import { createEnrollmentTable, createMeshNamesZone } from '../../local/bootstrap.js';
 import { LOCAL_AWS_ENV, startMoto } from '../../local/moto.js';
 import { KubernetesApiDouble } from '../../test/support/kubernetes-api-double.js';
 import { clusterRolesIn } from '../../test/support/kubernetes/rbac.js';
@@ -45,9 +44,7 @@ async function run(): Promise<BenchRow[]> {
     const aws = { endpoint: moto.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY } };
     const table = 'bench-names';
     await createEnrollmentTable(new DynamoDBClient(aws), table);
-    const vpc = (await new EC2Client(aws).send(new CreateVpcCommand({ CidrBlock: '10.60.0.0/16' }))).Vpc!.VpcId!;
-    const route53 = new Route53Client(aws);
-    const zoneId = (await route53.send(new CreateHostedZoneCommand({ Name: 'svc.cluster.local', CallerReference: 'bench-names', VPC: { VPCId: vpc, VPCRegion: aws.region }, HostedZoneConfig: { PrivateZone: true } }))).HostedZone!.Id!.replace('/hostedzone/', '');
+    const { zoneId } = await createMeshNamesZone(aws);
 
     // Service i lives in namespace bench<i % 100> on port 10000 + i: group g declares its namespace's 10.
     for (let i = 0; i < SERVICES; i++) double.putService({ metadata: { name: `s${i}`, namespace: `bench${i % GROUPS}` }, spec: { ports: [{ name: 'tcp', port: 10_000 + i }] } });
