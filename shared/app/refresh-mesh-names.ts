@@ -20,6 +20,9 @@ import type { MeshNamesApi, NameAddressBook, NameZone } from '../ports.js';
 import type { Log } from './log.js';
 import { allocateAddresses, freeAddresses } from './mesh-name-addresses.js';
 
+/** Stands in for every address while planning which upstreams get a listener (planListeners only checks one exists). */
+const PLANNING_ADDRESS = '127.0.0.1';
+
 export interface MeshNamesSettings {
   /** The private hosted zone's name: `svc.cluster.local`. */
   zone: string;
@@ -80,7 +83,12 @@ export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOu
       return (sidecar?.spec.egress ?? []).flatMap((listener) => listener.hosts.map((host) => host.slice(host.indexOf('/') + 1)));
     }),
   );
-  const wantedHosts = new Set([...declaring.flatMap((d) => d.upstreams.map((u) => u.host)).filter((host) => services.has(host)), ...keptByRefused]);
+  // A name only for an upstream some group gets a listener for: a record with nothing listening
+  // behind it would turn a refused upstream into refused connections. Planned before allocating,
+  // with any address: which listeners a group gets does not depend on the addresses.
+  const anyAddress = new Map([...services.keys()].map((host) => [host, PLANNING_ADDRESS]));
+  const listened = declaring.flatMap(({ group, upstreams }) => planListeners(group, upstreams, services, anyAddress).listeners.map((l) => l.host));
+  const wantedHosts = new Set([...listened, ...keptByRefused]);
 
   const records = await zone.listRecords();
   const ours = records.filter((r) => isNameRecord(r, settings.range));

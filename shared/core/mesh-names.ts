@@ -138,10 +138,6 @@ export function planListeners(
       continue;
     }
     const address = addresses.get(upstream.host);
-    if (!address) {
-      refuse(NAME_REASONS.ADDRESSES_EXHAUSTED, `no address of the names' range is free for ${upstream.host}`);
-      continue;
-    }
     const ports = upstream.port === undefined ? service.ports : service.ports.filter((p) => p.port === upstream.port);
     if (ports.length === 0) {
       refuse(NAME_REASONS.UPSTREAM_PORT_NOT_SERVED, `Service ${service.namespace}/${service.name} serves ${service.ports.map((p) => p.port).join(', ') || 'no port'}`);
@@ -152,6 +148,7 @@ export function planListeners(
       if (port < LOWEST_BINDABLE_PORT) refuse(NAME_REASONS.UPSTREAM_PORT_PRIVILEGED, `port ${port} is below ${LOWEST_BINDABLE_PORT}: istio-proxy, not root, cannot bind it`, port);
       else if (meshPorts.has(port)) refuse(NAME_REASONS.UPSTREAM_PORT_CONFLICT, `port ${port} is the group's own mesh port`, port);
       else if (portHolders.has(port)) refuse(NAME_REASONS.UPSTREAM_PORT_CONFLICT, `port ${port} is already ${portHolders.get(port)}'s`, port);
+      else if (!address) refuse(NAME_REASONS.ADDRESSES_EXHAUSTED, `no address of the names' range is free for ${upstream.host}`, port);
       else {
         portHolders.set(port, upstream.host);
         listeners.push({ host: upstream.host, service: upstream.service, address, port, protocol: istioProtocol(servicePort) });

@@ -164,6 +164,18 @@ describe('refreshMeshNames', () => {
     expect(after.refusedUpstreams).toEqual([expect.objectContaining({ host: MONGODB, reason: NAME_REASONS.UPSTREAM_SERVICE_NOT_FOUND })]);
   });
 
+  it('gives no name to an upstream that gets no listener: a record with nothing behind it would only refuse connections', async () => {
+    double.putService({ metadata: { name: 'legacy', namespace: 'bookinfo' }, spec: { ports: [{ name: 'http', port: 80 }] } });
+    setGroup(declaring(`${MONGODB},legacy.bookinfo.svc.cluster.local`));
+
+    const outcome = await refresh();
+
+    expect(outcome.refusedUpstreams).toEqual([expect.objectContaining({ host: 'legacy.bookinfo.svc.cluster.local', port: 80, reason: NAME_REASONS.UPSTREAM_PORT_PRIVILEGED })]);
+    expect((await records()).map((r) => r.name)).toEqual([MONGODB]);
+    expect([...(await book()).keys()]).toEqual([MONGODB]);
+    double.deleteService('bookinfo', 'legacy');
+  });
+
   it('keeps the Sidecar and the names of a group whose declaration turned bad, and says why', async () => {
     setGroup(declaring(MONGODB));
     await refresh();

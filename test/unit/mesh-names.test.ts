@@ -191,6 +191,16 @@ describe('listeners and the Sidecar', () => {
     ]);
   });
 
+  it('refuses a listener the range had no address for, once its ports are otherwise fine', () => {
+    const plan = planListeners(aGroup(), upstreams('mongodb.bookinfo.svc.cluster.local,dns.kube-system.svc.cluster.local'), services, new Map());
+
+    expect(plan.listeners).toEqual([]);
+    expect(plan.refused.map((r) => [r.host, r.port, r.reason])).toEqual([
+      ['mongodb.bookinfo.svc.cluster.local', 27017, NAME_REASONS.ADDRESSES_EXHAUSTED],
+      ['dns.kube-system.svc.cluster.local', 53, NAME_REASONS.UPSTREAM_PORT_PRIVILEGED],
+    ]);
+  });
+
   it('renders a Sidecar that Istio\'s CRD and istiod\'s validation accept, its listeners bound where the records point', () => {
     const group = aGroup();
     const { listeners } = planListeners(group, upstreams('mongodb.bookinfo.svc.cluster.local,reviews.bookinfo.svc.cluster.local:9443'), services, addresses);
