@@ -300,12 +300,15 @@ export interface NameAddressBook {
    * Replaces the book if its revision is still `revision`, as revision + 1; `false` when another
    * writer was first (read again and redo the change). Of two writers at one revision, one wins.
    */
-  write(addresses: ReadonlyMap<string, string>, revision: number): Promise<boolean>;
+  write(book: Omit<NameAddresses, 'revision'>, revision: number): Promise<boolean>;
 }
 
 export interface NameAddresses {
   revision: number;
+  /** host → address. */
   addresses: ReadonlyMap<string, string>;
+  /** address → when it was freed (ISO 8601): handed out again only after a quarantine. */
+  released: ReadonlyMap<string, string>;
 }
 
 /** The mesh's private hosted zone (docs/architecture.md#mesh-names). */

@@ -35,6 +35,8 @@ export interface MeshNamesDeps {
   zone: NameZone;
   settings: MeshNamesSettings;
   log: Log;
+  /** The clock freed addresses' quarantine is kept by (tests inject one). */
+  now?: () => Date;
 }
 
 /** A group whose declaration or Sidecar could not be used, and why; its Sidecar is left as it was. */
@@ -61,6 +63,7 @@ export interface MeshNamesOutcome {
 
 export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOutcome> {
   const { mesh, book, zone, settings, log } = deps;
+  const now = deps.now?.() ?? new Date();
   const groups = await mesh.listWorkloadGroups();
   const declaring: Array<{ group: WorkloadGroup; upstreams: Upstream[]; appPort: number }> = [];
   const undeclared = new Set<string>();
@@ -93,7 +96,7 @@ export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOu
   const records = await zone.listRecords();
   const ours = records.filter((r) => isNameRecord(r, settings.range));
   const stillPointedAt = new Set(ours.flatMap((r) => r.addresses));
-  const allocation = await allocateAddresses(book, settings.range, wantedHosts, stillPointedAt);
+  const allocation = await allocateAddresses(book, settings.range, wantedHosts, stillPointedAt, now);
   const wanted = new Map([...allocation.addresses].filter(([host]) => wantedHosts.has(host)));
 
   const changes = recordChanges(records, wanted, settings.range);
@@ -102,7 +105,7 @@ export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOu
 
   // Only now that the records are gone: free the addresses of names no longer wanted.
   const unwanted = new Map([...allocation.addresses].filter(([host]) => !wanted.has(host)));
-  const freed = unwanted.size === 0 ? [] : await freeAddresses(book, unwanted);
+  const freed = unwanted.size === 0 ? [] : await freeAddresses(book, unwanted, now);
 
   const outcome: MeshNamesOutcome = {
     groupsDeclaring: declaring.length,

@@ -13,13 +13,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createEnrollmentTable } from '../../local/bootstrap.js';
 import { DynamoDbNameAddressBook } from '../../shared/adapters/dynamodb-name-addresses.js';
 import { Route53NameZone } from '../../shared/adapters/route53-name-zone.js';
-import { allocateAddresses, freeAddresses } from '../../shared/app/mesh-name-addresses.js';
+import { allocateAddresses, freeAddresses, RELEASE_QUARANTINE_MS } from '../../shared/app/mesh-name-addresses.js';
 import { parseLoopbackRange, type LoopbackRange } from '../../shared/core/loopback-addresses.js';
 import { changeBatches, NAME_TTL_SECONDS, recordChanges } from '../../shared/core/mesh-names.js';
 import { interleavingClient } from '../support/interleaving-client.js';
 import { localAwsConfig } from '../support/local-aws.js';
 
 const ZONE = 'svc.cluster.local';
+const NOW = new Date('2026-12-05T10:00:00Z');
 let doc: DynamoDBDocumentClient;
 let route53: Route53Client;
 let vpcId: string;
@@ -57,12 +58,12 @@ beforeAll(async () => {
 describe('DynamoDbNameAddressBook with allocateAddresses and freeAddresses', () => {
   it('keeps a host\'s address across passes and across a restart (a new client and adapter)', async () => {
     const table = await aTable();
-    const first = await allocateAddresses(new DynamoDbNameAddressBook(doc, table), range(), hosts(50));
+    const first = await allocateAddresses(new DynamoDbNameAddressBook(doc, table), range(), hosts(50), new Set(), NOW);
     expect(first.allocated).toHaveLength(50);
 
-    const again = await allocateAddresses(new DynamoDbNameAddressBook(doc, table), range(), hosts(60));
+    const again = await allocateAddresses(new DynamoDbNameAddressBook(doc, table), range(), hosts(60), new Set(), NOW);
     const restarted = new DynamoDbNameAddressBook(DynamoDBDocumentClient.from(new DynamoDBClient(localAwsConfig())), table);
-    const afterRestart = await allocateAddresses(restarted, range(), hosts(60));
+    const afterRestart = await allocateAddresses(restarted, range(), hosts(60), new Set(), NOW);
 
     for (const host of hosts(50)) expect(again.addresses.get(host)).toBe(first.addresses.get(host));
     expect(again.allocated).toEqual(hosts(60).slice(50).sort());
@@ -75,10 +76,10 @@ describe('DynamoDbNameAddressBook with allocateAddresses and freeAddresses', () 
     const table = await aTable();
     // Two addresses only: both allocators' first choice may well be the same one.
     const tiny = range('127.1.0.0/30');
-    const other = () => allocateAddresses(new DynamoDbNameAddressBook(doc, table), tiny, [`other.bookinfo.${ZONE}`]);
+    const other = () => allocateAddresses(new DynamoDbNameAddressBook(doc, table), tiny, [`other.bookinfo.${ZONE}`], new Set(), NOW);
     const { client, ran } = interleavingClient(doc, at, other);
 
-    const ours = await allocateAddresses(new DynamoDbNameAddressBook(client, table), tiny, [`ours.bookinfo.${ZONE}`]);
+    const ours = await allocateAddresses(new DynamoDbNameAddressBook(client, table), tiny, [`ours.bookinfo.${ZONE}`], new Set(), NOW);
 
     expect(ran()).toBe(true);
     const stored = (await new DynamoDbNameAddressBook(doc, table).read()).addresses;
@@ -90,27 +91,44 @@ describe('DynamoDbNameAddressBook with allocateAddresses and freeAddresses', () 
   it('refuses a write at a revision another writer already moved past', async () => {
     const table = await aTable();
     const book = new DynamoDbNameAddressBook(doc, table);
-    expect(await book.write(new Map([['a.bookinfo.svc.cluster.local', '127.1.0.1']]), 0)).toBe(true);
-    expect(await book.write(new Map([['b.bookinfo.svc.cluster.local', '127.1.0.1']]), 0)).toBe(false);
-    expect(await book.read()).toEqual({ revision: 1, addresses: new Map([['a.bookinfo.svc.cluster.local', '127.1.0.1']]) });
+    expect(await book.write({ addresses: new Map([['a.bookinfo.svc.cluster.local', '127.1.0.1']]), released: new Map() }, 0)).toBe(true);
+    expect(await book.write({ addresses: new Map([['b.bookinfo.svc.cluster.local', '127.1.0.1']]), released: new Map() }, 0)).toBe(false);
+    expect(await book.read()).toEqual({ revision: 1, addresses: new Map([['a.bookinfo.svc.cluster.local', '127.1.0.1']]), released: new Map() });
   });
 
   it('says which hosts found no address once the range is full, and never reuses an address a record still points at', async () => {
     const table = await aTable();
     const tiny = range('127.1.0.0/30');
-    const out = await allocateAddresses(new DynamoDbNameAddressBook(doc, table), tiny, hosts(3), new Set(['127.1.0.1']));
+    const out = await allocateAddresses(new DynamoDbNameAddressBook(doc, table), tiny, hosts(3), new Set(['127.1.0.1']), NOW);
     expect(out.allocated).toHaveLength(1);
     expect([...out.addresses.values()]).toEqual(['127.1.0.2']);
     expect(out.exhausted).toHaveLength(2);
   });
 
+  it('hands a freed address to no other service until the quarantine has passed: a pass that read the book before the free may still write its record', async () => {
+    const table = await aTable();
+    const book = new DynamoDbNameAddressBook(doc, table);
+    const tiny = range('127.1.0.0/30');
+    const freedAt = new Date('2026-12-05T10:00:00Z');
+    const [a, b, c] = hosts(3) as [string, string, string];
+    const { addresses } = await allocateAddresses(book, tiny, [a, b], new Set(), freedAt);
+    await freeAddresses(book, new Map([[a, addresses.get(a)!]]), freedAt);
+
+    const during = await allocateAddresses(book, tiny, [c], new Set(), new Date(freedAt.getTime() + RELEASE_QUARANTINE_MS - 1));
+    const after = await allocateAddresses(book, tiny, [c], new Set(), new Date(freedAt.getTime() + RELEASE_QUARANTINE_MS));
+
+    expect(during.exhausted).toEqual([c]);
+    expect(after.addresses.get(c)).toBe(addresses.get(a));
+    expect((await book.read()).released).toEqual(new Map());
+  });
+
   it('frees a host only while it still has the address it is freed from', async () => {
     const table = await aTable();
     const book = new DynamoDbNameAddressBook(doc, table);
-    const { addresses } = await allocateAddresses(book, range(), hosts(2));
+    const { addresses } = await allocateAddresses(book, range(), hosts(2), new Set(), NOW);
     const [a, b] = hosts(2) as [string, string];
 
-    const freed = await freeAddresses(book, new Map([[a, addresses.get(a)!], [b, '127.9.9.9']]));
+    const freed = await freeAddresses(book, new Map([[a, addresses.get(a)!], [b, '127.9.9.9']]), NOW);
 
     expect(freed).toEqual([a]);
     expect((await book.read()).addresses).toEqual(new Map([[b, addresses.get(b)!]]));
