@@ -9,7 +9,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createNamesHandler } from '../../functions/names/handler.js';
 import { createEnrollmentTable } from '../../local/bootstrap.js';
 import { DynamoDbNameAddressBook } from '../../shared/adapters/dynamodb-name-addresses.js';
 import { KubernetesMeshApi } from '../../shared/adapters/kubernetes-mesh-api.js';
@@ -187,5 +190,17 @@ describe('refreshMeshNames', () => {
     expect(refused.refusedGroups).toEqual([expect.objectContaining({ group: 'bookinfo/ratings', reason: NAME_REASONS.UPSTREAMS_INVALID })]);
     expect(await records()).toEqual(before.records);
     expect(sidecars()).toEqual(before.sidecars);
+  });
+
+  it('runs as the names handler, and does nothing when mesh names are off (no zone)', async () => {
+    setGroup(declaring(MONGODB));
+    const logger = new Logger({ logLevel: 'SILENT' });
+    const metrics = new Metrics({ namespace: 'test', serviceName: 'names' });
+    const invoke = (handler: unknown) => asNames(() => (handler as (e: unknown, c: unknown) => Promise<unknown>)({ 'detail-type': 'Scheduled Event' }, { functionName: 'names' }));
+
+    expect(await invoke(createNamesHandler(undefined, logger, metrics))).toEqual({ off: true });
+    expect(await records()).toEqual([]);
+    expect(await invoke(createNamesHandler(deps, logger, metrics))).toMatchObject({ names: 1, allocated: [MONGODB] });
+    expect((await records()).map((r) => r.name)).toEqual([MONGODB]);
   });
 });
