@@ -12,7 +12,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { WorkloadGroup } from '../core/kubernetes-types.js';
 import type { LoopbackRange } from '../core/loopback-addresses.js';
-import { changeBatches, isNameRecord, meshHost, planListeners, recordChanges, renderSidecar, SIDECAR_GROUP_LABEL, sidecarName, type MeshService, type RefusedUpstream } from '../core/mesh-names.js';
+import { changeBatches, isNameRecord, meshHost, planListeners, recordChanges, renderSidecar, SIDECAR_GROUP_LABEL, sidecarName, type MeshService, type RefusedUpstream, type Sidecar } from '../core/mesh-names.js';
 import { NAME_REASONS } from '../core/reasons.js';
 import { readGroupDeclaration, type Upstream } from '../core/upstream-declaration.js';
 import { MeshValidationError } from '../errors.js';
@@ -62,65 +62,86 @@ export interface MeshNamesOutcome {
 }
 
 export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOutcome> {
-  const { mesh, book, zone, settings, log } = deps;
-  const now = deps.now?.() ?? new Date();
-  const groups = await mesh.listWorkloadGroups();
-  const declaring: Array<{ group: WorkloadGroup; upstreams: Upstream[]; appPort: number }> = [];
-  const undeclared = new Set<string>();
-  const refusedGroups: RefusedGroup[] = [];
-  for (const group of groups) {
-    const declaration = readGroupDeclaration(group, settings.zone);
-    if (!declaration.declared) undeclared.add(groupKey(group));
-    else if (!declaration.ok) refusedGroups.push({ group: groupKey(group), reason: declaration.reason, problems: declaration.problems });
-    else declaring.push({ group, upstreams: declaration.upstreams, appPort: declaration.appPort });
-  }
-
-  const services = await servicesNamed(mesh, declaring.flatMap((d) => d.upstreams), settings.zone);
+  const { mesh, log } = deps;
+  const { declaring, refusedGroups } = readDeclarations(await mesh.listWorkloadGroups(), deps.settings.zone);
+  const services = await servicesNamed(mesh, declaring.flatMap((d) => d.upstreams), deps.settings.zone);
   const existing = new Map((await mesh.listOwnSidecars()).map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
   // A group refused whole keeps what its Sidecar listens for, names included: a typo in an
   // annotation must not take names away from the tasks that use them.
-  const keptByRefused = new Set(
-    refusedGroups.flatMap(({ group }) => {
-      const [namespace = '', name = ''] = group.split('/');
-      const sidecar = existing.get(`${namespace}/${sidecarName({ namespace, name })}`);
-      return (sidecar?.spec.egress ?? []).flatMap((listener) => listener.hosts.map((host) => host.slice(host.indexOf('/') + 1)));
-    }),
-  );
+  const keptByRefused = refusedGroups.flatMap(({ group }) => {
+    const [namespace = '', name = ''] = group.split('/');
+    const sidecar = existing.get(`${namespace}/${sidecarName({ namespace, name })}`);
+    return (sidecar?.spec.egress ?? []).flatMap((listener) => listener.hosts.map((host) => host.slice(host.indexOf('/') + 1)));
+  });
   // A name only for an upstream some group gets a listener for: a record with nothing listening
   // behind it would turn a refused upstream into refused connections. Planned before allocating,
   // with any address: which listeners a group gets does not depend on the addresses.
   const anyAddress = new Map([...services.keys()].map((host) => [host, PLANNING_ADDRESS]));
   const listened = declaring.flatMap(({ group, upstreams }) => planListeners(group, upstreams, services, anyAddress).listeners.map((l) => l.host));
-  const wantedHosts = new Set([...listened, ...keptByRefused]);
 
+  const names = await refreshRecords(deps, new Set([...listened, ...keptByRefused]));
+  const outcome: MeshNamesOutcome = { groupsDeclaring: declaring.length, ...names.figures, sidecarsApplied: [], sidecarsDeleted: [], refusedUpstreams: [], refusedGroups };
+  await refreshSidecars(mesh, declaring, services, names.wanted, existing, outcome);
+  for (const refused of outcome.refusedGroups) log.warn("a WorkloadGroup's upstreams are not used; its Sidecar is left as it was", { ...refused });
+  for (const refused of outcome.refusedUpstreams) log.info('an upstream got no listener', { ...refused });
+  return outcome;
+}
+
+interface Declaring {
+  group: WorkloadGroup;
+  upstreams: Upstream[];
+  appPort: number;
+}
+
+/** The groups that declare upstreams, and those whose declaration cannot be used (refused whole). */
+function readDeclarations(groups: readonly WorkloadGroup[], zone: string): { declaring: Declaring[]; refusedGroups: RefusedGroup[] } {
+  const declaring: Declaring[] = [];
+  const refusedGroups: RefusedGroup[] = [];
+  for (const group of groups) {
+    const declaration = readGroupDeclaration(group, zone);
+    if (!declaration.declared) continue;
+    if (!declaration.ok) refusedGroups.push({ group: groupKey(group), reason: declaration.reason, problems: declaration.problems });
+    else declaring.push({ group, upstreams: declaration.upstreams, appPort: declaration.appPort });
+  }
+  return { declaring, refusedGroups };
+}
+
+/**
+ * Addresses for the wanted names, the zone's records brought to them, then the addresses of names
+ * no longer wanted freed: only once the change that deleted their records succeeded.
+ */
+async function refreshRecords(deps: MeshNamesDeps, wantedHosts: ReadonlySet<string>) {
+  const { book, zone, settings, log } = deps;
+  const now = deps.now?.() ?? new Date();
   const records = await zone.listRecords();
-  const ours = records.filter((r) => isNameRecord(r, settings.range));
-  const stillPointedAt = new Set(ours.flatMap((r) => r.addresses));
+  // Addresses a record still points at are never handed out, even when the book lost them.
+  const stillPointedAt = new Set(records.filter((r) => isNameRecord(r, settings.range)).flatMap((r) => r.addresses));
   const allocation = await allocateAddresses(book, settings.range, wantedHosts, stillPointedAt, now);
+  for (const host of allocation.exhausted) log.warn('no free address for a mesh name: widen meshNameCidr', { host, reason: NAME_REASONS.ADDRESSES_EXHAUSTED });
   const wanted = new Map([...allocation.addresses].filter(([host]) => wantedHosts.has(host)));
 
   const changes = recordChanges(records, wanted, settings.range);
   const batches = changeBatches(changes);
   for (const batch of batches) await zone.change(batch);
 
-  // Only now that the records are gone: free the addresses of names no longer wanted.
   const unwanted = new Map([...allocation.addresses].filter(([host]) => !wanted.has(host)));
   const freed = unwanted.size === 0 ? [] : await freeAddresses(book, unwanted, now);
+  return { wanted, figures: { names: wanted.size, allocated: allocation.allocated, freed, recordChanges: changes.length, changeCalls: batches.length } };
+}
 
-  const outcome: MeshNamesOutcome = {
-    groupsDeclaring: declaring.length,
-    names: wanted.size,
-    allocated: allocation.allocated,
-    freed,
-    recordChanges: changes.length,
-    changeCalls: batches.length,
-    sidecarsApplied: [],
-    sidecarsDeleted: [],
-    refusedUpstreams: [],
-    refusedGroups,
-  };
-  for (const host of allocation.exhausted) log.warn('no free address for a mesh name: widen meshNameCidr', { host, reason: 'ADDRESSES_EXHAUSTED' });
-
+/**
+ * Each declaring group's Sidecar applied when it differs from ours (drift included), and ours
+ * deleted for groups that no longer declare (or no longer exist); a refused group keeps its own.
+ */
+async function refreshSidecars(
+  mesh: MeshNamesApi,
+  declaring: readonly Declaring[],
+  services: ReadonlyMap<string, MeshService>,
+  wanted: ReadonlyMap<string, string>,
+  existing: Map<string, Sidecar>,
+  outcome: MeshNamesOutcome,
+): Promise<void> {
+  const refuse = (group: WorkloadGroup, problems: string[]) => outcome.refusedGroups.push({ group: groupKey(group), reason: NAME_REASONS.UPSTREAMS_INVALID, problems });
   for (const { group, upstreams, appPort } of declaring) {
     const plan = planListeners(group, upstreams, services, wanted);
     outcome.refusedUpstreams.push(...plan.refused.map((r) => ({ ...r, group: groupKey(group) })));
@@ -129,7 +150,7 @@ export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOu
     const current = existing.get(key);
     existing.delete(key);
     if (sidecar.spec.ingress.length === 0 && !sidecar.spec.egress) {
-      refusedGroups.push({ group: groupKey(group), reason: NAME_REASONS.UPSTREAMS_INVALID, problems: ['the group has no mesh port and no upstream with a listener: istiod refuses an empty Sidecar'] });
+      refuse(group, ['the group has no mesh port and no upstream with a listener: istiod refuses an empty Sidecar']);
       continue;
     }
     if (current && isDeepStrictEqual(current.spec, sidecar.spec) && isDeepStrictEqual(current.metadata.labels, sidecar.metadata.labels)) continue;
@@ -138,18 +159,14 @@ export async function refreshMeshNames(deps: MeshNamesDeps): Promise<MeshNamesOu
       outcome.sidecarsApplied.push(key);
     } catch (error) {
       if (!(error instanceof MeshValidationError)) throw error;
-      refusedGroups.push({ group: groupKey(group), reason: NAME_REASONS.UPSTREAMS_INVALID, problems: error.problems });
+      refuse(group, error.problems);
     }
   }
-  // Ours, for a group that no longer declares (or no longer exists): the declaration went away.
   for (const [key, sidecar] of existing) {
     const group = `${sidecar.metadata.namespace}/${sidecar.metadata.labels[SIDECAR_GROUP_LABEL] ?? ''}`;
-    if (refusedGroups.some((r) => r.group === group)) continue;
+    if (outcome.refusedGroups.some((r) => r.group === group)) continue;
     if (await mesh.deleteSidecar(sidecar.metadata)) outcome.sidecarsDeleted.push(key);
   }
-  for (const refused of outcome.refusedGroups) log.warn('a WorkloadGroup\'s upstreams are not used; its Sidecar is left as it was', { ...refused });
-  for (const refused of outcome.refusedUpstreams) log.info('an upstream got no listener', { ...refused });
-  return outcome;
 }
 
 const groupKey = (group: WorkloadGroup): string => `${group.metadata.namespace}/${group.metadata.name}`;
