@@ -6,6 +6,9 @@
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateHostedZoneCommand, Route53Client, type VPCRegion } from '@aws-sdk/client-route-53';
+import { randomUUID } from 'node:crypto';
 import { ENROLLMENT_TABLE_INDEXES } from '../shared/adapters/dynamodb-enrollment-store.js';
 
 /** The trust policy of an ECS task role (what ECS needs to assume it), for local roles. */
@@ -80,6 +83,20 @@ export async function bootstrapLocalStack(settings: ClientSettings, names: Local
   );
   await events.send(new PutTargetsCommand({ Rule: names.ruleName, Targets: [{ Id: 'task-events-queue', Arn: await queueArn(sqs, queue.QueueUrl!) }] }));
   return { ...names, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
+}
+
+/**
+ * The mesh names' private hosted zone (svc.cluster.local) on moto, associated with its default VPC,
+ * as an operator creates it for meshNamesZoneId (README, "Put an ECS service in the mesh").
+ */
+export async function createMeshNamesZone(settings: ClientSettings): Promise<{ zoneId: string; vpcId: string }> {
+  const vpcs = await new EC2Client(settings).send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }));
+  const vpcId = vpcs.Vpcs?.[0]?.VpcId;
+  if (!vpcId) throw new Error('moto has no default VPC to associate the mesh names zone with');
+  const zone = await new Route53Client(settings).send(
+    new CreateHostedZoneCommand({ Name: 'svc.cluster.local', CallerReference: `local-${randomUUID()}`, VPC: { VPCId: vpcId, VPCRegion: settings.region as VPCRegion }, HostedZoneConfig: { PrivateZone: true } }),
+  );
+  return { zoneId: zone.HostedZone!.Id!.replace('/hostedzone/', ''), vpcId };
 }
 
 /** The enrollment table with the indexes serverless.yml gives it (shared/adapters/dynamodb-enrollment-store.ts). */

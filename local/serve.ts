@@ -47,6 +47,8 @@ const maintenance = setInterval(() => void stack.maintainTokens().catch(report('
 // On AWS the reconciler runs every reconcileIntervalMinutes; locally every RECONCILE_INTERVAL_SECONDS (60).
 const reconcileEvery = Number(process.env.RECONCILE_INTERVAL_SECONDS ?? 60) * 1000;
 const reconciling = setInterval(() => void stack.reconcileNow().catch(report('[reconcile]')), reconcileEvery);
+// On AWS the names function runs every minute; locally too (it does nothing on the file mesh).
+const naming = setInterval(() => void stack.refreshNames().catch(report('[names]')), Number(process.env.NAMES_INTERVAL_SECONDS ?? 60) * 1000);
 // Each member's ECS events, forwarded to this hub as its forwarding rule would, every second.
 const forwarding = setInterval(() => void Promise.all(stack.members.map((m) => m.pollOnce())).catch(report('[member-event-forwarding]')), 1000);
 
@@ -65,7 +67,8 @@ console.log(`ECS mesh onboarding (local) ready
   API:         ${baseUrl}   (${stack.routes.map((r) => `${r.method} ${r.path}`).join(', ')})
   issuer:      ${baseUrl}   (tokens' iss; JWKS at ${baseUrl}/.well-known/jwks.json)
   local AWS:   ${stack.moto.endpoint}   (AWS_ENDPOINT_URL; credentials testing/testing, region us-east-1)
-  ${istiod ? istiod.banner(baseUrl) : `mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)`}
+  ${istiod ? istiod.banner(baseUrl) : `mesh dir:    ${stack.meshDir}   (put WorkloadGroup YAML under workloadgroups/)`}${stack.namesZoneId ? `
+  mesh names:  private hosted zone svc.cluster.local ${stack.namesZoneId} on moto   (refreshed every minute from the groups' ecsmesh.io/upstreams)` : ''}
   task events: ${stack.resources.queueUrl}${process.env.LOCAL_MEMBER_ACCOUNTS ? `
   members:     ${stack.members.length} account(s), ${process.env.LOCAL_MEMBER_ACCOUNTS}   (their ECS events forwarded here; AssumeRole into arn:aws:iam::<member>:role/admin acts there)` : ''}
   context:     ${contextFile}   (ecs-mesh and npm run invoke find this stack here)
@@ -76,6 +79,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   clearInterval(maintenance);
   clearInterval(reconciling);
+  clearInterval(naming);
   clearInterval(forwarding);
   console.log(`\n[local] ${signal}: stopping`);
   setTimeout(() => {

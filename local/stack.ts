@@ -10,7 +10,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { extendAwsClients } from '../shared/adapters/wiring.js';
-import { bootstrapLocalStack, localNames, type LocalStack } from './bootstrap.js';
+import { bootstrapLocalStack, createMeshNamesZone, localNames, type LocalStack } from './bootstrap.js';
 import type { LocalContext } from './context.js';
 import { EcsEventSource } from './ecs-event-source.js';
 import { reportTaskVersions } from './ecs-task-versions.js';
@@ -35,6 +35,10 @@ export interface RunningLocalStack {
   maintainTokens(): Promise<unknown>;
   /** The reconcile function's scheduled pass, run every few minutes on AWS. */
   reconcileNow(): Promise<unknown>;
+  /** The names function's refresh, every minute on AWS; it does nothing without a zone (the file mesh). */
+  refreshNames(): Promise<unknown>;
+  /** The private hosted zone of the mesh names, with the Kubernetes mesh only. */
+  namesZoneId?: string;
   /** Publishes what changed in ECS and feeds the queue to task-events until it is empty. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -64,8 +68,11 @@ export async function startLocalStack(
     mkdirSync(resolve(meshDir, 'workloadgroups'), { recursive: true });
     // The handlers read their configuration from the environment, as on AWS.
     if (options.kubernetes) await new SecretsManagerClient(clientSettings).send(new CreateSecretCommand({ Name: LOCAL_MESH_TOKEN_SECRET, SecretString: options.kubernetes.token }));
+    // Mesh names need the Kubernetes mesh (Services, Sidecars): a private zone on moto's default VPC.
+    const namesZoneId = options.kubernetes ? (await createMeshNamesZone(clientSettings)).zoneId : undefined;
     Object.assign(process.env, localFunctionEnvironment({ awsEndpoint: moto.endpoint, resources, meshDir }), {
       ...(options.kubernetes ? { MESH_API: 'kubernetes', MESH_K8S_URL: options.kubernetes.url, MESH_K8S_AUTH: 'bearer', MESH_K8S_TOKEN_SECRET_ID: LOCAL_MESH_TOKEN_SECRET } : {}),
+      ...(namesZoneId ? { MESH_DNS_ZONE_ID: namesZoneId } : {}),
       LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
       ...(options.issuerUrl ? { ISSUER_URL: options.issuerUrl } : {}),
       ...memberEnvironment(options.memberAccounts ?? []),
@@ -96,6 +103,7 @@ export async function startLocalStack(
     const explain = await import('../functions/explain/handler.js');
     const reconcile = await import('../functions/reconcile/handler.js');
     const dlq = await import('../functions/dlq/handler.js');
+    const names = await import('../functions/names/handler.js');
     const http = (handler: unknown) => handler as HttpHandler;
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     const consumer = new QueueConsumer({ sqs, queueUrl: resources.queueUrl, queueArn, region: clientSettings.region, handler: taskEvents.handler, onError: report('[queue-consumer]') });
@@ -128,6 +136,8 @@ export async function startLocalStack(
       ],
       reconcileNow: () => (reconcile.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('reconcile'), { functionName: 'reconcile' }),
       maintainTokens: () => (tokenMaintenance.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('token-maintenance'), { functionName: 'token-maintenance' }),
+      refreshNames: () => (names.handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(scheduledEvent('names'), { functionName: 'names' }),
+      ...(namesZoneId ? { namesZoneId } : {}),
       async settle() {
         await events.pollOnce();
         for (const member of members) await member.pollOnce();

@@ -14,6 +14,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   bundles: async () => (await import('./bench/bundles.js')).bundlesSection,
   exchange: async () => (await import('./bench/exchange.js')).exchangeSection,
   mesh: async () => (await import('./bench/mesh.js')).meshSection,
+  names: async () => (await import('./bench/names.js')).namesSection,
 };
 
 const argv = process.argv.slice(2);

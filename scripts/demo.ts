@@ -5,8 +5,10 @@
  * with time compressed by settings, and the reconciler repairs an entry deleted by hand and removes
  * a task a narrowed policy no longer allows. Last (scripts/demo-health.ts), what istiod serves: the
  * example's probed task becomes an endpoint of its Service once its probe passes, and leaves when it
- * fails; and (scripts/demo-accounts.ts) a member account's task enrolled through its forwarded
- * events, explained and drained. Exits non-zero if any step misbehaves.
+ * fails; (scripts/demo-accounts.ts) a member account's task enrolled through its forwarded
+ * events, explained and drained; and (scripts/demo-names.ts) a group's upstreams getting mesh
+ * names and Sidecar listeners on one address, and losing them with the declaration. Exits non-zero
+ * if any step misbehaves.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -265,7 +267,8 @@ try {
 // Steps 14-16 (what istiod serves) run in a process of their own: there the functions write to the
 // Kubernetes API double with the istiod model beside it, and the handlers read that once.
 // Steps 17-21 (one mesh, two accounts: hub and spoke) likewise, with a member account beside the hub.
-for (const part of ['demo-health', 'demo-accounts']) {
+// Steps 22-24 (mesh names: Route53 records and Sidecar listeners from a group's declaration) likewise.
+for (const part of ['demo-health', 'demo-accounts', 'demo-names']) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${part}.ts`], { stdio: 'inherit' });
   if (run.status !== 0) fail(`scripts/${part}.ts exited ${run.status ?? run.signal}`);
 }

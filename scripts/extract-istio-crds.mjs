@@ -16,7 +16,7 @@ import { parseAllDocuments } from 'yaml';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CRD_DIR = join(repoRoot, 'vendor/istio-crds');
 export const OUTPUT_FILE = join(repoRoot, 'shared/core/istio-crds.json');
-const KINDS = ['WorkloadEntry', 'WorkloadGroup'];
+const KINDS = ['WorkloadEntry', 'WorkloadGroup', 'Sidecar'];
 const VERSION = 'v1';
 
 /** Reads every CRD in `dir` and returns `{ [kind]: openAPIV3Schema }` for the kinds we use. */

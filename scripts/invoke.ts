@@ -4,7 +4,7 @@
  * payload, against the stack `npm run local` runs (found through its context file), with the
  * environment the local stack gives it. An EventBridge event for taskEvents is wrapped in an SQS
  * batch, the way the queue delivers it; the scheduled functions (keys, reconcile,
- * tokenMaintenance) get EventBridge's scheduled event when no file is given.
+ * tokenMaintenance, names) get EventBridge's scheduled event when no file is given.
  *
  * Not `serverless invoke local`: the functions' environment is CloudFormation (`!Ref` of the stack's
  * tables and queues, `Fn::If` on its params), which osls resolves only against a deployed stack.
@@ -17,7 +17,7 @@ import { localContextPath, readLocalContext } from '../local/context.js';
 import { LOCAL_AWS_ENV } from '../local/moto.js';
 import { localFunctionEnvironment, scheduledEvent } from '../local/stack.js';
 
-const SCHEDULED = new Set(['keys', 'reconcile', 'tokenMaintenance']);
+const SCHEDULED = new Set(['keys', 'reconcile', 'tokenMaintenance', 'names']);
 const functions = (parse(readFileSync(resolve('serverless.yml'), 'utf8'), { logLevel: 'silent' }) as { functions: Record<string, { handler: string }> }).functions;
 // `functions/task-events/handler.handler` → the module and its export.
 const byName = new Map(Object.entries(functions).flatMap(([name, { handler }]) => [[name, { name, handler }], [handler.split('/')[1] ?? name, { name, handler }]] as const));

@@ -11,6 +11,7 @@ import './core/zod-messages.js';
 import { parseMeshNetworks } from './core/networks.js';
 import { MAX_ONBOARDING_TOKEN_LIFETIME_SECONDS } from './core/token-lifetime.js';
 import { MEMBER_ROLE_NAMES_PATTERN, parseMemberRoleNames, readerRoleNameFor } from './core/member-accounts.js';
+import { parseLoopbackRange } from './core/loopback-addresses.js';
 import { ConfigError } from './errors.js';
 import { parsePeerJwksUrls } from './core/peer-jwks.js';
 
@@ -182,6 +183,24 @@ const ENROLLING = {
   AUTH_AUDIENCE: EXCHANGE.AUTH_AUDIENCE,
 };
 
+/** Mesh names (docs/architecture.md#mesh-names): the private hosted zone and the loopback range its records point into. */
+const MESH_NAMES = {
+  /** The private hosted zone of the names (meshNamesZoneId, its id `Z…`); unset: mesh names are off and the names function does nothing. */
+  MESH_DNS_ZONE_ID: z.optional(nonEmpty()),
+  /** The zone's name: the mesh's Service domain, `svc.<cluster domain>`. */
+  MESH_DNS_ZONE_NAME: z._default(z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a lowercase DNS name without a trailing dot')), 'svc.cluster.local'),
+  /** meshNameCidr: where the names' loopback addresses come from (inside 127.0.0.0/8, never 127.0.0.1). */
+  MESH_NAME_CIDR: z._default(
+    z.string().check(
+      z.superRefine((text, ctx) => {
+        const parsed = parseLoopbackRange(text);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem, input: text });
+      }),
+    ),
+    '127.1.0.0/16',
+  ),
+};
+
 /** The settings of each Lambda (the keys of serverless.yml's `functions`). */
 export const FUNCTION_SETTINGS = {
   taskEvents: {
@@ -206,6 +225,8 @@ export const FUNCTION_SETTINGS = {
     /** A service's token secret is deleted after it has had no allowed task this long. */
     TOKEN_SECRET_IDLE_SECONDS: seconds(7 * 86_400),
   },
+  /** Mesh names: the groups' declarations and the Services from the mesh, the address book in the enrollment table, the zone. */
+  names: { ...RUNTIME, ...ENROLLMENT_TABLE, ...MESH, ...MESH_NAMES },
   reconcile: {
     ...ENROLLING,
     /** The reconciler's cursor lives in the auth table (pk `key`). */

@@ -12,6 +12,7 @@ import type { StsCall } from './core/exchange.js';
 import type { PublicKeyStatus } from './core/public-key-set.js';
 import type { KeySetChange } from './core/signing-keys.js';
 import type { AddressHolder, NetworkAddress } from './core/networks.js';
+import type { MeshService, RecordChange, Sidecar, ZoneRecord } from './core/mesh-names.js';
 
 /** The logging the use cases need; Powertools' Logger satisfies it. */
 export interface Log {
@@ -304,4 +305,44 @@ export interface KeyRotator {
 /** One profile's published keys, as the keys function lists them (the public set only). */
 export interface KeyLister {
   statuses(now: Date): Promise<PublicKeyStatus[]>;
+}
+
+/** The loopback addresses of mesh names (docs/architecture.md#mesh-names), as one versioned book: host → address. */
+export interface NameAddressBook {
+  /** The book as stored (consistent read); revision 0 when nothing was ever allocated. */
+  read(): Promise<NameAddresses>;
+  /**
+   * Replaces the book if its revision is still `revision`, as revision + 1; `false` when another
+   * writer was first (read again and redo the change). Of two writers at one revision, one wins.
+   */
+  write(book: Omit<NameAddresses, 'revision'>, revision: number): Promise<boolean>;
+}
+
+export interface NameAddresses {
+  revision: number;
+  /** host → address. */
+  addresses: ReadonlyMap<string, string>;
+  /** address → when it was freed (ISO 8601): handed out again only after a quarantine. */
+  released: ReadonlyMap<string, string>;
+}
+
+/** The mesh's private hosted zone (docs/architecture.md#mesh-names). */
+export interface NameZone {
+  /** Every A record of the zone, all pages. */
+  listRecords(): Promise<ZoneRecord[]>;
+  /** Applies one batch atomically (changeBatches: within Route53's limit), in its turn under the request rate. */
+  change(batch: readonly RecordChange[]): Promise<void>;
+}
+
+/** What the names function reads and writes in the mesh's Kubernetes API (docs/architecture.md#mesh-names). */
+export interface MeshNamesApi {
+  /** Every WorkloadGroup, in every namespace. */
+  listWorkloadGroups(): Promise<WorkloadGroup[]>;
+  listServices(namespace: string): Promise<MeshService[]>;
+  /** Every Sidecar of ours (app.kubernetes.io/managed-by), in every namespace. */
+  listOwnSidecars(): Promise<Sidecar[]>;
+  /** Validated against Istio's CRD first (MeshValidationError). */
+  applySidecar(sidecar: Sidecar): Promise<void>;
+  /** `false` when it was already gone. */
+  deleteSidecar(ref: ObjectRef): Promise<boolean>;
 }

@@ -7,9 +7,11 @@
  */
 import type { DeletePreconditions, ObjectRef, OwnedMetadataKeys, WorkloadEntry, WorkloadGroup } from '../core/kubernetes-types.js';
 import { MeshApiError, MeshFieldConflictError, MeshPreconditionError, MeshValidationError, type FieldConflict } from '../errors.js';
-import type { MeshApi } from '../ports.js';
+import type { MeshService, Sidecar } from '../core/mesh-names.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../core/workload-entry.js';
+import type { MeshApi, MeshNamesApi } from '../ports.js';
 import { describeStatus, GROUP_PATH, isRecord, KubernetesApi, objectPath, toObjectMeta, type Answer, type KubernetesApiOptions } from './kubernetes-api.js';
-import { KubernetesWorkloadGroupReader } from './kubernetes-workload-groups.js';
+import { KubernetesWorkloadGroupReader, toWorkloadGroup } from './kubernetes-workload-groups.js';
 
 export { MESH_THROTTLING, type MeshThrottling } from './kubernetes-api.js';
 
@@ -41,7 +43,7 @@ export const ISTIOD_FIELD_MANAGER = 'pilot-discovery';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
 /** The mesh's Kubernetes API server. */
-export class KubernetesMeshApi implements MeshApi {
+export class KubernetesMeshApi implements MeshApi, MeshNamesApi {
   private readonly api: KubernetesApi;
   private readonly groups: KubernetesWorkloadGroupReader;
   private readonly fieldManager: string;
@@ -78,7 +80,7 @@ export class KubernetesMeshApi implements MeshApi {
     // so a field another manager owns must not be taken silently. fieldValidation=Strict makes
     // the server refuse unknown fields instead of silently pruning them.
     const body = JSON.stringify(configuration);
-    let answer = await this.apply(entry.metadata, body, false);
+    let answer = await this.apply('workloadentries', entry.metadata, body, false);
     if (answer.status === 409) {
       const conflicts = fieldConflicts(answer.body);
       const istiods = conflicts.filter((c) => c.manager === this.istiodFieldManager);
@@ -88,15 +90,15 @@ export class KubernetesMeshApi implements MeshApi {
       }
       // Every field we send is ours (what the group and the task call for): a hand edit or another
       // tool that changed one loses it. force takes only the fields we send, never istiod's.
-      answer = await this.apply(entry.metadata, body, true);
+      answer = await this.apply('workloadentries', entry.metadata, body, true);
     }
     if (answer.status === 422) throw new MeshValidationError(`${what} refused: ${describeStatus(answer.body)}`, validationCauses(answer.body));
     return toWorkloadEntry(this.api.expectOk(answer, `apply ${what}`), this.fieldManager);
   }
 
-  private apply(ref: ObjectRef, body: string, force: boolean): Promise<Answer> {
+  private apply(plural: string, ref: ObjectRef, body: string, force: boolean): Promise<Answer> {
     const query = new URLSearchParams({ fieldManager: this.fieldManager, ...(force ? { force: 'true' } : {}), fieldValidation: 'Strict' });
-    return this.api.request('PATCH', `${objectPath('workloadentries', ref)}?${query}`, { body, contentType: APPLY_PATCH });
+    return this.api.request('PATCH', `${objectPath(plural, ref)}?${query}`, { body, contentType: APPLY_PATCH });
   }
 
   async deleteWorkloadEntry(ref: ObjectRef, preconditions: DeletePreconditions): Promise<boolean> {
@@ -114,31 +116,75 @@ export class KubernetesMeshApi implements MeshApi {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const collection = namespace === undefined ? `${GROUP_PATH}/workloadentries` : `${GROUP_PATH}/namespaces/${encodeURIComponent(namespace)}/workloadentries`;
-    const first = await this.listPages(collection, selector);
+    return this.listAll(collection, selector, 'WorkloadEntries', (item) => toWorkloadEntry(item, this.fieldManager));
+  }
+
+  /** Every WorkloadGroup of every namespace (the names function reads their declarations). */
+  async listWorkloadGroups(): Promise<WorkloadGroup[]> {
+    return this.listAll(`${GROUP_PATH}/workloadgroups`, '', 'WorkloadGroups', toWorkloadGroup);
+  }
+
+  /** The Services of a namespace: their names and ports. */
+  async listServices(namespace: string): Promise<MeshService[]> {
+    return this.listAll(`/api/v1/namespaces/${encodeURIComponent(namespace)}/services`, '', 'Services', toMeshService);
+  }
+
+  /** Every Sidecar of ours (our managed-by label), in every namespace. */
+  async listOwnSidecars(): Promise<Sidecar[]> {
+    return this.listAll(`${GROUP_PATH}/sidecars`, `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, 'Sidecars', toSidecar);
+  }
+
+  /**
+   * Server-side apply of a Sidecar of ours, with force: the whole object is what the group's
+   * declaration calls for, so a hand edit of it is drift the next pass repairs.
+   */
+  async applySidecar(sidecar: Sidecar): Promise<void> {
+    const what = `Sidecar ${sidecar.metadata.namespace}/${sidecar.metadata.name}`;
+    const { validateSidecar } = await import('../core/sidecar-validation.js');
+    const checked = validateSidecar(sidecar);
+    if (!checked.ok) throw new MeshValidationError(`${what} is invalid`, checked.problems);
+    const answer = await this.apply('sidecars', sidecar.metadata, JSON.stringify(sidecar), true);
+    if (answer.status === 422) throw new MeshValidationError(`${what} refused: ${describeStatus(answer.body)}`, validationCauses(answer.body));
+    this.api.expectOk(answer, `apply ${what}`);
+  }
+
+  /** `false` when it was already gone. */
+  async deleteSidecar(ref: ObjectRef): Promise<boolean> {
+    const answer = await this.api.request('DELETE', objectPath('sidecars', ref));
+    if (answer.status === 404) return false;
+    this.api.expectOk(answer, `delete Sidecar ${ref.namespace}/${ref.name}`);
+    return true;
+  }
+
+  /**
+   * Every page of a list. The continue token can outlive etcd's compaction (410 Gone, after about
+   * 5 minutes): the pages read so far and the rest would not be one snapshot, so the list starts
+   * over, once.
+   */
+  private async listAll<T>(collection: string, selector: string, what: string, convert: (item: unknown) => T): Promise<T[]> {
+    const first = await this.listPages(collection, selector, what, convert);
     if (first !== 'expired') return first;
-    // The continue token outlived etcd's compaction (410 Gone, after about 5 minutes): the pages
-    // read so far and the rest would not be one snapshot, so the list starts over, once.
-    const again = await this.listPages(collection, selector);
+    const again = await this.listPages(collection, selector, what, convert);
     if (again !== 'expired') return again;
-    throw new MeshApiError('list WorkloadEntries: the continue token expired twice', { status: 410, retryable: true });
+    throw new MeshApiError(`list ${what}: the continue token expired twice`, { status: 410, retryable: true });
   }
 
   /** Every page of a list (`limit`, then `continue` until the server sends none), or `expired` on a 410 mid-list. */
-  private async listPages(collection: string, selector: string): Promise<WorkloadEntry[] | 'expired'> {
-    const entries: WorkloadEntry[] = [];
+  private async listPages<T>(collection: string, selector: string, what: string, convert: (item: unknown) => T): Promise<T[] | 'expired'> {
+    const objects: T[] = [];
     let token: string | undefined;
     do {
       const query = new URLSearchParams({ ...(selector ? { labelSelector: selector } : {}), limit: String(this.listPageSize), ...(token ? { continue: token } : {}) });
       const answer = await this.api.request('GET', `${collection}?${query}`);
       if (answer.status === 410 && token !== undefined) return 'expired';
-      const list = this.api.expectOk(answer, 'list WorkloadEntries');
+      const list = this.api.expectOk(answer, `list ${what}`);
       const items = isRecord(list) ? list.items : undefined;
-      if (!Array.isArray(items)) throw new MeshApiError('list WorkloadEntries: the answer has no items', { status: answer.status });
-      entries.push(...items.map((item) => toWorkloadEntry(item, this.fieldManager)));
+      if (!Array.isArray(items)) throw new MeshApiError(`list ${what}: the answer has no items`, { status: answer.status });
+      objects.push(...items.map(convert));
       const metadata = isRecord(list) && isRecord(list.metadata) ? list.metadata : {};
       token = typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
     } while (token !== undefined);
-    return entries;
+    return objects;
   }
 }
 
@@ -194,4 +240,19 @@ function fieldConflicts(body: unknown): FieldConflict[] {
     const manager = typeof c.message === 'string' ? /conflict with "([^"]*)"/.exec(c.message)?.[1] : undefined;
     return c.reason === 'FieldManagerConflict' && manager !== undefined && typeof c.field === 'string' ? [{ manager, field: c.field }] : [];
   });
+}
+
+function toMeshService(value: unknown): MeshService {
+  const { name, namespace } = toObjectMeta(value, 'Service');
+  const spec = isRecord(value) && isRecord(value.spec) ? value.spec : {};
+  const ports = (Array.isArray(spec.ports) ? spec.ports : []).filter(isRecord).flatMap((p) =>
+    typeof p.port === 'number' ? [{ port: p.port, ...(typeof p.name === 'string' ? { name: p.name } : {}), ...(typeof p.appProtocol === 'string' ? { appProtocol: p.appProtocol } : {}) }] : [],
+  );
+  return { namespace, name, ports };
+}
+
+function toSidecar(value: unknown): Sidecar {
+  const { name, namespace, labels } = toObjectMeta(value, 'Sidecar');
+  const spec = isRecord(value) && isRecord(value.spec) ? value.spec : {};
+  return { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace, labels: labels ?? {} }, spec: spec as unknown as Sidecar['spec'] };
 }

@@ -22,7 +22,7 @@ export class KubernetesWorkloadGroupReader implements WorkloadGroupReader {
   }
 }
 
-function toWorkloadGroup(value: unknown): WorkloadGroup {
+export function toWorkloadGroup(value: unknown): WorkloadGroup {
   const metadata = toObjectMeta(value, 'WorkloadGroup');
   const spec = isRecord(value) && isRecord(value.spec) ? value.spec : {};
   const apiVersion = isRecord(value) && typeof value.apiVersion === 'string' ? value.apiVersion : 'networking.istio.io/v1';

@@ -5,7 +5,7 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { Settings } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { MeshApi, WorkloadGroupReader } from '../ports.js';
+import type { MeshApi, MeshNamesApi, WorkloadGroupReader } from '../ports.js';
 import type { AwsClients } from './wiring.js';
 import type { KubernetesApiOptions } from './kubernetes-api.js';
 import { KubernetesMeshApi } from './kubernetes-mesh-api.js';
@@ -30,6 +30,12 @@ export function createMeshApi(config: MeshConnectionSettings, clients: Pick<AwsC
 export function createWorkloadGroupReader(config: MeshConnectionSettings, clients: Pick<AwsClients, 'secrets'>): WorkloadGroupReader {
   if (config.MESH_API === 'file') return fileMeshApi(config.MESH_FILE_DIR);
   return new KubernetesWorkloadGroupReader(kubernetesConnection(config, clients));
+}
+
+/** The names function's view of the mesh: the Kubernetes API only (Services and Sidecars have no file form). */
+export function createMeshNamesApi(config: MeshConnectionSettings, clients: Pick<AwsClients, 'secrets'>): MeshNamesApi {
+  if (config.MESH_API !== 'kubernetes') throw new ConfigError('MESH_API: the names function needs kubernetes (it lists Services and writes Sidecars)');
+  return new KubernetesMeshApi(kubernetesConnection(config, clients));
 }
 
 /** The API server's address, CA and timeout, and the token it is called with (EKS's, or a secret's). */

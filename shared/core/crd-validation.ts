@@ -13,6 +13,7 @@ export type { CrdValidationResult, CrdValidator } from './crd-validator.js';
 
 let workloadEntryValidator: CrdValidator | undefined;
 let workloadGroupValidator: CrdValidator | undefined;
+let sidecarValidator: CrdValidator | undefined;
 
 /** Validates a `networking.istio.io/v1` WorkloadEntry against Istio's CRD. */
 export function validateWorkloadEntry(obj: unknown): CrdValidationResult {
@@ -24,6 +25,12 @@ export function validateWorkloadEntry(obj: unknown): CrdValidationResult {
 export function validateWorkloadGroup(obj: unknown): CrdValidationResult {
   workloadGroupValidator ??= crdValidator(istioCrds.WorkloadGroup, generated.WorkloadGroup, { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup' });
   return workloadGroupValidator(obj);
+}
+
+/** Validates a `networking.istio.io/v1` Sidecar (the names function's, docs/architecture.md#mesh-names) against Istio's CRD. */
+export function validateSidecar(obj: unknown): CrdValidationResult {
+  sidecarValidator ??= crdValidator(istioCrds.Sidecar, generated.Sidecar, { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar' });
+  return sidecarValidator(obj);
 }
 
 /**

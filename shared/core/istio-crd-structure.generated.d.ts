@@ -3,3 +3,4 @@ import type { StructuralValidator } from './crd-validator.js';
 
 export declare const WorkloadEntry: StructuralValidator;
 export declare const WorkloadGroup: StructuralValidator;
+export declare const Sidecar: StructuralValidator;

@@ -2190,3 +2190,2247 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
+export const Sidecar = validate12;
+const schema13 = {"properties":{"spec":{"properties":{"egress":{"items":{"properties":{"bind":{"type":"string"},"captureMode":{"enum":["DEFAULT","IPTABLES","NONE"],"type":"string"},"hosts":{"items":{"type":"string"},"type":"array"},"port":{"properties":{"name":{"type":"string"},"number":{"maximum":4294967295,"minimum":0,"type":"integer"},"protocol":{"type":"string"},"targetPort":{"maximum":4294967295,"minimum":0,"type":"integer"}},"type":"object"}},"required":["hosts"],"type":"object"},"type":"array"},"inboundConnectionPool":{"properties":{"http":{"properties":{"h2UpgradePolicy":{"enum":["DEFAULT","DO_NOT_UPGRADE","UPGRADE"],"type":"string"},"http1MaxPendingRequests":{"format":"int32","type":"integer"},"http2KeepAlive":{"properties":{"interval":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"timeout":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]}},"type":"object"},"http2MaxRequests":{"format":"int32","type":"integer"},"idleTimeout":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"maxConcurrentStreams":{"format":"int32","type":"integer"},"maxRequestsPerConnection":{"format":"int32","type":"integer"},"maxRetries":{"format":"int32","type":"integer"},"useClientProtocol":{"type":"boolean"}},"type":"object"},"tcp":{"properties":{"connectTimeout":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"idleTimeout":{"type":"string"},"maxConnectionDuration":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"maxConnections":{"format":"int32","type":"integer"},"tcpKeepalive":{"properties":{"interval":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"probes":{"maximum":4294967295,"minimum":0,"type":"integer"},"time":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]}},"type":"object"}},"type":"object"}},"type":"object"},"ingress":{"items":{"properties":{"bind":{"type":"string"},"captureMode":{"enum":["DEFAULT","IPTABLES","NONE"],"type":"string"},"connectionPool":{"properties":{"http":{"properties":{"h2UpgradePolicy":{"enum":["DEFAULT","DO_NOT_UPGRADE","UPGRADE"],"type":"string"},"http1MaxPendingRequests":{"format":"int32","type":"integer"},"http2KeepAlive":{"properties":{"interval":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"timeout":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]}},"type":"object"},"http2MaxRequests":{"format":"int32","type":"integer"},"idleTimeout":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"maxConcurrentStreams":{"format":"int32","type":"integer"},"maxRequestsPerConnection":{"format":"int32","type":"integer"},"maxRetries":{"format":"int32","type":"integer"},"useClientProtocol":{"type":"boolean"}},"type":"object"},"tcp":{"properties":{"connectTimeout":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"idleTimeout":{"type":"string"},"maxConnectionDuration":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"maxConnections":{"format":"int32","type":"integer"},"tcpKeepalive":{"properties":{"interval":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]},"probes":{"maximum":4294967295,"minimum":0,"type":"integer"},"time":{"type":"string","x-kubernetes-validations":[{"message":"must be a valid duration greater than 1ms","rule":"duration(self) >= duration('1ms')"}]}},"type":"object"}},"type":"object"}},"type":"object"},"defaultEndpoint":{"type":"string"},"port":{"properties":{"name":{"type":"string"},"number":{"maximum":4294967295,"minimum":0,"type":"integer"},"protocol":{"type":"string"},"targetPort":{"maximum":4294967295,"minimum":0,"type":"integer"}},"type":"object"},"tls":{"properties":{"caCertCredentialName":{"type":"string"},"caCertificates":{"type":"string"},"caCrl":{"type":"string"},"cipherSuites":{"items":{"type":"string"},"type":"array"},"credentialName":{"type":"string"},"credentialNames":{"items":{"type":"string"},"maxItems":2,"minItems":1,"type":"array"},"ecdhCurves":{"items":{"type":"string"},"type":"array"},"httpsRedirect":{"type":"boolean"},"insecureSkipVerify":{"nullable":true,"type":"boolean"},"maxProtocolVersion":{"enum":["TLS_AUTO","TLSV1_0","TLSV1_1","TLSV1_2","TLSV1_3"],"type":"string"},"minProtocolVersion":{"enum":["TLS_AUTO","TLSV1_0","TLSV1_1","TLSV1_2","TLSV1_3"],"type":"string"},"mode":{"enum":["PASSTHROUGH","SIMPLE","MUTUAL","AUTO_PASSTHROUGH","ISTIO_MUTUAL","OPTIONAL_MUTUAL"],"type":"string"},"privateKey":{"type":"string"},"serverCertificate":{"type":"string"},"subjectAltNames":{"items":{"type":"string"},"type":"array"},"tlsCertificates":{"items":{"properties":{"caCertificates":{"type":"string"},"privateKey":{"type":"string"},"serverCertificate":{"type":"string"}},"type":"object"},"maxItems":2,"minItems":1,"type":"array"},"verifyCertificateHash":{"items":{"type":"string"},"type":"array"},"verifyCertificateSpki":{"items":{"type":"string"},"type":"array"}},"type":"object","x-kubernetes-validations":[{"message":"only one of credentialNames or tlsCertificates can be set","rule":"(has(self.tlsCertificates) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1"},{"message":"only one of credentialName or credentialNames can be set","rule":"(has(self.credentialName) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1"},{"message":"only one of credentialName or tlsCertificates can be set","rule":"(has(self.credentialNames) ? 1 : 0) + (has(self.tlsCertificates) ? 1 : 0) <= 1"}]}},"required":["port"],"type":"object"},"type":"array"},"outboundTrafficPolicy":{"properties":{"egressProxy":{"properties":{"host":{"type":"string"},"port":{"properties":{"number":{"maximum":4294967295,"minimum":0,"type":"integer"}},"type":"object"},"subset":{"type":"string"}},"required":["host"],"type":"object"},"mode":{"enum":["REGISTRY_ONLY","ALLOW_ANY"],"type":"string"}},"type":"object"},"workloadSelector":{"properties":{"labels":{"additionalProperties":{"maxLength":63,"type":"string","x-kubernetes-validations":[{"message":"wildcard is not supported in selector","rule":"!self.contains(\"*\")"}]},"maxProperties":256,"type":"object"}},"type":"object"}},"type":"object"},"status":{"properties":{"conditions":{"items":{"properties":{"lastProbeTime":{"format":"date-time","type":"string"},"lastTransitionTime":{"format":"date-time","type":"string"},"message":{"type":"string"},"observedGeneration":{"anyOf":[{"type":"integer"},{"type":"string"}],"x-kubernetes-int-or-string":true},"reason":{"type":"string"},"status":{"type":"string"},"type":{"type":"string"}},"type":"object"},"type":"array"},"observedGeneration":{"anyOf":[{"type":"integer"},{"type":"string"}],"x-kubernetes-int-or-string":true},"validationMessages":{"items":{"properties":{"documentationUrl":{"type":"string"},"level":{"enum":["UNKNOWN","ERROR","WARNING","INFO"],"type":"string"},"type":{"properties":{"code":{"type":"string"},"name":{"type":"string"}},"type":"object"}},"type":"object"},"type":"array"}},"type":"object","x-kubernetes-preserve-unknown-fields":true}},"type":"object"};
+
+function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.spec !== undefined){
+let data0 = data.spec;
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+if(data0.egress !== undefined){
+let data1 = data0.egress;
+if(Array.isArray(data1)){
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+let data2 = data1[i0];
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.hosts === undefined){
+const err0 = {instancePath:instancePath+"/spec/egress/" + i0,schemaPath:"#/properties/spec/properties/egress/items/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data2.bind !== undefined){
+if(typeof data2.bind !== "string"){
+const err1 = {instancePath:instancePath+"/spec/egress/" + i0+"/bind",schemaPath:"#/properties/spec/properties/egress/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data2.captureMode !== undefined){
+let data4 = data2.captureMode;
+if(typeof data4 !== "string"){
+const err2 = {instancePath:instancePath+"/spec/egress/" + i0+"/captureMode",schemaPath:"#/properties/spec/properties/egress/items/properties/captureMode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(!(((data4 === "DEFAULT") || (data4 === "IPTABLES")) || (data4 === "NONE"))){
+const err3 = {instancePath:instancePath+"/spec/egress/" + i0+"/captureMode",schemaPath:"#/properties/spec/properties/egress/items/properties/captureMode/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.egress.items.properties.captureMode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data2.hosts !== undefined){
+let data5 = data2.hosts;
+if(Array.isArray(data5)){
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+if(typeof data5[i1] !== "string"){
+const err4 = {instancePath:instancePath+"/spec/egress/" + i0+"/hosts/" + i1,schemaPath:"#/properties/spec/properties/egress/items/properties/hosts/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/spec/egress/" + i0+"/hosts",schemaPath:"#/properties/spec/properties/egress/items/properties/hosts/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data2.port !== undefined){
+let data7 = data2.port;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.name !== undefined){
+if(typeof data7.name !== "string"){
+const err6 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/name",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data7.number !== undefined){
+let data9 = data7.number;
+if(!((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9)))){
+const err7 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/number",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/number/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(typeof data9 == "number"){
+if(data9 > 4294967295 || isNaN(data9)){
+const err8 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/number",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/number/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data9 < 0 || isNaN(data9)){
+const err9 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/number",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/number/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+if(data7.protocol !== undefined){
+if(typeof data7.protocol !== "string"){
+const err10 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/protocol",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data7.targetPort !== undefined){
+let data11 = data7.targetPort;
+if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
+const err11 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/targetPort",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/targetPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(typeof data11 == "number"){
+if(data11 > 4294967295 || isNaN(data11)){
+const err12 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/targetPort",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/targetPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data11 < 0 || isNaN(data11)){
+const err13 = {instancePath:instancePath+"/spec/egress/" + i0+"/port/targetPort",schemaPath:"#/properties/spec/properties/egress/items/properties/port/properties/targetPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/spec/egress/" + i0+"/port",schemaPath:"#/properties/spec/properties/egress/items/properties/port/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/spec/egress/" + i0,schemaPath:"#/properties/spec/properties/egress/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data0.inboundConnectionPool !== undefined){
+let data12 = data0.inboundConnectionPool;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(data12.http !== undefined){
+let data13 = data12.http;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.h2UpgradePolicy !== undefined){
+let data14 = data13.h2UpgradePolicy;
+if(typeof data14 !== "string"){
+const err17 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/h2UpgradePolicy",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/h2UpgradePolicy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(!(((data14 === "DEFAULT") || (data14 === "DO_NOT_UPGRADE")) || (data14 === "UPGRADE"))){
+const err18 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/h2UpgradePolicy",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/h2UpgradePolicy/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.inboundConnectionPool.properties.http.properties.h2UpgradePolicy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data13.http1MaxPendingRequests !== undefined){
+let data15 = data13.http1MaxPendingRequests;
+if(!((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15)))){
+const err19 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http1MaxPendingRequests",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http1MaxPendingRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(typeof data15 == "number"){
+if(!(formats4.validate(data15))){
+const err20 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http1MaxPendingRequests",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http1MaxPendingRequests/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+if(data13.http2KeepAlive !== undefined){
+let data16 = data13.http2KeepAlive;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.interval !== undefined){
+if(typeof data16.interval !== "string"){
+const err21 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http2KeepAlive/interval",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http2KeepAlive/properties/interval/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data16.timeout !== undefined){
+if(typeof data16.timeout !== "string"){
+const err22 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http2KeepAlive/timeout",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http2KeepAlive/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http2KeepAlive",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http2KeepAlive/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data13.http2MaxRequests !== undefined){
+let data19 = data13.http2MaxRequests;
+if(!((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19)))){
+const err24 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http2MaxRequests",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http2MaxRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+if(typeof data19 == "number"){
+if(!(formats4.validate(data19))){
+const err25 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/http2MaxRequests",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/http2MaxRequests/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+if(data13.idleTimeout !== undefined){
+if(typeof data13.idleTimeout !== "string"){
+const err26 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/idleTimeout",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/idleTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data13.maxConcurrentStreams !== undefined){
+let data21 = data13.maxConcurrentStreams;
+if(!((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21)))){
+const err27 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/maxConcurrentStreams",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/maxConcurrentStreams/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(typeof data21 == "number"){
+if(!(formats4.validate(data21))){
+const err28 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/maxConcurrentStreams",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/maxConcurrentStreams/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+if(data13.maxRequestsPerConnection !== undefined){
+let data22 = data13.maxRequestsPerConnection;
+if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
+const err29 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/maxRequestsPerConnection",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/maxRequestsPerConnection/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(typeof data22 == "number"){
+if(!(formats4.validate(data22))){
+const err30 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/maxRequestsPerConnection",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/maxRequestsPerConnection/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+if(data13.maxRetries !== undefined){
+let data23 = data13.maxRetries;
+if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
+const err31 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/maxRetries",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/maxRetries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(typeof data23 == "number"){
+if(!(formats4.validate(data23))){
+const err32 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/maxRetries",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/maxRetries/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+if(data13.useClientProtocol !== undefined){
+if(typeof data13.useClientProtocol !== "boolean"){
+const err33 = {instancePath:instancePath+"/spec/inboundConnectionPool/http/useClientProtocol",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/properties/useClientProtocol/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/spec/inboundConnectionPool/http",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data12.tcp !== undefined){
+let data25 = data12.tcp;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.connectTimeout !== undefined){
+if(typeof data25.connectTimeout !== "string"){
+const err35 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/connectTimeout",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/connectTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data25.idleTimeout !== undefined){
+if(typeof data25.idleTimeout !== "string"){
+const err36 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/idleTimeout",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/idleTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data25.maxConnectionDuration !== undefined){
+if(typeof data25.maxConnectionDuration !== "string"){
+const err37 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/maxConnectionDuration",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/maxConnectionDuration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data25.maxConnections !== undefined){
+let data29 = data25.maxConnections;
+if(!((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29)))){
+const err38 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/maxConnections",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(typeof data29 == "number"){
+if(!(formats4.validate(data29))){
+const err39 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/maxConnections",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/maxConnections/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+if(data25.tcpKeepalive !== undefined){
+let data30 = data25.tcpKeepalive;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+if(data30.interval !== undefined){
+if(typeof data30.interval !== "string"){
+const err40 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/tcpKeepalive/interval",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/tcpKeepalive/properties/interval/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data30.probes !== undefined){
+let data32 = data30.probes;
+if(!((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32)))){
+const err41 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/tcpKeepalive/probes",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/tcpKeepalive/properties/probes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(typeof data32 == "number"){
+if(data32 > 4294967295 || isNaN(data32)){
+const err42 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/tcpKeepalive/probes",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/tcpKeepalive/properties/probes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+if(data32 < 0 || isNaN(data32)){
+const err43 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/tcpKeepalive/probes",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/tcpKeepalive/properties/probes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+if(data30.time !== undefined){
+if(typeof data30.time !== "string"){
+const err44 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/tcpKeepalive/time",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/tcpKeepalive/properties/time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp/tcpKeepalive",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/properties/tcpKeepalive/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/spec/inboundConnectionPool/tcp",schemaPath:"#/properties/spec/properties/inboundConnectionPool/properties/tcp/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/spec/inboundConnectionPool",schemaPath:"#/properties/spec/properties/inboundConnectionPool/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data0.ingress !== undefined){
+let data34 = data0.ingress;
+if(Array.isArray(data34)){
+const len2 = data34.length;
+for(let i2=0; i2<len2; i2++){
+let data35 = data34[i2];
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.port === undefined){
+const err48 = {instancePath:instancePath+"/spec/ingress/" + i2,schemaPath:"#/properties/spec/properties/ingress/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data35.bind !== undefined){
+if(typeof data35.bind !== "string"){
+const err49 = {instancePath:instancePath+"/spec/ingress/" + i2+"/bind",schemaPath:"#/properties/spec/properties/ingress/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+if(data35.captureMode !== undefined){
+let data37 = data35.captureMode;
+if(typeof data37 !== "string"){
+const err50 = {instancePath:instancePath+"/spec/ingress/" + i2+"/captureMode",schemaPath:"#/properties/spec/properties/ingress/items/properties/captureMode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+if(!(((data37 === "DEFAULT") || (data37 === "IPTABLES")) || (data37 === "NONE"))){
+const err51 = {instancePath:instancePath+"/spec/ingress/" + i2+"/captureMode",schemaPath:"#/properties/spec/properties/ingress/items/properties/captureMode/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.ingress.items.properties.captureMode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data35.connectionPool !== undefined){
+let data38 = data35.connectionPool;
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.http !== undefined){
+let data39 = data38.http;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.h2UpgradePolicy !== undefined){
+let data40 = data39.h2UpgradePolicy;
+if(typeof data40 !== "string"){
+const err52 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/h2UpgradePolicy",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/h2UpgradePolicy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(!(((data40 === "DEFAULT") || (data40 === "DO_NOT_UPGRADE")) || (data40 === "UPGRADE"))){
+const err53 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/h2UpgradePolicy",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/h2UpgradePolicy/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.ingress.items.properties.connectionPool.properties.http.properties.h2UpgradePolicy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data39.http1MaxPendingRequests !== undefined){
+let data41 = data39.http1MaxPendingRequests;
+if(!((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41)))){
+const err54 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http1MaxPendingRequests",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http1MaxPendingRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(typeof data41 == "number"){
+if(!(formats4.validate(data41))){
+const err55 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http1MaxPendingRequests",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http1MaxPendingRequests/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+if(data39.http2KeepAlive !== undefined){
+let data42 = data39.http2KeepAlive;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+if(data42.interval !== undefined){
+if(typeof data42.interval !== "string"){
+const err56 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http2KeepAlive/interval",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http2KeepAlive/properties/interval/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data42.timeout !== undefined){
+if(typeof data42.timeout !== "string"){
+const err57 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http2KeepAlive/timeout",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http2KeepAlive/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http2KeepAlive",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http2KeepAlive/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data39.http2MaxRequests !== undefined){
+let data45 = data39.http2MaxRequests;
+if(!((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45)))){
+const err59 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http2MaxRequests",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http2MaxRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+if(typeof data45 == "number"){
+if(!(formats4.validate(data45))){
+const err60 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/http2MaxRequests",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/http2MaxRequests/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+if(data39.idleTimeout !== undefined){
+if(typeof data39.idleTimeout !== "string"){
+const err61 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/idleTimeout",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/idleTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data39.maxConcurrentStreams !== undefined){
+let data47 = data39.maxConcurrentStreams;
+if(!((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47)))){
+const err62 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/maxConcurrentStreams",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/maxConcurrentStreams/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+if(typeof data47 == "number"){
+if(!(formats4.validate(data47))){
+const err63 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/maxConcurrentStreams",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/maxConcurrentStreams/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+if(data39.maxRequestsPerConnection !== undefined){
+let data48 = data39.maxRequestsPerConnection;
+if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
+const err64 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/maxRequestsPerConnection",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/maxRequestsPerConnection/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(typeof data48 == "number"){
+if(!(formats4.validate(data48))){
+const err65 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/maxRequestsPerConnection",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/maxRequestsPerConnection/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+}
+if(data39.maxRetries !== undefined){
+let data49 = data39.maxRetries;
+if(!((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49)))){
+const err66 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/maxRetries",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/maxRetries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+if(typeof data49 == "number"){
+if(!(formats4.validate(data49))){
+const err67 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/maxRetries",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/maxRetries/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+}
+if(data39.useClientProtocol !== undefined){
+if(typeof data39.useClientProtocol !== "boolean"){
+const err68 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http/useClientProtocol",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/properties/useClientProtocol/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/http",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data38.tcp !== undefined){
+let data51 = data38.tcp;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.connectTimeout !== undefined){
+if(typeof data51.connectTimeout !== "string"){
+const err70 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/connectTimeout",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/connectTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data51.idleTimeout !== undefined){
+if(typeof data51.idleTimeout !== "string"){
+const err71 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/idleTimeout",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/idleTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data51.maxConnectionDuration !== undefined){
+if(typeof data51.maxConnectionDuration !== "string"){
+const err72 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/maxConnectionDuration",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/maxConnectionDuration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data51.maxConnections !== undefined){
+let data55 = data51.maxConnections;
+if(!((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55)))){
+const err73 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/maxConnections",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if(typeof data55 == "number"){
+if(!(formats4.validate(data55))){
+const err74 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/maxConnections",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/maxConnections/format",keyword:"format",params:{format: "int32"},message:"must match format \""+"int32"+"\""};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+}
+if(data51.tcpKeepalive !== undefined){
+let data56 = data51.tcpKeepalive;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+if(data56.interval !== undefined){
+if(typeof data56.interval !== "string"){
+const err75 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/tcpKeepalive/interval",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/tcpKeepalive/properties/interval/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+if(data56.probes !== undefined){
+let data58 = data56.probes;
+if(!((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58)))){
+const err76 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/tcpKeepalive/probes",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/tcpKeepalive/properties/probes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(typeof data58 == "number"){
+if(data58 > 4294967295 || isNaN(data58)){
+const err77 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/tcpKeepalive/probes",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/tcpKeepalive/properties/probes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(data58 < 0 || isNaN(data58)){
+const err78 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/tcpKeepalive/probes",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/tcpKeepalive/properties/probes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+if(data56.time !== undefined){
+if(typeof data56.time !== "string"){
+const err79 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/tcpKeepalive/time",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/tcpKeepalive/properties/time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp/tcpKeepalive",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/properties/tcpKeepalive/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool/tcp",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/properties/tcp/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+}
+else {
+const err82 = {instancePath:instancePath+"/spec/ingress/" + i2+"/connectionPool",schemaPath:"#/properties/spec/properties/ingress/items/properties/connectionPool/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data35.defaultEndpoint !== undefined){
+if(typeof data35.defaultEndpoint !== "string"){
+const err83 = {instancePath:instancePath+"/spec/ingress/" + i2+"/defaultEndpoint",schemaPath:"#/properties/spec/properties/ingress/items/properties/defaultEndpoint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+if(data35.port !== undefined){
+let data61 = data35.port;
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.name !== undefined){
+if(typeof data61.name !== "string"){
+const err84 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/name",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data61.number !== undefined){
+let data63 = data61.number;
+if(!((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63)))){
+const err85 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/number",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/number/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+if(typeof data63 == "number"){
+if(data63 > 4294967295 || isNaN(data63)){
+const err86 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/number",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/number/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+if(data63 < 0 || isNaN(data63)){
+const err87 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/number",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/number/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+if(data61.protocol !== undefined){
+if(typeof data61.protocol !== "string"){
+const err88 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/protocol",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data61.targetPort !== undefined){
+let data65 = data61.targetPort;
+if(!((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65)))){
+const err89 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/targetPort",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/targetPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+if(typeof data65 == "number"){
+if(data65 > 4294967295 || isNaN(data65)){
+const err90 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/targetPort",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/targetPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(data65 < 0 || isNaN(data65)){
+const err91 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port/targetPort",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/properties/targetPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/spec/ingress/" + i2+"/port",schemaPath:"#/properties/spec/properties/ingress/items/properties/port/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+if(data35.tls !== undefined){
+let data66 = data35.tls;
+if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
+if(data66.caCertCredentialName !== undefined){
+if(typeof data66.caCertCredentialName !== "string"){
+const err93 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/caCertCredentialName",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/caCertCredentialName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+if(data66.caCertificates !== undefined){
+if(typeof data66.caCertificates !== "string"){
+const err94 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/caCertificates",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/caCertificates/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+if(data66.caCrl !== undefined){
+if(typeof data66.caCrl !== "string"){
+const err95 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/caCrl",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/caCrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+if(data66.cipherSuites !== undefined){
+let data70 = data66.cipherSuites;
+if(Array.isArray(data70)){
+const len3 = data70.length;
+for(let i3=0; i3<len3; i3++){
+if(typeof data70[i3] !== "string"){
+const err96 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/cipherSuites/" + i3,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/cipherSuites/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/cipherSuites",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/cipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+if(data66.credentialName !== undefined){
+if(typeof data66.credentialName !== "string"){
+const err98 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/credentialName",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+if(data66.credentialNames !== undefined){
+let data73 = data66.credentialNames;
+if(Array.isArray(data73)){
+if(data73.length > 2){
+const err99 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/credentialNames",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/credentialNames/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+if(data73.length < 1){
+const err100 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/credentialNames",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/credentialNames/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+const len4 = data73.length;
+for(let i4=0; i4<len4; i4++){
+if(typeof data73[i4] !== "string"){
+const err101 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/credentialNames/" + i4,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/credentialNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/credentialNames",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/credentialNames/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+if(data66.ecdhCurves !== undefined){
+let data75 = data66.ecdhCurves;
+if(Array.isArray(data75)){
+const len5 = data75.length;
+for(let i5=0; i5<len5; i5++){
+if(typeof data75[i5] !== "string"){
+const err103 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/ecdhCurves/" + i5,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/ecdhCurves/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/ecdhCurves",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/ecdhCurves/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data66.httpsRedirect !== undefined){
+if(typeof data66.httpsRedirect !== "boolean"){
+const err105 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/httpsRedirect",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/httpsRedirect/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+if(data66.insecureSkipVerify !== undefined){
+let data78 = data66.insecureSkipVerify;
+if((typeof data78 !== "boolean") && (data78 !== null)){
+const err106 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/insecureSkipVerify",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/insecureSkipVerify/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+if(data66.maxProtocolVersion !== undefined){
+let data79 = data66.maxProtocolVersion;
+if(typeof data79 !== "string"){
+const err107 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/maxProtocolVersion",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/maxProtocolVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+if(!(((((data79 === "TLS_AUTO") || (data79 === "TLSV1_0")) || (data79 === "TLSV1_1")) || (data79 === "TLSV1_2")) || (data79 === "TLSV1_3"))){
+const err108 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/maxProtocolVersion",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/maxProtocolVersion/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.ingress.items.properties.tls.properties.maxProtocolVersion.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data66.minProtocolVersion !== undefined){
+let data80 = data66.minProtocolVersion;
+if(typeof data80 !== "string"){
+const err109 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/minProtocolVersion",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/minProtocolVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+if(!(((((data80 === "TLS_AUTO") || (data80 === "TLSV1_0")) || (data80 === "TLSV1_1")) || (data80 === "TLSV1_2")) || (data80 === "TLSV1_3"))){
+const err110 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/minProtocolVersion",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/minProtocolVersion/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.ingress.items.properties.tls.properties.minProtocolVersion.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data66.mode !== undefined){
+let data81 = data66.mode;
+if(typeof data81 !== "string"){
+const err111 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/mode",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+if(!((((((data81 === "PASSTHROUGH") || (data81 === "SIMPLE")) || (data81 === "MUTUAL")) || (data81 === "AUTO_PASSTHROUGH")) || (data81 === "ISTIO_MUTUAL")) || (data81 === "OPTIONAL_MUTUAL"))){
+const err112 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/mode",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.ingress.items.properties.tls.properties.mode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data66.privateKey !== undefined){
+if(typeof data66.privateKey !== "string"){
+const err113 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/privateKey",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/privateKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data66.serverCertificate !== undefined){
+if(typeof data66.serverCertificate !== "string"){
+const err114 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/serverCertificate",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/serverCertificate/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+if(data66.subjectAltNames !== undefined){
+let data84 = data66.subjectAltNames;
+if(Array.isArray(data84)){
+const len6 = data84.length;
+for(let i6=0; i6<len6; i6++){
+if(typeof data84[i6] !== "string"){
+const err115 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/subjectAltNames/" + i6,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/subjectAltNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/subjectAltNames",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/subjectAltNames/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data66.tlsCertificates !== undefined){
+let data86 = data66.tlsCertificates;
+if(Array.isArray(data86)){
+if(data86.length > 2){
+const err117 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items"};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+if(data86.length < 1){
+const err118 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+const len7 = data86.length;
+for(let i7=0; i7<len7; i7++){
+let data87 = data86[i7];
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+if(data87.caCertificates !== undefined){
+if(typeof data87.caCertificates !== "string"){
+const err119 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates/" + i7+"/caCertificates",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/items/properties/caCertificates/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+if(data87.privateKey !== undefined){
+if(typeof data87.privateKey !== "string"){
+const err120 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates/" + i7+"/privateKey",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/items/properties/privateKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+if(data87.serverCertificate !== undefined){
+if(typeof data87.serverCertificate !== "string"){
+const err121 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates/" + i7+"/serverCertificate",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/items/properties/serverCertificate/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+}
+else {
+const err122 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates/" + i7,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/tlsCertificates",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/tlsCertificates/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+if(data66.verifyCertificateHash !== undefined){
+let data91 = data66.verifyCertificateHash;
+if(Array.isArray(data91)){
+const len8 = data91.length;
+for(let i8=0; i8<len8; i8++){
+if(typeof data91[i8] !== "string"){
+const err124 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/verifyCertificateHash/" + i8,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/verifyCertificateHash/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/verifyCertificateHash",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/verifyCertificateHash/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+if(data66.verifyCertificateSpki !== undefined){
+let data93 = data66.verifyCertificateSpki;
+if(Array.isArray(data93)){
+const len9 = data93.length;
+for(let i9=0; i9<len9; i9++){
+if(typeof data93[i9] !== "string"){
+const err126 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/verifyCertificateSpki/" + i9,schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/verifyCertificateSpki/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls/verifyCertificateSpki",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/properties/verifyCertificateSpki/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+}
+else {
+const err128 = {instancePath:instancePath+"/spec/ingress/" + i2+"/tls",schemaPath:"#/properties/spec/properties/ingress/items/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+}
+else {
+const err129 = {instancePath:instancePath+"/spec/ingress/" + i2,schemaPath:"#/properties/spec/properties/ingress/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/spec/ingress",schemaPath:"#/properties/spec/properties/ingress/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+if(data0.outboundTrafficPolicy !== undefined){
+let data95 = data0.outboundTrafficPolicy;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+if(data95.egressProxy !== undefined){
+let data96 = data95.egressProxy;
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+if(data96.host === undefined){
+const err131 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+if(data96.host !== undefined){
+if(typeof data96.host !== "string"){
+const err132 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy/host",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+if(data96.port !== undefined){
+let data98 = data96.port;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+if(data98.number !== undefined){
+let data99 = data98.number;
+if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
+const err133 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy/port/number",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/properties/port/properties/number/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+if(typeof data99 == "number"){
+if(data99 > 4294967295 || isNaN(data99)){
+const err134 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy/port/number",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/properties/port/properties/number/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+if(data99 < 0 || isNaN(data99)){
+const err135 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy/port/number",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/properties/port/properties/number/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err136 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy/port",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/properties/port/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data96.subset !== undefined){
+if(typeof data96.subset !== "string"){
+const err137 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy/subset",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/properties/subset/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+}
+else {
+const err138 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/egressProxy",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/egressProxy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+if(data95.mode !== undefined){
+let data101 = data95.mode;
+if(typeof data101 !== "string"){
+const err139 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/mode",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+if(!((data101 === "REGISTRY_ONLY") || (data101 === "ALLOW_ANY"))){
+const err140 = {instancePath:instancePath+"/spec/outboundTrafficPolicy/mode",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/properties/mode/enum",keyword:"enum",params:{allowedValues: schema13.properties.spec.properties.outboundTrafficPolicy.properties.mode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+}
+else {
+const err141 = {instancePath:instancePath+"/spec/outboundTrafficPolicy",schemaPath:"#/properties/spec/properties/outboundTrafficPolicy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+}
+if(data0.workloadSelector !== undefined){
+let data102 = data0.workloadSelector;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+if(data102.labels !== undefined){
+let data103 = data102.labels;
+if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
+if(Object.keys(data103).length > 256){
+const err142 = {instancePath:instancePath+"/spec/workloadSelector/labels",schemaPath:"#/properties/spec/properties/workloadSelector/properties/labels/maxProperties",keyword:"maxProperties",params:{limit: 256},message:"must NOT have more than 256 properties"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+for(const key0 in data103){
+let data104 = data103[key0];
+if(typeof data104 === "string"){
+if(func2(data104) > 63){
+const err143 = {instancePath:instancePath+"/spec/workloadSelector/labels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/spec/properties/workloadSelector/properties/labels/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/spec/workloadSelector/labels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/spec/properties/workloadSelector/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/spec/workloadSelector/labels",schemaPath:"#/properties/spec/properties/workloadSelector/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/spec/workloadSelector",schemaPath:"#/properties/spec/properties/workloadSelector/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+}
+else {
+const err147 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+}
+if(data.status !== undefined){
+let data105 = data.status;
+if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
+if(data105.conditions !== undefined){
+let data106 = data105.conditions;
+if(Array.isArray(data106)){
+const len10 = data106.length;
+for(let i10=0; i10<len10; i10++){
+let data107 = data106[i10];
+if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
+if(data107.lastProbeTime !== undefined){
+let data108 = data107.lastProbeTime;
+if(typeof data108 === "string"){
+if(!(formats0.test(data108))){
+const err148 = {instancePath:instancePath+"/status/conditions/" + i10+"/lastProbeTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastProbeTime/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/status/conditions/" + i10+"/lastProbeTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastProbeTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+if(data107.lastTransitionTime !== undefined){
+let data109 = data107.lastTransitionTime;
+if(typeof data109 === "string"){
+if(!(formats0.test(data109))){
+const err150 = {instancePath:instancePath+"/status/conditions/" + i10+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+else {
+const err151 = {instancePath:instancePath+"/status/conditions/" + i10+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+if(data107.message !== undefined){
+if(typeof data107.message !== "string"){
+const err152 = {instancePath:instancePath+"/status/conditions/" + i10+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data107.observedGeneration !== undefined){
+let data111 = data107.observedGeneration;
+const _errs226 = errors;
+let valid47 = false;
+const _errs227 = errors;
+if(!((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111)))){
+const err153 = {instancePath:instancePath+"/status/conditions/" + i10+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+var _valid0 = _errs227 === errors;
+valid47 = valid47 || _valid0;
+if(!valid47){
+const _errs229 = errors;
+if(typeof data111 !== "string"){
+const err154 = {instancePath:instancePath+"/status/conditions/" + i10+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+var _valid0 = _errs229 === errors;
+valid47 = valid47 || _valid0;
+}
+if(!valid47){
+const err155 = {instancePath:instancePath+"/status/conditions/" + i10+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+else {
+errors = _errs226;
+if(vErrors !== null){
+if(_errs226){
+vErrors.length = _errs226;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data107.reason !== undefined){
+if(typeof data107.reason !== "string"){
+const err156 = {instancePath:instancePath+"/status/conditions/" + i10+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+if(data107.status !== undefined){
+if(typeof data107.status !== "string"){
+const err157 = {instancePath:instancePath+"/status/conditions/" + i10+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data107.type !== undefined){
+if(typeof data107.type !== "string"){
+const err158 = {instancePath:instancePath+"/status/conditions/" + i10+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/status/conditions/" + i10,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+}
+else {
+const err160 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+if(data105.observedGeneration !== undefined){
+let data115 = data105.observedGeneration;
+const _errs238 = errors;
+let valid48 = false;
+const _errs239 = errors;
+if(!((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115)))){
+const err161 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+var _valid1 = _errs239 === errors;
+valid48 = valid48 || _valid1;
+if(!valid48){
+const _errs241 = errors;
+if(typeof data115 !== "string"){
+const err162 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+var _valid1 = _errs241 === errors;
+valid48 = valid48 || _valid1;
+}
+if(!valid48){
+const err163 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+else {
+errors = _errs238;
+if(vErrors !== null){
+if(_errs238){
+vErrors.length = _errs238;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data105.validationMessages !== undefined){
+let data116 = data105.validationMessages;
+if(Array.isArray(data116)){
+const len11 = data116.length;
+for(let i11=0; i11<len11; i11++){
+let data117 = data116[i11];
+if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+if(data117.documentationUrl !== undefined){
+if(typeof data117.documentationUrl !== "string"){
+const err164 = {instancePath:instancePath+"/status/validationMessages/" + i11+"/documentationUrl",schemaPath:"#/properties/status/properties/validationMessages/items/properties/documentationUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+if(data117.level !== undefined){
+let data119 = data117.level;
+if(typeof data119 !== "string"){
+const err165 = {instancePath:instancePath+"/status/validationMessages/" + i11+"/level",schemaPath:"#/properties/status/properties/validationMessages/items/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+if(!((((data119 === "UNKNOWN") || (data119 === "ERROR")) || (data119 === "WARNING")) || (data119 === "INFO"))){
+const err166 = {instancePath:instancePath+"/status/validationMessages/" + i11+"/level",schemaPath:"#/properties/status/properties/validationMessages/items/properties/level/enum",keyword:"enum",params:{allowedValues: schema13.properties.status.properties.validationMessages.items.properties.level.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+if(data117.type !== undefined){
+let data120 = data117.type;
+if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
+if(data120.code !== undefined){
+if(typeof data120.code !== "string"){
+const err167 = {instancePath:instancePath+"/status/validationMessages/" + i11+"/type/code",schemaPath:"#/properties/status/properties/validationMessages/items/properties/type/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+}
+if(data120.name !== undefined){
+if(typeof data120.name !== "string"){
+const err168 = {instancePath:instancePath+"/status/validationMessages/" + i11+"/type/name",schemaPath:"#/properties/status/properties/validationMessages/items/properties/type/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/status/validationMessages/" + i11+"/type",schemaPath:"#/properties/status/properties/validationMessages/items/properties/type/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/status/validationMessages/" + i11,schemaPath:"#/properties/status/properties/validationMessages/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/status/validationMessages",schemaPath:"#/properties/status/properties/validationMessages/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+}
+else {
+const err173 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+validate12.errors = vErrors;
+return errors === 0;
+}
+

@@ -116,3 +116,27 @@ export const EXCHANGE_REASONS = {
 export type ExchangeReason = (typeof EXCHANGE_REASONS)[keyof typeof EXCHANGE_REASONS];
 
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
+
+/**
+ * Why a WorkloadGroup's upstreams (its `ecsmesh.io/upstreams` annotation) did not all get a mesh name and a
+ * listener (docs/architecture.md#mesh-names). A group refused whole keeps the Sidecar it had; a refused
+ * upstream is left out and the others go on.
+ */
+export const NAME_REASONS = {
+  /** The annotation is not a comma-separated list of `<service>.<namespace>.<zone>[:<port>]`; the group's Sidecar is left as it was. */
+  UPSTREAMS_INVALID: 'UPSTREAMS_INVALID',
+  /** The group declares upstreams but its `ecsmesh.io/app-port` (where the app listens on 127.0.0.1) is missing or not a port; the group's Sidecar is left as it was. */
+  APP_PORT_INVALID: 'APP_PORT_INVALID',
+  /** No Kubernetes Service of that name and namespace: no name until it exists. */
+  UPSTREAM_SERVICE_NOT_FOUND: 'UPSTREAM_SERVICE_NOT_FOUND',
+  /** The Service does not serve the port declared. */
+  UPSTREAM_PORT_NOT_SERVED: 'UPSTREAM_PORT_NOT_SERVED',
+  /** Below 1024: istio-proxy runs as a non-root user and cannot bind it. */
+  UPSTREAM_PORT_PRIVILEGED: 'UPSTREAM_PORT_PRIVILEGED',
+  /** Another upstream of the group, or the group's own mesh port, has the port: istiod refuses two IP-bound listeners on one port. */
+  UPSTREAM_PORT_CONFLICT: 'UPSTREAM_PORT_CONFLICT',
+  /** Every address of meshNameCidr is held: widen it. */
+  ADDRESSES_EXHAUSTED: 'ADDRESSES_EXHAUSTED',
+} as const;
+
+export type NameReason = (typeof NAME_REASONS)[keyof typeof NAME_REASONS];

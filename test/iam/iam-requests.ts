@@ -29,6 +29,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   STSClient: 'sts',
   SecretsManagerClient: 'secretsmanager',
   SQSClient: 'sqs',
+  Route53Client: 'route53',
 };
 
 const tableArn = (name: string, index?: unknown) => `arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:table/${name}${typeof index === 'string' ? `/index/${index}` : ''}`;
@@ -138,7 +139,13 @@ function sqs(op: string, input: Input): IamRequest[] {
   return [{ action: `sqs:${action}`, resource: queueArn(str(input.QueueUrl, 'QueueUrl')), context: {} }];
 }
 
-const BY_SERVICE: Record<string, (op: string, input: Input) => IamRequest[]> = { dynamodb, ecs, iam, sts, secretsmanager, sqs };
+/** Record actions take the hosted zone as their resource (`Z…`, with or without `/hostedzone/`). */
+function route53(op: string, input: Input): IamRequest[] {
+  if (op !== 'ListResourceRecordSets' && op !== 'ChangeResourceRecordSets') throw new Error(`no IAM mapping for Route53 ${op}`);
+  return [{ action: `route53:${op}`, resource: `arn:${PARTITION}:route53:::hostedzone/${str(input.HostedZoneId, 'HostedZoneId').replace(/^\/hostedzone\//, '')}`, context: {} }];
+}
+
+const BY_SERVICE: Record<string, (op: string, input: Input) => IamRequest[]> = { dynamodb, ecs, iam, sts, secretsmanager, sqs, route53 };
 
 /** The IAM requests one SDK call is authorized as. */
 export function iamRequestsOf(call: Pick<RecordedCall, 'client' | 'command' | 'input'>): IamRequest[] {

@@ -82,6 +82,12 @@ const NOT_EXERCISED: { role: string; sid: string; action: string; why: string; r
     action: 'sts:AssumeRole',
     why: "the reconciler reads a member account's tasks and roles through the same reader as task-events, explain and auth, which the cross-account tests exercise; its own passes run in one account",
   },
+  {
+    role: 'NamesRole',
+    sid: 'ReadMeshToken',
+    action: 'secretsmanager:GetSecretValue',
+    why: "the names function reads the bearer token as the four others do (shared/adapters/kubernetes-auth.ts, exercised through them); its tests give the Kubernetes API double's token directly",
+  },
 ];
 
 /**
@@ -92,7 +98,7 @@ const NOT_EXERCISED: { role: string; sid: string; action: string; why: string; r
 const WILDCARD_BY_AWS_EXAMPLE = new Set(['ecs:ListTasks']);
 
 /** Params that turn every optional grant on, to list all grants. */
-const ALL_OPTIONAL_GRANTS = { CrossAccountRoleName: 'ecs-mesh-reader', MemberRoleNames: '444455556666=payments-mesh-reader', MeshK8sTokenSecretId: 'mesh/token', EcsClusters: '', TokenSecretPrefix: 'ecs-mesh', MeshNetworks: 'vpc-0abc1234=net-a' };
+const ALL_OPTIONAL_GRANTS = { MeshNamesZoneId: 'Z0123456789ABCDEFGHIJ', CrossAccountRoleName: 'ecs-mesh-reader', MemberRoleNames: '444455556666=payments-mesh-reader', MeshK8sTokenSecretId: 'mesh/token', EcsClusters: '', TokenSecretPrefix: 'ecs-mesh', MeshNetworks: 'vpc-0abc1234=net-a' };
 
 /** The member account's template (hub and spoke), and the params a member deploys it with. */
 const MEMBER_TEMPLATE = readCloudFormationYaml(join(root, 'deploy', 'member-account-role.yaml'));
@@ -250,6 +256,21 @@ describe('Least privilege: the AWS calls of the integration tests against the ge
     expect(unexercised.filter((g) => !listed.some((l) => l.key === g))).toEqual([]);
     // A listed grant that the tests now exercise must leave the list.
     expect(listed.filter((l) => !l.race && !unexercised.includes(l.key)).map((l) => l.key)).toEqual([]);
+  });
+
+  it("lets the names role change and list its own zone's records only, and no zone's with mesh names off", async () => {
+    const onZone = (command: string, zone: string) => iamRequestsOf({ client: 'Route53Client', command, input: { HostedZoneId: zone } })[0]!;
+    const role = rolePolicy(template, 'names', { params: { MeshNamesZoneId: 'ZOWNZONE1' } });
+    const off = rolePolicy(template, 'names', { params: { MeshNamesZoneId: '' } });
+
+    const results = await Promise.all([
+      allowed(role.roleArn, role.statements, onZone('ChangeResourceRecordSetsCommand', '/hostedzone/ZOWNZONE1')),
+      allowed(role.roleArn, role.statements, onZone('ListResourceRecordSetsCommand', 'ZOWNZONE1')),
+      allowed(role.roleArn, role.statements, onZone('ChangeResourceRecordSetsCommand', 'ZOTHERZONE')),
+      allowed(off.roleArn, off.statements, onZone('ChangeResourceRecordSetsCommand', 'ZOWNZONE1')),
+    ]);
+
+    expect(results).toEqual([true, true, false, false]);
   });
 
   const describeIn = (cluster: string) => iamRequestsOf({ client: 'ECSClient', command: 'DescribeTasksCommand', input: { cluster, tasks: ['0f1e2d3c'] } })[0]!;

@@ -8,7 +8,8 @@ import type { DecisionDeps } from '../../shared/app/deps.js';
 import type { TokenMaintenanceDeps } from '../../shared/app/maintain-service-tokens.js';
 import type { WorkloadEntry } from '../../shared/core/kubernetes-types.js';
 import { MeshApiError } from '../../shared/errors.js';
-import type { MeshApi } from '../../shared/ports.js';
+import type { MeshApi, MeshNamesApi } from '../../shared/ports.js';
+import { renderSidecar } from '../../shared/core/mesh-names.js';
 import { KubernetesApiDouble } from '../support/kubernetes-api-double.js';
 import { clusterRolesIn, type PolicyRule } from '../support/kubernetes/rbac.js';
 
@@ -69,8 +70,8 @@ describe('the mesh RBAC manifest', () => {
     double = undefined;
   });
 
-  it('holds a writer and a reader ClusterRole', () => {
-    expect([...ROLES.keys()].sort()).toEqual(['ecs-mesh-onboarding-reader', 'ecs-mesh-onboarding-writer']);
+  it('holds a writer, a reader and a names ClusterRole', () => {
+    expect([...ROLES.keys()].sort()).toEqual(['ecs-mesh-onboarding-names', 'ecs-mesh-onboarding-reader', 'ecs-mesh-onboarding-writer']);
     expect(readerMethodsAreComplete).toBe(true);
   });
 
@@ -98,4 +99,31 @@ describe('the mesh RBAC manifest', () => {
     expect(write).toMatchObject({ status: 403, retryable: false });
     expect([...used(double)].sort()).toEqual([...granted(rules)].sort());
   });
+
+  it('grants the names function exactly the verbs every MeshNamesApi method needs', async () => {
+    const rules = ROLES.get('ecs-mesh-onboarding-names')!;
+    const started = await meshWith(rules);
+    double = started.double;
+    double.putService({ metadata: { name: 'mongodb', namespace: 'bookinfo' }, spec: { ports: [{ name: 'mongo', port: 27017 }] } });
+    const names = started.mesh as unknown as MeshNamesApi;
+
+    for (const exercise of Object.values(NAMES_EXERCISES)) await exercise(names);
+
+    expect(double.requests.filter((r) => r.forbidden)).toEqual([]);
+    expect(double.objects('Sidecar')).toEqual([]);
+    expect([...used(double)].sort()).toEqual([...granted(rules)].sort());
+  });
 });
+
+/** One call of every MeshNamesApi method, in an order that leaves each one something to act on. */
+const NAMES_EXERCISES = {
+  listWorkloadGroups: (mesh) => mesh.listWorkloadGroups(),
+  listServices: (mesh) => mesh.listServices('bookinfo'),
+  applySidecar: async (mesh) => {
+    const group = (await mesh.listWorkloadGroups())[0]!;
+    await mesh.applySidecar(renderSidecar(group, 8080, [])); // creates
+    return mesh.applySidecar(renderSidecar(group, 8081, [])); // updates
+  },
+  listOwnSidecars: (mesh) => mesh.listOwnSidecars(),
+  deleteSidecar: (mesh) => mesh.deleteSidecar({ namespace: 'bookinfo', name: 'ratings-ecs' }),
+} satisfies Record<keyof MeshNamesApi, (mesh: MeshNamesApi) => Promise<unknown>>;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -77,13 +78,15 @@ describe('npm run local', () => {
     }
   }, 120_000);
 
-  it('LOCAL_MESH=istiod: the functions write to the Kubernetes API double, and the local routes show the entry and what istiod would serve for it', async () => {
+  it('LOCAL_MESH=istiod: the functions write to the Kubernetes API double, and the local routes show the entry, what istiod would serve for it, and the mesh names of the group\'s upstream', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'npm-run-local-istiod-'));
     for (const [sub, file] of [['workloadgroups', 'workloadgroup.yaml'], ['services', 'service.yaml']] as const) {
       mkdirSync(join(dir, 'mesh', sub), { recursive: true });
       copyFileSync(join('examples', 'ecs-service', 'istio', file), join(dir, 'mesh', sub, file));
     }
-    const local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), LOCAL_MESH: 'istiod', RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off' });
+    // The upstream the example's group declares (bookinfo's mongodb), for the names function.
+    writeFileSync(join(dir, 'mesh', 'services', 'mongodb.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: mongodb, namespace: bookinfo }\nspec: { ports: [{ name: mongo, port: 27017 }] }\n');
+    const local = await startLocalProcess({ MESH_FILE_DIR: join(dir, 'mesh'), LOCAL_MESH: 'istiod', RECONCILE_INTERVAL_SECONDS: '3600', LOCAL_POLICY_STREAM: 'off', NAMES_INTERVAL_SECONDS: '1' });
     try {
       const policy = { apiVersion: 'ecsmesh.io/v1alpha1', kind: 'OnboardingPolicy', metadata: { name: 'allow-ratings', namespace: 'bookinfo' }, spec: { allow: [{ workloads: [{ aws: { accounts: ['123456789012'], ecs: { iamRoleTags: { team: ['ratings'] } } } }], onboardTo: [{ workloadGroupSelector: { matchLabels: { app: 'ratings' } } }] }] } };
       const { resources } = JSON.parse(readFileSync(local.contextFile, 'utf8')) as LocalContext;
@@ -95,7 +98,19 @@ describe('npm run local', () => {
       expect(local.output()).toMatch(/mesh:\s+Kubernetes API double http:\/\/127\.0\.0\.1:\d+ .* 1 WorkloadGroup/);
       expect(entry?.metadata).toMatchObject({ name: `ratings-${taskId}`, annotations: { 'proxy.istio.io/health-checks-enabled': 'true' } });
       // The example's group has a probe and no proxy reports here: istiod would not send it traffic.
-      expect(await (await fetch(`${local.issuer}/local/mesh/endpoints`)).json()).toEqual({ items: [{ service: 'bookinfo/ratings', endpoints: [] }] });
+      expect(((await (await fetch(`${local.issuer}/local/mesh/endpoints`)).json()) as { items: unknown[] }).items).toContainEqual({ service: 'bookinfo/ratings', endpoints: [] });
+
+      // Mesh names: the group's upstream got an A record in moto's private zone and a Sidecar listener on the same address.
+      type Sidecar = { metadata: { name: string }; spec: { egress?: { bind: string; port: { number: number }; hosts: string[] }[] } };
+      const sidecars = async () => ((await (await fetch(`${local.issuer}/local/mesh/sidecars`)).json()) as { items: Sidecar[] }).items;
+      const [sidecar] = await until('the names function to write the Sidecar', async () => ((await sidecars()).length > 0 ? sidecars() : undefined), 30, local.output);
+      const route53 = new Route53Client(local.aws);
+      const [zone] = (await route53.send(new ListHostedZonesCommand({}))).HostedZones ?? [];
+      const records = (await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone!.Id! }))).ResourceRecordSets ?? [];
+      const record = records.find((r) => r.Name === 'mongodb.bookinfo.svc.cluster.local.');
+      expect(local.output()).toMatch(/mesh names:\s+private hosted zone svc\.cluster\.local/);
+      expect(sidecar?.metadata.name).toBe('ratings-ecs');
+      expect(sidecar?.spec.egress).toEqual([{ port: expect.objectContaining({ number: 27017 }), bind: record?.ResourceRecords?.[0]?.Value, captureMode: 'NONE', hosts: ['bookinfo/mongodb.bookinfo.svc.cluster.local'] }]);
     } finally {
       await local.stop();
       rmSync(dir, { recursive: true, force: true });

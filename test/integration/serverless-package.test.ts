@@ -293,12 +293,13 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(byAuth(false)).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration', 'POST /v1/auth/exchange']);
   });
 
-  it('runs key rotation and token maintenance on schedules', () => {
+  it('runs key rotation, token maintenance and the mesh names on schedules', () => {
     const schedules = ofType(t, 'AWS::Events::Rule')
       .filter(([, r]) => r.Properties.ScheduleExpression)
       .map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.Targets[0].Arn['Fn::GetAtt'][0]]);
     expect(schedules.sort()).toEqual([
       ['rate(1 hour)', 'TokenMaintenanceLambdaFunction'],
+      ['rate(1 minute)', 'NamesLambdaFunction'],
       ['rate(30 days)', 'KeysLambdaFunction'],
       ['rate(5 minutes)', 'ReconcileLambdaFunction'],
     ]);
@@ -409,12 +410,13 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     expect(entries.sort((a, b) => a.role.localeCompare(b.role))).toEqual([
       { condition: 'CreateEksAccessEntries', role: 'AuthRole', groups: ['ecs-mesh-onboarding-reader'] },
       { condition: 'CreateEksAccessEntries', role: 'ExplainRole', groups: ['ecs-mesh-onboarding-reader'] },
+      { condition: 'CreateEksAccessEntries', role: 'NamesRole', groups: ['ecs-mesh-onboarding-names'] },
       { condition: 'CreateEksAccessEntries', role: 'ReconcileRole', groups: ['ecs-mesh-onboarding-writer'] },
       { condition: 'CreateEksAccessEntries', role: 'TaskEventsRole', groups: ['ecs-mesh-onboarding-writer'] },
       { condition: 'CreateEksAccessEntries', role: 'TokenMaintenanceRole', groups: ['ecs-mesh-onboarding-reader'] },
     ]);
     const rbac = readFileSync(join(root, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8');
-    for (const group of ['ecs-mesh-onboarding-writer', 'ecs-mesh-onboarding-reader']) expect(rbac).toContain(`kind: Group\n    name: ${group}`);
+    for (const group of ['ecs-mesh-onboarding-writer', 'ecs-mesh-onboarding-reader', 'ecs-mesh-onboarding-names']) expect(rbac).toContain(`kind: Group\n    name: ${group}`);
     const create = (params: Record<string, string>) => evaluate(t.Conditions.CreateEksAccessEntries, t, params);
     expect(create({})).toBe(true);
     expect(create({ MeshEksAccessEntries: 'false' })).toBe(false);
@@ -427,9 +429,9 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
     const vpc = { MeshSubnetIds: 'subnet-0a,subnet-0b', MeshSecurityGroupIds: 'sg-0c' };
 
     expect(inVpc({})).toEqual([]);
-    expect(inVpc(vpc).sort()).toEqual(['auth', 'explain', 'reconcile', 'taskEvents', 'tokenMaintenance']);
+    expect(inVpc(vpc).sort()).toEqual(['auth', 'explain', 'names', 'reconcile', 'taskEvents', 'tokenMaintenance']);
     expect(evaluate(t.Resources.AuthLambdaFunction!.Properties.VpcConfig, t, vpc)).toEqual({ SubnetIds: ['subnet-0a', 'subnet-0b'], SecurityGroupIds: ['sg-0c'] });
-    for (const role of ['TaskEventsRole', 'ExplainRole', 'AuthRole', 'TokenMaintenanceRole', 'ReconcileRole']) {
+    for (const role of ['TaskEventsRole', 'ExplainRole', 'AuthRole', 'TokenMaintenanceRole', 'ReconcileRole', 'NamesRole']) {
       expect(evaluate(t.Resources[role]!.Properties, t, vpc).ManagedPolicyArns, role).toEqual(['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
       expect(evaluate(t.Resources[role]!.Properties, t, {}), role).not.toHaveProperty('ManagedPolicyArns');
     }
@@ -604,7 +606,7 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
 
   it('grants no wildcard action, and Resource "*" only for actions without resource-level permissions', () => {
     const roles = ofType(t, 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'DlqRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['AuthRole', 'DiscoveryRole', 'DlqRole', 'EnrollmentsRole', 'ExplainRole', 'KeysRole', 'NamesRole', 'PoliciesRole', 'ReconcileRole', 'TaskEventsRole', 'TokenMaintenanceRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(t, id)) {
         expect(statement.Effect).toBe('Allow');

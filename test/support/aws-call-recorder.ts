@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /** The serverless.yml function keys whose roles the check knows. */
-export type FunctionName = 'taskEvents' | 'enrollments' | 'policies' | 'explain' | 'auth' | 'discovery' | 'keys' | 'tokenMaintenance' | 'reconcile' | 'dlq';
+export type FunctionName = 'taskEvents' | 'enrollments' | 'policies' | 'explain' | 'auth' | 'discovery' | 'keys' | 'tokenMaintenance' | 'reconcile' | 'dlq' | 'names';
 
 /** Who makes the calls, and what the template's Refs resolve to for them. */
 export interface CallScope {

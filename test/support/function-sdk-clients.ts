@@ -6,7 +6,7 @@
  */
 import type { FunctionName } from '../../shared/config.js';
 
-export type SdkClient = 'DynamoDB' | 'ECS' | 'IAM' | 'SQS' | 'STS' | 'SecretsManager';
+export type SdkClient = 'DynamoDB' | 'ECS' | 'IAM' | 'SQS' | 'STS' | 'SecretsManager' | 'Route53';
 
 /**
  * Each client's npm package, and a string only that package puts in a bundle (however minified),
@@ -21,13 +21,15 @@ export const SDK_CLIENTS: Record<SdkClient, { package: string; marker: string; s
   SQS: { package: '@aws-sdk/client-sqs', marker: '"com.amazonaws.sqs"', source: 'node_modules/@aws-sdk/client-sqs/dist-es/runtimeConfig.shared.js' },
   STS: { package: '@aws-sdk/client-sts', marker: 'InvalidAuthorizationMessageException', source: 'node_modules/@aws-sdk/client-sts/dist-es/models/errors.js' },
   SecretsManager: { package: '@aws-sdk/client-secrets-manager', marker: '"com.amazonaws.secretsmanager"', source: 'node_modules/@aws-sdk/client-secrets-manager/dist-es/runtimeConfig.shared.js' },
+  Route53: { package: '@aws-sdk/client-route-53', marker: '"com.amazonaws.route53"', source: 'node_modules/@aws-sdk/client-route-53/dist-es/runtimeConfig.shared.js' },
 };
 
 /**
  * The clients each function calls. The deciding functions (task-events, reconcile, auth, explain)
  * read tasks (ECS), roles (IAM, through STS-assumed roles in member accounts), policies and
  * records (DynamoDB) and the mesh's bearer token (Secrets Manager); only task-events sends to a
- * queue (its DLQ). Token maintenance reads the enrollments and writes token secrets.
+ * queue (its DLQ). Token maintenance reads the enrollments and writes token secrets. The names
+ * function keeps its address book (DynamoDB) and its zone's records (Route53), and reads the mesh's token.
  */
 export const FUNCTION_SDK_CLIENTS: Record<FunctionName, readonly SdkClient[]> = {
   taskEvents: ['DynamoDB', 'ECS', 'IAM', 'SQS', 'STS', 'SecretsManager'],
@@ -40,4 +42,5 @@ export const FUNCTION_SDK_CLIENTS: Record<FunctionName, readonly SdkClient[]> = 
   dlq: ['SQS'],
   discovery: ['SecretsManager'],
   keys: ['SecretsManager'],
+  names: ['DynamoDB', 'SecretsManager', 'Route53'],
 };

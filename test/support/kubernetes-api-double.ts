@@ -64,6 +64,7 @@ export class KubernetesApiDouble {
   /** Every request received, in order (including refused ones). */
   readonly requests: RecordedRequest[] = [];
   private readonly store = new ResourceStore(createIstioValidators());
+  private readonly services = new Map<string, KubernetesObject>();
   private failures: { status: number; remaining: number } | undefined;
   private outage: number | undefined;
   private latencyMs = 0;
@@ -121,7 +122,7 @@ export class KubernetesApiDouble {
    * Deletes an object as a cluster admin or an in-cluster controller would (outside our RBAC);
    * `false` when absent. With a resourceVersion, only that version is deleted (else 409, thrown).
    */
-  adminDelete(kind: 'WorkloadEntry' | 'WorkloadGroup', namespace: string, name: string, resourceVersion?: string): boolean {
+  adminDelete(kind: 'WorkloadEntry' | 'WorkloadGroup' | 'Sidecar', namespace: string, name: string, resourceVersion?: string): boolean {
     const answer = this.store.delete(pluralOf(kind), namespace, name, resourceVersion === undefined ? {} : { preconditions: { resourceVersion } });
     if (answer.code === 409) throw new RefusedByDouble('delete', answer);
     return answer.code === 200;
@@ -144,8 +145,21 @@ export class KubernetesApiDouble {
   }
 
   /** A deep copy of every stored object of `kind`. */
-  objects(kind: 'WorkloadEntry' | 'WorkloadGroup'): KubernetesObject[] {
+  objects(kind: 'WorkloadEntry' | 'WorkloadGroup' | 'Sidecar'): KubernetesObject[] {
     return this.store.snapshot(kind);
+  }
+
+  /**
+   * Creates or replaces a core v1 Service (the names function lists them). Services are served
+   * read-only, by list, from a plain map: no schema, apply or field managers.
+   */
+  putService(service: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { ports: Array<{ name?: string; port: number; appProtocol?: string; targetPort?: number }> } }): void {
+    this.services.set(`${service.metadata.namespace}/${service.metadata.name}`, { apiVersion: 'v1', kind: 'Service', ...structuredClone(service) });
+  }
+
+  /** Deletes a Service, as an operator would; `false` when absent. */
+  deleteService(namespace: string, name: string): boolean {
+    return this.services.delete(`${namespace}/${name}`);
   }
 
   /** Answers the next `count` requests with `status` (a Status object). */
@@ -228,6 +242,8 @@ export class KubernetesApiDouble {
     if (injected !== undefined) return status(injected, 'injected failure');
     const token = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice('Bearer '.length) : undefined;
     if (token === undefined || !this.identities.has(token)) return status(401, 'Unauthorized');
+    const services = /^\/api\/v1\/namespaces\/([^/]+)\/services$/.exec(url.pathname);
+    if (services) return this.listServices(req, decodeURIComponent(services[1]!), recorded, token);
     const route = matchRoute(url.pathname);
     if (!route) return status(404, 'the server could not find the requested resource');
     const { plural, namespace, name, subresource } = route;
@@ -269,6 +285,20 @@ export class KubernetesApiDouble {
       if (error instanceof LabelSelectorSyntaxError || error instanceof BodySyntaxError) return status(400, error.message);
       throw error;
     }
+  }
+
+  /** GET of a namespace's Services (core group ""), one page. */
+  private listServices(req: IncomingMessage, namespace: string, recorded: RecordedRequest, token: string): StoreAnswer {
+    recorded.resource = 'services';
+    recorded.verbs = req.method === 'GET' ? ['list'] : [String(req.method).toLowerCase()];
+    const rules = this.identities.get(token);
+    if (rules && !allows(rules, '', 'services', recorded.verbs[0]!)) {
+      recorded.forbidden = true;
+      return status(403, `services is forbidden: User cannot ${recorded.verbs[0]} resource "services" in API group "" in the namespace "${namespace}"`);
+    }
+    if (req.method !== 'GET') return status(405, `${req.method} is not supported here`);
+    const items = [...this.services.values()].filter((s) => s.metadata.namespace === namespace);
+    return { code: 200, body: { apiVersion: 'v1', kind: 'ServiceList', metadata: { resourceVersion: this.store.resourceVersion }, items } };
   }
 
   private patch(req: IncomingMessage, url: URL, plural: IstioPlural, namespace: string, name: string, body: string): StoreAnswer {

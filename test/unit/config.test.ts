@@ -7,6 +7,9 @@ const MESH_ON_KUBERNETES = { MESH_API: 'kubernetes', MESH_K8S_URL: 'https://mesh
 /** The dlq function's queues: it has no defaults for them. */
 const DLQ_QUEUES = { DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/dlq', TASK_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/events' };
 
+/** The names function's zone. */
+const NAMES_ZONE = { MESH_DNS_ZONE_ID: 'Z0123456789ABCDEFGHIJ' };
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig('taskEvents', {});
@@ -71,5 +74,16 @@ describe('ISSUER_URL', () => {
     expect(loadConfig('keys', {}).KEY_PREPUBLISH_SECONDS).toBe(3600);
     expect(loadConfig('keys', { KEY_PREPUBLISH_SECONDS: '172800' }).KEY_PREPUBLISH_SECONDS).toBe(172_800);
     expect(() => loadConfig('keys', { KEY_PREPUBLISH_SECONDS: '-1' })).toThrow('KEY_PREPUBLISH_SECONDS');
+  });
+});
+
+describe('loadConfig: the names function', () => {
+  it('takes the documented defaults; without a zone, mesh names are off', () => {
+    expect(loadConfig('names', {}).MESH_DNS_ZONE_ID).toBeUndefined();
+    expect(loadConfig('names', NAMES_ZONE)).toMatchObject({ ...NAMES_ZONE, MESH_DNS_ZONE_NAME: 'svc.cluster.local', MESH_NAME_CIDR: '127.1.0.0/16' });
+  });
+
+  it.each(['10.0.0.0/16', '127.1.0.5/16', '127.1.0.0'])('refuses meshNameCidr %s, saying why', (cidr) => {
+    expect(() => loadConfig('names', { ...NAMES_ZONE, MESH_NAME_CIDR: cidr })).toThrow(/MESH_NAME_CIDR: 127|MESH_NAME_CIDR: 10/);
   });
 });

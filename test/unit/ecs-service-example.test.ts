@@ -1,5 +1,6 @@
-// examples/ecs-service/: the Istio manifests pass the vendored CRDs, the policy admits the
-// template's task role into the group, and the template wires the three containers as
+// examples/ecs-service/: the Istio manifests pass the vendored CRDs, the Sidecar the names
+// function writes from the group's declaration passes the CRD and istiod's validation, the policy
+// admits the template's task role into the group, and the template wires the three containers as
 // docs/onboard-a-service.md says (cfn-lint runs on it in test/integration/ecs-service-template.test.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,15 +15,29 @@ import { OnboardingPolicySchema } from '../../shared/core/schemas.js';
 import { ServiceTokenDocumentSchema } from '../../shared/core/service-token.js';
 import { readIstioCrdSchemas } from '../support/kubernetes/istio-crd-validators.js';
 import { anIdentity } from '../fixtures/builders.js';
+import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
+import { parseLoopbackRange, chooseAddress, type LoopbackRange } from '../../shared/core/loopback-addresses.js';
+import { planListeners, renderSidecar, type MeshService } from '../../shared/core/mesh-names.js';
+import { readGroupDeclaration } from '../../shared/core/upstream-declaration.js';
+import { validateSidecar } from '../support/istiod-model/validation.js';
 
 const dir = fileURLToPath(new URL('../../examples/ecs-service/', import.meta.url));
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const manifests = ['workloadgroup.yaml', 'sidecar.yaml', 'service.yaml'].flatMap((file) => parseAllDocuments(readFileSync(`${dir}istio/${file}`, 'utf8')).map((d) => ({ file, doc: d.toJS() as Json })));
+const manifests = ['workloadgroup.yaml', 'service.yaml'].flatMap((file) => parseAllDocuments(readFileSync(`${dir}istio/${file}`, 'utf8')).map((d) => ({ file, doc: d.toJS() as Json })));
 const ofKind = (kind: string) => manifests.find((m) => m.doc.kind === kind)!.doc;
 const group = ofKind('WorkloadGroup');
-const sidecar = ofKind('Sidecar');
 const service = ofKind('Service');
+
+/** bookinfo's mongodb Service (Istio's samples/bookinfo/platform/kube/bookinfo-db.yaml), which the group declares. */
+const MONGODB: MeshService = { namespace: 'bookinfo', name: 'mongodb', ports: [{ port: 27017, name: 'mongo' }] };
+const declaration = readGroupDeclaration(group as WorkloadGroup, 'svc.cluster.local');
+if (!declaration.declared || !declaration.ok) throw new Error(`the example group's declaration does not read: ${JSON.stringify(declaration)}`);
+const range = (parseLoopbackRange('127.1.0.0/16') as { range: LoopbackRange }).range;
+const mongodbHost = 'mongodb.bookinfo.svc.cluster.local';
+const plan = planListeners(group as WorkloadGroup, declaration.upstreams, new Map([[mongodbHost, MONGODB]]), new Map([[mongodbHost, chooseAddress(range, mongodbHost, new Set())!]]));
+/** The Sidecar the names function writes for the example group. */
+const sidecar = renderSidecar(group as WorkloadGroup, declaration.appPort, plan.listeners) as Json;
 
 const template = parseYaml(readFileSync(`${dir}template.yaml`, 'utf8'), { customTags: CFN_TAGS }) as Json;
 const resources = template.Resources as Record<string, Json>;
@@ -44,10 +59,18 @@ describe('examples/ecs-service/istio', () => {
     },
   );
 
-  it('holds a WorkloadGroup, a Sidecar without interception and a Service, all of one service', () => {
+  it("declares its upstream on the group, whose Sidecar the CRD and istiod's validation accept", () => {
+    expect(plan.refused).toEqual([]);
+    expect(sidecar.spec.egress.map((l: Json) => l.hosts)).toEqual([[`bookinfo/${mongodbHost}`]]);
+    expect(readIstioCrdSchemas().Sidecar).toBeDefined();
+    expect(createCrdValidator(readIstioCrdSchemas().Sidecar!, { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar' })(sidecar)).toEqual({ ok: true });
+    expect(validateSidecar(sidecar as never)).toEqual({ errors: [], warnings: [] });
+  });
+
+  it('holds a WorkloadGroup and a Service of one service, and the Sidecar written for the group takes traffic without interception', () => {
     const entryLabels = { ...group.spec.template.labels, ...group.spec.metadata.labels };
 
-    expect(manifests.map((m) => m.doc.kind).sort()).toEqual(['Service', 'Sidecar', 'WorkloadGroup']);
+    expect(manifests.map((m) => m.doc.kind).sort()).toEqual(['Service', 'WorkloadGroup']);
     expect(new Set(manifests.map((m) => m.doc.metadata.namespace))).toEqual(new Set([group.metadata.namespace]));
     // The Sidecar applies to the tasks' proxies, and every listener takes traffic without iptables.
     expect(entryLabels).toMatchObject(sidecar.spec.workloadSelector.labels);
@@ -74,6 +97,9 @@ describe('examples/ecs-service/istio', () => {
     expect(group.spec.probe.tcpSocket).toEqual({ host: '127.0.0.1', port: params.AppPort!.Default });
     expect(env(container('app')).BIND_ADDRESS).toEqual({ 'Fn::Sub': '127.0.0.1:${AppPort}' });
     expect(announced).toMatchObject(sidecar.spec.workloadSelector.labels);
+    // The app calls its upstream by the mesh name the group declares, on the listener's port.
+    const upstream = new URL(env(container('app')).MONGO_DB_URL as string);
+    expect(`${upstream.hostname}:${upstream.port}`).toBe(`${mongodbHost}:${sidecar.spec.egress[0].port.number}`);
   });
 });
 

@@ -15,11 +15,11 @@ describe('File: shared/core/istio-crds.json', () => {
     await expect(check).resolves.toBeDefined();
   });
 
-  it('holds the v1 schema of both kinds exactly as the CRD YAML has it', () => {
+  it('holds the v1 schema of each kind the Lambdas write exactly as the CRD YAML has it', () => {
     const committed: unknown = JSON.parse(readFileSync(new URL('shared/core/istio-crds.json', repoRoot), 'utf8'));
 
     const fromYaml = readIstioCrdSchemas();
 
-    expect(committed).toEqual({ WorkloadEntry: fromYaml.WorkloadEntry, WorkloadGroup: fromYaml.WorkloadGroup });
+    expect(committed).toEqual({ WorkloadEntry: fromYaml.WorkloadEntry, WorkloadGroup: fromYaml.WorkloadGroup, Sidecar: fromYaml.Sidecar });
   });
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_SETTINGS } from '../../shared/config.js';
 import * as reasonCatalogues from '../../shared/core/reasons.js';
-import { EXCHANGE_REASONS, REASONS, TASK_LABEL_REASONS } from '../../shared/core/reasons.js';
+import { EXCHANGE_REASONS, NAME_REASONS, REASONS, TASK_LABEL_REASONS } from '../../shared/core/reasons.js';
 import { PEER_JWKS_REFUSALS } from '../../shared/core/peer-jwks.js';
 import { EXCHANGE_STATUS } from '../../functions/auth/status.js';
 import { readServerlessConfig } from '../support/serverless-config.js';
@@ -51,6 +51,7 @@ const REASON_TABLES: Record<string, Record<string, string>> = {
   '### Dropped-label reasons': TASK_LABEL_REASONS,
   '### Exchange refusals': EXCHANGE_REASONS,
   '### Peer JWKS refusals': PEER_JWKS_REFUSALS,
+  '### Name reasons': NAME_REASONS,
 };
 
 describe('docs/reference.md: reason codes', () => {

@@ -5,6 +5,7 @@
 import { DescribeTasksCommand, paginateListTasks, type ECSClient } from '@aws-sdk/client-ecs';
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isAddressClaimKey } from '../../../shared/adapters/dynamodb-address-claims.js';
+import { isNameAddressesKey } from '../../../shared/adapters/dynamodb-name-addresses.js';
 import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
 import { endpointsForService, type ModelWorkloadEntry } from '../istiod-model/endpoints.js';
 import { allowedNow, kubernetesServiceOf, type Service, type World } from './world.js';
@@ -123,7 +124,7 @@ export async function snapshotRecords(dynamo: DynamoDBDocumentClient, table: str
   const records = new Map<string, RecordView>();
   for await (const page of paginateScan({ client: dynamo }, { TableName: table, ConsistentRead: true })) {
     // Address claims share the table (docs/architecture.md#networks); they are no task's record.
-    for (const item of page.Items ?? []) if (!isAddressClaimKey(String(item.taskId))) records.set(String(item.taskId), { version: Number(item.version), phase: String(item.phase) });
+    for (const item of page.Items ?? []) if (!isAddressClaimKey(String(item.taskId)) && !isNameAddressesKey(String(item.taskId))) records.set(String(item.taskId), { version: Number(item.version), phase: String(item.phase) });
   }
   return records;
 }

@@ -12,6 +12,7 @@ export const ISTIO_CRD_DIR = fileURLToPath(new URL('../../../vendor/istio-crds/'
 export const ISTIO_RESOURCES = {
   workloadentries: { kind: 'WorkloadEntry', listKind: 'WorkloadEntryList' },
   workloadgroups: { kind: 'WorkloadGroup', listKind: 'WorkloadGroupList' },
+  sidecars: { kind: 'Sidecar', listKind: 'SidecarList' },
 } as const;
 
 /** A plural the double serves. */
@@ -40,7 +41,7 @@ export function createIstioValidators(dir = ISTIO_CRD_DIR): Record<IstioPlural, 
     if (!schema) throw new Error(`no v1 CRD for ${kind} in ${dir}`);
     return createCrdValidator(schema, { apiVersion: 'networking.istio.io/v1', kind });
   };
-  return { workloadentries: build('workloadentries'), workloadgroups: build('workloadgroups') };
+  return { workloadentries: build('workloadentries'), workloadgroups: build('workloadgroups'), sidecars: build('sidecars') };
 }
 
 interface CrdDocument {
