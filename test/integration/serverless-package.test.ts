@@ -380,8 +380,10 @@ describe('serverless package (osls + esbuild + cfn-lint)', () => {
   it('keeps the entry writer out of every function that never writes entries, and the CRD validator out of every one that never decides', () => {
     // The writers apply entries; the deciders run the one enrollment decision, which refuses an
     // entry Istio's CRD would refuse (ENTRY_INVALID) and so loads the validator at its first
-    // decision. Explain and auth decide but never write; token maintenance only reads groups.
-    const writers: FunctionName[] = ['taskEvents', 'reconcile'];
+    // decision. Explain and auth decide but never write; token maintenance only reads groups. The
+    // names function writes Sidecars with the same server-side apply and holds them to Istio's CRD
+    // (its rules in CEL) before it does, so it carries the writer and the validator too.
+    const writers: FunctionName[] = ['taskEvents', 'reconcile', 'names'];
     const deciders: FunctionName[] = [...writers, 'auth', 'explain'];
     const markers = {
       writer: { marker: 'apply-patch+yaml', source: 'shared/adapters/kubernetes-mesh-api.ts' },
