@@ -1,8 +1,9 @@
 /**
- * names Lambda (docs/architecture.md#mesh-names): one refresh of the mesh names, every minute and
- * whenever the reconciler is asked to look at a group (a declaration changed). Reserved
- * concurrency 1 in serverless.yml: refreshes never overlap, so Route53's per-account rate is
- * shared by one pace.
+ * names Lambda (docs/architecture.md#mesh-names): one refresh of the mesh names, every minute (no
+ * AWS event reports a WorkloadGroup or Service change). Its timeout is under the schedule's
+ * minute, so refreshes overlap only when EventBridge delivers a schedule twice; the address book's
+ * revision and the freed addresses' quarantine make that harmless. No reserved concurrency, as for
+ * the other functions (serverless.yml says why).
  */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
