@@ -120,7 +120,7 @@ function entryFor(t: RunningTask, over: Record<string, unknown> = {}): WorkloadE
 describe('compareMesh', () => {
   const ok = service('ok');
   const revoked = service('revoked', { teamTagged: false });
-  const world: World = { accounts: ['123456789012'], clusters: ['chaos-0', 'chaos-1'], accountNetworks: new Map(), services: [ok, revoked], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
+  const world: World = { accounts: ['123456789012'], clusters: ['chaos-0', 'chaos-1'], accountNetworks: new Map(), services: [ok, revoked], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1, addressesHandedOut: new Map() };
 
   it('finds nothing when the mesh is the truth', () => {
     const t = task('aaa', ok);
@@ -153,7 +153,7 @@ describe('compareMesh', () => {
 describe('compareEndpoints', () => {
   const plain = service('plain');
   const probed = service('probed', { probed: true });
-  const world: World = { accounts: ['123456789012'], clusters: ['chaos-0'], accountNetworks: new Map(), services: [plain, probed], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1 };
+  const world: World = { accounts: ['123456789012'], clusters: ['chaos-0'], accountNetworks: new Map(), services: [plain, probed], allowedClusters: new Map([['ns-0', ['chaos-0']]]), policyRevision: 1, addressesHandedOut: new Map() };
   const at = (t: RunningTask, address: string): RunningTask => ({ ...t, address });
   const plainTask = at(task('p1', plain), '10.0.0.1');
   const healthyTask = at(task('h1', probed), '10.0.0.2');

@@ -4,7 +4,7 @@
  * made in the middle of the run. What the mesh should hold is computed from this model and from
  * ECS, not from the reconciler's code.
  */
-import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, UntagRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ECS_TASKS_TRUST_POLICY } from '../../../local/bootstrap.js';
@@ -51,6 +51,12 @@ export interface World {
   /** Per namespace, the clusters its policy allows now. */
   allowedClusters: Map<string, string[]>;
   policyRevision: number;
+  /**
+   * Every address moto has handed a task of the run, by account. moto picks ENI addresses at
+   * random and may give one twice, which a VPC never does while the first holds it: such a task
+   * is stopped at once (see runTasks), so the truth never has two tasks at one address.
+   */
+  addressesHandedOut: Map<string, Set<string>>;
 }
 
 /** One account's clients, acting in it. */
@@ -135,7 +141,7 @@ export async function buildWorld(options: { clusters: number; services: number; 
     k8s.seed(groupOf(service) as never);
     services.push(service);
   }
-  const world: World = { accounts, clusters, accountNetworks: new Map(), services, allowedClusters: new Map(), policyRevision: 0 };
+  const world: World = { accounts, clusters, accountNetworks: new Map(), services, allowedClusters: new Map(), policyRevision: 0, addressesHandedOut: new Map() };
   for (const namespace of new Set(services.map((s) => s.namespace))) await putPolicy(world, namespace, clusters, clients);
   return world;
 }
@@ -197,9 +203,17 @@ export async function runTasks(world: World, accounts: ReadonlyMap<string, Accou
       const out = await ecs.send(
         new RunTaskCommand({ cluster, taskDefinition: service.taskDefinitionArn, count: n, launchType: 'FARGATE', networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-12345678'] } } }),
       );
+      const handedOut = world.addressesHandedOut.get(service.accountId) ?? new Set<string>();
+      world.addressesHandedOut.set(service.accountId, handedOut);
       for (const task of out.tasks ?? []) {
-        started.push({ cluster, taskArn: task.taskArn! });
         taskArns.set(task.taskArn!.split('/').pop()!, task.taskArn!);
+        const address = task.attachments?.flatMap((a) => a.details ?? []).find((d) => d.name === 'privateIPv4Address')?.value;
+        if (address !== undefined && handedOut.has(address)) {
+          await ecs.send(new StopTaskCommand({ cluster, task: task.taskArn!, reason: 'moto gave it an address already handed out (chaos harness)' }));
+          continue;
+        }
+        if (address !== undefined) handedOut.add(address);
+        started.push({ cluster, taskArn: task.taskArn! });
       }
     }
   }
