@@ -204,7 +204,7 @@ async function writeBursts(world: World): Promise<BenchRow> {
   const n = BURST.toLocaleString('en');
   return {
     measure: `peak concurrent mesh writes, ${n}-task burst (${source.containers} containers, batches of ${source.batchSize}, ${ANSWER_MS} ms per answer)`,
-    now: `${served.peak} (${served.writes} writes); under a ${SEATS}-seat priority level another ${n} converge: ${limited.throttled} of ${limited.writes} writes answered 429, ${limited.delivery.redelivered} redelivered, all entries present`,
+    now: `${served.peak} (${served.writes} writes); under a ${SEATS}-seat priority level another ${n} converge: ${limited.throttled} of ${limited.writes} writes answered 429, ${limited.delivery.redelivered} redelivered, all entries present${refusedNote(served, limited)}`,
     goal: `≤ ${bound}: maxConcurrency ${source.containers} × ${TASKS_IN_FLIGHT} tasks in flight per container`,
     meets,
     ...(meets ? {} : { reason: `${served.peak} writes were open at once at the API server, above ${source.containers} containers × ${TASKS_IN_FLIGHT}: something writes outside the per-container limit` }),
@@ -261,4 +261,10 @@ function countBy(keys: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of keys) out[key] = (out[key] ?? 0) + 1;
   return out;
+}
+
+/** The tasks of both bursts moto gave a running task's address: refused ADDRESS_IN_USE, as they must be. */
+function refusedNote(...bursts: Burst[]): string {
+  const refused = bursts.reduce((n, b) => n + b.delivery.addressTaken, 0);
+  return refused ? ` but ${refused} refused ADDRESS_IN_USE (moto gave them a running task's address)` : '';
 }
