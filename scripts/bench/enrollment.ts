@@ -26,7 +26,7 @@ import { buildEnrollmentDeps, createAwsClients, EVERY_AWS_CLIENT, type AwsClient
 import { DynamoDbEnrollmentStore } from '../../shared/adapters/dynamodb-enrollment-store.js';
 import { FileMeshApi } from '../../shared/adapters/file-mesh-api.js';
 import { countCalls } from '../../shared/adapters/aws-call-counter.js';
-import { enrollTasks, TASKS_IN_FLIGHT, type BatchItem } from '../../shared/app/enroll-tasks.js';
+import { enrollTasks, TASKS_IN_FLIGHT, type BatchItem, type TaskOutcome } from '../../shared/app/enroll-tasks.js';
 import { mapLimited } from '../../shared/app/map-limited.js';
 import type { WorkloadGroup } from '../../shared/core/kubernetes-types.js';
 import { REASONS } from '../../shared/core/reasons.js';
@@ -108,14 +108,12 @@ async function run(): Promise<BenchRow[]> {
         calls.clear();
         const start = performance.now();
         let enrolled = 0;
-        // moto hands out ENI addresses at random, so over thousands of running tasks two may get one
-        // address, which a VPC never does: the second is refused ADDRESS_IN_USE, as it must be.
         const addressTaken = new Set<string>();
         for (const batch of batches) {
           const result = await enrollTasks(batch, deps, new Date());
           if (result.failedIds.length > 0) throw new Error(`${result.failedIds.length} items failed: ${result.outcomes.find((o) => o.error)?.error}`);
           enrolled += result.outcomes.filter((o) => o.phase === 'enrolled').length;
-          for (const o of result.outcomes) if (o.reason === REASONS.ADDRESS_IN_USE) addressTaken.add(o.taskId);
+          for (const id of refusedForTakenAddress(result.outcomes)) addressTaken.add(id);
         }
         const handlerMs = performance.now() - start;
         if (enrolled + addressTaken.size !== size) throw new Error(`${mode} ${size}: ${enrolled} of ${size} tasks enrolled (${addressTaken.size} refused ADDRESS_IN_USE)`);
@@ -346,4 +344,12 @@ export async function createFleet(clients: AwsClients, settings: { endpoint: str
       return Array.from({ length: Math.max(...byService.map((l) => l.length)) }, (_, i) => byService.flatMap((l) => (i < l.length ? [l[i]!] : []))).flat();
     },
   };
+}
+
+/**
+ * The tasks refused ADDRESS_IN_USE, as they must be: moto hands out ENI addresses at random, so
+ * among thousands of running tasks two may get one address, which a VPC never does.
+ */
+export function refusedForTakenAddress(outcomes: readonly TaskOutcome[]): string[] {
+  return outcomes.filter((o) => o.reason === REASONS.ADDRESS_IN_USE).map((o) => o.taskId);
 }

@@ -30,9 +30,8 @@ import { connectSidecar, istiodOverHttp, ISTIOD_RBAC } from '../../test/support/
 import { isWorkloadEntryWrite, KubernetesApiDouble, type PriorityAndFairness } from '../../test/support/kubernetes-api-double.js';
 import { clusterRolesIn } from '../../test/support/kubernetes/rbac.js';
 import { deployedBatchSize, deployedMaxConcurrency, deployedMaxReceiveCount } from './deployed.js';
-import { createFleet, eventOf, quiet, type Fleet, type Task } from './enrollment.js';
+import { createFleet, eventOf, quiet, refusedForTakenAddress, type Fleet, type Task } from './enrollment.js';
 import type { BenchRow, BenchSection } from './row.js';
-import { REASONS } from '../../shared/core/reasons.js';
 
 const BURST = 3000;
 const CONVERGED = 500;
@@ -110,10 +109,7 @@ interface Delivery {
   batches: number;
   /** Items reported failed and received again. */
   redelivered: number;
-  /**
-   * Tasks refused ADDRESS_IN_USE, as they must be: moto hands out ENI addresses at random, so
-   * among thousands of running tasks two may get one address, which a VPC never does.
-   */
+  /** Tasks refused for moto's duplicate addresses (refusedForTakenAddress). */
   addressTaken: number;
 }
 
@@ -137,7 +133,7 @@ async function deliverRunning(tasks: Task[], { fleet, source, container }: World
           batches += 1;
           const result = await enrollTasks(batch, deps, new Date());
           const failed = new Set(result.failedIds);
-          addressTaken += result.outcomes.filter((o) => o.reason === REASONS.ADDRESS_IN_USE).length;
+          addressTaken += refusedForTakenAddress(result.outcomes).length;
           for (const item of batch.filter((i) => failed.has(i.id))) {
             const received = (receives.get(item.id) ?? 1) + 1;
             if (received > source.maxReceives) throw new Error(`${item.event.taskId}: failed ${source.maxReceives} receives, it would go to the dead-letter queue`);

@@ -8,7 +8,7 @@ import { isAddressClaimKey } from '../../../shared/adapters/dynamodb-address-cla
 import { isNameAddressesKey } from '../../../shared/adapters/dynamodb-name-addresses.js';
 import type { WorkloadEntry } from '../../../shared/core/kubernetes-types.js';
 import { endpointsForService, type ModelWorkloadEntry } from '../istiod-model/endpoints.js';
-import { allowedNow, kubernetesServiceOf, type Service, type World } from './world.js';
+import { addressOf, allowedNow, kubernetesServiceOf, type Service, type World } from './world.js';
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
 const TASK_ARN_ANNOTATION = 'ecsmesh.io/task-arn';
@@ -35,7 +35,7 @@ export async function runningTasks(world: World, accounts: ReadonlyMap<string, {
       for (const task of tasks) {
         const service = byDefinition.get(task.taskDefinitionArn ?? '');
         if (!task.taskArn || task.lastStatus !== 'RUNNING' || !service) continue;
-        const address = task.attachments?.flatMap((a) => a.details ?? []).find((d) => d.name === 'privateIPv4Address')?.value ?? '';
+        const address = addressOf(task) ?? '';
         running.set(task.taskArn, { taskArn: task.taskArn, taskId: task.taskArn.split('/').pop()!, clusterName: cluster, service, address, network: world.accountNetworks.get(accountId) });
       }
     }

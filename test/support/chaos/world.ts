@@ -4,7 +4,7 @@
  * made in the middle of the run. What the mesh should hold is computed from this model and from
  * ECS, not from the reconciler's code.
  */
-import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, UntagRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ECS_TASKS_TRUST_POLICY } from '../../../local/bootstrap.js';
@@ -207,7 +207,7 @@ export async function runTasks(world: World, accounts: ReadonlyMap<string, Accou
       world.addressesHandedOut.set(service.accountId, handedOut);
       for (const task of out.tasks ?? []) {
         taskArns.set(task.taskArn!.split('/').pop()!, task.taskArn!);
-        const address = task.attachments?.flatMap((a) => a.details ?? []).find((d) => d.name === 'privateIPv4Address')?.value;
+        const address = addressOf(task);
         if (address !== undefined && handedOut.has(address)) {
           await ecs.send(new StopTaskCommand({ cluster, task: task.taskArn!, reason: 'moto gave it an address already handed out (chaos harness)' }));
           continue;
@@ -218,4 +218,9 @@ export async function runTasks(world: World, accounts: ReadonlyMap<string, Accou
     }
   }
   return started;
+}
+
+/** The private address ECS gives an awsvpc task (its ENI attachment's details). */
+export function addressOf(task: Task): string | undefined {
+  return task.attachments?.flatMap((a) => a.details ?? []).find((d) => d.name === 'privateIPv4Address')?.value;
 }
